@@ -1,0 +1,222 @@
+/**
+ * The request path of every AWS API call, in order:
+ *   1. identify the service, wire protocol and operation (rpc-v2 path, X-Amz-Target, SigV4 scope,
+ *      host, Action field, REST templates)
+ *   2. read the body (unless the operation streams it)
+ *   3. resolve credentials to account, region and caller; strict mode verifies the signature
+ *   4. parse wire bytes into typed input (protocol/, driven by the model)
+ *   5. validate (required members from the model, constraints from the service's patch)
+ *   6. dispatch to the service's handler
+ *   7. serialize the output or the AwsError in the protocol the request used
+ * Anything thrown that is not an AwsError becomes a 500 InternalFailure; the server keeps serving.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_ACCOUNT } from '../core/credentials.js';
+import { AwsError, internalFailure, notImplemented } from '../core/errors.js';
+import { requestId as newRequestId } from '../core/ids.js';
+import { log } from '../core/log.js';
+import { loadModel, type Operation, type ServiceModel } from '../model/model.js';
+import type { ModelPatch } from '../model/patch.js';
+import { awsJson10, awsJson11 } from '../protocol/awsJson.js';
+import { awsQuery, queryParams } from '../protocol/awsQuery.js';
+import { matchRestRoute, streamingPayload } from '../protocol/rest.js';
+import { restJson } from '../protocol/restJson.js';
+import { restXml } from '../protocol/restXml.js';
+import { RPC_V2_PATH, rpcv2Cbor } from '../protocol/rpcv2Cbor.js';
+import type { Protocol, ResponseMeta, WireRequest } from '../protocol/types.js';
+import type { Caller, RequestContext } from './context.js';
+import type { HandlerTable, ServiceEnv, ServiceSpec } from './service.js';
+import { readSigV4, type SigV4Auth } from './sigv4.js';
+import { verifyRequest } from './strictAuth.js';
+import { validateInput } from './validate.js';
+
+const MAX_BUFFERED_BODY = 64 * 1024 * 1024;
+
+interface Served {
+  spec: ServiceSpec;
+  model: ServiceModel;
+  handlers: HandlerTable;
+  patch: ModelPatch;
+}
+
+interface Routed {
+  served: Served;
+  protocol: Protocol;
+  /** Known once the operation is found; awsQuery needs the body first. */
+  op?: Operation;
+  opName?: string;
+  labels?: Record<string, string>;
+}
+
+export class Gateway {
+  private bySigningName = new Map<string, Served>();
+  private byTarget = new Map<string, Served>();
+  private bySmithyName = new Map<string, Served>();
+  readonly served: Served[] = [];
+
+  constructor(specs: ServiceSpec[], private env: ServiceEnv) {
+    for (const spec of specs) {
+      const model = loadModel(spec.model);
+      const served: Served = { spec, model, handlers: spec.create(env), patch: spec.patch ?? {} };
+      this.served.push(served);
+      this.bySigningName.set(spec.signingName, served);
+      const target = spec.targetPrefix ?? model.metadata.targetPrefix;
+      if (target) this.byTarget.set(target, served);
+      if (spec.smithyName) this.bySmithyName.set(spec.smithyName, served);
+    }
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse) {
+    const requestId = newRequestId();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const wire: WireRequest = {
+      method: req.method ?? 'GET',
+      path: q === -1 ? url : url.slice(0, q),
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      headers: req.headers,
+      stream: req,
+    };
+    const auth = readSigV4(req.headers, wire.query);
+    let routed: Routed | undefined;
+    let meta: ResponseMeta | undefined;
+    try {
+      routed = this.identify(wire, auth);
+      meta = {
+        requestId,
+        service: routed.served.spec.name,
+        model: routed.served.model,
+        queryCompatible: !!routed.served.spec.queryCompatible,
+        patch: routed.served.patch,
+        s3: routed.served.spec.name === 's3',
+      };
+      if (!(routed.op && streamingPayload(routed.served.model, routed.op))) wire.body = await readBody(req);
+      if (!routed.op) this.findQueryOperation(routed, wire);
+      const { served, protocol, op } = routed;
+      const ctx = this.context(wire, auth, served, op!.name, requestId);
+      if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
+      const input = (await protocol.parse(served.model, op!, wire, routed.labels)) as Record<string, unknown>;
+      validateInput(served.model, op!.name, op!.input, input, served.patch, protocol.name === 'query' ? 'ValidationError' : 'ValidationException');
+      const handler = served.handlers[op!.name];
+      if (!handler) throw notImplemented(served.spec.name, op!.name);
+      const output = await handler(input, ctx);
+      await protocol.serialize(op!, output, meta, res, wire);
+    } catch (err) {
+      this.fail(err, routed, meta, requestId, wire, res);
+    }
+  }
+
+  private fail(err: unknown, routed: Routed | undefined, meta: ResponseMeta | undefined, requestId: string, wire: WireRequest, res: ServerResponse) {
+    let error: AwsError;
+    if (err instanceof AwsError) error = err;
+    else {
+      log.error('unhandled error', { requestId, service: meta?.service, operation: routed?.op?.name, err: err instanceof Error ? err.stack : String(err) });
+      error = internalFailure();
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const served = routed?.served ?? this.bySigningName.get('s3')!;
+    const protocol = routed?.protocol ?? restXml;
+    const m = meta ?? { requestId, service: served.spec.name, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, s3: served.spec.name === 's3' };
+    // an error answered before the body was read: drain it so keep-alive connections stay usable
+    if (!wire.body && !wire.stream.readableEnded) wire.stream.resume();
+    protocol.serializeError(error, m, res, wire);
+  }
+
+  /** Step 1: which service, protocol and (when the headers say) operation. */
+  private identify(req: WireRequest, auth: SigV4Auth | undefined): Routed {
+    const rpc = RPC_V2_PATH.exec(req.path);
+    if (rpc && (req.headers['smithy-protocol'] === 'rpc-v2-cbor' || req.method === 'POST')) {
+      const served = this.bySmithyName.get(rpc[1]) ?? (auth && this.bySigningName.get(auth.service));
+      if (served && served.spec.protocols.includes('rpc-v2-cbor')) return this.withOperation({ served, protocol: rpcv2Cbor }, rpc[2]);
+    }
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string') {
+      const dot = target.lastIndexOf('.');
+      const served = this.byTarget.get(target.slice(0, dot));
+      if (!served) throw new AwsError('UnknownOperationException', `Unknown target prefix in X-Amz-Target: ${target}`, 400);
+      const ct = String(req.headers['content-type'] ?? '');
+      const json = ct.includes('1.0') ? awsJson10 : ct.includes('1.1') ? awsJson11 : served.model.metadata.jsonVersion === '1.0' ? awsJson10 : awsJson11;
+      return this.withOperation({ served, protocol: json }, target.slice(dot + 1));
+    }
+    const served = this.serviceOf(req, auth);
+    const protocols = served.spec.protocols;
+    if (protocols.includes('query')) return { served, protocol: awsQuery };
+    const rest = protocols.includes('rest-xml') ? restXml : restJson;
+    if (served.spec.name === 's3') rewriteVirtualHost(req);
+    const match = matchRestRoute(served.model, req.method, req.path, req.query);
+    if (!match) {
+      if (served.spec.name === 's3') throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
+      throw new AwsError('UnknownOperationException', `No operation of ${served.spec.name} matches ${req.method} ${req.path}`, 404);
+    }
+    return { served, protocol: rest, op: match.op, labels: match.labels };
+  }
+
+  private serviceOf(req: WireRequest, auth: SigV4Auth | undefined): Served {
+    if (auth?.service) {
+      const s = this.bySigningName.get(auth.service);
+      if (s) return s;
+      throw new AwsError('InvalidClientTokenId', `opsbox does not serve the service '${auth.service}' named in the credential scope.`, 403);
+    }
+    const host = String(req.headers.host ?? '').split(':')[0];
+    const first = host.split('.')[0];
+    if (host.endsWith('.localhost') && this.bySigningName.has(first) && first !== 's3') return this.bySigningName.get(first)!;
+    return this.bySigningName.get('s3')!;
+  }
+
+  private withOperation(routed: Routed, name: string): Routed {
+    const op = routed.served.model.operation(name);
+    if (!op) throw new AwsError('UnknownOperationException', `Unknown operation ${name}`, 400);
+    return { ...routed, op, opName: name };
+  }
+
+  private findQueryOperation(routed: Routed, req: WireRequest) {
+    const action = queryParams(req).get('Action');
+    if (!action) throw new AwsError('MissingAction', 'Missing Action', 400);
+    const op = routed.served.model.operation(action);
+    if (!op) throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`, 400);
+    routed.op = op;
+  }
+
+  /** Step 3: account, region and caller. */
+  private context(req: WireRequest, auth: SigV4Auth | undefined, served: Served, operation: string, requestId: string): RequestContext {
+    const akid = auth?.accessKeyId;
+    const record = akid ? this.env.credentials.find(akid) : undefined;
+    const account = record?.account ?? this.env.credentials.accountOf(akid);
+    const caller: Caller = record
+      ? { account, arn: record.arn, userId: record.userId, accessKeyId: akid! }
+      : { account, arn: `arn:aws:iam::${account}:root`, userId: account, accessKeyId: akid ?? '' };
+    return {
+      requestId,
+      service: served.spec.name,
+      operation,
+      account: account || DEFAULT_ACCOUNT,
+      region: auth?.region || 'us-east-1',
+      caller,
+      clock: this.env.clock,
+      host: String(req.headers.host ?? `${this.env.config.host}:${this.env.config.port}`),
+      headers: req.headers,
+    };
+  }
+}
+
+/** bucket.localhost:4566/key → /bucket/key (virtual-hosted-style S3). */
+function rewriteVirtualHost(req: WireRequest) {
+  const host = String(req.headers.host ?? '').split(':')[0];
+  const m = /^(.+?)\.(?:s3\.)?(?:localhost(?:\.localstack\.cloud)?|s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com)$/.exec(host);
+  if (!m || m[1] === 's3' || /^s3[.-]/.test(m[1])) return;
+  req.path = `/${m[1]}${req.path === '/' ? '' : req.path}`;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BUFFERED_BODY) throw new AwsError('RequestEntityTooLarge', 'Request body too large', 413);
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}

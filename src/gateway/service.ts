@@ -1,0 +1,55 @@
+/**
+ * What a service folder exports: which model it serves, in which wire protocols, and a factory
+ * that builds its handler table from the shared environment (store, blobs, bus, clock, credentials).
+ */
+import type { BlobStore } from '../core/blobs.js';
+import type { Clock } from '../core/clock.js';
+import type { Credentials } from '../core/credentials.js';
+import type { EventBus } from '../core/events.js';
+import type { Store } from '../core/store.js';
+import type { ModelPatch } from '../model/patch.js';
+import type { WireProtocol } from '../protocol/types.js';
+import type { RequestContext } from './context.js';
+
+export type Handler<I = any, O = any> = (input: I, ctx: RequestContext) => O | Promise<O>;
+export type HandlerTable = Record<string, Handler>;
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  auth: 'default' | 'strict';
+  ephemeral: boolean;
+}
+
+export interface ServiceEnv {
+  store: Store;
+  blobs: BlobStore;
+  bus: EventBus;
+  clock: Clock;
+  credentials: Credentials;
+  config: Config;
+}
+
+export interface ServiceSpec {
+  /** opsbox's name for it, also the health endpoint's key. */
+  name: string;
+  /** aws-sdk model id, e.g. "logs-2014-03-28". */
+  model: string;
+  /** SigV4 signing name (the credential scope's service). */
+  signingName: string;
+  /** Every wire protocol current clients use for this service; the gateway picks one per request. */
+  protocols: WireProtocol[];
+  /** X-Amz-Target prefix when it is not in the model (json over a query model, e.g. CloudWatch). */
+  targetPrefix?: string;
+  /** Smithy service shape name, for rpc-v2-cbor paths /service/<name>/operation/<Op>. */
+  smithyName?: string;
+  /** awsQueryCompatible: json/cbor errors also carry x-amzn-query-error. */
+  queryCompatible?: boolean;
+  /** IAM-like services are global: resources are scoped by account only. */
+  global?: boolean;
+  patch?: ModelPatch;
+  create(env: ServiceEnv): HandlerTable;
+  /** Called at shutdown (timers, child processes). */
+  close?(): void;
+}

@@ -1,0 +1,108 @@
+/**
+ * AWS service models, read as data from the npm package aws-sdk (v2): apis/<service>-<version>.min.json.
+ * The SDK itself is never loaded. Min models inline most member shapes and reference the rest by id
+ * ({ "shape": "S1x" }); resolve() merges a reference with its member-level traits (location,
+ * locationName, …) so protocol code sees one plain Shape.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+export type ShapeType =
+  | 'structure' | 'list' | 'map' | 'string' | 'integer' | 'long' | 'float' | 'double'
+  | 'boolean' | 'timestamp' | 'blob' | 'character';
+
+export interface Shape {
+  type: ShapeType;
+  shape?: string;
+  members?: Record<string, Shape>;
+  member?: Shape;
+  key?: Shape;
+  value?: Shape;
+  required?: string[];
+  location?: 'uri' | 'querystring' | 'header' | 'headers' | 'statusCode';
+  locationName?: string;
+  queryName?: string;
+  flattened?: boolean;
+  payload?: string;
+  streaming?: boolean;
+  timestampFormat?: 'iso8601' | 'rfc822' | 'unixTimestamp';
+  xmlAttribute?: boolean;
+  xmlNamespace?: { prefix?: string; uri: string };
+  jsonvalue?: boolean;
+  idempotencyToken?: boolean;
+  resultWrapper?: string;
+  exception?: boolean;
+  document?: boolean;
+}
+
+export interface Operation {
+  name: string;
+  http: { method?: string; requestUri?: string; responseCode?: number };
+  input?: Shape;
+  output?: Shape;
+}
+
+interface RawModel {
+  metadata: Record<string, any> & { protocol: string; apiVersion: string; endpointPrefix: string };
+  operations: Record<string, { name?: string; http?: Operation['http']; input?: Shape; output?: Shape }>;
+  shapes: Record<string, Shape>;
+}
+
+const require = createRequire(import.meta.url);
+
+export class ServiceModel {
+  readonly metadata: RawModel['metadata'];
+  readonly operations = new Map<string, Operation>();
+  private readonly shapes: Record<string, Shape>;
+  private readonly resolved = new WeakMap<object, Shape>();
+
+  constructor(raw: RawModel) {
+    this.metadata = raw.metadata;
+    this.shapes = raw.shapes;
+    for (const [name, op] of Object.entries(raw.operations)) {
+      this.operations.set(name, {
+        name,
+        http: op.http ?? {},
+        input: op.input && this.resolve(op.input),
+        output: op.output && this.resolve(op.output),
+      });
+    }
+  }
+
+  /** The shape a member or reference denotes, with the reference's own traits on top. Cached per reference. */
+  resolve(ref: Shape): Shape {
+    let out = this.resolved.get(ref);
+    if (out) return out;
+    if (ref.shape) {
+      const target = this.resolve(this.shapes[ref.shape]);
+      const { shape: _drop, ...traits } = ref;
+      out = { ...target, ...traits };
+      // a referenced structure's own locationName is its XML root name; a member's overrides it
+    } else {
+      out = ref.type ? ref : { ...ref, type: 'string' };
+    }
+    this.resolved.set(ref, out);
+    return out;
+  }
+
+  member(shape: Shape, name: string): Shape {
+    return this.resolve(shape.members![name]);
+  }
+
+  operation(name: string) {
+    return this.operations.get(name);
+  }
+}
+
+const cache = new Map<string, ServiceModel>();
+
+/** Loads `apis/<id>.min.json` (e.g. "sts-2011-06-15") from the aws-sdk package. */
+export function loadModel(id: string): ServiceModel {
+  let model = cache.get(id);
+  if (!model) {
+    const file = require.resolve(`aws-sdk/apis/${id}.min.json`);
+    model = new ServiceModel(JSON.parse(readFileSync(file, 'utf8')));
+    cache.set(id, model);
+  }
+  return model;
+}

@@ -1,0 +1,37 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AwsError } from '../core/errors.js';
+import type { Operation, ServiceModel } from '../model/model.js';
+import type { ModelPatch } from '../model/patch.js';
+
+export type WireProtocol = 'query' | 'json1.0' | 'json1.1' | 'rest-json' | 'rest-xml' | 'rpc-v2-cbor';
+
+/** A request as the gateway hands it to a protocol: headers lowercased by node, body read unless streamed. */
+export interface WireRequest {
+  method: string;
+  /** Raw (still percent-encoded) path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  /** The whole body, for protocols and operations that do not stream. */
+  body?: Buffer;
+  /** The request itself, for streaming payloads (S3 PutObject, UploadPart). */
+  stream: IncomingMessage;
+}
+
+export interface ResponseMeta {
+  requestId: string;
+  service: string;
+  model: ServiceModel;
+  /** awsQueryCompatible services also name the query error code in a header. */
+  queryCompatible: boolean;
+  patch: ModelPatch;
+  /** S3 writes errors as a bare <Error> document with RequestId and HostId. */
+  s3: boolean;
+}
+
+export interface Protocol {
+  readonly name: WireProtocol;
+  parse(model: ServiceModel, op: Operation, req: WireRequest, labels?: Record<string, string>): unknown | Promise<unknown>;
+  serialize(op: Operation, output: any, meta: ResponseMeta, res: ServerResponse, req: WireRequest): void | Promise<void>;
+  serializeError(err: AwsError, meta: ResponseMeta, res: ServerResponse, req: WireRequest): void;
+}

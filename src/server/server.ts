@@ -1,0 +1,97 @@
+/**
+ * The node:http listener. Non-AWS routes live under /_opsbox (health now; console and JSON API
+ * later) and, in later issues, /v1/repos (git) and /v2 (OCI registry); every other request is an
+ * AWS API call for the gateway.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BlobStore } from '../core/blobs.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { Credentials } from '../core/credentials.js';
+import { EventBus } from '../core/events.js';
+import { log } from '../core/log.js';
+import { Store } from '../core/store.js';
+import { Gateway } from '../gateway/pipeline.js';
+import type { Config, ServiceEnv } from '../gateway/service.js';
+import { allServices } from '../services/index.js';
+import { VERSION } from '../version.js';
+
+export interface Opsbox {
+  server: Server;
+  env: ServiceEnv;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startOpsbox(config: Config, clock: Clock = systemClock): Promise<Opsbox> {
+  const dataDir = config.ephemeral ? mkdtempSync(join(tmpdir(), 'opsbox-')) : resolve(config.dataDir);
+  config = { ...config, dataDir };
+  const store = new Store(dataDir);
+  const env: ServiceEnv = {
+    store,
+    blobs: new BlobStore(dataDir),
+    bus: new EventBus(),
+    clock,
+    credentials: new Credentials(store, {
+      id: process.env.OPSBOX_ROOT_ACCESS_KEY_ID ?? 'test',
+      secret: process.env.OPSBOX_ROOT_SECRET_ACCESS_KEY ?? 'test',
+    }),
+    config,
+  };
+  const specs = allServices();
+  const gateway = new Gateway(specs, env);
+  const started = new Date().toISOString();
+
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url?.startsWith('/_opsbox/')) return internalRoute(req, res);
+    gateway.handle(req, res).catch((err) => {
+      log.error('request failed outside the gateway', { err: String(err) });
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+
+  function internalRoute(req: IncomingMessage, res: ServerResponse) {
+    if (req.url === '/_opsbox/health' || req.url?.startsWith('/_opsbox/health?')) {
+      const body = JSON.stringify({
+        status: 'running',
+        version: VERSION,
+        started,
+        dataDir,
+        services: Object.fromEntries(gateway.served.map((s) => [s.spec.name, { state: 'running', operations: Object.keys(s.handlers).length }])),
+      });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      return res.end(body);
+    }
+    res.writeHead(404, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ message: `no such opsbox route: ${req.url}` }));
+  }
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(config.port, config.host, () => ok());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  let closed = false;
+  return {
+    server,
+    env,
+    url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      for (const s of specs) s.close?.();
+      store.close();
+      if (config.ephemeral) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * STS: who am I, and temporary credentials that opsbox then accepts (they are written to
+ * core/credentials, so strict mode verifies signatures made with them).
+ */
+import { parseArn } from '../../core/arn.js';
+import { AwsError } from '../../core/errors.js';
+import { iamId, randomString, secretKey } from '../../core/ids.js';
+import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import type { StsHandlers } from './api.generated.js';
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
+
+function sessionToken() {
+  return 'FQoGZXIvYXdzE' + randomString(200, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789');
+}
+
+export function createStsHandlers({ credentials, clock }: ServiceEnv): StsHandlers {
+  function issue(account: string, arn: string, userId: string, durationSeconds: number) {
+    const now = clock.now();
+    const rec = {
+      accessKeyId: 'ASIA' + randomString(16),
+      secretAccessKey: secretKey(),
+      sessionToken: sessionToken(),
+      account,
+      arn,
+      userId,
+      status: 'Active' as const,
+      createdAt: now,
+      expiresAt: now + durationSeconds * 1000,
+      source: 'sts' as const,
+    };
+    credentials.put(rec);
+    return {
+      AccessKeyId: rec.accessKeyId,
+      SecretAccessKey: rec.secretAccessKey,
+      SessionToken: rec.sessionToken,
+      Expiration: new Date(rec.expiresAt),
+    };
+  }
+
+  return {
+    GetCallerIdentity(_input, ctx) {
+      return { UserId: ctx.caller.userId, Account: ctx.caller.account, Arn: ctx.caller.arn };
+    },
+
+    AssumeRole(input) {
+      const m = ROLE_ARN.exec(input.RoleArn);
+      if (!m || !parseArn(input.RoleArn)) throw new AwsError('ValidationError', `${input.RoleArn} is invalid`, 400);
+      const [, account, roleName] = m;
+      const roleId = 'AROA' + randomString(17);
+      const assumedRoleId = `${roleId}:${input.RoleSessionName}`;
+      const arn = `arn:aws:sts::${account}:assumed-role/${roleName}/${input.RoleSessionName}`;
+      return {
+        Credentials: issue(account, arn, assumedRoleId, input.DurationSeconds ?? 3600),
+        AssumedRoleUser: { AssumedRoleId: assumedRoleId, Arn: arn },
+        PackedPolicySize: input.Policy ? Math.min(100, Math.ceil(input.Policy.length / 20)) : undefined,
+        SourceIdentity: input.SourceIdentity,
+      };
+    },
+
+    GetSessionToken(input, ctx) {
+      if (ctx.caller.arn.includes(':assumed-role/'))
+        throw new AwsError('AccessDenied', 'Cannot call GetSessionToken with session credentials', 403);
+      return { Credentials: issue(ctx.caller.account, ctx.caller.arn, ctx.caller.userId, input.DurationSeconds ?? 43200) };
+    },
+  };
+}
+
+export const sts: ServiceSpec = {
+  name: 'sts',
+  model: 'sts-2011-06-15',
+  signingName: 'sts',
+  protocols: ['query', 'rpc-v2-cbor'],
+  smithyName: 'AWSSecurityTokenServiceV20110615',
+  global: true,
+  patch: {
+    validationErrorCode: 'ValidationError',
+    constraints: {
+      RoleArn: { min: 20, max: 2048 },
+      RoleSessionName: { min: 2, max: 64, pattern: '[\\w+=,.@-]*' },
+      'AssumeRole.DurationSeconds': { min: 900, max: 43200 },
+      'GetSessionToken.DurationSeconds': { min: 900, max: 129600 },
+      Policy: { min: 1, max: 2048 },
+      SerialNumber: { min: 9, max: 256 },
+      ExternalId: { min: 2, max: 1224 },
+    },
+  },
+  create: (env) => createStsHandlers(env) as any,
+};

@@ -91,7 +91,7 @@ export class Gateway {
         s3: routed.served.spec.name === 's3',
       };
       if (!(routed.op && streamingPayload(routed.served.model, routed.op))) wire.body = await readBody(req);
-      if (!routed.op) this.findQueryOperation(routed, wire);
+      if (!routed.op) this.findOperation(routed, wire);
       const { served, protocol, op } = routed;
       const ctx = this.context(wire, auth, served, op!.name, requestId);
       if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
@@ -118,7 +118,7 @@ export class Gateway {
       return;
     }
     const served = routed?.served ?? this.bySigningName.get('s3')!;
-    const protocol = routed?.protocol ?? restXml;
+    const protocol = routed?.protocol ?? (wire.headers['x-amz-target'] ? awsJson11 : RPC_V2_PATH.test(wire.path) ? rpcv2Cbor : restXml);
     const m = meta ?? { requestId, service: served.spec.name, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, s3: served.spec.name === 's3' };
     // an error answered before the body was read: drain it so keep-alive connections stay usable
     if (!wire.body && !wire.stream.readableEnded) wire.stream.resume();
@@ -146,7 +146,7 @@ export class Gateway {
     if (protocols.includes('query')) return { served, protocol: awsQuery };
     const rest = protocols.includes('rest-xml') ? restXml : restJson;
     if (served.spec.name === 's3') rewriteVirtualHost(req);
-    const match = matchRestRoute(served.model, req.method, req.path, req.query);
+    const match = matchRestRoute(served.model, req.method, req.path, req.query, req.headers);
     if (!match) {
       if (served.spec.name === 's3') throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
       throw new AwsError('UnknownOperationException', `No operation of ${served.spec.name} matches ${req.method} ${req.path}`, 404);
@@ -167,12 +167,12 @@ export class Gateway {
   }
 
   private withOperation(routed: Routed, name: string): Routed {
-    const op = routed.served.model.operation(name);
-    if (!op) throw new AwsError('UnknownOperationException', `Unknown operation ${name}`, 400);
-    return { ...routed, op, opName: name };
+    return { ...routed, op: routed.served.model.operation(name), opName: name };
   }
 
-  private findQueryOperation(routed: Routed, req: WireRequest) {
+  /** The operation when the headers did not settle it: an unknown name, or awsQuery's Action field. */
+  private findOperation(routed: Routed, req: WireRequest) {
+    if (routed.opName !== undefined) throw new AwsError('UnknownOperationException', `Unknown operation ${routed.opName}`, 400);
     const action = queryParams(req).get('Action');
     if (!action) throw new AwsError('MissingAction', 'Missing Action', 400);
     const op = routed.served.model.operation(action);

@@ -18,6 +18,8 @@ interface Route {
   regex: RegExp;
   labels: string[];
   query: [string, string | undefined][];
+  /** Headers bound to required members: CopyObject shares PutObject's template but needs x-amz-copy-source. */
+  requiredHeaders: string[];
   score: number;
 }
 
@@ -52,13 +54,18 @@ function compileRoutes(model: ServiceModel): Route[] {
       if (k !== 'x-id') query.push([k, v]);
     }
     const trailing = pattern.endsWith('/') ? '' : '/?';
+    const requiredHeaders = (op.input?.required ?? [])
+      .map((name) => model.member(op.input!, name))
+      .filter((m) => m.location === 'header')
+      .map((m) => m.locationName!.toLowerCase());
     routes.push({
       op,
       method: op.http.method ?? 'POST',
       regex: new RegExp(`^${pattern}${trailing}$`),
       labels,
       query,
-      score: query.length * 1000 + literalChars * 2 - labels.length - (greedy ? 1 : 0),
+      requiredHeaders,
+      score: query.length * 1000 + requiredHeaders.length * 100 + literalChars * 2 - labels.length - (greedy ? 1 : 0),
     });
   }
   routes.sort((a, b) => b.score - a.score);
@@ -67,9 +74,10 @@ function compileRoutes(model: ServiceModel): Route[] {
 }
 
 /** Finds the operation a REST request addresses; the most specific template wins. */
-export function matchRestRoute(model: ServiceModel, method: string, path: string, query: URLSearchParams) {
+export function matchRestRoute(model: ServiceModel, method: string, path: string, query: URLSearchParams, headers: Record<string, unknown>) {
   for (const route of compileRoutes(model)) {
     if (route.method !== method) continue;
+    if (!route.requiredHeaders.every((h) => headers[h] !== undefined)) continue;
     const m = route.regex.exec(path);
     if (!m) continue;
     if (!route.query.every(([k, v]) => query.has(k) && (v === undefined || query.get(k) === v))) continue;

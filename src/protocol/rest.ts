@@ -20,6 +20,8 @@ interface Route {
   query: [string, string | undefined][];
   /** Headers bound to required members: CopyObject shares PutObject's template but needs x-amz-copy-source. */
   requiredHeaders: string[];
+  /** Query parameters bound to required members: UploadPart needs partNumber and uploadId. */
+  requiredQuery: string[];
   score: number;
 }
 
@@ -54,10 +56,9 @@ function compileRoutes(model: ServiceModel): Route[] {
       if (k !== 'x-id') query.push([k, v]);
     }
     const trailing = pattern.endsWith('/') ? '' : '/?';
-    const requiredHeaders = (op.input?.required ?? [])
-      .map((name) => model.member(op.input!, name))
-      .filter((m) => m.location === 'header')
-      .map((m) => m.locationName!.toLowerCase());
+    const required = (op.input?.required ?? []).map((name) => model.member(op.input!, name));
+    const requiredHeaders = required.filter((m) => m.location === 'header').map((m) => m.locationName!.toLowerCase());
+    const requiredQuery = required.filter((m) => m.location === 'querystring' && m.locationName).map((m) => m.locationName!);
     routes.push({
       op,
       method: op.http.method ?? 'POST',
@@ -65,7 +66,8 @@ function compileRoutes(model: ServiceModel): Route[] {
       labels,
       query,
       requiredHeaders,
-      score: query.length * 1000 + requiredHeaders.length * 100 + literalChars * 2 - labels.length - (greedy ? 1 : 0),
+      requiredQuery,
+      score: (query.length + requiredQuery.length) * 1000 + requiredHeaders.length * 100 + literalChars * 2 - labels.length - (greedy ? 1 : 0),
     });
   }
   routes.sort((a, b) => b.score - a.score);
@@ -78,6 +80,7 @@ export function matchRestRoute(model: ServiceModel, method: string, path: string
   for (const route of compileRoutes(model)) {
     if (route.method !== method) continue;
     if (!route.requiredHeaders.every((h) => headers[h] !== undefined)) continue;
+    if (!route.requiredQuery.every((k) => query.has(k))) continue;
     const m = route.regex.exec(path);
     if (!m) continue;
     if (!route.query.every(([k, v]) => query.has(k) && (v === undefined || query.get(k) === v))) continue;
@@ -185,6 +188,12 @@ export function requestStream(req: WireRequest): Readable {
   return req.stream.pipe(decoder);
 }
 
+/**
+ * A handler may set this (non-member) key on its output to answer with a status the model has no
+ * member for, e.g. S3 GetObject's 206 Partial Content for a Range request.
+ */
+export const HTTP_STATUS = Symbol.for('opsbox.httpStatus');
+
 export interface RestOutput {
   status: number;
   headers: Record<string, string | number>;
@@ -193,7 +202,8 @@ export interface RestOutput {
 }
 
 export function writeRestOutput(model: ServiceModel, op: Operation, output: Record<string, unknown>): RestOutput {
-  const result: RestOutput = { status: op.http.responseCode ?? 200, headers: {} };
+  const override = (output as Record<symbol, unknown>)[HTTP_STATUS];
+  const result: RestOutput = { status: typeof override === 'number' ? override : op.http.responseCode ?? 200, headers: {} };
   const shape = op.output;
   if (!shape) return result;
   for (const name in shape.members) {

@@ -13,7 +13,9 @@ export function randomString(length: number, alphabet = UPPER_ALNUM): string {
   return out;
 }
 
-/** IAM-style unique ids: a 4-letter prefix (AROA, AIDA, ANPA, AIPA, AKIA, ASIA) and 16 more characters. */
-export const iamId = (prefix: string) => prefix + randomString(16);
+/** IAM unique ids (AROA…, AIDA…, ANPA…, AIPA…): 21 characters. */
+export const iamId = (prefix: string) => prefix + randomString(17);
+/** Access key ids (AKIA… for IAM users, ASIA… for STS): 20 characters. */
+export const accessKeyId = (prefix: 'AKIA' | 'ASIA') => prefix + randomString(16);
 export const secretKey = () => randomString(40, BASE62 + '/+');
 export const hexId = (bytes: number) => randomBytes(bytes).toString('hex');

@@ -4,7 +4,7 @@
  */
 import { parseArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
-import { iamId, randomString, secretKey } from '../../core/ids.js';
+import { accessKeyId, iamId, randomString, secretKey } from '../../core/ids.js';
 import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
 import type { StsHandlers } from './api.generated.js';
 
@@ -18,7 +18,7 @@ export function createStsHandlers({ credentials, clock }: ServiceEnv): StsHandle
   function issue(account: string, arn: string, userId: string, durationSeconds: number) {
     const now = clock.now();
     const rec = {
-      accessKeyId: 'ASIA' + randomString(16),
+      accessKeyId: accessKeyId('ASIA'),
       secretAccessKey: secretKey(),
       sessionToken: sessionToken(),
       account,
@@ -47,7 +47,7 @@ export function createStsHandlers({ credentials, clock }: ServiceEnv): StsHandle
       const m = ROLE_ARN.exec(input.RoleArn);
       if (!m || !parseArn(input.RoleArn)) throw new AwsError('ValidationError', `${input.RoleArn} is invalid`, 400);
       const [, account, roleName] = m;
-      const roleId = 'AROA' + randomString(17);
+      const roleId = iamId('AROA');
       const assumedRoleId = `${roleId}:${input.RoleSessionName}`;
       const arn = `arn:aws:sts::${account}:assumed-role/${roleName}/${input.RoleSessionName}`;
       return {

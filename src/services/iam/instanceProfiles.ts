@@ -1,0 +1,97 @@
+/** Instance profiles: a container for at most one role, returned with that role's details. */
+import { iamId } from '../../core/ids.js';
+import type { RequestContext } from '../../gateway/context.js';
+import type { IamHandlers } from './api.generated.js';
+import { alreadyExists, decodeMarker, deleteConflict, limitExceeded, mergeTags, noSuchEntity, pageOf, paginate, removeTags, tagsOut } from './common.js';
+import type { IamDeps } from './deps.js';
+import { roleOut } from './roles.js';
+import { parseTags, type ProfileRow } from './store.js';
+
+export function instanceProfileHandlers({ store }: IamDeps): IamHandlers {
+  const profileOut = (p: ProfileRow, withTags = true) => ({
+    Path: p.path,
+    InstanceProfileName: p.name,
+    InstanceProfileId: p.profile_id,
+    Arn: p.arn,
+    CreateDate: new Date(p.created_at),
+    Roles: store.profileRoles(p).map((r) => roleOut(r, false)),
+    Tags: withTags ? tagsOut(parseTags(p.tags)) : undefined,
+  });
+
+  const tagProfile = (ctx: RequestContext, name: string, change: (tags: ReturnType<typeof parseTags>) => ReturnType<typeof parseTags>) => {
+    const p = store.requireProfile(ctx.account, name);
+    store.setProfileTags(ctx.account, name, change(parseTags(p.tags)));
+  };
+
+  return {
+    CreateInstanceProfile(input, ctx) {
+      const path = input.Path ?? '/';
+      if (store.getProfile(ctx.account, input.InstanceProfileName))
+        throw alreadyExists(`Instance Profile ${input.InstanceProfileName} already exists.`);
+      const row: ProfileRow = {
+        account: ctx.account,
+        name: input.InstanceProfileName,
+        name_lc: input.InstanceProfileName.toLowerCase(),
+        profile_id: iamId('AIPA'),
+        path,
+        arn: `arn:aws:iam::${ctx.account}:instance-profile${path}${input.InstanceProfileName}`,
+        tags: JSON.stringify(mergeTags([], input.Tags, 'InstanceProfile')),
+        created_at: ctx.clock.now(),
+      };
+      store.insertProfile(row);
+      return { InstanceProfile: profileOut(row) };
+    },
+
+    GetInstanceProfile(input, ctx) {
+      return { InstanceProfile: profileOut(store.requireProfile(ctx.account, input.InstanceProfileName)) };
+    },
+
+    ListInstanceProfiles(input, ctx) {
+      const max = input.MaxItems ?? 100;
+      const rows = store.listProfiles(ctx.account, input.PathPrefix ?? '/', decodeMarker(input.Marker), max + 1);
+      const page = pageOf(rows, (p) => p.name_lc, max);
+      return { InstanceProfiles: page.items.map((p) => profileOut(p, false)), IsTruncated: page.IsTruncated, Marker: page.Marker };
+    },
+
+    ListInstanceProfilesForRole(input, ctx) {
+      const r = store.requireRole(ctx.account, input.RoleName);
+      const page = paginate(store.profilesOfRole(r), input.Marker, input.MaxItems);
+      return { InstanceProfiles: page.items.map((p) => profileOut(p, false)), IsTruncated: page.IsTruncated, Marker: page.Marker };
+    },
+
+    /** DeleteConflict 409 while it still holds a role. */
+    DeleteInstanceProfile(input, ctx) {
+      const p = store.requireProfile(ctx.account, input.InstanceProfileName);
+      if (store.profileRoles(p).length) throw deleteConflict('Cannot delete entity, must remove roles from instance profile first.');
+      store.deleteProfile(ctx.account, p);
+    },
+
+    /** LimitExceeded 409 "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1" when it already holds a role. */
+    AddRoleToInstanceProfile(input, ctx) {
+      const p = store.requireProfile(ctx.account, input.InstanceProfileName);
+      const r = store.requireRole(ctx.account, input.RoleName);
+      if (store.profileRoles(p).length) throw limitExceeded('Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1');
+      store.addProfileRole(p, r);
+    },
+
+    RemoveRoleFromInstanceProfile(input, ctx) {
+      const p = store.requireProfile(ctx.account, input.InstanceProfileName);
+      const r = store.requireRole(ctx.account, input.RoleName);
+      if (!store.removeProfileRole(p, r)) throw noSuchEntity(`The role with name ${input.RoleName} cannot be found.`);
+    },
+
+    TagInstanceProfile(input, ctx) {
+      tagProfile(ctx, input.InstanceProfileName, (tags) => mergeTags(tags, input.Tags, 'InstanceProfile'));
+    },
+
+    UntagInstanceProfile(input, ctx) {
+      tagProfile(ctx, input.InstanceProfileName, (tags) => removeTags(tags, input.TagKeys));
+    },
+
+    ListInstanceProfileTags(input, ctx) {
+      const p = store.requireProfile(ctx.account, input.InstanceProfileName);
+      const page = paginate(parseTags(p.tags), input.Marker, input.MaxItems);
+      return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+    },
+  };
+}

@@ -24,13 +24,23 @@ export class BlobStore {
     this.root = join(dataDir, 'blobs');
     this.tmp = join(this.root, 'tmp');
     mkdirSync(this.tmp, { recursive: true });
-    for (let i = 0; i < 256; i++) mkdirSync(join(this.root, i.toString(16).padStart(2, '0')), { recursive: true });
   }
 
   private path(id: string) {
     if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`invalid blob id ${id}`);
     return join(this.root, id.slice(0, 2), id);
   }
+
+  /** Shard folders are made on first use: making all 256 at start costs more than the rest of startup. */
+  private shardFor(id: string) {
+    const shard = join(this.root, id.slice(0, 2));
+    if (!this.shards.has(shard)) {
+      mkdirSync(shard, { recursive: true });
+      this.shards.add(shard);
+    }
+    return this.path(id);
+  }
+  private shards = new Set<string>();
 
   /** Streams `body` to a new blob. `limit` caps the size (the stream fails with a size error past it). */
   async write(body: Readable, opts: { onChunk?: (chunk: Buffer) => void } = {}): Promise<StoredBlob> {
@@ -48,7 +58,7 @@ export class BlobStore {
     });
     try {
       await pipeline(body, tap, createWriteStream(tmpPath));
-      renameSync(tmpPath, this.path(id));
+      renameSync(tmpPath, this.shardFor(id));
     } catch (err) {
       rmSync(tmpPath, { force: true });
       throw err;

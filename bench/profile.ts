@@ -1,0 +1,59 @@
+/**
+ * `node dist/bench/run.js --profile`: run opsbox under `node --cpu-prof`, drive 32 keep-alive
+ * connections of GetCallerIdentity for a while, stop it (the profile is written at exit) and print
+ * the functions with the most self time, and the opsbox functions with the most inclusive time.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLoad } from './load.js';
+import { getCallerIdentityRequest, isIdentity } from './sts.js';
+import { startOpsbox } from './targets.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+export async function profileOpsbox(durationMs: number, log: (s: string) => void) {
+  const dir = mkdtempSync(join(tmpdir(), 'opsbox-prof-'));
+  const t = await startOpsbox(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  log(`profiling opsbox (pid ${t.pid}) under 32 connections for ${durationMs} ms`);
+  const r = await runLoad({ host: t.host, port: t.port, request: getCallerIdentityRequest(t), connections: 32, warmupMs: 500, durationMs, ok: isIdentity });
+  log(`${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}`);
+  await t.stop();
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
+  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const name = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${n.callFrame.lineNumber + 1}`;
+
+  const selfBy = new Map<string, number>();
+  for (const [id, us] of self) {
+    const k = name(byId.get(id)!);
+    selfBy.set(k, (selfBy.get(k) ?? 0) + us);
+  }
+  // inclusive time: each sample counts once for every distinct function on its stack
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const incl = new Map<string, number>();
+  for (const [id, us] of self) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const k = name(byId.get(cur)!);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      incl.set(k, (incl.get(k) ?? 0) + us);
+    }
+  }
+  const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
+  console.log(`\nself time (top 25 of ${(total / 1e6).toFixed(1)} s sampled)`);
+  for (const [k, us] of [...selfBy].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(us)}  ${k}`);
+  console.log('\ninclusive time of opsbox functions (top 25)');
+  for (const [k, us] of [...incl].filter(([k]) => k.includes('dist/')).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(us)}  ${k}`);
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,128 @@
+/**
+ * `npm run bench`: cold start, STS GetCallerIdentity latency/throughput, S3 put/get throughput and
+ * memory, CloudWatch Logs ingest — against opsbox, moto_server and a bare Node server, all child
+ * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
+ * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
+ *
+ *   node dist/bench/run.js [--only cold,sts,s3,logs] [--targets opsbox,moto,bare] [--quick] [--profile]
+ *
+ * --profile: instead of the benchmark, CPU-profile opsbox under 32-connection GetCallerIdentity load
+ * and print the hottest functions (see bench/profile.ts).
+ */
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { coldStartScenario } from './coldStart.js';
+import { logsScenario } from './logs.js';
+import { profileOpsbox } from './profile.js';
+import { machine, na, renderTable, val, writeJson, type Row } from './report.js';
+import { s3Scenario } from './s3.js';
+import { oneCall, stsScenario } from './sts.js';
+import { startBare, startMoto, startOpsbox, type Target, type TargetName } from './targets.js';
+
+const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
+const WATCHDOG_MS = 9 * 60_000;
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    targets: { type: 'string' },
+    quick: { type: 'boolean' },
+    profile: { type: 'boolean' },
+  },
+});
+const only = new Set((values.only ?? 'cold,sts,s3,logs').split(','));
+const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
+const quick = !!values.quick;
+
+const t0 = performance.now();
+const log = (s: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}\n`);
+
+const watchdog = setTimeout(() => {
+  log(`watchdog: the run exceeded ${WATCHDOG_MS / 60_000} minutes, giving up`);
+  process.exit(1); // the exit hook in targets.ts kills the servers
+}, WATCHDOG_MS);
+watchdog.unref();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
+async function start(name: TargetName, launch: () => Promise<Target>): Promise<Target | Error> {
+  try {
+    const t = await launch();
+    log(`started ${name} on port ${t.port} (pid ${t.pid}) in ${t.startMs.toFixed(0)} ms`);
+    return t;
+  } catch (e) {
+    log(`could not start ${name}: ${(e as Error).message}`);
+    return e as Error;
+  }
+}
+
+async function main() {
+  if (values.profile) return profileOpsbox(quick ? 3000 : 8000, log);
+  const rows: Row[] = [];
+  const details: Record<string, unknown> = {};
+  const startedAt = new Date();
+  const loadAtStart = loadavg();
+
+  if (only.has('cold')) {
+    const r = await coldStartScenario(quick ? 2 : 5, log);
+    rows.push(...r.rows);
+    details.coldStart = r.details;
+  }
+
+  const targets: Partial<Record<TargetName, Target | Error>> = {};
+  if (wanted.has('opsbox')) targets.opsbox = await start('opsbox', () => startOpsbox());
+  if (wanted.has('moto')) targets.moto = await start('moto', startMoto);
+  if (wanted.has('bare')) targets.bare = await start('bare', startBare);
+  const stop = async (name: TargetName) => {
+    const t = targets[name];
+    if (t && !(t instanceof Error)) await t.stop();
+    delete targets[name];
+  };
+
+  try {
+    // moto's cold start: a single spawn (it takes seconds), plus its first call
+    const coldRows = rows.filter((r) => r.section.startsWith('Cold start'));
+    if (coldRows.length && targets.moto) {
+      const m = targets.moto;
+      coldRows[0].cells.moto = m instanceof Error ? na(m) : val(m.startMs);
+      if (!(m instanceof Error)) coldRows[1].cells.moto = await oneCall(m).then(val, na);
+    }
+
+    if (only.has('sts')) {
+      const r = await stsScenario(targets, quick ? { warmupMs: 300, durationMs: 1500, rounds: 1 } : { warmupMs: 1000, durationMs: 2000, rounds: 3 }, log);
+      rows.push(...r.rows);
+      details.sts = r.details;
+    }
+    await stop('bare');
+
+    const data = { opsbox: targets.opsbox, moto: targets.moto };
+    if (only.has('s3')) {
+      const r = await s3Scenario(data, quick ? { smallCount: 20, bigRounds: 1, bigSize: 100 * 2 ** 20, bigBudgetMs: 20_000 } : { smallCount: 100, bigRounds: 3, bigSize: 100 * 2 ** 20, bigBudgetMs: 60_000 }, log);
+      rows.push(...r.rows);
+      details.s3 = r.details;
+    }
+    if (only.has('logs')) {
+      const r = await logsScenario(data, quick ? { batches: 20, batchSize: 1000, rounds: 1, budgetMs: 15_000 } : { batches: 100, batchSize: 1000, rounds: 3, budgetMs: 20_000 }, log);
+      rows.push(...r.rows);
+      details.logs = r.details;
+    }
+  } finally {
+    for (const name of Object.keys(targets) as TargetName[]) await stop(name);
+  }
+
+  const m = machine();
+  console.log(`\nopsbox bench · ${startedAt.toISOString().slice(0, 10)} · node ${m.node} · ${m.cpus} CPUs (${m.cpuModel}) · ${m.memGiB} GiB · load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}${quick ? ' · --quick' : ''}\n`);
+  console.log(renderTable(rows));
+  console.log(`\n"opsbox vs moto": how many times better opsbox is (>1 is better); "of limit": opsbox as a share of a bare node:http server.`);
+  console.log(`The load generator runs in this process and shares the ${m.cpus} CPUs with the server under test.`);
+  writeJson(RESULTS, { date: startedAt.toISOString(), quick, loadAverageAtStart: loadAtStart, machine: m, durationSeconds: (performance.now() - t0) / 1000, rows, details });
+  log(`wrote ${RESULTS}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

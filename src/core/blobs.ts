@@ -5,7 +5,7 @@
  * place before the caller commits the row that references it.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, rmSync, renameSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, openSync, rmSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -66,8 +66,9 @@ export class BlobStore {
     return { id, size, md5: md5.digest() };
   }
 
+  /** Opens the file now, so a later overwrite that deletes the blob cannot cut this read short. */
   read(id: string, range?: { start: number; end: number }): Readable {
-    return createReadStream(this.path(id), range);
+    return createReadStream(this.path(id), { fd: openSync(this.path(id), 'r'), ...range });
   }
 
   size(id: string) {

@@ -4,6 +4,9 @@
  * `fields` carries extra members AWS puts beside Code/Message (S3's BucketName, Key, …).
  */
 export class AwsError extends Error {
+  /** Extra response headers some errors carry (S3's x-amz-delete-marker on NoSuchKey, ETag on 304). */
+  headers?: Record<string, string>;
+
   constructor(
     readonly code: string,
     message: string,

@@ -40,11 +40,13 @@ export interface Operation {
   http: { method?: string; requestUri?: string; responseCode?: number };
   input?: Shape;
   output?: Shape;
+  /** Superseded by an operation on the same route (S3 GetBucketLifecycle → GetBucketLifecycleConfiguration). */
+  deprecated?: boolean;
 }
 
 interface RawModel {
   metadata: Record<string, any> & { protocol: string; apiVersion: string; endpointPrefix: string };
-  operations: Record<string, { name?: string; http?: Operation['http']; input?: Shape; output?: Shape }>;
+  operations: Record<string, { name?: string; http?: Operation['http']; input?: Shape; output?: Shape; deprecated?: boolean }>;
   shapes: Record<string, Shape>;
 }
 
@@ -65,6 +67,7 @@ export class ServiceModel {
         http: op.http ?? {},
         input: op.input && this.resolve(op.input),
         output: op.output && this.resolve(op.output),
+        deprecated: op.deprecated || undefined,
       });
     }
   }

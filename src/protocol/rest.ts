@@ -67,7 +67,8 @@ function compileRoutes(model: ServiceModel): Route[] {
       query,
       requiredHeaders,
       requiredQuery,
-      score: (query.length + requiredQuery.length) * 1000 + requiredHeaders.length * 100 + literalChars * 2 - labels.length - (greedy ? 1 : 0),
+      // a deprecated operation loses ties to its replacement on the same route
+      score: (query.length + requiredQuery.length) * 1000 + requiredHeaders.length * 100 + literalChars * 2 - labels.length - (greedy ? 1 : 0) - (op.deprecated ? 0.5 : 0),
     });
   }
   routes.sort((a, b) => b.score - a.score);

@@ -57,7 +57,11 @@ export const restXml: Protocol = {
     }
     const root = meta.patch.xmlRootNames?.[op.name] ?? shape!.locationName ?? `${op.name}Result`;
     const xml: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', `<${root}${nsAttr(meta)}>`];
-    writeMembers(meta.model, shape!, output, xml);
+    // a lone scalar body member named like the root is the root's text (S3 GetBucketLocation)
+    const textRoot = shape!.members?.[root] && meta.model.member(shape!, root);
+    if (textRoot && !textRoot.location && textRoot.type !== 'structure' && textRoot.type !== 'list' && textRoot.type !== 'map') {
+      if (output[root] !== undefined && output[root] !== null) xml.push(escapeXml(String(output[root])));
+    } else writeMembers(meta.model, shape!, output, xml);
     xml.push(`</${root}>`);
     sendText(res, out.status, headers, xml.join(''), 'application/xml', head);
   },
@@ -67,7 +71,7 @@ export const restXml: Protocol = {
     const body = meta.s3
       ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>${fields}<RequestId>${meta.requestId}</RequestId><HostId>${HOST_ID}</HostId></Error>`
       : `<ErrorResponse${nsAttr(meta)}><Error><Type>${err.sender ? 'Sender' : 'Receiver'}</Type><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>${fields}</Error><RequestId>${meta.requestId}</RequestId></ErrorResponse>`;
-    sendText(res, err.status, { 'x-amz-request-id': meta.requestId, 'x-amz-id-2': HOST_ID }, body, 'application/xml', req.method === 'HEAD');
+    sendText(res, err.status, { ...err.headers, 'x-amz-request-id': meta.requestId, 'x-amz-id-2': HOST_ID }, body, 'application/xml', req.method === 'HEAD');
   },
 };
 

@@ -57,7 +57,7 @@ export class Gateway {
   constructor(specs: ServiceSpec[], private env: ServiceEnv) {
     for (const spec of specs) {
       const model = loadModel(spec.model);
-      const served: Served = { spec, model, handlers: spec.create(env), patch: spec.patch ?? {} };
+      const served: Served = { spec, model, handlers: spec.create(env) as HandlerTable, patch: spec.patch ?? {} };
       this.served.push(served);
       this.bySigningName.set(spec.signingName, served);
       const target = spec.targetPrefix ?? model.metadata.targetPrefix;

@@ -31,7 +31,7 @@ export interface ServiceEnv {
   config: Config;
 }
 
-export interface ServiceSpec {
+export interface ServiceSpec<H extends object = object> {
   /** opsbox's name for it, also the health endpoint's key. */
   name: string;
   /** aws-sdk model id, e.g. "logs-2014-03-28". */
@@ -49,7 +49,8 @@ export interface ServiceSpec {
   /** IAM-like services are global: resources are scoped by account only. */
   global?: boolean;
   patch?: ModelPatch;
-  create(env: ServiceEnv): HandlerTable;
+  /** Builds the handler table, typed with the service's generated <Name>Handlers interface. */
+  create(env: ServiceEnv): H;
   /** Called at shutdown (timers, child processes). */
   close?(): void;
 }

@@ -29,7 +29,7 @@ const PATH_PREFIX = '\\u002F[\\u0021-\\u007F]*';
 const POLICY_PATH = '((/[A-Za-z0-9\\.,\\+@=_-]+)*)/';
 const DOCUMENT = { min: 1, max: 131072, pattern: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+' };
 
-export const iam: ServiceSpec = {
+export const iam: ServiceSpec<IamHandlers> = {
   name: 'iam',
   model: 'iam-2010-05-08',
   signingName: 'iam',
@@ -70,5 +70,5 @@ export const iam: ServiceSpec = {
       TagKeys: { max: 50 },
     },
   },
-  create: (env) => createIamHandlers(env) as any,
+  create: createIamHandlers,
 };

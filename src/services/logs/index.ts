@@ -17,7 +17,7 @@ export function createLogsHandlers(env: ServiceEnv): LogsHandlers {
 
 const GROUP_NAME = '[\\.\\-_/#A-Za-z0-9]+';
 
-export const logs: ServiceSpec = {
+export const logs: ServiceSpec<LogsHandlers> = {
   name: 'logs',
   model: 'logs-2014-03-28',
   signingName: 'logs',
@@ -48,5 +48,5 @@ export const logs: ServiceSpec = {
       'FilterLogEvents.limit': { min: 1, max: 10000 },
     },
   },
-  create: (env) => createLogsHandlers(env) as any,
+  create: createLogsHandlers,
 };

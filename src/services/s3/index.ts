@@ -17,7 +17,7 @@ export function createS3Handlers(env: ServiceEnv): S3Handlers {
   };
 }
 
-export const s3: ServiceSpec = {
+export const s3: ServiceSpec<S3Handlers> = {
   name: 's3',
   model: 's3-2006-03-01',
   signingName: 's3',
@@ -42,5 +42,5 @@ export const s3: ServiceSpec = {
       GetBucketAcl: 'AccessControlPolicy',
     },
   },
-  create: (env) => createS3Handlers(env) as any,
+  create: createS3Handlers,
 };

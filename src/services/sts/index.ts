@@ -66,7 +66,7 @@ export function createStsHandlers({ credentials, clock }: ServiceEnv): StsHandle
   };
 }
 
-export const sts: ServiceSpec = {
+export const sts: ServiceSpec<StsHandlers> = {
   name: 'sts',
   model: 'sts-2011-06-15',
   signingName: 'sts',
@@ -85,5 +85,5 @@ export const sts: ServiceSpec = {
       ExternalId: { min: 2, max: 1224 },
     },
   },
-  create: (env) => createStsHandlers(env) as any,
+  create: createStsHandlers,
 };

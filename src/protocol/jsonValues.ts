@@ -105,7 +105,11 @@ export function toJson(model: ServiceModel, shape: Shape, value: unknown, opts: 
       return formatTimestamp(value as Date, f);
     }
     case 'blob':
-      if (opts.blobAsBytes) return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+      if (opts.blobAsBytes) {
+        // a plain Uint8Array view: CBOR encoders treat Buffer as an object with toJSON
+        const buf = Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+        return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+      }
       return Buffer.isBuffer(value) ? value.toString('base64') : Buffer.from(String(value)).toString('base64');
     default:
       return value;

@@ -4,7 +4,7 @@
  * strings). botocore ≥ 1.42, the Go and Ruby SDKs use it for CloudWatch. Errors carry __type and
  * message in the body; awsQueryCompatible services add x-amzn-query-error.
  */
-import { Decoder, Encoder } from 'cbor-x';
+import { decode, encode } from 'cbor2';
 import type { ServerResponse } from 'node:http';
 import type { AwsError } from '../core/errors.js';
 import type { Operation } from '../model/model.js';
@@ -12,8 +12,7 @@ import { fromJson, toJson } from './jsonValues.js';
 import type { Protocol, ResponseMeta, WireRequest } from './types.js';
 import { serializationError } from './values.js';
 
-const decoder = new Decoder({ mapsAsObjects: true, useRecords: false });
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, useFloat32: 0 } as any);
+const encodeCbor = (value: unknown) => Buffer.from(encode(value));
 
 export const RPC_V2_PATH = /^\/service\/([^/]+)\/operation\/([^/]+)$/;
 
@@ -24,7 +23,7 @@ export const rpcv2Cbor: Protocol = {
     let doc: unknown = {};
     if (req.body && req.body.length) {
       try {
-        doc = decoder.decode(req.body);
+        doc = decode(req.body);
       } catch {
         throw serializationError('Malformed CBOR request body');
       }
@@ -35,13 +34,13 @@ export const rpcv2Cbor: Protocol = {
 
   serialize(op: Operation, output: any, meta: ResponseMeta, res: ServerResponse) {
     const doc = op.output ? toJson(meta.model, op.output, output ?? {}, { blobAsBytes: true, timestampAsDate: true }) : {};
-    send(res, 200, encoder.encode(doc), meta);
+    send(res, 200, encodeCbor(doc), meta);
   },
 
   serializeError(err: AwsError, meta: ResponseMeta, res: ServerResponse) {
     const headers: Record<string, string> = { 'x-amzn-ErrorType': err.code };
     if (meta.queryCompatible) headers['x-amzn-query-error'] = `${err.code};${err.sender ? 'Sender' : 'Receiver'}`;
-    send(res, err.status, encoder.encode({ __type: err.code, message: err.message, ...err.fields }), meta, headers);
+    send(res, err.status, encodeCbor({ __type: err.code, message: err.message, ...err.fields }), meta, headers);
   },
 };
 

@@ -20,6 +20,7 @@ let reply: any;
 const gw = new InProcessOpsbox([
   probeSpec(cloudwatch, {
     PutMetricData: (i: any) => void (seen = i),
+    GetMetricWidgetImage: () => ({ MetricWidgetImage: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 255]) }),
     GetMetricData: (i: any) => { seen = i; if (reply instanceof Error) throw reply; return reply; },
   }),
   sts,
@@ -56,6 +57,11 @@ test('botocore GetMetricData over CBOR: Date lists and doubles come back as boto
   assert.equal(r.StatusCode, 'Complete');
 });
 
+test('botocore GetMetricWidgetImage over CBOR: a blob member travels as a byte string', async () => {
+  const { parsed } = await call('GetMetricWidgetImage');
+  assert.deepEqual([...Buffer.from(parsed.MetricWidgetImage, 'base64')], [0x89, 0x50, 0x4e, 0x47, 0, 255]);
+});
+
 test('CBOR errors: botocore reads the query-compatible code and message', async () => {
   reply = new AwsError('InvalidParameterCombination', 'StartTime must be before EndTime', 400);
   const { res, parsed } = await call('GetMetricData');
@@ -70,6 +76,6 @@ test('CBOR errors: botocore reads the query-compatible code and message', async 
 test('any served service answers rpc-v2-cbor at /service/<Smithy name>/operation/<Op>', async () => {
   const res = await gw.send({ method: 'POST', url: '/service/AWSSecurityTokenServiceV20110615/operation/GetCallerIdentity', headers: { 'smithy-protocol': 'rpc-v2-cbor', 'content-type': 'application/cbor', accept: 'application/cbor' }, body: Buffer.alloc(0) });
   assert.equal(res.statusCode, 200);
-  const { decode } = await import('cbor-x');
+  const { decode } = await import('cbor2');
   assert.deepEqual(decode(res.body()), { UserId: '000000000000', Account: '000000000000', Arn: 'arn:aws:iam::000000000000:root' });
 });

@@ -68,7 +68,7 @@ export class BlobStore {
 
   /** Opens the file now, so a later overwrite that deletes the blob cannot cut this read short. */
   read(id: string, range?: { start: number; end: number }): Readable {
-    return createReadStream(this.path(id), { fd: openSync(this.path(id), 'r'), ...range });
+    return createReadStream(this.path(id), { fd: openSync(this.path(id), 'r'), highWaterMark: 512 * 1024, ...range });
   }
 
   size(id: string) {

@@ -82,6 +82,19 @@ export function clientConfig(url: string, opts: { accessKeyId?: string; secretAc
   };
 }
 
+/** The environment the aws CLI runs with in tests: test credentials, no user config, no pager. */
+export const awsCliEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '/tmp',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  AWS_PAGER: '',
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  ...extra,
+});
+
 /** Runs Debian's aws CLI v2 (/usr/bin/aws) against opsbox; returns stdout, stderr and exit code. */
 export async function awsCli(url: string, args: string[], env: Record<string, string> = {}) {
   const { execFile } = await import('node:child_process');
@@ -90,17 +103,7 @@ export async function awsCli(url: string, args: string[], env: Record<string, st
       '/usr/bin/aws',
       ['--endpoint-url', url, '--output', 'json', ...args],
       {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/tmp',
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_PAGER: '',
-          AWS_CONFIG_FILE: '/dev/null',
-          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-          ...env,
-        },
+        env: awsCliEnv(env),
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) => resolve({ stdout, stderr, code: error ? ((error as any).code ?? 1) : 0 }),

@@ -28,7 +28,7 @@ import {
   paginateFilterLogEvents,
   type InputLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { awsCli, clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { awsCli, awsCliEnv, clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -515,17 +515,7 @@ describe('aws CLI', () => {
     const { group, stream } = await groupWithStream(logs, 'follow');
     await put(group, stream, [{ timestamp: Date.now() - 1000, message: 'before follow' }]);
     const child = spawn('/usr/bin/aws', ['--endpoint-url', box.url, 'logs', 'tail', group, '--follow', '--format', 'short'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_PAGER: '',
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        PYTHONUNBUFFERED: '1',
-      },
+      env: awsCliEnv({ PYTHONUNBUFFERED: '1' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

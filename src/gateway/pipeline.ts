@@ -101,6 +101,7 @@ export class Gateway {
       if (!handler) throw notImplemented(served.spec.name, op!.name);
       const output = await handler(input, ctx);
       await protocol.serialize(op!, output, meta, res, wire);
+      if (log.enabled('debug')) log.debug('request', { requestId, service: meta.service, operation: op!.name, account: ctx.account, region: ctx.region, status: res.statusCode });
     } catch (err) {
       this.fail(err, routed, meta, requestId, wire, res);
     }
@@ -117,6 +118,7 @@ export class Gateway {
       res.destroy();
       return;
     }
+    if (log.enabled('debug')) log.debug('request failed', { requestId, service: meta?.service, operation: routed?.op?.name, code: error.code, status: error.status });
     const served = routed?.served ?? this.bySigningName.get('s3')!;
     const protocol = routed?.protocol ?? (wire.headers['x-amz-target'] ? awsJson11 : RPC_V2_PATH.test(wire.path) ? rpcv2Cbor : restXml);
     const m = meta ?? { requestId, service: served.spec.name, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, s3: served.spec.name === 's3' };

@@ -10,6 +10,10 @@ const SERVICES = {
   iam: 'iam-2010-05-08',
   s3: 's3-2006-03-01',
   logs: 'logs-2014-03-28',
+  cloudwatch: 'monitoring-2010-08-01',
+  events: 'eventbridge-2015-10-07',
+  sns: 'sns-2010-03-31',
+  codecommit: 'codecommit-2015-04-13',
 };
 
 function generate(folder, modelId) {

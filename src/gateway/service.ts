@@ -6,6 +6,9 @@ import type { BlobStore } from '../core/blobs.js';
 import type { Clock } from '../core/clock.js';
 import type { Credentials } from '../core/credentials.js';
 import type { EventBus } from '../core/events.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Targets } from '../core/targets.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../core/store.js';
 import type { ModelPatch } from '../model/patch.js';
 import type { WireProtocol } from '../protocol/types.js';
@@ -28,7 +31,18 @@ export interface ServiceEnv {
   bus: EventBus;
   clock: Clock;
   credentials: Credentials;
+  /** Alarm actions and EventBridge targets invoke other services' ARNs through this. */
+  targets: Targets;
+  /** Services report CloudWatch metrics about themselves through this. */
+  metrics: Metrics;
   config: Config;
+}
+
+/** A non-AWS HTTP route a service serves (git smart HTTP under /v1/repos, the OCI registry under /v2). */
+export interface HttpRoute {
+  /** Path prefix, e.g. "/v1/repos/". */
+  prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
 }
 
 export interface ServiceSpec<H extends object = object> {
@@ -51,6 +65,8 @@ export interface ServiceSpec<H extends object = object> {
   patch?: ModelPatch;
   /** Builds the handler table, typed with the service's generated <Name>Handlers interface. */
   create(env: ServiceEnv): H;
+  /** Non-AWS routes, built once at start. */
+  httpRoutes?(env: ServiceEnv): HttpRoute[];
   /** Called at shutdown (timers, child processes). */
   close?(): void;
 }

@@ -11,6 +11,8 @@ import { BlobStore } from '../core/blobs.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { Credentials } from '../core/credentials.js';
 import { EventBus } from '../core/events.js';
+import { Metrics } from '../core/metrics.js';
+import { Targets } from '../core/targets.js';
 import { log } from '../core/log.js';
 import { Store } from '../core/store.js';
 import { Gateway } from '../gateway/pipeline.js';
@@ -38,14 +40,25 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
       id: process.env.OPSBOX_ROOT_ACCESS_KEY_ID ?? 'test',
       secret: process.env.OPSBOX_ROOT_SECRET_ACCESS_KEY ?? 'test',
     }),
+    targets: new Targets(),
+    metrics: new Metrics(),
     config,
   };
   const specs = allServices();
   const gateway = new Gateway(specs, env);
+  const routes = specs.flatMap((s) => s.httpRoutes?.(env) ?? []);
   const started = new Date().toISOString();
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.startsWith('/_opsbox/')) return internalRoute(req, res);
+    const route = routes.find((r) => req.url!.startsWith(r.prefix));
+    if (route) {
+      return void Promise.resolve(route.handle(req, res)).catch((err) => {
+        log.error('route failed', { prefix: route.prefix, err: err instanceof Error ? err.stack : String(err) });
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    }
     gateway.handle(req, res).catch((err) => {
       log.error('request failed outside the gateway', { err: String(err) });
       if (!res.headersSent) res.writeHead(500);

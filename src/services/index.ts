@@ -1,11 +1,14 @@
 /** Every service opsbox serves. Adding one: docs/adding-a-service.md. */
 import type { ServiceSpec } from '../gateway/service.js';
 import { cloudwatch } from './cloudwatch/index.js';
+import { codecommit } from './codecommit/index.js';
+import { events } from './events/index.js';
 import { iam } from './iam/index.js';
 import { logs } from './logs/index.js';
 import { s3 } from './s3/index.js';
+import { sns } from './sns/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, s3, logs, cloudwatch];
+  return [sts, iam, s3, logs, cloudwatch, events, sns, codecommit];
 }

@@ -4,8 +4,9 @@
  * (aws CLI v2), awsJson 1.0 with awsQueryCompatible (SDK v3), or rpc-v2-cbor (botocore ≥ 1.42).
  */
 import type { ServiceSpec } from '../../gateway/service.js';
+import type { CloudwatchHandlers } from './api.generated.js';
 
-export const cloudwatch: ServiceSpec = {
+export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   name: 'cloudwatch',
   model: 'monitoring-2010-08-01',
   signingName: 'monitoring',

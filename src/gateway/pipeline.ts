@@ -162,6 +162,12 @@ export class Gateway {
       if (s) return s;
       throw new AwsError('InvalidClientTokenId', `opsbox does not serve the service '${auth.service}' named in the credential scope.`, 403);
     }
+    // unsigned awsQuery calls AWS allows (SNS ConfirmSubscription from a SubscribeURL) name their Action
+    const action = req.method === 'GET' ? req.query.get('Action') : null;
+    if (action) {
+      const byAction = this.served.find((s) => s.spec.protocols.includes('query') && s.model.operation(action));
+      if (byAction) return byAction;
+    }
     const host = String(req.headers.host ?? '').split(':')[0];
     const first = host.split('.')[0];
     if (host.endsWith('.localhost') && this.bySigningName.has(first) && first !== 's3') return this.bySigningName.get(first)!;

@@ -1,6 +1,97 @@
-/** SNS: topics, subscriptions with real HTTP delivery, Publish. */
-import type { ServiceSpec } from '../../gateway/service.js';
+/**
+ * SNS: topics, subscriptions with real HTTP delivery, Publish. topics.ts / subscriptions.ts /
+ * publish.ts hold the handlers, store.ts the tables, delivery.ts the HTTP sender with retries and
+ * the delivery log, signing.ts the message signatures, filterPolicy.ts the filter policy language.
+ * Also: the env.targets invoker for arn:aws:sns:… (alarm actions, EventBridge targets) and the
+ * non-AWS routes under /_aws/sns/ (the signing certificate, the recent deliveries as JSON).
+ */
+import { randomUUID } from 'node:crypto';
+import { parseArn } from '../../core/arn.js';
+import type { HttpRoute, ServiceEnv, ServiceSpec } from '../../gateway/service.js';
 import type { SnsHandlers } from './api.generated.js';
+import { Deliverer } from './delivery.js';
+import { Publisher, publishHandlers } from './publish.js';
+import { CERT_PATH, CERT_PREFIX, Signer } from './signing.js';
+import { createSnsStore, type SnsStore } from './store.js';
+import { subscriptionHandlers } from './subscriptions.js';
+import { topicHandlers } from './topics.js';
+
+interface Engine {
+  store: SnsStore;
+  signer: Signer;
+  deliverer: Deliverer;
+  publisher: Publisher;
+}
+
+/** One engine per environment: the handler table and the HTTP routes share it. */
+const engines = new Map<ServiceEnv, Engine>();
+
+export function snsEngine(env: ServiceEnv): Engine {
+  let e = engines.get(env);
+  if (!e) {
+    const store = createSnsStore(env.store);
+    const signer = new Signer(env.config.dataDir);
+    const deliverer = new Deliverer(store, signer, env.clock, env.targets, env.metrics);
+    e = { store, signer, deliverer, publisher: new Publisher(store, deliverer, env.clock) };
+    engines.set(env, e);
+  }
+  return e;
+}
+
+export function createSnsHandlers(env: ServiceEnv): SnsHandlers {
+  const { store, deliverer, publisher } = snsEngine(env);
+  env.targets.register('sns', (inv) => {
+    const p = parseArn(inv.arn)!;
+    const topic = store.topicByArn(inv.arn);
+    if (!topic || p.resource.includes(':')) throw new Error(`SNS topic ${inv.arn} does not exist`);
+    // AWS cuts alarm subjects to SNS's 100 printable characters rather than failing the action
+    const subject = inv.subject?.replace(/[^\x20-\x7e]/g, ' ').slice(0, 100) || undefined;
+    // FIFO topics need a group; a target that names none publishes in one group per source, never deduplicated
+    const fifo = topic.arn.endsWith('.fifo');
+    const opt = (k: string) => (typeof inv.options?.[k] === 'string' ? (inv.options[k] as string) : undefined);
+    publisher.publish(topic, {
+      message: inv.payload,
+      subject,
+      groupId: fifo ? (opt('MessageGroupId') ?? inv.source) : undefined,
+      dedupId: fifo ? (opt('MessageDeduplicationId') ?? randomUUID()) : undefined,
+    });
+  });
+  return {
+    ...topicHandlers(store),
+    ...subscriptionHandlers(store, deliverer),
+    ...publishHandlers(store, publisher),
+  };
+}
+
+function snsRoutes(env: ServiceEnv): HttpRoute[] {
+  const { signer, deliverer } = snsEngine(env);
+  return [
+    {
+      prefix: CERT_PREFIX,
+      async handle(req, res) {
+        const url = new URL(req.url ?? '/', 'http://opsbox');
+        if (req.method === 'GET' && url.pathname === CERT_PATH) {
+          const { cert } = await signer.keys();
+          res.writeHead(200, { 'Content-Type': 'application/x-pem-file', 'Content-Length': Buffer.byteLength(cert) });
+          return void res.end(cert);
+        }
+        if (req.method === 'GET' && url.pathname === `${CERT_PREFIX}deliveries`) {
+          const body = JSON.stringify({
+            deliveries: deliverer.deliveries({
+              topicArn: url.searchParams.get('topicArn') ?? undefined,
+              subscriptionArn: url.searchParams.get('subscriptionArn') ?? undefined,
+              endpoint: url.searchParams.get('endpoint') ?? undefined,
+            }),
+          });
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+          return void res.end(body);
+        }
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        res.end('Not Found');
+      },
+    },
+  ];
+}
 
 export const sns: ServiceSpec<SnsHandlers> = {
   name: 'sns',
@@ -8,5 +99,10 @@ export const sns: ServiceSpec<SnsHandlers> = {
   signingName: 'sns',
   protocols: ['query'],
   patch: { validationErrorCode: 'ValidationError' },
-  create: () => ({}),
+  create: createSnsHandlers,
+  httpRoutes: snsRoutes,
+  close() {
+    for (const e of engines.values()) e.deliverer.close();
+    engines.clear();
+  },
 };

@@ -1,0 +1,213 @@
+/**
+ * SNS tables and queries. Topics are scoped by account and region (both are in the topic ARN, which
+ * is unique); subscriptions hang off their topic by surrogate id and carry the account and region of
+ * the topic. User-set attributes are kept as JSON maps; the computed ones (counts, defaults) are
+ * derived at read time. requireX() helpers throw AWS's error for a missing resource.
+ */
+import { parseArn } from '../../core/arn.js';
+import { AwsError } from '../../core/errors.js';
+import type { Store } from '../../core/store.js';
+
+export interface TopicRow {
+  id: number;
+  account: string;
+  region: string;
+  name: string;
+  arn: string;
+  attributes: string;
+  tags: string;
+  created: number;
+  subs_deleted: number;
+  seq: number;
+}
+
+export interface SubscriptionRow {
+  id: number;
+  arn: string;
+  topic_id: number;
+  topic_arn: string;
+  account: string;
+  region: string;
+  owner: string;
+  protocol: string;
+  endpoint: string;
+  attributes: string;
+  pending: number;
+  authenticated: number;
+  token: string;
+  base_url: string;
+  created: number;
+}
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE sns_topics (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        arn TEXT NOT NULL UNIQUE,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        tags TEXT NOT NULL DEFAULT '[]',
+        created INTEGER NOT NULL,
+        subs_deleted INTEGER NOT NULL DEFAULT 0,
+        seq INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (account, region, name)
+      );
+      CREATE TABLE sns_subscriptions (
+        id INTEGER PRIMARY KEY,
+        arn TEXT NOT NULL UNIQUE,
+        topic_id INTEGER NOT NULL,
+        topic_arn TEXT NOT NULL,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        attributes TEXT NOT NULL DEFAULT '{}',
+        pending INTEGER NOT NULL,
+        authenticated INTEGER NOT NULL DEFAULT 0,
+        token TEXT NOT NULL,
+        base_url TEXT NOT NULL,
+        created INTEGER NOT NULL
+      );
+      CREATE INDEX sns_subscriptions_by_topic ON sns_subscriptions (topic_id, id);
+      CREATE INDEX sns_subscriptions_by_owner ON sns_subscriptions (owner, region, id);
+      CREATE INDEX sns_subscriptions_by_token ON sns_subscriptions (token);
+    `,
+  },
+];
+
+export const PAGE = 100;
+
+export type SnsStore = ReturnType<typeof createSnsStore>;
+
+export function createSnsStore(store: Store) {
+  store.migrate('sns', MIGRATIONS);
+  const db = store.db;
+  const q = {
+    topicByArn: db.prepare('SELECT * FROM sns_topics WHERE arn = ?'),
+    topicById: db.prepare('SELECT * FROM sns_topics WHERE id = ?'),
+    insertTopic: db.prepare('INSERT INTO sns_topics (account, region, name, arn, attributes, tags, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    deleteTopic: db.prepare('DELETE FROM sns_topics WHERE id = ?'),
+    deleteTopicSubs: db.prepare('DELETE FROM sns_subscriptions WHERE topic_id = ?'),
+    setTopicAttributes: db.prepare('UPDATE sns_topics SET attributes = ? WHERE id = ?'),
+    setTopicTags: db.prepare('UPDATE sns_topics SET tags = ? WHERE id = ?'),
+    nextSeq: db.prepare('UPDATE sns_topics SET seq = seq + 1 WHERE id = ? RETURNING seq'),
+    countDeleted: db.prepare('UPDATE sns_topics SET subs_deleted = subs_deleted + 1 WHERE id = ?'),
+    listTopics: db.prepare('SELECT id, arn FROM sns_topics WHERE account = ? AND region = ? AND id > ? ORDER BY id LIMIT ?'),
+    subCounts: db.prepare('SELECT SUM(pending = 0) AS confirmed, SUM(pending = 1) AS pending FROM sns_subscriptions WHERE topic_id = ?'),
+    subByArn: db.prepare('SELECT * FROM sns_subscriptions WHERE arn = ?'),
+    subByToken: db.prepare('SELECT * FROM sns_subscriptions WHERE token = ?'),
+    subByEndpoint: db.prepare('SELECT * FROM sns_subscriptions WHERE topic_id = ? AND protocol = ? AND endpoint = ?'),
+    insertSub: db.prepare(
+      `INSERT INTO sns_subscriptions (arn, topic_id, topic_arn, account, region, owner, protocol, endpoint, attributes, pending, token, base_url, created)
+       VALUES (@arn, @topic_id, @topic_arn, @account, @region, @owner, @protocol, @endpoint, @attributes, @pending, @token, @base_url, @created)`,
+    ),
+    deleteSub: db.prepare('DELETE FROM sns_subscriptions WHERE id = ?'),
+    confirmSub: db.prepare('UPDATE sns_subscriptions SET pending = 0, authenticated = ? WHERE id = ?'),
+    setSubAttributes: db.prepare('UPDATE sns_subscriptions SET attributes = ? WHERE id = ?'),
+    confirmedSubs: db.prepare('SELECT * FROM sns_subscriptions WHERE topic_id = ? AND pending = 0 ORDER BY id'),
+    subsByTopic: db.prepare('SELECT * FROM sns_subscriptions WHERE topic_id = ? AND id > ? ORDER BY id LIMIT ?'),
+    subsByOwner: db.prepare('SELECT * FROM sns_subscriptions WHERE owner = ? AND region = ? AND id > ? ORDER BY id LIMIT ?'),
+  };
+
+  return {
+    topicByArn: (arn: string) => q.topicByArn.get(arn) as TopicRow | undefined,
+    topicById: (id: number) => q.topicById.get(id) as TopicRow | undefined,
+
+    /** The topic the ARN names; NotFound 404 "Topic does not exist" otherwise. */
+    requireTopic(arn: string): TopicRow {
+      const t = q.topicByArn.get(arn) as TopicRow | undefined;
+      if (!t) throw new AwsError('NotFound', 'Topic does not exist', 404);
+      return t;
+    },
+
+    insertTopic(account: string, region: string, name: string, arn: string, attributes: Record<string, string>, tags: Tag[], now: number) {
+      q.insertTopic.run(account, region, name, arn, JSON.stringify(attributes), JSON.stringify(tags), now);
+      return q.topicByArn.get(arn) as TopicRow;
+    },
+
+    deleteTopic: db.transaction((id: number) => {
+      q.deleteTopicSubs.run(id);
+      q.deleteTopic.run(id);
+    }),
+
+    setTopicAttributes: (id: number, attrs: Record<string, string>) => q.setTopicAttributes.run(JSON.stringify(attrs), id),
+    setTopicTags: (id: number, tags: Tag[]) => q.setTopicTags.run(JSON.stringify(tags), id),
+    nextSeq: (id: number) => (q.nextSeq.get(id) as { seq: number }).seq,
+
+    listTopics: (account: string, region: string, after: number) =>
+      q.listTopics.all(account, region, after, PAGE + 1) as { id: number; arn: string }[],
+
+    subCounts(topic: TopicRow) {
+      const c = q.subCounts.get(topic.id) as { confirmed: number | null; pending: number | null };
+      return { confirmed: c.confirmed ?? 0, pending: c.pending ?? 0, deleted: topic.subs_deleted };
+    },
+
+    subByArn: (arn: string) => q.subByArn.get(arn) as SubscriptionRow | undefined,
+    subByToken: (token: string) => q.subByToken.get(token) as SubscriptionRow | undefined,
+    subByEndpoint: (topicId: number, protocol: string, endpoint: string) =>
+      q.subByEndpoint.get(topicId, protocol, endpoint) as SubscriptionRow | undefined,
+
+    /** The subscription the ARN names; NotFound 404 "Subscription does not exist" otherwise. */
+    requireSubscription(arn: string): SubscriptionRow {
+      const s = q.subByArn.get(arn) as SubscriptionRow | undefined;
+      if (!s) throw new AwsError('NotFound', 'Subscription does not exist', 404);
+      return s;
+    },
+
+    insertSubscription(row: Omit<SubscriptionRow, 'id' | 'authenticated'>) {
+      q.insertSub.run(row);
+      return q.subByArn.get(row.arn) as SubscriptionRow;
+    },
+
+    deleteSubscription: db.transaction((sub: SubscriptionRow) => {
+      q.deleteSub.run(sub.id);
+      q.countDeleted.run(sub.topic_id);
+    }),
+
+    confirmSubscription: (id: number, authenticated: boolean) => q.confirmSub.run(authenticated ? 1 : 0, id),
+    setSubscriptionAttributes: (id: number, attrs: Record<string, string>) => q.setSubAttributes.run(JSON.stringify(attrs), id),
+    confirmedSubscriptions: (topicId: number) => q.confirmedSubs.all(topicId) as SubscriptionRow[],
+    subscriptionsByTopic: (topicId: number, after: number) => q.subsByTopic.all(topicId, after, PAGE + 1) as SubscriptionRow[],
+    /** ListSubscriptions: the subscriptions the account owns (made), whoever owns their topics. */
+    subscriptionsByOwner: (owner: string, region: string, after: number) =>
+      q.subsByOwner.all(owner, region, after, PAGE + 1) as SubscriptionRow[],
+  };
+}
+
+export interface Tag {
+  Key: string;
+  Value: string;
+}
+
+/** Opaque page tokens: the id of the last row of the previous page. */
+export const pageToken = (id: number) => Buffer.from(`sns:${id}`).toString('base64');
+
+export function readPageToken(token: string | undefined): number {
+  if (!token) return 0;
+  const m = /^sns:(\d+)$/.exec(Buffer.from(token, 'base64').toString('utf8'));
+  if (!m) throw new AwsError('InvalidParameter', 'Invalid parameter: NextToken', 400);
+  return Number(m[1]);
+}
+
+/** Splits a page of PAGE + 1 rows into the page and its NextToken. */
+export function page<T extends { id: number }>(rows: T[]): { items: T[]; next?: string } {
+  if (rows.length <= PAGE) return { items: rows };
+  const items = rows.slice(0, PAGE);
+  return { items, next: pageToken(items[items.length - 1].id) };
+}
+
+/** A topic ARN's parts, or InvalidParameter with AWS's reason. */
+export function parseTopicArn(arn: string | undefined, member = 'TopicArn') {
+  const value = arn ?? '';
+  const p = parseArn(value);
+  if (!p) {
+    throw new AwsError('InvalidParameter', `Invalid parameter: ${member} Reason: An ARN must have at least 6 elements, not ${value.split(':').length}`, 400);
+  }
+  if (p.service !== 'sns' || !p.resource || p.resource.includes(':')) throw new AwsError('InvalidParameter', `Invalid parameter: ${member}`, 400);
+  return p;
+}

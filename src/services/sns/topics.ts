@@ -1,0 +1,186 @@
+/**
+ * Topic handlers: CreateTopic (idempotent for the same name, attributes and tags), Get/SetTopicAttributes,
+ * ListTopics, DeleteTopic (idempotent) and tagging. Only user-set attributes are stored; Policy,
+ * EffectiveDeliveryPolicy, Owner and the subscription counts are filled in when read.
+ */
+import { arn } from '../../core/arn.js';
+import { AwsError } from '../../core/errors.js';
+import type { RequestContext } from '../../gateway/context.js';
+import { authorize, defaultPolicy } from './access.js';
+import type { SnsHandlers } from './api.generated.js';
+import { DEFAULT_HTTP_POLICY } from './delivery.js';
+import { page, parseTopicArn, readPageToken, type SnsStore, type Tag, type TopicRow } from './store.js';
+
+const invalid = (what: string) => new AwsError('InvalidParameter', `Invalid parameter: ${what}`, 400);
+
+const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
+const FIFO_TOPIC_NAME = /^[A-Za-z0-9_-]{1,251}\.fifo$/;
+const MAX_TAGS = 50;
+
+/** Attributes a user may set (CreateTopic also takes FifoTopic). */
+const SETTABLE = new Set([
+  'DeliveryPolicy',
+  'DisplayName',
+  'Policy',
+  'TracingConfig',
+  'KmsMasterKeyId',
+  'SignatureVersion',
+  'ContentBasedDeduplication',
+  'ArchivePolicy',
+  'FifoThroughputScope',
+  'DataProtectionPolicy',
+  ...['HTTP', 'Firehose', 'Lambda', 'SQS', 'Application'].flatMap((p) => [`${p}SuccessFeedbackRoleArn`, `${p}SuccessFeedbackSampleRate`, `${p}FailureFeedbackRoleArn`]),
+]);
+
+function checkAttribute(name: string, value: string, fifo: boolean) {
+  if (!SETTABLE.has(name)) throw invalid('AttributeName');
+  if ((name === 'Policy' || name === 'DeliveryPolicy' || name === 'ArchivePolicy') && value !== '') {
+    try {
+      JSON.parse(value);
+    } catch {
+      throw invalid(`${name}: failed to parse JSON.`);
+    }
+  }
+  if (name === 'SignatureVersion' && !['1', '2'].includes(value)) throw invalid('SignatureVersion');
+  if (name === 'TracingConfig' && !['Active', 'PassThrough'].includes(value)) throw invalid('TracingConfig');
+  if (name === 'ContentBasedDeduplication') {
+    if (!fifo) throw invalid('ContentBasedDeduplication Reason: Content based deduplication can only be set for FIFO topics');
+    if (!['true', 'false'].includes(value)) throw invalid('ContentBasedDeduplication');
+  }
+  if (name === 'DisplayName' && value.length > 100) throw invalid('DisplayName');
+}
+
+function checkTags(tags: Tag[]) {
+  if (new Set(tags.map((t) => t.Key)).size !== tags.length) throw invalid('Duplicated keys are not allowed.');
+  for (const t of tags) {
+    if (t.Key.length < 1 || t.Key.length > 128) throw invalid('Tags Reason: Tag key must be between 1 and 128 characters');
+    if (t.Value.length > 256) throw invalid('Tags Reason: Tag value must be between 0 and 256 characters');
+  }
+}
+
+function mergeTags(existing: Tag[], added: Tag[]): Tag[] {
+  const byKey = new Map(existing.map((t) => [t.Key, t.Value]));
+  for (const t of added) byKey.set(t.Key, t.Value);
+  if (byKey.size > MAX_TAGS) throw new AwsError('TagLimitExceeded', 'Could not complete request: tag quota of per resource exceeded', 400);
+  return [...byKey].map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** The topic a TopicArn names, in the request's region; InvalidParameter / NotFound otherwise. */
+export function topicFor(store: SnsStore, topicArn: string | undefined, ctx: RequestContext, member = 'TopicArn'): TopicRow {
+  const p = parseTopicArn(topicArn, member);
+  if (p.region !== ctx.region) throw invalid(member);
+  return store.requireTopic(topicArn!);
+}
+
+export function topicAttributes(store: SnsStore, topic: TopicRow): Record<string, string> {
+  const attrs = JSON.parse(topic.attributes) as Record<string, string>;
+  const counts = store.subCounts(topic);
+  return {
+    Policy: attrs.Policy || defaultPolicy(topic.arn, topic.account),
+    Owner: topic.account,
+    SubscriptionsPending: String(counts.pending),
+    TopicArn: topic.arn,
+    EffectiveDeliveryPolicy: attrs.DeliveryPolicy || JSON.stringify(DEFAULT_HTTP_POLICY),
+    SubscriptionsConfirmed: String(counts.confirmed),
+    DisplayName: attrs.DisplayName ?? '',
+    SubscriptionsDeleted: String(counts.deleted),
+    ...Object.fromEntries(Object.entries(attrs).filter(([k]) => k !== 'Policy' && k !== 'DisplayName')),
+  };
+}
+
+export function topicHandlers(store: SnsStore): SnsHandlers {
+  function resource(resourceArn: string): TopicRow {
+    const t = store.topicByArn(resourceArn);
+    if (!t) throw new AwsError('ResourceNotFound', 'Resource does not exist', 404);
+    return t;
+  }
+
+  return {
+    CreateTopic(input, ctx) {
+      const given = { ...(input.Attributes ?? {}) };
+      const fifo = given.FifoTopic === 'true';
+      if (fifo) {
+        if (!FIFO_TOPIC_NAME.test(input.Name))
+          throw invalid(
+            'Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long.',
+          );
+      } else {
+        if (!TOPIC_NAME.test(input.Name)) throw invalid('Topic Name');
+        if ('FifoTopic' in given && given.FifoTopic !== 'false') throw invalid('FifoTopic');
+      }
+      delete given.FifoTopic;
+      for (const [k, v] of Object.entries(given)) checkAttribute(k, v, fifo);
+      const tags = input.Tags ?? [];
+      checkTags(tags);
+      if (tags.length > MAX_TAGS) throw new AwsError('TagLimitExceeded', 'Could not complete request: tag quota of per resource exceeded', 400);
+
+      const topicArn = arn('sns', ctx, input.Name);
+      const existing = store.topicByArn(topicArn);
+      if (existing) {
+        const attrs = JSON.parse(existing.attributes) as Record<string, string>;
+        if (Object.entries(given).some(([k, v]) => (attrs[k] ?? '') !== v))
+          throw invalid('Attributes Reason: Topic already exists with different attributes');
+        const have = new Map((JSON.parse(existing.tags) as Tag[]).map((t) => [t.Key, t.Value]));
+        if (tags.some((t) => have.get(t.Key) !== t.Value)) throw invalid('Tags Reason: Topic already exists with different tags');
+        return { TopicArn: topicArn };
+      }
+      const attrs: Record<string, string> = fifo ? { FifoTopic: 'true', ContentBasedDeduplication: 'false', ...given } : given;
+      store.insertTopic(ctx.account, ctx.region, input.Name, topicArn, attrs, tags, ctx.clock.now());
+      return { TopicArn: topicArn };
+    },
+
+    GetTopicAttributes(input, ctx) {
+      const topic = topicFor(store, input.TopicArn, ctx);
+      authorize(topic, ctx, 'GetTopicAttributes');
+      return { Attributes: topicAttributes(store, topic) };
+    },
+
+    SetTopicAttributes(input, ctx) {
+      const topic = topicFor(store, input.TopicArn, ctx);
+      authorize(topic, ctx, 'SetTopicAttributes');
+      const attrs = JSON.parse(topic.attributes) as Record<string, string>;
+      const value = input.AttributeValue ?? '';
+      checkAttribute(input.AttributeName, value, attrs.FifoTopic === 'true');
+      if (value === '' && input.AttributeName !== 'DisplayName') delete attrs[input.AttributeName];
+      else attrs[input.AttributeName] = value;
+      store.setTopicAttributes(topic.id, attrs);
+    },
+
+    ListTopics(input, ctx) {
+      const { items, next } = page(store.listTopics(ctx.account, ctx.region, readPageToken(input.NextToken)));
+      return { Topics: items.map((t) => ({ TopicArn: t.arn })), NextToken: next };
+    },
+
+    DeleteTopic(input, ctx) {
+      const p = parseTopicArn(input.TopicArn);
+      if (p.region !== ctx.region) throw invalid('TopicArn');
+      const topic = store.topicByArn(input.TopicArn);
+      if (!topic) return;
+      authorize(topic, ctx, 'DeleteTopic');
+      // its subscriptions go with it; http retries still waiting find them gone and stop
+      store.deleteTopic(topic.id);
+    },
+
+    TagResource(input, ctx) {
+      const topic = resource(input.ResourceArn);
+      authorize(topic, ctx, 'TagResource');
+      checkTags(input.Tags);
+      store.setTopicTags(topic.id, mergeTags(JSON.parse(topic.tags), input.Tags));
+      return {};
+    },
+
+    UntagResource(input, ctx) {
+      const topic = resource(input.ResourceArn);
+      authorize(topic, ctx, 'UntagResource');
+      const drop = new Set(input.TagKeys);
+      store.setTopicTags(topic.id, (JSON.parse(topic.tags) as Tag[]).filter((t) => !drop.has(t.Key)));
+      return {};
+    },
+
+    ListTagsForResource(input, ctx) {
+      const topic = resource(input.ResourceArn);
+      authorize(topic, ctx, 'ListTagsForResource');
+      return { Tags: JSON.parse(topic.tags) as Tag[] };
+    },
+  };
+}

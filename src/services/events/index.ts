@@ -1,12 +1,78 @@
-/** EventBridge: event buses, rules (event patterns and schedules), targets, PutEvents. */
-import type { ServiceSpec } from '../../gateway/service.js';
+/**
+ * EventBridge: event buses, rules (event patterns and schedules), targets, PutEvents, and the
+ * routing of every event services publish on the internal bus through the default bus's rules.
+ * buses.ts / rules.ts / targets.ts / putEvents.ts hold the handlers, store.ts the tables,
+ * engine.ts the routing and schedules, pattern.ts / schedule.ts / transform.ts the pure parts.
+ */
+import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
 import type { EventsHandlers } from './api.generated.js';
+import { busHandlers } from './buses.js';
+import { EventsEngine, type EventDoc } from './engine.js';
+import { putEventsHandlers } from './putEvents.js';
+import { ruleHandlers } from './rules.js';
+import { createEventsStore } from './store.js';
+import { targetHandlers } from './targets.js';
+
+/** Engines of every running opsbox (one per create); close() stops their timers and subscriptions. */
+const running = new Set<{ engine: EventsEngine; unsubscribe: () => void }>();
+
+/** The engine behind the handlers of `env`, for in-process tests and benchmarks. */
+export const engines = new WeakMap<ServiceEnv, EventsEngine>();
+
+export function createEventsHandlers(env: ServiceEnv): EventsHandlers {
+  const store = createEventsStore(env.store);
+  const engine = new EventsEngine(store, env.targets, env.clock, env.metrics);
+  env.targets.register('events', engine.invokeBus);
+  // every event a service publishes goes through the rules of its account's default bus
+  const unsubscribe = env.bus.subscribe((e) => engine.put(e.account, e.region, 'default', e as unknown as EventDoc));
+  running.add({ engine, unsubscribe });
+  engines.set(env, engine);
+  return { ...busHandlers(store, engine), ...ruleHandlers(store, engine), ...targetHandlers(store, engine), ...putEventsHandlers(store, engine) };
+}
+
+const NAME = '[\\.\\-_A-Za-z0-9]+';
+const BUS = '(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[\\/\\.\\-_A-Za-z0-9]+';
 
 export const events: ServiceSpec<EventsHandlers> = {
   name: 'events',
   model: 'eventbridge-2015-10-07',
   signingName: 'events',
   protocols: ['json1.1'],
-  patch: { validationErrorCode: 'ValidationException' },
-  create: () => ({}),
+  patch: {
+    validationErrorCode: 'ValidationException',
+    constraints: {
+      'CreateEventBus.Name': { min: 1, max: 256, pattern: '[\\/\\.\\-_A-Za-z0-9]+' },
+      'DeleteEventBus.Name': { min: 1, max: 256, pattern: '[\\/\\.\\-_A-Za-z0-9]+' },
+      'DescribeEventBus.Name': { min: 1, max: 1600, pattern: BUS },
+      'PutRule.Name': { min: 1, max: 64, pattern: NAME },
+      'DescribeRule.Name': { min: 1, max: 64, pattern: NAME },
+      'DeleteRule.Name': { min: 1, max: 64, pattern: NAME },
+      'EnableRule.Name': { min: 1, max: 64, pattern: NAME },
+      'DisableRule.Name': { min: 1, max: 64, pattern: NAME },
+      Rule: { min: 1, max: 64, pattern: NAME },
+      EventBusName: { min: 1, max: 1600, pattern: BUS },
+      NamePrefix: { min: 1, max: 64, pattern: NAME },
+      EventPattern: { max: 4096 },
+      ScheduleExpression: { max: 256 },
+      State: { enum: ['ENABLED', 'DISABLED', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS'] },
+      Description: { max: 512 },
+      RoleArn: { min: 1, max: 1600 },
+      Limit: { min: 1, max: 100 },
+      NextToken: { min: 1, max: 2048 },
+      TargetArn: { min: 1, max: 1600 },
+      ResourceARN: { min: 1, max: 1600 },
+      Targets: { min: 1, max: 10 },
+      Ids: { min: 1, max: 100 },
+      Entries: { min: 1, max: 10 },
+      Tags: { max: 50 },
+    },
+  },
+  create: createEventsHandlers,
+  close() {
+    for (const r of running) {
+      r.unsubscribe();
+      r.engine.close();
+    }
+    running.clear();
+  },
 };

@@ -1,0 +1,175 @@
+/**
+ * What every CodeCommit module shares: the store, the git runner, a per-repository write lock
+ * (pushes and API commits serialize per repository so before/after ref snapshots are exact), and
+ * `refsChanged`, the one place a reference change becomes events, triggers and default-branch
+ * bookkeeping — whether it came from a git push or an API call.
+ */
+import { randomUUID } from 'node:crypto';
+import { arn } from '../../core/arn.js';
+import { log } from '../../core/log.js';
+import type { ServiceEnv } from '../../gateway/service.js';
+import { Git, ZERO } from './git.js';
+import { CodecommitStore, type RepoRow } from './store.js';
+
+export interface RefChange {
+  ref: string;
+  old: string;
+  next: string;
+}
+
+export interface MergeInfo {
+  baseCommitId?: string;
+  sourceCommitId?: string;
+  destinationCommitId?: string;
+  mergeOption?: string;
+  conflictDetailsLevel?: string;
+  conflictResolutionStrategy?: string;
+}
+
+export class Codecommit {
+  readonly store: CodecommitStore;
+  readonly git: Git;
+  private locks = new Map<string, Promise<unknown>>();
+  /** Called (under the repository lock) after refs change: pull requests follow their branches. */
+  readonly onRefsChanged: ((row: RepoRow, refs: Set<string>, callerUserArn: string) => Promise<void>)[] = [];
+
+  constructor(readonly env: ServiceEnv) {
+    this.store = new CodecommitStore(env.store);
+    this.git = new Git(this.store.gitRoot);
+  }
+
+  gitDir(row: RepoRow) {
+    return this.store.gitDir(row);
+  }
+
+  repoArn(row: RepoRow) {
+    return arn('codecommit', row, row.name);
+  }
+
+  /** Runs fn with the repository's write lock held; callers queue in arrival order. */
+  withLock<T>(repoId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(repoId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.locks.set(repoId, tail);
+    void tail.then(() => {
+      if (this.locks.get(repoId) === tail) this.locks.delete(repoId);
+    });
+    return run;
+  }
+
+  /** Diff of two for-each-ref snapshots, branches and tags only. */
+  diffRefs(before: Map<string, string>, after: Map<string, string>): RefChange[] {
+    const changes: RefChange[] = [];
+    for (const [ref, next] of after) {
+      const old = before.get(ref) ?? ZERO;
+      if (old !== next) changes.push({ ref, old, next });
+    }
+    for (const [ref, old] of before) if (!after.has(ref)) changes.push({ ref, old, next: ZERO });
+    return changes.filter((c) => c.ref.startsWith('refs/heads/') || c.ref.startsWith('refs/tags/'));
+  }
+
+  /**
+   * Publishes one "CodeCommit Repository State Change" per changed ref, makes the first branch the
+   * default branch (as AWS does for the first push to an empty repository), and fires triggers.
+   */
+  async refsChanged(row: RepoRow, changes: RefChange[], callerUserArn: string, merge?: MergeInfo) {
+    if (changes.length === 0) return;
+    const now = this.env.clock.now();
+    const current = this.store.repoById(row.id) ?? row;
+    let defaultBranch = current.default_branch;
+    for (const c of changes) {
+      const branch = c.ref.startsWith('refs/heads/') ? c.ref.slice('refs/heads/'.length) : undefined;
+      if (branch && c.next !== ZERO && !defaultBranch) {
+        defaultBranch = branch;
+        this.store.setDefaultBranch(row.id, branch, now);
+        await this.git.run(this.gitDir(row), ['symbolic-ref', 'HEAD', c.ref]).catch(() => {});
+      }
+    }
+    this.store.touch(row.id, now);
+    for (const c of changes) {
+      const event = c.old === ZERO ? 'referenceCreated' : c.next === ZERO ? 'referenceDeleted' : 'referenceUpdated';
+      const tag = c.ref.startsWith('refs/tags/');
+      const detail: Record<string, unknown> = {
+        callerUserArn,
+        event,
+        repositoryName: current.name,
+        repositoryId: row.id,
+        referenceType: tag ? 'tag' : 'branch',
+        referenceName: c.ref.slice(tag ? 'refs/tags/'.length : 'refs/heads/'.length),
+        referenceFullName: c.ref,
+      };
+      if (c.next !== ZERO) detail.commitId = c.next;
+      if (c.old !== ZERO) detail.oldCommitId = c.old;
+      if (merge && event === 'referenceUpdated') Object.assign(detail, merge);
+      this.env.bus.publish({
+        source: 'aws.codecommit',
+        'detail-type': 'CodeCommit Repository State Change',
+        account: row.account,
+        region: row.region,
+        time: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        resources: [this.repoArn(current)],
+        detail,
+      });
+    }
+    this.fireTriggers(current, changes, callerUserArn);
+    const refs = new Set(changes.map((c) => c.ref));
+    for (const fn of this.onRefsChanged) {
+      try {
+        await fn(current, refs, callerUserArn);
+      } catch (err) {
+        log.error('codecommit ref listener failed', { err: String(err) });
+      }
+    }
+  }
+
+  private fireTriggers(row: RepoRow, changes: RefChange[], callerUserArn: string) {
+    const triggers = JSON.parse(row.triggers) as { name: string; destinationArn: string; customData?: string; branches?: string[]; events: string[] }[];
+    if (triggers.length === 0) return;
+    const records = changes.map((c) => ({ c, kind: c.old === ZERO ? 'createReference' : c.next === ZERO ? 'deleteReference' : 'updateReference' }));
+    for (const t of triggers) {
+      const matching = records.filter(({ c, kind }) => {
+        const branch = c.ref.replace(/^refs\/(heads|tags)\//, '');
+        const branchOk = !t.branches?.length || t.branches.includes(branch);
+        return branchOk && (t.events.includes('all') || t.events.includes(kind));
+      });
+      if (matching.length === 0) continue;
+      void this.invokeTrigger(row, t, callerUserArn, matching.map(({ c }) => c)).catch((err) =>
+        log.warn('codecommit trigger failed', { trigger: t.name, err: String(err) }),
+      );
+    }
+  }
+
+  /** Delivers a trigger's notification the way AWS shapes it (a Records array). */
+  invokeTrigger(row: RepoRow, t: { name: string; destinationArn: string; customData?: string }, callerUserArn: string, changes: RefChange[], eventName = 'ReferenceChanges') {
+    const now = new Date(this.env.clock.now()).toISOString();
+    const payload = JSON.stringify({
+      Records: [
+        {
+          awsRegion: row.region,
+          codecommit: {
+            references: changes.map((c) => ({
+              commit: c.next === ZERO ? c.old : c.next,
+              ref: c.ref,
+              ...(c.old === ZERO ? { created: true } : {}),
+              ...(c.next === ZERO ? { deleted: true } : {}),
+            })),
+          },
+          customData: t.customData,
+          eventId: randomUUID(),
+          eventName,
+          eventPartNumber: 1,
+          eventSource: 'aws:codecommit',
+          eventSourceARN: this.repoArn(row),
+          eventTime: now,
+          eventTotalParts: 1,
+          eventTriggerConfigId: row.triggers_id,
+          eventTriggerName: t.name,
+          eventVersion: '1.0',
+          userIdentityARN: callerUserArn,
+        },
+      ],
+    });
+    return this.env.targets.invoke({ arn: t.destinationArn, account: row.account, region: row.region, payload, source: 'codecommit', subject: `CodeCommit trigger ${t.name}` });
+  }
+}

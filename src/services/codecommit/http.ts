@@ -1,0 +1,248 @@
+/**
+ * Git smart HTTP at /v1/repos/<name> (AWS's cloneUrlHttp path), served by `git http-backend` as a
+ * CGI: the request body is piped into it and its output streamed back, so no pack is ever held in
+ * memory. Gzip request bodies are inflated by http-backend itself (HTTP_CONTENT_ENCODING).
+ *
+ * Who is calling (account, region):
+ *  - default mode: any or no credentials. The basic-auth username picks the account when it is a
+ *    12-digit id or a known access key (anything else: the default account); it may end in
+ *    "@<region>" (written %40 in a URL) to pick a region, otherwise us-east-1. The password is ignored.
+ *    git sends credentials only after a 401, so a request without any is served from the default
+ *    account in us-east-1, else from the one repository of that name in any account or region;
+ *    when several share the name, a 401 makes git retry with the credentials it has.
+ *  - OPSBOX_AUTH=strict: HTTP basic credentials are required (401 + WWW-Authenticate otherwise);
+ *    the username is a known access key id (optionally "%<session token>" as AWS's credential helper
+ *    sends it, optionally "@<region>"), else 403. The password is either the key's secret, or the
+ *    signature `aws codecommit credential-helper --ignore-host-check` / git-remote-codecommit compute
+ *    ("<yyyymmddThhmmss>Z<hex sigv4>"); the region that signature verifies for selects the region.
+ *
+ * A push (POST git-receive-pack) runs under the repository's lock; the refs before and after are
+ * compared and each change is published as a "CodeCommit Repository State Change" event.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { DEFAULT_ACCOUNT, type CredentialRecord } from '../../core/credentials.js';
+import { log } from '../../core/log.js';
+import type { HttpRoute } from '../../gateway/service.js';
+import type { Codecommit } from './context.js';
+import type { RepoRow } from './store.js';
+
+const PREFIX = '/v1/repos/';
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+interface Who {
+  account: string;
+  region: string;
+  user: string;
+  arn: string;
+}
+
+export function gitHttpRoute(cc: Codecommit): HttpRoute {
+  return { prefix: PREFIX, handle: (req, res) => serve(cc, req, res) };
+}
+
+function reply(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function basicAuth(req: IncomingMessage): { user: string; pass: string } | undefined {
+  const h = req.headers.authorization;
+  if (!h || !/^basic /i.test(h)) return undefined;
+  const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return undefined;
+  return { user: decoded.slice(0, i), pass: decoded.slice(i + 1) };
+}
+
+const REGIONS = [
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1', 'sa-east-1', 'mx-central-1',
+  'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-north-1', 'eu-south-1', 'eu-south-2',
+  'ap-east-1', 'ap-south-1', 'ap-south-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1',
+  'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7', 'me-south-1', 'me-central-1',
+  'il-central-1', 'af-south-1', 'us-gov-west-1', 'us-gov-east-1', 'cn-north-1', 'cn-northwest-1',
+];
+
+/**
+ * The password AWS's credential helper sends ("<yyyymmddThhmmss>Z<sigv4 of 'GIT <path>'>", valid
+ * 15 minutes). The signing region is not in the password: the one that verifies is the region asked for.
+ */
+function helperSignatureRegion(pass: string, rec: CredentialRecord, path: string, host: string, preferred: string, now: number): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z([0-9a-f]{64})$/.exec(pass);
+  if (!m) return undefined;
+  const signedAt = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  if (Math.abs(now - signedAt) > 15 * 60_000) return undefined;
+  for (const region of [preferred, ...REGIONS.filter((r) => r !== preferred)])
+    if (verifiesHelperSignature(pass, rec, path, host, region)) return region;
+  return undefined;
+}
+
+function verifiesHelperSignature(pass: string, rec: CredentialRecord, path: string, host: string, region: string) {
+  const m = /^(\d{8})(T\d{6})Z([0-9a-f]{64})$/.exec(pass);
+  if (!m) return false;
+  const [, date, time, signature] = m;
+  const canonical = `GIT\n${path}\n\nhost:${host}\n\nhost\n`;
+  const scope = `${date}/${region}/codecommit/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', `${date}${time}`, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
+  const h = (k: Buffer | string, d: string) => createHmac('sha256', k).update(d, 'utf8').digest();
+  const key = h(h(h(h('AWS4' + rec.secretAccessKey, date), region), 'codecommit'), 'aws4_request');
+  const expected = createHmac('sha256', key).update(toSign, 'utf8').digest('hex');
+  return timingSafeEqual(Buffer.from(expected), Buffer.from(signature));
+}
+
+function identify(cc: Codecommit, req: IncomingMessage, res: ServerResponse, repoPath: string): Who | undefined {
+  const creds = cc.env.credentials;
+  const auth = basicAuth(req);
+  let user = auth?.user ?? '';
+  let region = 'us-east-1';
+  const at = user.lastIndexOf('@');
+  if (at > 0 && REGION.test(user.slice(at + 1))) {
+    region = user.slice(at + 1);
+    user = user.slice(0, at);
+  }
+  const keyId = user.split('%')[0];
+  if (cc.env.config.auth !== 'strict') {
+    const rec = keyId ? creds.find(keyId) : undefined;
+    const account = creds.accountOf(keyId || undefined);
+    return { account, region, user: keyId || 'anonymous', arn: rec?.arn ?? `arn:aws:iam::${account}:root` };
+  }
+  if (!auth) {
+    reply(res, 401, 'Authentication required\n', { 'WWW-Authenticate': 'Basic realm="opsbox CodeCommit"' });
+    return undefined;
+  }
+  const rec = creds.find(keyId);
+  const now = cc.env.clock.now();
+  const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+  const usable = rec && rec.status === 'Active' && !(rec.expiresAt && rec.expiresAt < now);
+  const signedRegion = usable && auth.pass !== rec.secretAccessKey ? helperSignatureRegion(auth.pass, rec, repoPath, host, region, now) : undefined;
+  if (signedRegion) region = signedRegion;
+  if (!usable || (auth.pass !== rec.secretAccessKey && !signedRegion)) {
+    reply(res, 403, `The security token included in the request is invalid.\n`);
+    return undefined;
+  }
+  return { account: rec.account ?? DEFAULT_ACCOUNT, region, user: keyId, arn: rec.arn };
+}
+
+async function serve(cc: Codecommit, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const rest = url.pathname.slice(PREFIX.length);
+  const slash = rest.indexOf('/');
+  let name: string;
+  try {
+    name = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  } catch {
+    return reply(res, 400, 'Bad request\n');
+  }
+  const sub = slash < 0 ? '' : rest.slice(slash);
+  if (!/^[\w.-]{1,100}$/.test(name) || sub.includes('..') || sub.includes('\\')) return reply(res, 404, 'Repository not found\n');
+  let who = identify(cc, req, res, PREFIX + name);
+  if (!who) return;
+  let row = cc.store.findRepo(who, name);
+  if (!row && cc.env.config.auth !== 'strict' && !req.headers.authorization) {
+    const named = cc.store.reposNamed(name);
+    if (named.length > 1) return reply(res, 401, 'Credentials name the account and region\n', { 'WWW-Authenticate': 'Basic realm="opsbox CodeCommit"' });
+    row = named[0];
+    if (row) who = { ...who, account: row.account, region: row.region, arn: `arn:aws:iam::${row.account}:root` };
+  }
+  if (!row) return reply(res, 404, `Repository not found: ${name}\n`);
+
+  const push = req.method === 'POST' && sub === '/git-receive-pack';
+  if (!push) return cgi(cc, req, res, row, sub, who);
+  const repo = row;
+  const caller = who.arn;
+  await cc.withLock(repo.id, async () => {
+    const dir = cc.gitDir(repo);
+    const before = await cc.git.refs(dir);
+    // the response ends only after the events are out: when `git push` returns, everything is published
+    await cgi(cc, req, res, repo, sub, who, async () => {
+      const after = await cc.git.refs(dir);
+      await cc.refsChanged(repo, cc.diffRefs(before, after), caller);
+    });
+  });
+}
+
+/** Runs git http-backend for one request; resolves when the backend has exited and `beforeEnd` ran. */
+function cgi(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: RepoRow, sub: string, who: Who, beforeEnd?: () => Promise<void>): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const env: Record<string, string> = {
+    GIT_PROJECT_ROOT: join(cc.store.gitRoot, row.account, row.region),
+    GIT_HTTP_EXPORT_ALL: '1',
+    PATH_INFO: `/${row.id}.git${sub}`,
+    QUERY_STRING: url.search.slice(1),
+    REQUEST_METHOD: req.method ?? 'GET',
+    CONTENT_TYPE: String(req.headers['content-type'] ?? ''),
+    REMOTE_USER: who.user,
+    REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    GATEWAY_INTERFACE: 'CGI/1.1',
+  };
+  if (req.headers['content-length'] !== undefined) env.CONTENT_LENGTH = String(req.headers['content-length']);
+  if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
+  if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
+
+  return new Promise((resolve) => {
+    const child = cc.git.spawn(undefined, ['http-backend'], env);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString('utf8');
+    });
+    child.stdin!.on('error', () => {});
+    req.pipe(child.stdin!);
+    req.on('aborted', () => child.kill('SIGTERM'));
+    res.on('close', () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    });
+
+    let head = Buffer.alloc(0);
+    let headersDone = false;
+    const out = child.stdout!;
+    out.on('data', (chunk: Buffer) => {
+      if (headersDone) {
+        if (!res.write(chunk)) {
+          out.pause();
+          res.once('drain', () => out.resume());
+        }
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      let end = head.indexOf('\r\n\r\n');
+      let sep = 4;
+      if (end < 0) {
+        end = head.indexOf('\n\n');
+        sep = 2;
+      }
+      if (end < 0) return;
+      headersDone = true;
+      let status = 200;
+      const headers: Record<string, string> = {};
+      for (const line of head.subarray(0, end).toString('latin1').split(/\r?\n/)) {
+        const i = line.indexOf(':');
+        if (i < 0) continue;
+        const k = line.slice(0, i).trim();
+        const v = line.slice(i + 1).trim();
+        if (k.toLowerCase() === 'status') status = parseInt(v, 10) || 200;
+        else headers[k] = v;
+      }
+      res.writeHead(status, headers);
+      const body = head.subarray(end + sep);
+      if (body.length) res.write(body);
+    });
+    child.on('error', (err) => {
+      log.error('git http-backend failed to start', { err: String(err) });
+      if (!res.headersSent) reply(res, 500, 'git unavailable\n');
+      resolve();
+    });
+    child.on('close', async (code) => {
+      if (code !== 0 && stderr) log.warn('git http-backend', { code, stderr: stderr.trim() });
+      try {
+        await beforeEnd?.();
+      } catch (err) {
+        log.error('codecommit push bookkeeping failed', { err: String(err) });
+      }
+      if (!res.headersSent) reply(res, 500, 'git http-backend failed\n');
+      else res.end();
+      resolve();
+    });
+  });
+}

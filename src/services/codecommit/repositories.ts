@@ -1,0 +1,226 @@
+/**
+ * Repositories: create (a bare git repository named by the generated id), describe, list, rename,
+ * delete; tags on repository ARNs; repository triggers.
+ */
+import { rm } from 'node:fs/promises';
+import { parseArn } from '../../core/arn.js';
+import { AwsError } from '../../core/errors.js';
+import { uuid } from '../../core/ids.js';
+import type { RequestContext } from '../../gateway/context.js';
+import type { CodecommitHandlers } from './api.generated.js';
+import type { Codecommit } from './context.js';
+import { ZERO } from './git.js';
+import type { RepoRow } from './store.js';
+
+/* AWS: InvalidRepositoryNameException "A specified repository name is not valid. This exception occurs
+ * only when a specified repository name is not valid. Other exceptions occur when a required
+ * repository parameter is missing, or when a specified repository does not exist." */
+export function checkRepositoryName(name: string | undefined): string {
+  if (!name) throw new AwsError('RepositoryNameRequiredException', 'A repository name is required, but was not specified.');
+  if (name.length > 100 || !/^[\w.-]+$/.test(name) || name.toLowerCase().endsWith('.git') || name === '.' || name === '..')
+    throw new AwsError(
+      'InvalidRepositoryNameException',
+      'The repository name is not valid. Repository names can be any valid combination of letters, numbers, periods, underscores, and dashes between 1 and 100 characters in length. Names are case sensitive. For more information, see Limits in the AWS CodeCommit User Guide.',
+    );
+  return name;
+}
+
+export function metadata(cc: Codecommit, row: RepoRow, ctx: RequestContext) {
+  const host = ctx.host.replace(/:\d+$/, '');
+  return {
+    accountId: row.account,
+    repositoryId: row.id,
+    repositoryName: row.name,
+    repositoryDescription: row.description ?? undefined,
+    defaultBranch: row.default_branch ?? undefined,
+    lastModifiedDate: new Date(row.modified),
+    creationDate: new Date(row.created),
+    cloneUrlHttp: `http://${ctx.host}/v1/repos/${row.name}`,
+    cloneUrlSsh: `ssh://${host}/v1/repos/${row.name}`,
+    Arn: cc.repoArn(row),
+    kmsKeyId: row.kms ?? undefined,
+  };
+}
+
+function repoForArn(cc: Codecommit, resourceArn: string | undefined): RepoRow {
+  if (!resourceArn) throw new AwsError('ResourceArnRequiredException', 'A valid Amazon Resource Name (ARN) for an AWS CodeCommit resource is required.');
+  const p = parseArn(resourceArn);
+  if (!p || p.service !== 'codecommit' || !/^[\w.-]+$/.test(p.resource))
+    throw new AwsError('InvalidResourceArnException', `The value for the resource ARN is not valid.`);
+  return cc.store.requireRepo({ account: p.account, region: p.region }, p.resource);
+}
+
+function checkTags(tags: Record<string, string>) {
+  for (const [k, v] of Object.entries(tags)) {
+    if (!k || k.length > 128 || k.startsWith('aws:')) throw new AwsError('InvalidTagsMapException', 'The map of tags is not valid.');
+    if (v.length > 256) throw new AwsError('InvalidTagsMapException', 'The map of tags is not valid.');
+  }
+  if (Object.keys(tags).length > 50) throw new AwsError('TooManyTagsException', 'The maximum number of tags for an AWS CodeCommit resource has been exceeded.');
+}
+
+const TRIGGER_EVENTS = ['all', 'updateReference', 'createReference', 'deleteReference'];
+
+export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
+  const { store, git } = cc;
+  return {
+    async CreateRepository(input, ctx) {
+      const name = checkRepositoryName(input.repositoryName);
+      if (input.repositoryDescription && input.repositoryDescription.length > 1000)
+        throw new AwsError('InvalidRepositoryDescriptionException', 'The specified repository description is not valid.');
+      if (input.tags) checkTags(input.tags);
+      if (store.findRepo(ctx, name)) throw new AwsError('RepositoryNameExistsException', `Repository named ${name} already exists`);
+      const now = ctx.clock.now();
+      const row: RepoRow = {
+        id: uuid(),
+        account: ctx.account,
+        region: ctx.region,
+        name,
+        description: input.repositoryDescription ?? null,
+        default_branch: null,
+        created: now,
+        modified: now,
+        kms: input.kmsKeyId ?? null,
+        tags: JSON.stringify(input.tags ?? {}),
+        triggers: '[]',
+        triggers_id: null,
+      };
+      await git.init(cc.gitDir(row));
+      try {
+        store.insertRepo(row);
+      } catch (err) {
+        await rm(cc.gitDir(row), { recursive: true, force: true });
+        if (String(err).includes('UNIQUE')) throw new AwsError('RepositoryNameExistsException', `Repository named ${name} already exists`);
+        throw err;
+      }
+      return { repositoryMetadata: metadata(cc, row, ctx) };
+    },
+
+    GetRepository(input, ctx) {
+      return { repositoryMetadata: metadata(cc, store.requireRepo(ctx, checkRepositoryName(input.repositoryName)), ctx) };
+    },
+
+    BatchGetRepositories(input, ctx) {
+      if (input.repositoryNames.length > 25)
+        throw new AwsError('MaximumRepositoryNamesExceededException', 'The maximum number of allowed repository names was exceeded. Currently, this number is 25.');
+      const repositories = [];
+      const repositoriesNotFound: string[] = [];
+      for (const n of input.repositoryNames) {
+        const row = store.findRepo(ctx, checkRepositoryName(n));
+        if (row) repositories.push(metadata(cc, row, ctx));
+        else repositoriesNotFound.push(n);
+      }
+      return { repositories, repositoriesNotFound, errors: [] };
+    },
+
+    ListRepositories(input, ctx) {
+      const sortBy = input.sortBy ?? 'repositoryName';
+      const order = input.order ?? 'ascending';
+      if (!['repositoryName', 'lastModifiedDate'].includes(sortBy)) throw new AwsError('InvalidSortByException', 'The specified sort by value is not valid.');
+      if (!['ascending', 'descending'].includes(order)) throw new AwsError('InvalidOrderException', 'The specified sort order is not valid.');
+      const rows = store.listRepos(ctx);
+      rows.sort((a, b) => (sortBy === 'repositoryName' ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.modified - b.modified || (a.name < b.name ? -1 : 1)));
+      if (order === 'descending') rows.reverse();
+      let start = 0;
+      if (input.nextToken) {
+        start = Number(Buffer.from(input.nextToken, 'base64').toString('utf8'));
+        if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
+      }
+      const PAGE = 1000;
+      const page = rows.slice(start, start + PAGE);
+      return {
+        repositories: page.map((r) => ({ repositoryName: r.name, repositoryId: r.id })),
+        nextToken: start + PAGE < rows.length ? Buffer.from(String(start + PAGE)).toString('base64') : undefined,
+      };
+    },
+
+    UpdateRepositoryName(input, ctx) {
+      checkRepositoryName(input.oldName);
+      const newName = checkRepositoryName(input.newName);
+      const row = store.requireRepo(ctx, input.oldName);
+      if (input.oldName === newName) return;
+      if (store.findRepo(ctx, newName)) throw new AwsError('RepositoryNameExistsException', `Repository named ${newName} already exists`);
+      store.renameRepo(row.id, newName, ctx.clock.now());
+    },
+
+    UpdateRepositoryDescription(input, ctx) {
+      const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
+      if (input.repositoryDescription && input.repositoryDescription.length > 1000)
+        throw new AwsError('InvalidRepositoryDescriptionException', 'The specified repository description is not valid.');
+      store.setDescription(row.id, input.repositoryDescription ?? null, ctx.clock.now());
+    },
+
+    async DeleteRepository(input, ctx) {
+      const row = store.findRepo(ctx, checkRepositoryName(input.repositoryName));
+      if (!row) return {};
+      await cc.withLock(row.id, async () => {
+        store.deleteRepo(row.id);
+        await rm(cc.gitDir(row), { recursive: true, force: true });
+      });
+      return { repositoryId: row.id };
+    },
+
+    TagResource(input) {
+      const row = repoForArn(cc, input.resourceArn);
+      checkTags(input.tags);
+      const tags = { ...JSON.parse(row.tags), ...input.tags };
+      checkTags(tags);
+      store.setTags(row.id, tags);
+    },
+
+    UntagResource(input) {
+      const row = repoForArn(cc, input.resourceArn);
+      const tags = JSON.parse(row.tags);
+      for (const k of input.tagKeys) delete tags[k];
+      store.setTags(row.id, tags);
+    },
+
+    ListTagsForResource(input) {
+      return { tags: JSON.parse(repoForArn(cc, input.resourceArn).tags) };
+    },
+
+    PutRepositoryTriggers(input, ctx) {
+      const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
+      if (input.triggers.length > 10)
+        throw new AwsError('MaximumRepositoryTriggersExceededException', 'The number of triggers allowed for the repository was exceeded.');
+      for (const t of input.triggers) {
+        if (!t.name) throw new AwsError('RepositoryTriggerNameRequiredException', 'A name for the trigger is required, but was not specified.');
+        if (!parseArn(t.destinationArn ?? ''))
+          throw new AwsError('InvalidRepositoryTriggerDestinationArnException', `The Amazon Resource Name (ARN) for the trigger is not valid for the specified destination. The most common reason for this error is that the ARN does not meet the requirements for the service type.`);
+        if (!t.events?.length) throw new AwsError('RepositoryTriggerEventsListRequiredException', 'At least one event for the trigger is required, but was not specified.');
+        if (t.events.some((e) => !TRIGGER_EVENTS.includes(e)))
+          throw new AwsError('InvalidRepositoryTriggerEventsException', 'One or more events specified for the trigger is not valid. Check to make sure that all events specified match the requirements for allowed events.');
+        if ((t.branches?.length ?? 0) > 100) throw new AwsError('MaximumBranchesExceededException', 'The number of branches for the trigger was exceeded.');
+      }
+      const configurationId = uuid();
+      store.setTriggers(row.id, input.triggers, configurationId);
+      return { configurationId };
+    },
+
+    GetRepositoryTriggers(input, ctx) {
+      const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
+      return { configurationId: row.triggers_id ?? undefined, triggers: JSON.parse(row.triggers) };
+    },
+
+    async TestRepositoryTriggers(input, ctx) {
+      const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
+      const refs = await git.refs(cc.gitDir(row));
+      const ref = row.default_branch ? `refs/heads/${row.default_branch}` : [...refs.keys()][0];
+      const commit = (ref && refs.get(ref)) ?? ZERO;
+      const successfulExecutions: string[] = [];
+      const failedExecutions: { trigger: string; failureMessage: string }[] = [];
+      for (const t of input.triggers) {
+        if (!cc.env.targets.supports(t.destinationArn)) {
+          failedExecutions.push({ trigger: t.name, failureMessage: `Could not deliver to ${t.destinationArn}: no such destination in opsbox.` });
+          continue;
+        }
+        try {
+          await cc.invokeTrigger(row, t, ctx.caller.arn, [{ ref: ref ?? 'refs/heads/all', old: commit, next: commit }], 'TriggerEventTest');
+          successfulExecutions.push(t.name);
+        } catch (err) {
+          failedExecutions.push({ trigger: t.name, failureMessage: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      return { successfulExecutions, failedExecutions };
+    },
+  };
+}

@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,s3,logs] [--targets opsbox,moto,bare] [--quick] [--profile]
+ *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,events,codecommit] [--targets opsbox,moto,bare] [--quick] [--profile]
  *
  * --profile: instead of the benchmark, CPU-profile opsbox under 32-connection GetCallerIdentity load
  * and print the hottest functions (see bench/profile.ts).
@@ -12,7 +12,10 @@
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cloudwatchScenario } from './cloudwatch.js';
+import { codecommitScenario } from './codecommit.js';
 import { coldStartScenario } from './coldStart.js';
+import { eventsScenario } from './events.js';
 import { logsScenario } from './logs.js';
 import { profileOpsbox } from './profile.js';
 import { machine, na, renderTable, val, writeJson, type Row } from './report.js';
@@ -31,7 +34,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean' },
   },
 });
-const only = new Set((values.only ?? 'cold,sts,s3,logs').split(','));
+const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,events,codecommit').split(','));
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
 const quick = !!values.quick;
 
@@ -105,6 +108,27 @@ async function main() {
       const r = await logsScenario(data, quick ? { batches: 20, batchSize: 1000, rounds: 1, budgetMs: 15_000 } : { batches: 100, batchSize: 1000, rounds: 3, budgetMs: 20_000 }, log);
       rows.push(...r.rows);
       details.logs = r.details;
+    }
+    if (only.has('cloudwatch')) {
+      const r = await cloudwatchScenario(
+        data,
+        quick
+          ? { batches: 20, rounds: 1, budgetMs: 10_000, queries: 10, alarms: 10_000, ticks: 3, churnEvery: 100 }
+          : { batches: 100, rounds: 3, budgetMs: 20_000, queries: 30, alarms: 10_000, ticks: 5, churnEvery: 100 },
+        log,
+      );
+      rows.push(...r.rows);
+      details.cloudwatch = r.details;
+    }
+    if (only.has('events')) {
+      const r = await eventsScenario(data, quick ? { rules: 1000, events: 20_000, rounds: 1 } : { rules: 1000, events: 50_000, rounds: 3 }, log);
+      rows.push(...r.rows);
+      details.events = r.details;
+    }
+    if (only.has('codecommit')) {
+      const r = await codecommitScenario(data, quick ? { files: 5000, commits: 500, rounds: 1, eventPushes: 5 } : { files: 5000, commits: 500, rounds: 3, eventPushes: 10 }, log);
+      rows.push(...r.rows);
+      details.codecommit = r.details;
     }
   } finally {
     for (const name of Object.keys(targets) as TargetName[]) await stop(name);

@@ -11,6 +11,7 @@
  * Anything thrown that is not an AwsError becomes a 500 InternalFailure; the server keeps serving.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { DEFAULT_ACCOUNT } from '../core/credentials.js';
 import { AwsError, internalFailure, notImplemented } from '../core/errors.js';
 import { requestId as newRequestId } from '../core/ids.js';
@@ -91,6 +92,10 @@ export class Gateway {
         s3: routed.served.spec.name === 's3',
       };
       if (!(routed.op && streamingPayload(routed.served.model, routed.op))) wire.body = await readBody(req);
+      // SDKs gzip large bodies of operations with the requestCompression trait (CloudWatch PutMetricData);
+      // REST protocols keep Content-Encoding as the object's own metadata (S3), so only RPC bodies are inflated
+      if (wire.body && !routed.protocol.name.startsWith('rest') && /^\s*gzip\s*$/i.test(String(req.headers['content-encoding'] ?? '')))
+        wire.body = inflate(wire.body);
       if (!routed.op) this.findOperation(routed, wire);
       const { served, protocol, op } = routed;
       const ctx = this.context(wire, auth, served, op!.name, requestId);
@@ -216,6 +221,14 @@ function rewriteVirtualHost(req: WireRequest) {
   const m = /^(.+?)\.(?:s3\.)?(?:localhost(?:\.localstack\.cloud)?|s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com)$/.exec(host);
   if (!m || m[1] === 's3' || /^s3[.-]/.test(m[1])) return;
   req.path = `/${m[1]}${req.path === '/' ? '' : req.path}`;
+}
+
+function inflate(body: Buffer): Buffer {
+  try {
+    return gunzipSync(body, { maxOutputLength: MAX_BUFFERED_BODY });
+  } catch {
+    throw new AwsError('SerializationException', 'The request body could not be decompressed (Content-Encoding: gzip).', 400);
+  }
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

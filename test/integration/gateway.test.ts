@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, ListMetricStreamsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
@@ -40,7 +40,7 @@ describe('opsbox server (default auth)', () => {
 c = boto3.client('cloudwatch')
 assert 'smithy-rpc-v2-cbor' in c.meta.service_model.metadata.get('protocols', []), c.meta.service_model.metadata
 try:
-    c.list_metrics()
+    c.list_metric_streams()
 except botocore.exceptions.ClientError as e:
     print(e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'])
 print(boto3.client('sts').get_caller_identity()['Account'])`;
@@ -48,9 +48,9 @@ print(boto3.client('sts').get_caller_identity()['Account'])`;
     assert.equal(stdout.trim(), 'NotImplemented 501\n000000000000');
   });
 
-  test('SDK v3 CloudWatch (awsJson 1.0) reaches the same service', async () => {
+  test('SDK v3 CloudWatch (awsJson 1.0) reaches the same service; unimplemented operations answer NotImplemented', async () => {
     const cw = new CloudWatchClient(clientConfig(box.url));
-    await assert.rejects(cw.send(new ListMetricsCommand({})), (e: any) => e.name === 'NotImplemented' && e.$metadata.httpStatusCode === 501);
+    await assert.rejects(cw.send(new ListMetricStreamsCommand({})), (e: any) => e.name === 'NotImplemented' && e.$metadata.httpStatusCode === 501);
   });
 
   test('a 12-digit access key id names its account; every response carries a request id', async () => {

@@ -1,10 +1,68 @@
 /**
- * CloudWatch metrics, alarms and dashboards. Its operations come with the observability issue;
- * today every operation answers NotImplemented, in whichever protocol the client chose: awsQuery
+ * CloudWatch metrics, alarms and dashboards, in whichever protocol the client chose: awsQuery
  * (aws CLI v2), awsJson 1.0 with awsQueryCompatible (SDK v3), or rpc-v2-cbor (botocore ≥ 1.42).
+ * metrics.ts (PutMetricData, ListMetrics, GetMetricStatistics) and query.ts (GetMetricData, with
+ * math.ts) read and write store.ts; alarms.ts holds the alarm operations and engine.ts/evaluate.ts
+ * the evaluation on env.clock; dashboards.ts the dashboards; health.ts opsbox's own metrics.
+ * create() also installs the sink of core/metrics, so other services' datapoints land here.
  */
-import type { ServiceSpec } from '../../gateway/service.js';
+import { DEFAULT_ACCOUNT } from '../../core/credentials.js';
+import { log } from '../../core/log.js';
+import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import { alarmHandlers } from './alarms.js';
 import type { CloudwatchHandlers } from './api.generated.js';
+import { dashboardHandlers } from './dashboards.js';
+import { AlarmEngine } from './engine.js';
+import { HealthMetrics } from './health.js';
+import { ingest, metricHandlers } from './metrics.js';
+import { queryHandlers } from './query.js';
+import { createCloudwatchStore } from './store.js';
+
+/** Engines of every create() still running, stopped by close(). */
+const running = new Set<{ close(): void }>();
+
+/** The handlers plus the engine, for in-process tests and the bench. */
+export function createCloudwatch(env: ServiceEnv) {
+  const store = createCloudwatchStore(env.store);
+  const engine = new AlarmEngine(env, store);
+  env.metrics.install((account, region, data) => {
+    try {
+      const byNamespace = new Map<string, typeof data>();
+      for (const d of data) (byNamespace.get(d.namespace) ?? byNamespace.set(d.namespace, []).get(d.namespace)!).push(d);
+      const now = env.clock.now();
+      for (const [ns, items] of byNamespace)
+        ingest(
+          store,
+          { account, region },
+          ns,
+          items.map((d) => ({ MetricName: d.metricName, Dimensions: d.dimensions, Value: d.value, Unit: d.unit, Timestamp: d.timestamp === undefined ? undefined : new Date(d.timestamp) })),
+          now,
+        );
+    } catch (err) {
+      log.error('cloudwatch metrics sink failed', { err: String(err) });
+    }
+  });
+  const health = new HealthMetrics();
+  engine.onTick = () => env.metrics.put(DEFAULT_ACCOUNT, 'us-east-1', health.sample(env.clock.now()));
+  engine.start();
+  const handle = {
+    close() {
+      engine.stop();
+      health.close();
+      running.delete(handle);
+    },
+  };
+  running.add(handle);
+  const handlers: CloudwatchHandlers = {
+    ...metricHandlers(store),
+    ...queryHandlers(store),
+    ...alarmHandlers(engine, store),
+    ...dashboardHandlers(store),
+  };
+  return { handlers, engine, store, close: handle.close };
+}
+
+const ALARM_NAME = { min: 1, max: 255 };
 
 export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   name: 'cloudwatch',
@@ -14,6 +72,41 @@ export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   targetPrefix: 'GraniteServiceVersion20100801',
   smithyName: 'GraniteServiceVersion20100801',
   queryCompatible: true,
-  patch: { validationErrorCode: 'ValidationError' },
-  create: () => ({}),
+  patch: {
+    validationErrorCode: 'ValidationError',
+    constraints: {
+      Namespace: { min: 1, max: 255, pattern: '[^:].*' },
+      MetricName: { min: 1, max: 255 },
+      AlarmName: ALARM_NAME,
+      AlarmNamePrefix: ALARM_NAME,
+      AlarmNames: { max: 100 },
+      AlarmDescription: { max: 1024 },
+      AlarmRule: { min: 1, max: 10240 },
+      EvaluationPeriods: { min: 1 },
+      DatapointsToAlarm: { min: 1 },
+      'PutMetricAlarm.Period': { min: 1 },
+      'GetMetricStatistics.Period': { min: 1 },
+      ComparisonOperator: {
+        enum: [
+          'GreaterThanOrEqualToThreshold', 'GreaterThanThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold',
+          'LessThanLowerOrGreaterThanUpperThreshold', 'LessThanLowerThreshold', 'GreaterThanUpperThreshold',
+        ],
+      },
+      TreatMissingData: { enum: ['breaching', 'notBreaching', 'ignore', 'missing'] },
+      EvaluateLowSampleCountPercentile: { enum: ['evaluate', 'ignore'] },
+      StateValue: { enum: ['OK', 'ALARM', 'INSUFFICIENT_DATA'] },
+      StateReason: { max: 1023 },
+      StateReasonData: { max: 4000 },
+      HistoryItemType: { enum: ['ConfigurationUpdate', 'StateUpdate', 'Action', 'AlarmContributorStateUpdate', 'AlarmContributorAction'] },
+      ScanBy: { enum: ['TimestampDescending', 'TimestampAscending'] },
+      'DescribeAlarms.MaxRecords': { min: 1, max: 100 },
+      'DescribeAlarmHistory.MaxRecords': { min: 1, max: 100 },
+      DashboardBody: { min: 1 },
+      DashboardNames: { min: 1 },
+    },
+  },
+  create: (env) => createCloudwatch(env).handlers,
+  close() {
+    for (const h of [...running]) h.close();
+  },
 };

@@ -1,0 +1,204 @@
+/**
+ * PutMetricData, ListMetrics and GetMetricStatistics, plus `ingest`, the write path that the
+ * handler and the internal metrics sink (core/metrics) share: datapoints of one call are folded
+ * per (metric, bucket, unit) in memory, then written with one UPSERT each, in one transaction.
+ */
+import { AwsError } from '../../core/errors.js';
+import type { Scope } from '../../core/arn.js';
+import type { CloudwatchHandlers, PutMetricDataInput } from './api.generated.js';
+import { dimsFromKey, dimsKey } from './format.js';
+import { alignStart, BASIC, checkPeriod, fold, percentileOf, statistic } from './stats.js';
+import type { CloudwatchStore } from './store.js';
+import { encodePairs, unavailable } from './values.js';
+
+export const UNITS = [
+  'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits',
+  'Kilobits', 'Megabits', 'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second', 'Kilobytes/Second',
+  'Megabytes/Second', 'Gigabytes/Second', 'Terabytes/Second', 'Bits/Second', 'Kilobits/Second', 'Megabits/Second',
+  'Gigabits/Second', 'Terabits/Second', 'Count/Second', 'None',
+];
+const UNIT_SET = new Set(UNITS);
+
+export type Datum = PutMetricDataInput['MetricData'][number];
+
+const invalid = (msg: string) => new AwsError('InvalidParameterValue', msg, 400);
+const combination = (msg: string) => new AwsError('InvalidParameterCombination', msg, 400);
+
+/** AWS's checks on one MetricData member (1-based index n, as the query wire names it). */
+function checkDatum(d: Datum, n: number, now: number) {
+  const at = `MetricData.member.${n}`;
+  if ((d.Dimensions?.length ?? 0) > 30) throw invalid(`The collection ${at}.Dimensions must not have a size greater than 30.`);
+  const hasValues = d.Values !== undefined && d.Values.length > 0;
+  if (d.Value !== undefined && hasValues) throw combination(`The parameters ${at}.Value and ${at}.Values are mutually exclusive and you have specified both.`);
+  if (d.Value !== undefined && d.StatisticValues) throw combination(`The parameters ${at}.Value and ${at}.StatisticValues are mutually exclusive and you have specified both.`);
+  if (hasValues && d.StatisticValues) throw combination(`The parameters ${at}.Values and ${at}.StatisticValues are mutually exclusive and you have specified both.`);
+  if (d.Value === undefined && !hasValues && !d.StatisticValues)
+    throw new AwsError('MissingParameter', `At least one of the parameters ${at}.Value, ${at}.StatisticValues or ${at}.Values must be specified.`, 400);
+  if (d.Value !== undefined && !Number.isFinite(d.Value)) throw invalid(`The value ${d.Value} for parameter ${at}.Value is invalid.`);
+  if (hasValues) {
+    if (d.Values!.length > 150) throw invalid(`The collection ${at}.Values must not have a size greater than 150.`);
+    if (d.Counts?.length && d.Counts.length !== d.Values!.length)
+      throw invalid(`The parameters ${at}.Values and ${at}.Counts must be of the same size.`);
+    for (const v of d.Values!) if (!Number.isFinite(v)) throw invalid(`The value ${v} for parameter ${at}.Values is invalid.`);
+    for (const c of d.Counts ?? []) if (!Number.isFinite(c) || c < 0) throw invalid(`The value ${c} for parameter ${at}.Counts is invalid.`);
+  } else if (d.Counts?.length) throw invalid(`The parameters ${at}.Values and ${at}.Counts must be of the same size.`);
+  const s = d.StatisticValues;
+  if (s) {
+    for (const k of ['SampleCount', 'Sum', 'Minimum', 'Maximum'] as const)
+      if (!Number.isFinite(s[k])) throw invalid(`The value ${s[k]} for parameter ${at}.StatisticValues.${k} is invalid.`);
+    if (s.SampleCount <= 0) throw invalid(`The parameter ${at}.StatisticValues.SampleCount must be greater than 0.`);
+    if (s.Maximum < s.Minimum) throw invalid(`The parameter ${at}.StatisticValues.Maximum must be greater than ${at}.StatisticValues.Minimum.`);
+  }
+  if (d.Unit !== undefined && !UNIT_SET.has(d.Unit)) throw invalid(`The value ${d.Unit} for parameter ${at}.Unit is invalid.`);
+  if (d.StorageResolution !== undefined && d.StorageResolution !== 1 && d.StorageResolution !== 60)
+    throw invalid(`The value ${d.StorageResolution} for parameter ${at}.StorageResolution is invalid.`);
+  for (const dim of d.Dimensions ?? []) {
+    if (!dim.Name || dim.Name.length > 255) throw invalid(`The value ${dim.Name ?? ''} for parameter ${at}.Dimensions.Name is invalid.`);
+    if (!dim.Value || dim.Value.length > 1024) throw invalid(`The value ${dim.Value ?? ''} for parameter ${at}.Dimensions.Value is invalid.`);
+  }
+  if (d.Timestamp) {
+    const ts = d.Timestamp.getTime();
+    if (ts < now - 14 * 86_400_000) throw invalid(`The parameter ${at}.Timestamp must specify a time no more than two weeks in the past.`);
+    if (ts > now + 2 * 3_600_000) throw invalid(`The parameter ${at}.Timestamp must specify a time no more than two hours in the future.`);
+  }
+}
+
+interface Acc {
+  metricId: number;
+  ts: number;
+  unit: string;
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+  /** null once a statistic set with Minimum ≠ Maximum made percentiles unavailable. */
+  vals: Map<number, number> | null;
+}
+
+function add(acc: Acc, v: number, c: number) {
+  if (c <= 0) return;
+  acc.n += c;
+  acc.sum += v * c;
+  if (v < acc.min) acc.min = v;
+  if (v > acc.max) acc.max = v;
+  if (acc.vals) acc.vals.set(v, (acc.vals.get(v) ?? 0) + c);
+}
+
+/** Stores validated datapoints; returns how many samples were written. */
+export function ingest(store: CloudwatchStore, scope: Scope, namespace: string, data: Datum[], now: number) {
+  const groups = new Map<string, Acc>();
+  for (const d of data) {
+    const metricId = store.metricId(scope.account, scope.region, namespace, d.MetricName, dimsKey(d.Dimensions), now);
+    const t = d.Timestamp ? d.Timestamp.getTime() : now;
+    const res = d.StorageResolution === 1 ? 1000 : 60_000;
+    const ts = t - (((t % res) + res) % res);
+    const unit = d.Unit ?? 'None';
+    const key = `${metricId}|${ts}|${unit}`;
+    let acc = groups.get(key);
+    if (!acc) groups.set(key, (acc = { metricId, ts, unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
+    if (d.Value !== undefined) add(acc, d.Value, 1);
+    else if (d.Values?.length) d.Values.forEach((v, i) => add(acc!, v, d.Counts?.length ? d.Counts[i] : 1));
+    else if (d.StatisticValues) {
+      const s = d.StatisticValues;
+      acc.n += s.SampleCount;
+      acc.sum += s.Sum;
+      if (s.Minimum < acc.min) acc.min = s.Minimum;
+      if (s.Maximum > acc.max) acc.max = s.Maximum;
+      if (s.SampleCount === 1 || s.Minimum === s.Maximum) acc.vals?.set(s.Minimum, (acc.vals.get(s.Minimum) ?? 0) + s.SampleCount);
+      else acc.vals = null;
+    }
+  }
+  let samples = 0;
+  const written: [Acc, Buffer][] = [];
+  store.transaction(() => {
+    for (const a of groups.values()) {
+      if (a.n === 0) continue;
+      samples += a.n;
+      const vals = a.vals ? encodePairs(a.vals) : unavailable();
+      store.writeBucket(a.metricId, a.ts, a.unit, a.n, a.sum, a.min, a.max, vals);
+      written.push([a, vals]);
+    }
+  });
+  if (store.onWrite) for (const [a, vals] of written) store.onWrite(a.metricId, a.ts, a.unit, a.n, a.sum, a.min, a.max, vals);
+  return samples;
+}
+
+const LIST_PAGE = 500;
+
+export function metricHandlers(store: CloudwatchStore): CloudwatchHandlers {
+  return {
+    PutMetricData(input, ctx) {
+      const now = ctx.clock.now();
+      if (/^AWS\//.test(input.Namespace)) throw invalid(`The value ${input.Namespace} for parameter Namespace is invalid.`);
+      if (input.MetricData.length > 1000) throw invalid('The collection MetricData must not have a size greater than 1000.');
+      input.MetricData.forEach((d, i) => checkDatum(d, i + 1, now));
+      ingest(store, ctx, input.Namespace, input.MetricData, now);
+    },
+
+    ListMetrics(input, ctx) {
+      const where = ['account = ?', 'region = ?', 'id > ?'];
+      const args: unknown[] = [ctx.account, ctx.region, input.NextToken ? Number(Buffer.from(input.NextToken, 'base64').toString()) || 0 : 0];
+      if (input.Namespace !== undefined) (where.push('namespace = ?'), args.push(input.Namespace));
+      if (input.MetricName !== undefined) (where.push('name = ?'), args.push(input.MetricName));
+      if (input.RecentlyActive !== undefined) {
+        if (input.RecentlyActive !== 'PT3H') throw invalid(`The value ${input.RecentlyActive} for parameter RecentlyActive is invalid.`);
+        (where.push('last_put >= ?'), args.push(ctx.clock.now() - 3 * 3_600_000));
+      }
+      const stmt = store.prep(`SELECT id, namespace, name, dims FROM cloudwatch_metrics WHERE ${where.join(' AND ')} ORDER BY id`);
+      const wanted = input.Dimensions ?? [];
+      const Metrics = [];
+      let last = 0;
+      let more = false;
+      for (const row of stmt.iterate(...args) as Iterable<{ id: number; namespace: string; name: string; dims: string }>) {
+        const dims = dimsFromKey(row.dims);
+        if (!wanted.every((w) => dims.some((d) => d.Name === w.Name && (w.Value === undefined || d.Value === w.Value)))) continue;
+        if (Metrics.length === LIST_PAGE) {
+          more = true;
+          break;
+        }
+        Metrics.push({ Namespace: row.namespace, MetricName: row.name, Dimensions: dims });
+        last = row.id;
+      }
+      return { Metrics, NextToken: more ? Buffer.from(String(last)).toString('base64') : undefined };
+    },
+
+    GetMetricStatistics(input, ctx) {
+      const stats = input.Statistics ?? [];
+      const ext = input.ExtendedStatistics ?? [];
+      if ((stats.length === 0) === (ext.length === 0))
+        throw combination('Must specify either Statistics or ExtendedStatistics, but not both.');
+      for (const s of stats) if (!BASIC.includes(s)) throw invalid(`The value ${s} for parameter Statistics is not supported.`);
+      for (const s of ext) if (percentileOf(s) === undefined) throw invalid(`The value ${s} for parameter ExtendedStatistics is not supported.`);
+      if (stats.length > 5 || ext.length > 10) throw invalid('The collection Statistics must not have a size greater than 5.');
+      if (input.Unit !== undefined && !UNIT_SET.has(input.Unit)) throw invalid(`The value ${input.Unit} for parameter Unit is invalid.`);
+      checkPeriod(input.Period);
+      const periodMs = input.Period * 1000;
+      const start = alignStart(input.StartTime.getTime(), input.Period);
+      const end = input.EndTime.getTime();
+      if (end <= start) throw invalid('The parameter StartTime must be less than the parameter EndTime.');
+      const count = Math.ceil((end - start) / periodMs);
+      if (count > 1440)
+        throw combination(
+          `You have requested up to ${count} datapoints, which exceeds the limit of 1440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.`,
+        );
+      const id = store.findMetricId(ctx.account, ctx.region, input.Namespace, input.MetricName, dimsKey(input.Dimensions));
+      if (id === undefined) return { Label: input.MetricName, Datapoints: [] };
+      let rows = store.points(id, start, end, ext.length > 0);
+      if (input.Unit !== undefined) rows = rows.filter((r) => r[1] === input.Unit);
+      const Datapoints = fold(rows, start, periodMs, true).map((p) => {
+        const dp: Record<string, unknown> = { Timestamp: new Date(p.ts), Unit: p.unit };
+        for (const s of stats) dp[s] = statistic(p, s);
+        if (ext.length) {
+          const values: Record<string, number> = {};
+          for (const s of ext) {
+            const v = statistic(p, s);
+            if (v !== undefined) values[s] = v;
+          }
+          dp.ExtendedStatistics = values;
+        }
+        return dp;
+      });
+      return { Label: input.MetricName, Datapoints };
+    },
+  };
+}

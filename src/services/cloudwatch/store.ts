@@ -1,0 +1,229 @@
+/**
+ * CloudWatch tables and statements. Metrics are keyed by account/region/namespace/name/dimensions
+ * and get a surrogate id; datapoints are pre-aggregated per (metric, bucket, unit) where the bucket
+ * is the second (StorageResolution 1) or the minute (60) the datapoint falls in. A bucket row keeps
+ * count, sum, min and max, so a one-day query reads at most 1,440 small rows per metric whatever
+ * the ingest volume; rows merge on conflict (UPSERT) and the clustered key (metric_id, ts, unit)
+ * makes range reads one index walk. Percentiles need the values: each write of a bucket also
+ * appends its (value, count) histogram (values.ts) as one "part" in cloudwatch_values, merged when
+ * read — appending a small blob is far cheaper than rewriting a growing one on every write.
+ * Alarms are few and hot: they live in memory (alarms.ts) and are written through to this table.
+ */
+import { AwsError } from '../../core/errors.js';
+import type { Store } from '../../core/store.js';
+import type Database from 'better-sqlite3';
+import { mergeHistograms } from './values.js';
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE cloudwatch_metrics (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        dims TEXT NOT NULL,
+        last_put INTEGER NOT NULL,
+        UNIQUE (account, region, namespace, name, dims)
+      );
+      CREATE TABLE cloudwatch_points (
+        metric_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        n REAL NOT NULL,
+        sum REAL NOT NULL,
+        min REAL NOT NULL,
+        max REAL NOT NULL,
+        parts INTEGER NOT NULL,
+        PRIMARY KEY (metric_id, ts, unit)
+      ) WITHOUT ROWID;
+      CREATE TABLE cloudwatch_values (
+        metric_id INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        vals BLOB NOT NULL,
+        PRIMARY KEY (metric_id, ts, unit, part)
+      ) WITHOUT ROWID;
+      CREATE TABLE cloudwatch_alarms (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        state TEXT,
+        PRIMARY KEY (account, region, name)
+      );
+      CREATE TABLE cloudwatch_history (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        alarm_name TEXT NOT NULL,
+        alarm_type TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        item_type TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX cloudwatch_history_by_alarm ON cloudwatch_history (account, region, alarm_name, ts);
+      CREATE INDEX cloudwatch_history_by_time ON cloudwatch_history (account, region, ts);
+      CREATE TABLE cloudwatch_dashboards (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL,
+        body TEXT NOT NULL,
+        modified INTEGER NOT NULL,
+        PRIMARY KEY (account, name)
+      );
+    `,
+  },
+];
+
+export interface MetricRow {
+  id: number;
+  account: string;
+  region: string;
+  namespace: string;
+  name: string;
+  /** JSON of [[Name, Value], …] sorted by Name. */
+  dims: string;
+  last_put: number;
+}
+
+/** One stored bucket, as read for statistics: [ts, unit, n, sum, min, max, vals?, metric_id?]. */
+export type PointRow = [number, string, number, number, number, number, (Buffer | null)?, number?];
+
+export interface HistoryRow {
+  id: number;
+  alarm_name: string;
+  alarm_type: string;
+  ts: number;
+  item_type: string;
+  summary: string;
+  data: string;
+}
+
+export type CloudwatchStore = ReturnType<typeof createCloudwatchStore>;
+
+export function createCloudwatchStore(store: Store) {
+  store.migrate('cloudwatch', MIGRATIONS);
+  const db = store.db;
+  const q = {
+    metricByKey: db.prepare('SELECT id, last_put FROM cloudwatch_metrics WHERE account = ? AND region = ? AND namespace = ? AND name = ? AND dims = ?'),
+    insertMetric: db.prepare('INSERT INTO cloudwatch_metrics (account, region, namespace, name, dims, last_put) VALUES (?, ?, ?, ?, ?, ?)'),
+    touchMetric: db.prepare('UPDATE cloudwatch_metrics SET last_put = ? WHERE id = ?'),
+    metricsIn: db.prepare('SELECT * FROM cloudwatch_metrics WHERE account = ? AND region = ? AND namespace = ?'),
+    upsertPoint: db
+      .prepare(
+        `INSERT INTO cloudwatch_points (metric_id, ts, unit, n, sum, min, max, parts) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+         ON CONFLICT (metric_id, ts, unit) DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum,
+           min = min(min, excluded.min), max = max(max, excluded.max), parts = parts + 1
+         RETURNING parts`,
+      )
+      .pluck(),
+    insertValues: db.prepare('INSERT INTO cloudwatch_values (metric_id, ts, unit, part, vals) VALUES (?, ?, ?, ?, ?)'),
+    points: db.prepare('SELECT ts, unit, n, sum, min, max FROM cloudwatch_points WHERE metric_id = ? AND ts >= ? AND ts < ?').raw(),
+    values: db.prepare('SELECT ts, unit, vals FROM cloudwatch_values WHERE metric_id = ? AND ts >= ? AND ts < ?').raw(),
+    allAlarms: db.prepare('SELECT doc, state FROM cloudwatch_alarms'),
+    putState: db.prepare('UPDATE cloudwatch_alarms SET state = ? WHERE account = ? AND region = ? AND name = ?'),
+    putAlarm: db.prepare('INSERT OR REPLACE INTO cloudwatch_alarms (account, region, name, doc, state) VALUES (?, ?, ?, ?, ?)'),
+    deleteAlarm: db.prepare('DELETE FROM cloudwatch_alarms WHERE account = ? AND region = ? AND name = ?'),
+    insertHistory: db.prepare(
+      'INSERT INTO cloudwatch_history (account, region, alarm_name, alarm_type, ts, item_type, summary, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    putDashboard: db.prepare('INSERT OR REPLACE INTO cloudwatch_dashboards (account, name, body, modified) VALUES (?, ?, ?, ?)'),
+    getDashboard: db.prepare('SELECT * FROM cloudwatch_dashboards WHERE account = ? AND name = ?'),
+    listDashboards: db.prepare('SELECT name, length(body) AS size, modified FROM cloudwatch_dashboards WHERE account = ? AND name >= ? ORDER BY name'),
+    deleteDashboard: db.prepare('DELETE FROM cloudwatch_dashboards WHERE account = ? AND name = ?'),
+  };
+
+  /** account|region|namespace|name|dims → id and when the row's last_put was last written. */
+  const ids = new Map<string, { id: number; touched: number }>();
+  const prepared = new Map<string, Database.Statement>();
+  /** Statements whose SQL depends on which filters a request uses, prepared once per shape. */
+  const prep = (sql: string) => prepared.get(sql) ?? prepared.set(sql, db.prepare(sql)).get(sql)!;
+
+  const api = {
+    db,
+    q,
+    prep,
+    /** Called after each committed bucket write (the alarm engine mirrors recent buckets). */
+    onWrite: undefined as undefined | ((metricId: number, ts: number, unit: string, n: number, sum: number, min: number, max: number, vals: Buffer) => void),
+    transaction: <T>(fn: () => T) => db.transaction(fn)(),
+
+    /** The metric's id, created on first use; last_put is refreshed at most once a minute. */
+    metricId(account: string, region: string, namespace: string, name: string, dims: string, now: number): number {
+      const key = `${account}|${region}|${namespace}|${name}|${dims}`;
+      const hit = ids.get(key);
+      if (hit) {
+        if (now - hit.touched > 60_000) {
+          q.touchMetric.run(now, hit.id);
+          hit.touched = now;
+        }
+        return hit.id;
+      }
+      const row = q.metricByKey.get(account, region, namespace, name, dims) as { id: number; last_put: number } | undefined;
+      let id: number;
+      if (row) {
+        id = row.id;
+        q.touchMetric.run(now, id);
+      } else id = Number(q.insertMetric.run(account, region, namespace, name, dims, now).lastInsertRowid);
+      ids.set(key, { id, touched: now });
+      return id;
+    },
+
+    /** The metric's id if it was ever put, without creating it. */
+    findMetricId(account: string, region: string, namespace: string, name: string, dims: string): number | undefined {
+      const hit = ids.get(`${account}|${region}|${namespace}|${name}|${dims}`);
+      if (hit) return hit.id;
+      return (q.metricByKey.get(account, region, namespace, name, dims) as { id: number } | undefined)?.id;
+    },
+
+    /** Writes one bucket's aggregate and its histogram part. */
+    writeBucket(metricId: number, ts: number, unit: string, n: number, sum: number, min: number, max: number, vals: Buffer) {
+      const part = q.upsertPoint.get(metricId, ts, unit, n, sum, min, max) as number;
+      q.insertValues.run(metricId, ts, unit, part, vals);
+    },
+
+    /** Bucket rows of [from, to); with `withValues`, each carries its merged histogram at index 6. */
+    points(metricId: number, from: number, to: number, withValues: boolean): PointRow[] {
+      const rows = q.points.all(metricId, from, to) as PointRow[];
+      if (!withValues) return rows;
+      const byKey = new Map(rows.map((r) => [`${r[0]}|${r[1]}`, r]));
+      for (const [ts, unit, vals] of q.values.iterate(metricId, from, to) as Iterable<[number, string, Buffer]>) {
+        const r = byKey.get(`${ts}|${unit}`);
+        if (r) r[6] = r[6] === undefined ? vals : mergeHistograms(r[6], vals);
+      }
+      return rows;
+    },
+
+    history(account: string, region: string, alarmName: string, alarmType: string, ts: number, itemType: string, summary: string, data: string) {
+      q.insertHistory.run(account, region, alarmName, alarmType, ts, itemType, summary, data);
+    },
+
+    queryHistory(
+      account: string,
+      region: string,
+      f: { alarmName?: string; types?: string[]; itemType?: string; start?: number; end?: number; ascending: boolean; afterId?: number; limit: number },
+    ): HistoryRow[] {
+      const where = ['account = ?', 'region = ?'];
+      const args: unknown[] = [account, region];
+      if (f.alarmName !== undefined) (where.push('alarm_name = ?'), args.push(f.alarmName));
+      if (f.types?.length) (where.push(`alarm_type IN (${f.types.map(() => '?').join(', ')})`), args.push(...f.types));
+      if (f.itemType) (where.push('item_type = ?'), args.push(f.itemType));
+      if (f.start !== undefined) (where.push('ts >= ?'), args.push(f.start));
+      if (f.end !== undefined) (where.push('ts <= ?'), args.push(f.end));
+      if (f.afterId !== undefined) (where.push(f.ascending ? 'id > ?' : 'id < ?'), args.push(f.afterId));
+      const dir = f.ascending ? 'ASC' : 'DESC';
+      return prep(`SELECT id, alarm_name, alarm_type, ts, item_type, summary, data FROM cloudwatch_history WHERE ${where.join(' AND ')} ORDER BY id ${dir} LIMIT ?`).all(...args, f.limit) as HistoryRow[];
+    },
+
+    /** @throws ResourceNotFound (404) when the dashboard does not exist. */
+    requireDashboard(account: string, name: string) {
+      const row = q.getDashboard.get(account, name) as { name: string; body: string; modified: number } | undefined;
+      if (!row) throw new AwsError('ResourceNotFound', 'Dashboard does not exist', 404);
+      return row;
+    },
+  };
+  return api;
+}

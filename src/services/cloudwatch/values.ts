@@ -1,0 +1,93 @@
+/**
+ * The value histograms that make percentiles possible without keeping every sample: a bucket keeps
+ * its distinct values with their counts (Float64 pairs, sorted by value). Up to MAX_PAIRS (256) distinct
+ * values the histogram is exact; past that, values are merged into logarithmic bins (1 % wide,
+ * widened until they fit), each represented by its weighted mean — a bounded relative error, like
+ * CloudWatch's own sketch. An empty histogram on a row with samples means "percentiles
+ * unavailable" (a statistic set whose Minimum and Maximum differ, as AWS documents).
+ */
+export const MAX_PAIRS = 256;
+const EMPTY = Buffer.alloc(0);
+
+export type Pairs = Float64Array; // [v0, c0, v1, c1, …] sorted by value
+
+export function encodePairs(values: Map<number, number>): Buffer {
+  const keys = [...values.keys()].sort((a, b) => a - b);
+  let out: Pairs = new Float64Array(keys.length * 2);
+  keys.forEach((k, i) => ((out[2 * i] = k), (out[2 * i + 1] = values.get(k)!)));
+  if (keys.length > MAX_PAIRS) out = compress(out);
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+export const unavailable = () => EMPTY;
+
+export function decode(b: Buffer | null | undefined): Pairs | undefined {
+  if (!b || b.length === 0) return undefined;
+  // copy: SQLite's buffers are not 8-byte aligned
+  const copy = new Float64Array(b.length / 8);
+  Buffer.from(copy.buffer).set(b);
+  return copy;
+}
+
+/** Merges two sorted pair lists; either one unavailable makes the result unavailable. */
+export function mergeHistograms(a: Buffer | null, b: Buffer | null): Buffer {
+  const x = decode(a);
+  const y = decode(b);
+  if (!x || !y) return EMPTY;
+  let out = mergePairs(x, y);
+  if (out.length / 2 > MAX_PAIRS) out = compress(out);
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+export function mergePairs(x: Pairs, y: Pairs): Pairs {
+  const out = new Float64Array(x.length + y.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < x.length || j < y.length) {
+    let v: number;
+    let c: number;
+    if (j >= y.length || (i < x.length && x[i] < y[j])) ((v = x[i]), (c = x[i + 1]), (i += 2));
+    else if (i >= x.length || y[j] < x[i]) ((v = y[j]), (c = y[j + 1]), (j += 2));
+    else ((v = x[i]), (c = x[i + 1] + y[j + 1]), (i += 2), (j += 2));
+    out[k++] = v;
+    out[k++] = c;
+  }
+  return out.subarray(0, k);
+}
+
+function compress(p: Pairs): Pairs {
+  for (let width = 0.01; ; width *= 2) {
+    const logw = Math.log1p(width);
+    const out: number[] = [];
+    let key = NaN;
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < p.length; i += 2) {
+      const v = p[i];
+      const k = v === 0 ? 0 : Math.sign(v) * (1 + Math.floor(Math.log(Math.abs(v)) / logw + 1e6));
+      if (k !== key && count > 0) (out.push(sum / count, count), (sum = 0), (count = 0));
+      key = k;
+      sum += v * p[i + 1];
+      count += p[i + 1];
+    }
+    if (count > 0) out.push(sum / count, count);
+    if (out.length / 2 <= MAX_PAIRS) return Float64Array.from(out);
+  }
+}
+
+/**
+ * The pNN of a sorted pair list (nearest rank: the smallest value with at least p % of the samples
+ * at or below it).
+ */
+export function percentile(p: Pairs, pct: number): number {
+  let total = 0;
+  for (let i = 1; i < p.length; i += 2) total += p[i];
+  const rank = Math.max(1, Math.ceil((pct / 100) * total - 1e-9));
+  let seen = 0;
+  for (let i = 0; i < p.length; i += 2) {
+    seen += p[i + 1];
+    if (seen >= rank) return p[i];
+  }
+  return p[p.length - 2];
+}

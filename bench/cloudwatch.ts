@@ -22,6 +22,7 @@ import { ManualClock } from '../src/core/clock.js';
 import { Credentials } from '../src/core/credentials.js';
 import { EventBus } from '../src/core/events.js';
 import { Metrics } from '../src/core/metrics.js';
+import { ObjectStore } from '../src/core/objects.js';
 import { Store } from '../src/core/store.js';
 import { Targets } from '../src/core/targets.js';
 import type { RequestContext } from '../src/gateway/context.js';
@@ -169,6 +170,7 @@ export async function alarmTicks(plan: Pick<CloudwatchPlan, 'alarms' | 'ticks' |
     credentials: new Credentials(store),
     targets: new Targets(),
     metrics: new Metrics(),
+    objects: new ObjectStore(),
     config: { host: '127.0.0.1', port: 0, dataDir: dir, auth: 'default', ephemeral: true },
   };
   const cw = createCloudwatch(env);

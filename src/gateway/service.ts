@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { Credentials } from '../core/credentials.js';
 import type { EventBus } from '../core/events.js';
 import type { Metrics } from '../core/metrics.js';
+import type { ObjectStore } from '../core/objects.js';
 import type { Targets } from '../core/targets.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../core/store.js';
@@ -35,6 +36,8 @@ export interface ServiceEnv {
   targets: Targets;
   /** Services report CloudWatch metrics about themselves through this. */
   metrics: Metrics;
+  /** Reads another service's stored objects (S3 installs the reader). */
+  objects: ObjectStore;
   config: Config;
 }
 

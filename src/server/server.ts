@@ -12,6 +12,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { Credentials } from '../core/credentials.js';
 import { EventBus } from '../core/events.js';
 import { Metrics } from '../core/metrics.js';
+import { ObjectStore } from '../core/objects.js';
 import { Targets } from '../core/targets.js';
 import { log } from '../core/log.js';
 import { Store } from '../core/store.js';
@@ -42,6 +43,7 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
     }),
     targets: new Targets(),
     metrics: new Metrics(),
+    objects: new ObjectStore(),
     config,
   };
   const specs = allServices();

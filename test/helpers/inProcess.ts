@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../../src/core/clock.js';
 import { Credentials } from '../../src/core/credentials.js';
 import { EventBus } from '../../src/core/events.js';
 import { Metrics } from '../../src/core/metrics.js';
+import { ObjectStore } from '../../src/core/objects.js';
 import { Targets } from '../../src/core/targets.js';
 import { Store } from '../../src/core/store.js';
 import { Gateway } from '../../src/gateway/pipeline.js';
@@ -72,6 +73,7 @@ export class InProcessOpsbox {
       credentials: new Credentials(store),
       targets: new Targets(),
       metrics: new Metrics(),
+      objects: new ObjectStore(),
       config: { host: '127.0.0.1', port: 4566, dataDir: this.dir, auth: 'default', ephemeral: true },
     };
     this.gateway = new Gateway(specs, this.env);

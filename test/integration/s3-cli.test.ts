@@ -3,7 +3,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } fro
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -66,7 +66,11 @@ describe('S3 with the aws CLI', () => {
     for (let i = 0; i < 1000; i++) {
       const dir = join(src, `d${i % 10}`, i % 3 === 0 ? 'deep' : '');
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `file ${i}+x.txt`), `content of file ${i}\n`.repeat((i % 7) + 1));
+      const file = join(dir, `file ${i}+x.txt`);
+      writeFileSync(file, `content of file ${i}\n`.repeat((i % 7) + 1));
+      // S3's LastModified has whole seconds: a file written in the same second as its upload would look
+      // newer than its object to the next sync (as against AWS), so date the sources a minute back
+      utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     }
     await cli(['s3', 'sync', src, `s3://${b}/data`]);
     const listed = await s3.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: b, Prefix: 'data/' }));

@@ -7,10 +7,12 @@ import { parseArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { uuid } from '../../core/ids.js';
 import type { RequestContext } from '../../gateway/context.js';
-import type { CodecommitHandlers } from './api.generated.js';
+import type { CodecommitHandlers, CreateRepositoryInput } from './api.generated.js';
+import { moveBranch } from './branches.js';
 import type { Codecommit } from './context.js';
 import { ZERO } from './git.js';
 import type { RepoRow } from './store.js';
+import { commitZip, fetchZip, type RepositoryCode } from './zipImport.js';
 
 /* AWS: InvalidRepositoryNameException "A specified repository name is not valid. This exception occurs
  * only when a specified repository name is not valid. Other exceptions occur when a required
@@ -63,7 +65,11 @@ const TRIGGER_EVENTS = ['all', 'updateReference', 'createReference', 'deleteRefe
 export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
   const { store, git } = cc;
   return {
-    async CreateRepository(input, ctx) {
+    /*
+     * `code` is not in the CodeCommit API: it is AWS::CodeCommit::Repository's Code property, so it
+     * only arrives from in-process callers (a CloudFormation provider), never over the wire.
+     */
+    async CreateRepository(input: CreateRepositoryInput & { code?: RepositoryCode }, ctx) {
       const name = checkRepositoryName(input.repositoryName);
       if (input.repositoryDescription && input.repositoryDescription.length > 1000)
         throw new AwsError('InvalidRepositoryDescriptionException', 'The specified repository description is not valid.');
@@ -84,13 +90,23 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
         triggers: '[]',
         triggers_id: null,
       };
-      await git.init(cc.gitDir(row));
+      const zip = input.code ? await fetchZip(cc, ctx, input.code) : undefined;
+      let initial: string | undefined;
       try {
+        await git.init(cc.gitDir(row));
+        if (zip) initial = await commitZip(cc, row, ctx, zip.file);
         store.insertRepo(row);
       } catch (err) {
         await rm(cc.gitDir(row), { recursive: true, force: true });
         if (String(err).includes('UNIQUE')) throw new AwsError('RepositoryNameExistsException', `Repository named ${name} already exists`);
         throw err;
+      } finally {
+        if (zip) await rm(zip.file, { force: true });
+      }
+      if (zip && initial) {
+        // The import's branch becomes the default branch through the usual first-branch rule.
+        await cc.withLock(row.id, () => moveBranch(cc, row, zip.branch, initial!, ZERO, ctx.caller.arn));
+        return { repositoryMetadata: metadata(cc, store.repoById(row.id) ?? row, ctx) };
       }
       return { repositoryMetadata: metadata(cc, row, ctx) };
     },

@@ -1,20 +1,38 @@
 /** S3: buckets and objects, versioning, multipart uploads, presigned URLs. Bodies stream to core/blobs. */
+import { Readable } from 'node:stream';
+import { AwsError } from '../../core/errors.js';
 import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
 import type { S3Handlers } from './api.generated.js';
 import { bucketHandlers } from './buckets.js';
 import { listingHandlers } from './listing.js';
 import { multipartHandlers } from './multipart.js';
-import { objectHandlers } from './objects.js';
+import { objectHandlers, resolveVersion } from './objects.js';
 import { S3Store } from './store.js';
 
 export function createS3Handlers(env: ServiceEnv): S3Handlers {
   const store = new S3Store(env.store);
+  installObjectReader(env, store);
   return {
     ...bucketHandlers(env, store),
     ...objectHandlers(env, store),
     ...listingHandlers(store),
     ...multipartHandlers(env, store),
   };
+}
+
+/** Lets other services read an object the account owns (CodeCommit's zip import), as a GET would. */
+function installObjectReader(env: ServiceEnv, store: S3Store) {
+  env.objects.install(async (account, bucketName, key, versionId) => {
+    const bucket = store.bucket(bucketName);
+    if (!bucket || bucket.account !== account) return undefined;
+    try {
+      const row = resolveVersion(store, bucket, key, versionId, 'GET');
+      return { body: row.size === 0 ? Readable.from([]) : env.blobs.read(row.blob_id!), size: row.size };
+    } catch (err) {
+      if (err instanceof AwsError) return undefined;
+      throw err;
+    }
+  });
 }
 
 export const s3: ServiceSpec<S3Handlers> = {

@@ -17,16 +17,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlobStore } from '../src/core/blobs.js';
 import { ManualClock } from '../src/core/clock.js';
-import { Credentials } from '../src/core/credentials.js';
-import { EventBus } from '../src/core/events.js';
-import { Metrics } from '../src/core/metrics.js';
-import { ObjectStore } from '../src/core/objects.js';
-import { Store } from '../src/core/store.js';
-import { Targets } from '../src/core/targets.js';
 import type { RequestContext } from '../src/gateway/context.js';
-import type { ServiceEnv } from '../src/gateway/service.js';
+import { createServiceEnv } from '../src/server/env.js';
 import { createCloudwatch } from '../src/services/cloudwatch/index.js';
 import { ingest } from '../src/services/cloudwatch/metrics.js';
 import { describeFailure, percentile } from './load.js';
@@ -161,18 +154,7 @@ async function queryLatency(t: Target, conn: RawConnection, plan: CloudwatchPlan
 export async function alarmTicks(plan: Pick<CloudwatchPlan, 'alarms' | 'ticks' | 'churnEvery'>) {
   const dir = mkdtempSync(join(tmpdir(), 'opsbox-bench-cw-'));
   const clock = new ManualClock(Math.floor(Date.now() / 60_000) * 60_000);
-  const store = new Store(dir);
-  const env: ServiceEnv = {
-    store,
-    blobs: new BlobStore(dir),
-    bus: new EventBus(),
-    clock,
-    credentials: new Credentials(store),
-    targets: new Targets(),
-    metrics: new Metrics(),
-    objects: new ObjectStore(),
-    config: { host: '127.0.0.1', port: 0, dataDir: dir, auth: 'default', ephemeral: true },
-  };
+  const env = createServiceEnv({ host: '127.0.0.1', port: 0, dataDir: dir, auth: 'default', ephemeral: true }, clock);
   const cw = createCloudwatch(env);
   try {
     const scope = { account: '000000000000', region: 'us-east-1' };
@@ -211,7 +193,7 @@ export async function alarmTicks(plan: Pick<CloudwatchPlan, 'alarms' | 'ticks' |
     return { alarms: plan.alarms, createSeconds, tickMs: ticks, medianTickMs: median(ticks), transitions };
   } finally {
     cw.close();
-    store.close();
+    env.store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

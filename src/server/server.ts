@@ -7,16 +7,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BlobStore } from '../core/blobs.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { Credentials } from '../core/credentials.js';
-import { EventBus } from '../core/events.js';
-import { Metrics } from '../core/metrics.js';
-import { ObjectStore } from '../core/objects.js';
-import { Targets } from '../core/targets.js';
 import { log } from '../core/log.js';
-import { Store } from '../core/store.js';
 import { Gateway } from '../gateway/pipeline.js';
+import { createServiceEnv } from './env.js';
 import type { Config, ServiceEnv } from '../gateway/service.js';
 import { allServices } from '../services/index.js';
 import { VERSION } from '../version.js';
@@ -31,21 +25,8 @@ export interface Opsbox {
 export async function startOpsbox(config: Config, clock: Clock = systemClock): Promise<Opsbox> {
   const dataDir = config.ephemeral ? mkdtempSync(join(tmpdir(), 'opsbox-')) : resolve(config.dataDir);
   config = { ...config, dataDir };
-  const store = new Store(dataDir);
-  const env: ServiceEnv = {
-    store,
-    blobs: new BlobStore(dataDir),
-    bus: new EventBus(),
-    clock,
-    credentials: new Credentials(store, {
-      id: process.env.OPSBOX_ROOT_ACCESS_KEY_ID ?? 'test',
-      secret: process.env.OPSBOX_ROOT_SECRET_ACCESS_KEY ?? 'test',
-    }),
-    targets: new Targets(),
-    metrics: new Metrics(),
-    objects: new ObjectStore(),
-    config,
-  };
+  const env = createServiceEnv(config, clock);
+  const store = env.store;
   const specs = allServices();
   const gateway = new Gateway(specs, env);
   const routes = specs.flatMap((s) => s.httpRoutes?.(env) ?? []);

@@ -8,15 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { BlobStore } from '../../src/core/blobs.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
-import { Credentials } from '../../src/core/credentials.js';
-import { EventBus } from '../../src/core/events.js';
-import { Metrics } from '../../src/core/metrics.js';
-import { ObjectStore } from '../../src/core/objects.js';
-import { Targets } from '../../src/core/targets.js';
-import { Store } from '../../src/core/store.js';
 import { Gateway } from '../../src/gateway/pipeline.js';
+import { createServiceEnv } from '../../src/server/env.js';
 import type { Handler, ServiceEnv, ServiceSpec } from '../../src/gateway/service.js';
 
 export class CapturedResponse extends Writable {
@@ -64,18 +58,7 @@ export class InProcessOpsbox {
 
   constructor(specs: ServiceSpec[], clock: Clock = systemClock) {
     this.dir = mkdtempSync(join(tmpdir(), 'opsbox-unit-'));
-    const store = new Store(this.dir);
-    this.env = {
-      store,
-      blobs: new BlobStore(this.dir),
-      bus: new EventBus(),
-      clock,
-      credentials: new Credentials(store),
-      targets: new Targets(),
-      metrics: new Metrics(),
-      objects: new ObjectStore(),
-      config: { host: '127.0.0.1', port: 4566, dataDir: this.dir, auth: 'default', ephemeral: true },
-    };
+    this.env = createServiceEnv({ host: '127.0.0.1', port: 4566, dataDir: this.dir, auth: 'default', ephemeral: true }, clock);
     this.gateway = new Gateway(specs, this.env);
   }
 

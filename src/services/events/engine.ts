@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
+import type { BusEvent } from '../../core/events.js';
 import { log } from '../../core/log.js';
 import type { MetricDatum, Metrics } from '../../core/metrics.js';
 import type { Targets } from '../../core/targets.js';
@@ -16,18 +17,8 @@ import { nextFire, parseSchedule, type Schedule } from './schedule.js';
 import { ruleArn, type EventsStore, type RuleRow } from './store.js';
 import { compileTransformer, evaluatePath, parsePath, type CompiledTransformer } from './transform.js';
 
-export interface EventDoc {
-  version: string;
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-  [k: string]: unknown;
-}
+/** An event as rules see it: the internal bus's shape, or whatever PutEvents and forwarding carry. */
+export type EventDoc = Omit<BusEvent, 'version'> & { version: string; [k: string]: unknown };
 
 interface WireTarget {
   Id: string;

@@ -1,0 +1,28 @@
+/** Builds the environment every service is created from: one store, blobs, bus, clock and registries. */
+import { BlobStore } from '../core/blobs.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { Credentials } from '../core/credentials.js';
+import { EventBus } from '../core/events.js';
+import { Metrics } from '../core/metrics.js';
+import { ObjectStore } from '../core/objects.js';
+import { Store } from '../core/store.js';
+import { Targets } from '../core/targets.js';
+import type { Config, ServiceEnv } from '../gateway/service.js';
+
+export function createServiceEnv(config: Config, clock: Clock = systemClock): ServiceEnv {
+  const store = new Store(config.dataDir);
+  return {
+    store,
+    blobs: new BlobStore(config.dataDir),
+    bus: new EventBus(),
+    clock,
+    credentials: new Credentials(store, {
+      id: process.env.OPSBOX_ROOT_ACCESS_KEY_ID ?? 'test',
+      secret: process.env.OPSBOX_ROOT_SECRET_ACCESS_KEY ?? 'test',
+    }),
+    targets: new Targets(),
+    metrics: new Metrics(),
+    objects: new ObjectStore(),
+    config,
+  };
+}

@@ -1,7 +1,9 @@
 /**
- * Git smart HTTP at /v1/repos/<name> (AWS's cloneUrlHttp path), served by `git http-backend` as a
- * CGI: the request body is piped into it and its output streamed back, so no pack is ever held in
- * memory. Gzip request bodies are inflated by http-backend itself (HTTP_CONTENT_ENCODING).
+ * Git smart HTTP at /v1/repos/<name> (AWS's cloneUrlHttp path), served the way `git http-backend`
+ * does but without it: GET info/refs?service=git-<svc> streams `git <svc> --stateless-rpc
+ * --advertise-refs`, POST git-<svc> pipes the request body (inflated when gzip) into `git <svc>
+ * --stateless-rpc` and streams its output back, so no pack is ever held in memory. Dumb HTTP paths
+ * (HEAD, objects/...) answer 404: git clients only fall back to them when a server is not smart.
  *
  * Who is calling (account, region):
  *  - default mode: any or no credentials. The basic-auth username picks the account when it is a
@@ -21,7 +23,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { DEFAULT_ACCOUNT, type CredentialRecord } from '../../core/credentials.js';
 import { log } from '../../core/log.js';
 import type { HttpRoute } from '../../gateway/service.js';
@@ -147,101 +149,125 @@ async function serve(cc: Codecommit, req: IncomingMessage, res: ServerResponse) 
   }
   if (!row) return reply(res, 404, `Repository not found: ${name}\n`);
 
-  const push = req.method === 'POST' && sub === '/git-receive-pack';
-  if (!push) return cgi(cc, req, res, row, sub, who);
+  const call = gitCall(req.method ?? 'GET', sub, url.searchParams.get('service'));
+  if (call === 405) return reply(res, 405, 'Method not allowed\n', { Allow: sub === '/info/refs' ? 'GET, HEAD' : 'POST' });
+  if (typeof call === 'number') return reply(res, call, call === 403 ? 'Unsupported service\n' : 'Not found\n');
+  if (call.rpc && req.headers['content-type'] !== `application/x-git-${call.service}-request`) return reply(res, 415, 'Unsupported Media Type\n');
+  if (!(call.rpc && call.service === 'receive-pack')) return run(cc, req, res, row, call, who);
   const repo = row;
   const caller = who.arn;
   await cc.withLock(repo.id, async () => {
     const dir = cc.gitDir(repo);
     const before = await cc.git.refs(dir);
     // the response ends only after the events are out: when `git push` returns, everything is published
-    await cgi(cc, req, res, repo, sub, who, async () => {
+    await run(cc, req, res, repo, call, who, async () => {
       const after = await cc.git.refs(dir);
       await cc.refsChanged(repo, cc.diffRefs(before, after), caller);
     });
   });
 }
 
-/** Runs git http-backend for one request; resolves when the backend has exited and `beforeEnd` ran. */
-function cgi(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: RepoRow, sub: string, who: Who, beforeEnd?: () => Promise<void>): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://x');
+interface GitCall {
+  service: 'upload-pack' | 'receive-pack';
+  /** POST <repo>/git-<service> (true) or GET <repo>/info/refs?service=git-<service> (false). */
+  rpc: boolean;
+}
+
+/** The smart HTTP request a path names, or the status to answer (dumb HTTP paths are not served). */
+function gitCall(method: string, sub: string, service: string | null): GitCall | number {
+  if (sub === '/info/refs') {
+    if (method !== 'GET' && method !== 'HEAD') return 405;
+    if (service === null) return 404;
+    if (service !== 'git-upload-pack' && service !== 'git-receive-pack') return 403;
+    return { service: service.slice(4) as GitCall['service'], rpc: false };
+  }
+  if (sub === '/git-upload-pack' || sub === '/git-receive-pack') {
+    if (method !== 'POST') return 405;
+    return { service: sub.slice(5) as GitCall['service'], rpc: true };
+  }
+  return 404;
+}
+
+const pktLine = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
+
+/**
+ * Runs `git <service> --stateless-rpc` for one request, as http-backend would: the advertisement
+ * (info/refs) or the request body piped in, stdout streamed out. Resolves when git has exited and
+ * `beforeEnd` ran.
+ */
+function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: RepoRow, call: GitCall, who: Who, beforeEnd?: () => Promise<void>): Promise<void> {
+  const protocol = req.headers['git-protocol'];
   const env: Record<string, string> = {
-    GIT_PROJECT_ROOT: join(cc.store.gitRoot, row.account, row.region),
-    GIT_HTTP_EXPORT_ALL: '1',
-    PATH_INFO: `/${row.id}.git${sub}`,
-    QUERY_STRING: url.search.slice(1),
-    REQUEST_METHOD: req.method ?? 'GET',
-    CONTENT_TYPE: String(req.headers['content-type'] ?? ''),
-    REMOTE_USER: who.user,
-    REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
-    SERVER_PROTOCOL: 'HTTP/1.1',
-    GATEWAY_INTERFACE: 'CGI/1.1',
+    GIT_COMMITTER_NAME: who.user,
+    GIT_COMMITTER_EMAIL: `${who.user}@http.${req.socket.remoteAddress ?? '(none)'}`,
   };
-  if (req.headers['content-length'] !== undefined) env.CONTENT_LENGTH = String(req.headers['content-length']);
-  if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
-  if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
+  if (protocol) env.GIT_PROTOCOL = String(protocol);
+  const kind = call.rpc ? 'result' : 'advertisement';
+  const headers = {
+    'Content-Type': `application/x-git-${call.service}-${kind}`,
+    Expires: 'Fri, 01 Jan 1980 00:00:00 GMT',
+    Pragma: 'no-cache',
+    'Cache-Control': 'no-cache, max-age=0, must-revalidate',
+  };
+  // v0/v1 advertisements open with the service line; a v2 capability advertisement does not
+  const prefix = call.rpc || /(^|:)version=2(:|$)/.test(String(protocol ?? '')) ? '' : `${pktLine(`# service=git-${call.service}\n`)}0000`;
+  const args = [call.service, '--stateless-rpc', ...(call.rpc ? [] : ['--advertise-refs']), cc.gitDir(row)];
 
   return new Promise((resolve) => {
-    const child = cc.git.spawn(undefined, ['http-backend'], env);
+    const child = cc.git.spawn(undefined, args, env);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString('utf8');
     });
     child.stdin!.on('error', () => {});
-    req.pipe(child.stdin!);
+    if (!call.rpc) child.stdin!.end();
+    else if (/^(x-)?gzip$/i.test(String(req.headers['content-encoding'] ?? ''))) {
+      const gunzip = createGunzip();
+      gunzip.on('error', (err) => {
+        log.warn('codecommit: bad gzip request body', { err: String(err) });
+        child.kill('SIGTERM');
+      });
+      req.pipe(gunzip).pipe(child.stdin!);
+    } else req.pipe(child.stdin!);
     req.on('aborted', () => child.kill('SIGTERM'));
     res.on('close', () => {
       if (child.exitCode === null) child.kill('SIGTERM');
     });
 
-    let head = Buffer.alloc(0);
-    let headersDone = false;
+    let started = false;
+    const start = () => {
+      if (started) return;
+      started = true;
+      res.writeHead(200, headers);
+      if (prefix && req.method !== 'HEAD') res.write(prefix);
+    };
     const out = child.stdout!;
     out.on('data', (chunk: Buffer) => {
-      if (headersDone) {
-        if (!res.write(chunk)) {
-          out.pause();
-          res.once('drain', () => out.resume());
-        }
-        return;
+      start();
+      if (req.method === 'HEAD') return;
+      if (!res.write(chunk)) {
+        out.pause();
+        res.once('drain', () => out.resume());
       }
-      head = Buffer.concat([head, chunk]);
-      let end = head.indexOf('\r\n\r\n');
-      let sep = 4;
-      if (end < 0) {
-        end = head.indexOf('\n\n');
-        sep = 2;
-      }
-      if (end < 0) return;
-      headersDone = true;
-      let status = 200;
-      const headers: Record<string, string> = {};
-      for (const line of head.subarray(0, end).toString('latin1').split(/\r?\n/)) {
-        const i = line.indexOf(':');
-        if (i < 0) continue;
-        const k = line.slice(0, i).trim();
-        const v = line.slice(i + 1).trim();
-        if (k.toLowerCase() === 'status') status = parseInt(v, 10) || 200;
-        else headers[k] = v;
-      }
-      res.writeHead(status, headers);
-      const body = head.subarray(end + sep);
-      if (body.length) res.write(body);
     });
     child.on('error', (err) => {
-      log.error('git http-backend failed to start', { err: String(err) });
-      if (!res.headersSent) reply(res, 500, 'git unavailable\n');
+      log.error(`git ${call.service} failed to start`, { err: String(err) });
+      if (!started) reply(res, 500, 'git unavailable\n');
+      started = true;
       resolve();
     });
     child.on('close', async (code) => {
-      if (code !== 0 && stderr) log.warn('git http-backend', { code, stderr: stderr.trim() });
+      if (code !== 0 && stderr) log.warn(`git ${call.service}`, { code, stderr: stderr.trim() });
       try {
         await beforeEnd?.();
       } catch (err) {
         log.error('codecommit push bookkeeping failed', { err: String(err) });
       }
-      if (!res.headersSent) reply(res, 500, 'git http-backend failed\n');
-      else res.end();
+      if (code !== 0 && !started) reply(res, 500, `git ${call.service} failed\n`);
+      else {
+        start();
+        res.end();
+      }
       resolve();
     });
   });

@@ -6,6 +6,7 @@
 import { AwsError } from '../core/errors.js';
 import type { ServiceModel, Shape } from '../model/model.js';
 import type { Constraint, ModelPatch } from '../model/patch.js';
+import { requiredMissing } from '../protocol/jsonValues.js';
 
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
@@ -28,6 +29,13 @@ function checkRequired(model: ServiceModel, shape: Shape, value: Record<string, 
   }
 }
 
+const patterns = new Map<string, RegExp>();
+function patternOf(pattern: string): RegExp {
+  let re = patterns.get(pattern);
+  if (!re) patterns.set(pattern, (re = new RegExp(`^(?:${pattern})$`, 'u')));
+  return re;
+}
+
 function checkConstraint(name: string, value: unknown, c: Constraint, problems: string[]) {
   const show = typeof value === 'string' || typeof value === 'number' ? `'${value}'` : 'null';
   const at = `Value ${show} at '${lowerFirst(name)}' failed to satisfy constraint: `;
@@ -39,7 +47,7 @@ function checkConstraint(name: string, value: unknown, c: Constraint, problems: 
     if (c.min !== undefined && value < c.min) problems.push(`${at}Member must have value greater than or equal to ${c.min}`);
     if (c.max !== undefined && value > c.max) problems.push(`${at}Member must have value less than or equal to ${c.max}`);
   }
-  if (typeof value === 'string' && c.pattern && !new RegExp(`^(?:${c.pattern})$`, 'u').test(value))
+  if (typeof value === 'string' && c.pattern && !patternOf(c.pattern).test(value))
     problems.push(`${at}Member must satisfy regular expression pattern: ${c.pattern}`);
   if (typeof value === 'string' && c.enum && !c.enum.includes(value))
     problems.push(`${at}Member must satisfy enum value set: [${c.enum.join(', ')}]`);
@@ -55,7 +63,10 @@ export function validateInput(
 ) {
   if (!shape) return;
   const problems: string[] = [];
-  checkRequired(model, shape, input, '', problems);
+  // json/cbor bodies had their required members checked while being converted (jsonValues.ts)
+  const missing = requiredMissing(input, shape);
+  if (missing) for (const path of missing) problems.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
+  else checkRequired(model, shape, input, '', problems);
   if (patch.constraints) {
     for (const name in shape.members) {
       const c = patch.constraints[`${operation}.${name}`] ?? patch.constraints[name];

@@ -8,7 +8,7 @@ import type { Scope } from '../../core/arn.js';
 import type { CloudwatchHandlers, PutMetricDataInput } from './api.generated.js';
 import { dimsFromKey, dimsKey } from './format.js';
 import { alignStart, BASIC, checkPeriod, fold, percentileOf, statistic } from './stats.js';
-import type { CloudwatchStore } from './store.js';
+import type { BucketWrite, CloudwatchStore } from './store.js';
 import { encodePairs, unavailable } from './values.js';
 
 export const UNITS = [
@@ -84,18 +84,45 @@ function add(acc: Acc, v: number, c: number) {
   if (acc.vals) acc.vals.set(v, (acc.vals.get(v) ?? 0) + c);
 }
 
-/** Stores validated datapoints; returns how many samples were written. */
+/** Known units get a small number so a group key is one number: bucket start × 32 + unit. */
+const UNIT_NO = new Map(UNITS.map((u, i) => [u, i]));
+
+/** Stores validated datapoints in one transaction; returns how many samples were written. */
 export function ingest(store: CloudwatchStore, scope: Scope, namespace: string, data: Datum[], now: number) {
-  const groups = new Map<string, Acc>();
-  for (const d of data) {
-    const metricId = store.metricId(scope.account, scope.region, namespace, d.MetricName, dimsKey(d.Dimensions), now);
+  let written: BucketWrite[];
+  try {
+    written = store.transaction(() => write(store, scope, namespace, data, now));
+  } catch (e) {
+    store.forgetIds(); // ids cached during the rolled-back transaction may not exist
+    throw e;
+  }
+  let samples = 0;
+  for (const w of written) samples += w.n;
+  if (store.onWrite) for (const w of written) store.onWrite(w.metricId, w.ts, w.unit, w.n, w.sum, w.min, w.max, w.vals);
+  return samples;
+}
+
+function write(store: CloudwatchStore, scope: Scope, namespace: string, data: Datum[], now: number) {
+  const metricId = store.metricIds(scope.account, scope.region, namespace, now);
+  /** metric id → group key (number for known units) → accumulator. */
+  const groups = new Map<number, Map<number | string, Acc>>();
+  const accs: Acc[] = [];
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i];
+    const id = metricId(d.MetricName, d.Dimensions);
     const t = d.Timestamp ? d.Timestamp.getTime() : now;
     const res = d.StorageResolution === 1 ? 1000 : 60_000;
     const ts = t - (((t % res) + res) % res);
     const unit = d.Unit ?? 'None';
-    const key = `${metricId}|${ts}|${unit}`;
-    let acc = groups.get(key);
-    if (!acc) groups.set(key, (acc = { metricId, ts, unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
+    const no = UNIT_NO.get(unit);
+    const key = no === undefined ? `${ts}|${unit}` : ts * 32 + no;
+    let byKey = groups.get(id);
+    if (!byKey) groups.set(id, (byKey = new Map()));
+    let acc = byKey.get(key);
+    if (!acc) {
+      byKey.set(key, (acc = { metricId: id, ts, unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
+      accs.push(acc);
+    }
     if (d.Value !== undefined) add(acc, d.Value, 1);
     else if (d.Values?.length) d.Values.forEach((v, i) => add(acc!, v, d.Counts?.length ? d.Counts[i] : 1));
     else if (d.StatisticValues) {
@@ -108,19 +135,14 @@ export function ingest(store: CloudwatchStore, scope: Scope, namespace: string, 
       else acc.vals = null;
     }
   }
-  let samples = 0;
-  const written: [Acc, Buffer][] = [];
-  store.transaction(() => {
-    for (const a of groups.values()) {
-      if (a.n === 0) continue;
-      samples += a.n;
-      const vals = a.vals ? encodePairs(a.vals) : unavailable();
-      store.writeBucket(a.metricId, a.ts, a.unit, a.n, a.sum, a.min, a.max, vals);
-      written.push([a, vals]);
-    }
-  });
-  if (store.onWrite) for (const [a, vals] of written) store.onWrite(a.metricId, a.ts, a.unit, a.n, a.sum, a.min, a.max, vals);
-  return samples;
+  const written: BucketWrite[] = [];
+  for (const a of accs) {
+    if (a.n === 0) continue;
+    const { metricId, ts, unit, n, sum, min, max } = a;
+    written.push({ metricId, ts, unit, n, sum, min, max, vals: a.vals ? encodePairs(a.vals) : unavailable() });
+  }
+  store.writeBuckets(store.nextWrite(), written);
+  return written;
 }
 
 const LIST_PAGE = 500;

@@ -12,9 +12,9 @@ const EMPTY = Buffer.alloc(0);
 export type Pairs = Float64Array; // [v0, c0, v1, c1, …] sorted by value
 
 export function encodePairs(values: Map<number, number>): Buffer {
-  const keys = [...values.keys()].sort((a, b) => a - b);
+  const keys = Float64Array.from(values.keys()).sort();
   let out: Pairs = new Float64Array(keys.length * 2);
-  keys.forEach((k, i) => ((out[2 * i] = k), (out[2 * i + 1] = values.get(k)!)));
+  for (let i = 0; i < keys.length; i++) ((out[2 * i] = keys[i]), (out[2 * i + 1] = values.get(keys[i])!));
   if (keys.length > MAX_PAIRS) out = compress(out);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }

@@ -207,7 +207,7 @@ export async function cloudwatchScenario(targets: Partial<Record<TargetName, Tar
   const tickRow: Row = { section, label: `alarm tick, ${plan.alarms.toLocaleString('en-US')} alarms (in-process)`, unit: 'ms', better: 'lower', target: { op: '<=', value: 200 }, cells: {} };
   const details: Record<string, unknown> = {};
   for (const [name, t] of Object.entries(targets) as [TargetName, Target | Error][]) {
-    if (name === 'bare') continue;
+    if (name === 'bare' || !t) continue;
     if (t instanceof Error) {
       ingestRow.cells[name] = arraysRow.cells[name] = queryRow.cells[name] = pctRow.cells[name] = na(t.message);
       continue;

@@ -13,6 +13,7 @@ import { metricsPeriod } from './evaluate.js';
 import { checkQueries } from './query.js';
 import { BASIC, percentileOf } from './stats.js';
 import type { CloudwatchStore } from './store.js';
+import { encodeToken, readToken } from '../../core/pagination.js';
 
 const validation = (msg: string) => new AwsError('ValidationError', msg, 400);
 const ANOMALY_OPS = ['LessThanLowerOrGreaterThanUpperThreshold', 'LessThanLowerThreshold', 'GreaterThanUpperThreshold'];
@@ -106,8 +107,8 @@ function describeComposite(a: Alarm) {
   };
 }
 
-const token = (name: string) => Buffer.from(name).toString('base64');
-const untoken = (t: string) => Buffer.from(t, 'base64').toString('utf8');
+const token = encodeToken;
+const untoken = (t: string) => readToken(t) ?? '';
 
 export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): CloudwatchHandlers {
   function require(ctx: RequestContext, name: string, code = 'ResourceNotFound') {

@@ -9,6 +9,7 @@ import { arn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { CloudwatchHandlers } from './api.generated.js';
 import type { CloudwatchStore } from './store.js';
+import { encodeToken, readToken } from '../../core/pagination.js';
 
 const TYPES = ['metric', 'text', 'log', 'alarm', 'explorer', 'custom'];
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -95,14 +96,14 @@ export function dashboardHandlers(store: CloudwatchStore): CloudwatchHandlers {
 
     ListDashboards(input, ctx) {
       const prefix = input.DashboardNamePrefix ?? '';
-      const after = input.NextToken ? Buffer.from(input.NextToken, 'base64').toString('utf8') : '';
+      const after = readToken(input.NextToken) ?? '';
       const rows = (store.q.listDashboards.all(ctx.account, prefix) as { name: string; size: number; modified: number }[]).filter(
         (r) => r.name.startsWith(prefix) && r.name > after,
       );
       const page = rows.slice(0, 1000);
       return {
         DashboardEntries: page.map((r) => ({ DashboardName: r.name, DashboardArn: dashboardArn(ctx.account, r.name), LastModified: new Date(r.modified), Size: r.size })),
-        NextToken: rows.length > page.length ? Buffer.from(page[page.length - 1].name).toString('base64') : undefined,
+        NextToken: rows.length > page.length ? encodeToken(page[page.length - 1].name) : undefined,
       };
     },
 

@@ -10,6 +10,7 @@ import { dimsFromKey, dimsKey } from './format.js';
 import { alignStart, BASIC, checkPeriod, fold, percentileOf, statistic } from './stats.js';
 import type { BucketWrite, CloudwatchStore } from './store.js';
 import { encodePairs, unavailable } from './values.js';
+import { encodeToken, readToken } from '../../core/pagination.js';
 
 export const UNITS = [
   'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits',
@@ -159,7 +160,7 @@ export function metricHandlers(store: CloudwatchStore): CloudwatchHandlers {
 
     ListMetrics(input, ctx) {
       const where = ['account = ?', 'region = ?', 'id > ?'];
-      const args: unknown[] = [ctx.account, ctx.region, input.NextToken ? Number(Buffer.from(input.NextToken, 'base64').toString()) || 0 : 0];
+      const args: unknown[] = [ctx.account, ctx.region, Number(readToken(input.NextToken)) || 0];
       if (input.Namespace !== undefined) (where.push('namespace = ?'), args.push(input.Namespace));
       if (input.MetricName !== undefined) (where.push('name = ?'), args.push(input.MetricName));
       if (input.RecentlyActive !== undefined) {
@@ -181,7 +182,7 @@ export function metricHandlers(store: CloudwatchStore): CloudwatchHandlers {
         Metrics.push({ Namespace: row.namespace, MetricName: row.name, Dimensions: dims });
         last = row.id;
       }
-      return { Metrics, NextToken: more ? Buffer.from(String(last)).toString('base64') : undefined };
+      return { Metrics, NextToken: more ? encodeToken(last) : undefined };
     },
 
     GetMetricStatistics(input, ctx) {

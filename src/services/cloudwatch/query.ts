@@ -11,6 +11,7 @@ import { dimsFromKey, dimsKey } from './format.js';
 import { evaluate, MathError, parse, type MathContext, type Series, type Value } from './math.js';
 import { alignStart, fold, isStatistic, percentileOf, statistic } from './stats.js';
 import type { CloudwatchStore, MetricRow } from './store.js';
+import { encodeToken, readToken } from '../../core/pagination.js';
 
 export type Query = GetMetricDataInput['MetricDataQueries'][number];
 
@@ -172,7 +173,7 @@ export function queryHandlers(store: CloudwatchStore): CloudwatchHandlers {
       const max = input.MaxDatapoints ?? 100_800;
       let skip = 0;
       if (input.NextToken) {
-        skip = Number(Buffer.from(input.NextToken, 'base64').toString('utf8').replace(/^offset:/, ''));
+        skip = Number((readToken(input.NextToken) ?? '').replace(/^offset:/, '') || NaN);
         if (!Number.isInteger(skip) || skip < 0) throw new AwsError('InvalidNextToken', 'The service cannot complete the request because the NextToken is invalid.', 400);
       }
       const results = runQueries(store, ctx, input.MetricDataQueries, start, end).filter((r) => r.returnData);
@@ -200,7 +201,7 @@ export function queryHandlers(store: CloudwatchStore): CloudwatchHandlers {
       });
       return {
         MetricDataResults,
-        NextToken: more ? Buffer.from(`offset:${skip + max}`).toString('base64') : undefined,
+        NextToken: more ? encodeToken(`offset:${skip + max}`) : undefined,
         Messages: [],
       };
     },

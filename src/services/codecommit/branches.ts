@@ -8,6 +8,7 @@ import type { Codecommit } from './context.js';
 import { ZERO } from './git.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
+import { encodeToken, readToken } from '../../core/pagination.js';
 
 /** Git's ref-name rules (check-ref-format), without running git. */
 export function checkBranchName(name: string | undefined): string {
@@ -72,11 +73,11 @@ export function branchHandlers(cc: Codecommit): CodecommitHandlers {
       const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
       const names = [...(await git.refs(cc.gitDir(row))).keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice(11));
       const PAGE = 100;
-      const start = input.nextToken ? Number(Buffer.from(input.nextToken, 'base64').toString()) : 0;
+      const start = input.nextToken ? Number(readToken(input.nextToken)) : 0;
       if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
       return {
         branches: names.slice(start, start + PAGE),
-        nextToken: start + PAGE < names.length ? Buffer.from(String(start + PAGE)).toString('base64') : undefined,
+        nextToken: start + PAGE < names.length ? encodeToken(start + PAGE) : undefined,
       };
     },
 

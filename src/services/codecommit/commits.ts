@@ -8,6 +8,7 @@ import type { Codecommit } from './context.js';
 import { EMPTY_TREE } from './git.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
+import { encodeToken, readToken } from '../../core/pagination.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
 
@@ -139,11 +140,11 @@ export function commitHandlers(cc: Codecommit): CodecommitHandlers {
         });
       }
       const max = input.MaxResults && input.MaxResults > 0 ? input.MaxResults : 100;
-      const start = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64').toString()) : 0;
+      const start = input.NextToken ? Number(readToken(input.NextToken)) : 0;
       if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
       return {
         differences: all.slice(start, start + max),
-        NextToken: start + max < all.length ? Buffer.from(String(start + max)).toString('base64') : undefined,
+        NextToken: start + max < all.length ? encodeToken(start + max) : undefined,
       };
     },
   };

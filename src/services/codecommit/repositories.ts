@@ -13,6 +13,7 @@ import type { Codecommit } from './context.js';
 import { ZERO } from './git.js';
 import type { RepoRow } from './store.js';
 import { commitZip, fetchZip, type RepositoryCode } from './zipImport.js';
+import { encodeToken, readToken } from '../../core/pagination.js';
 
 /* AWS: InvalidRepositoryNameException "A specified repository name is not valid. This exception occurs
  * only when a specified repository name is not valid. Other exceptions occur when a required
@@ -138,14 +139,14 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       if (order === 'descending') rows.reverse();
       let start = 0;
       if (input.nextToken) {
-        start = Number(Buffer.from(input.nextToken, 'base64').toString('utf8'));
+        start = Number(readToken(input.nextToken));
         if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
       }
       const PAGE = 1000;
       const page = rows.slice(start, start + PAGE);
       return {
         repositories: page.map((r) => ({ repositoryName: r.name, repositoryId: r.id })),
-        nextToken: start + PAGE < rows.length ? Buffer.from(String(start + PAGE)).toString('base64') : undefined,
+        nextToken: start + PAGE < rows.length ? encodeToken(start + PAGE) : undefined,
       };
     },
 

@@ -8,15 +8,12 @@ import type { RequestContext } from '../../gateway/context.js';
 import type { EventsHandlers } from './api.generated.js';
 import type { EventsEngine } from './engine.js';
 import { busArn, busName, type EventsStore } from './store.js';
+import { decodeToken as decodeCursor, encodeToken } from '../../core/pagination.js';
 
 /** Opaque list tokens carry the last name returned. */
-export const encodeToken = (name: string) => Buffer.from(name).toString('base64url');
-export function decodeToken(token: string | undefined): string {
-  if (!token) return '';
-  const s = Buffer.from(token, 'base64url').toString();
-  if (!s || encodeToken(s) !== token) throw new AwsError('ValidationException', 'The NextToken provided is invalid.', 400);
-  return s;
-}
+export { encodeToken };
+export const decodeToken = (token: string | undefined): string =>
+  token ? decodeCursor(token, () => new AwsError('ValidationException', 'The NextToken provided is invalid.', 400)) : '';
 
 /** One page of `rows` fetched with limit + 1, and the token for the next. */
 export function page<T>(rows: T[], limit: number, nameOf: (r: T) => string) {

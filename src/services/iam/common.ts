@@ -3,6 +3,7 @@
  * applies to every policy document it returns, Marker/MaxItems pagination and tag merging.
  */
 import { AwsError } from '../../core/errors.js';
+import { encodeToken } from '../../core/pagination.js';
 
 export type Tag = { Key: string; Value: string };
 
@@ -34,7 +35,7 @@ export function checkPolicyDocument(doc: string, kind: 'trust' | 'permissions') 
 export const encodeDocument = (doc: string) => encodeURIComponent(doc);
 
 export const decodeMarker = (marker?: string) => (marker ? Buffer.from(marker, 'base64url').toString('utf8') : '');
-const encodeMarker = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
+const encodeMarker = encodeToken;
 
 export interface Page<T> {
   items: T[];

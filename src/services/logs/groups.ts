@@ -7,6 +7,7 @@ import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { LogsHandlers } from './api.generated.js';
 import type { GroupRow, LogsStore } from './store.js';
+import { decodeToken as decodeCursor, encodeToken } from '../../core/pagination.js';
 
 /** The values PutRetentionPolicy accepts (AWS's enum for retentionInDays). */
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -66,12 +67,7 @@ function removeTags(store: LogsStore, g: GroupRow, keys: string[]) {
   store.setTags(g.id, tags);
 }
 
-const encodeToken = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
-function decodeToken(token: string): string {
-  const s = Buffer.from(token, 'base64url').toString('utf8');
-  if (!token || encodeToken(s) !== token) throw new AwsError('InvalidParameterException', 'The specified nextToken is invalid.', 400);
-  return s;
-}
+const decodeToken = (token: string) => decodeCursor(token, () => new AwsError('InvalidParameterException', 'The specified nextToken is invalid.', 400));
 export { decodeToken, encodeToken };
 
 export function groupHandlers(store: LogsStore): LogsHandlers {

@@ -7,6 +7,7 @@ import { AwsError } from '../../core/errors.js';
 import type { S3Handlers } from './api.generated.js';
 import { reportedVersion } from './common.js';
 import { ownerOf, type ObjectRow, type S3Store } from './store.js';
+import { decodeToken, encodeToken } from '../../core/pagination.js';
 
 interface Cursor {
   /** Rows strictly after `from` (or from it inclusive when `ge`), as UTF-8 bytes. */
@@ -100,13 +101,9 @@ function checkEncoding(t: string | undefined) {
 const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 const token = {
-  encode: (s: string) => Buffer.from(s, 'utf8').toString('base64'),
-  decode(t: string) {
-    const s = Buffer.from(t, 'base64').toString('utf8');
-    if (!t || Buffer.from(s, 'utf8').toString('base64') !== t)
-      throw new AwsError('InvalidArgument', 'The continuation token provided is incorrect', 400, { ArgumentName: 'continuation-token' });
-    return s;
-  },
+  encode: encodeToken,
+  decode: (t: string) =>
+    decodeToken(t, () => new AwsError('InvalidArgument', 'The continuation token provided is incorrect', 400, { ArgumentName: 'continuation-token' })),
 };
 
 const content = (row: ObjectRow, withOwner: boolean, enc: (s: string) => string) => ({

@@ -7,6 +7,7 @@
 import { parseArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
+import { encodeToken, readToken } from '../../core/pagination.js';
 
 export interface TopicRow {
   id: number;
@@ -185,11 +186,11 @@ export interface Tag {
 }
 
 /** Opaque page tokens: the id of the last row of the previous page. */
-export const pageToken = (id: number) => Buffer.from(`sns:${id}`).toString('base64');
+export const pageToken = (id: number) => encodeToken(`sns:${id}`);
 
 export function readPageToken(token: string | undefined): number {
   if (!token) return 0;
-  const m = /^sns:(\d+)$/.exec(Buffer.from(token, 'base64').toString('utf8'));
+  const m = /^sns:(\d+)$/.exec(readToken(token) ?? '');
   if (!m) throw new AwsError('InvalidParameter', 'Invalid parameter: NextToken', 400);
   return Number(m[1]);
 }

@@ -1,0 +1,22 @@
+/**
+ * Opaque pagination tokens (NextToken, Marker, continuation-token): a cursor the service chooses
+ * (the last name or id returned, an offset) encoded as base64url. Each service keeps its own error
+ * for a token it did not make, since AWS's codes differ per service.
+ */
+import type { AwsError } from './errors.js';
+
+export const encodeToken = (cursor: string | number) => Buffer.from(String(cursor), 'utf8').toString('base64url');
+
+/** The cursor inside a token opsbox made; throws `invalid()` for anything else. */
+export function decodeToken(token: string, invalid: () => AwsError): string {
+  const cursor = readToken(token);
+  if (cursor === undefined) throw invalid();
+  return cursor;
+}
+
+/** The cursor inside a token opsbox made, or undefined. */
+export function readToken(token: string | undefined): string | undefined {
+  if (!token) return undefined;
+  const cursor = Buffer.from(token, 'base64url').toString('utf8');
+  return cursor && encodeToken(cursor) === token ? cursor : undefined;
+}

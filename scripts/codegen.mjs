@@ -14,6 +14,8 @@ const SERVICES = {
   events: 'eventbridge-2015-10-07',
   sns: 'sns-2010-03-31',
   codecommit: 'codecommit-2015-04-13',
+  codebuild: 'codebuild-2016-10-06',
+  codepipeline: 'codepipeline-2015-07-09',
 };
 
 function generate(folder, modelId) {

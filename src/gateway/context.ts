@@ -20,4 +20,6 @@ export interface RequestContext extends Scope {
   /** The Host header the client used; services build URLs (cloneUrlHttp, Location) from it. */
   host: string;
   headers: IncomingHttpHeaders;
+  /** Set only on in-process calls between services (core/services.ts). */
+  internal?: Record<string, unknown>;
 }

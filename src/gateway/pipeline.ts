@@ -29,6 +29,7 @@ import type { Caller, RequestContext } from './context.js';
 import type { HandlerTable, ServiceEnv, ServiceSpec } from './service.js';
 import { readSigV4, type SigV4Auth } from './sigv4.js';
 import { verifyRequest } from './strictAuth.js';
+import type { CallScope } from '../core/services.js';
 import { validateInput } from './validate.js';
 
 const MAX_BUFFERED_BODY = 64 * 1024 * 1024;
@@ -64,7 +65,31 @@ export class Gateway {
       const target = spec.targetPrefix ?? model.metadata.targetPrefix;
       if (target) this.byTarget.set(target, served);
       if (spec.smithyName) this.bySmithyName.set(spec.smithyName, served);
+      env.services.register(spec.name, (operation, input, scope) => this.dispatchInternal(served, operation, input, scope));
     }
+  }
+
+  /** An in-process call from another service: the same validation and handler as a wire request. */
+  private async dispatchInternal(served: Served, operation: string, input: object, scope: CallScope) {
+    const op = served.model.operation(operation);
+    if (!op) throw new Error(`${served.spec.name} has no operation ${operation}`);
+    validateInput(served.model, operation, op.input, input as Record<string, unknown>, served.patch, 'ValidationException');
+    const handler = served.handlers[operation];
+    if (!handler) throw notImplemented(served.spec.name, operation);
+    const account = scope.account;
+    const ctx: RequestContext = {
+      requestId: newRequestId(),
+      service: served.spec.name,
+      operation,
+      account,
+      region: scope.region,
+      caller: { account, arn: `arn:aws:iam::${account}:root`, userId: account, accessKeyId: '' },
+      clock: this.env.clock,
+      host: `${this.env.config.host}:${this.env.config.port}`,
+      headers: {},
+      internal: scope.internal,
+    };
+    return handler(input, ctx);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse) {

@@ -7,6 +7,8 @@ import type { Clock } from '../core/clock.js';
 import type { Credentials } from '../core/credentials.js';
 import type { EventBus } from '../core/events.js';
 import type { Metrics } from '../core/metrics.js';
+import type { GitRepos } from '../core/repos.js';
+import type { ServiceCalls } from '../core/services.js';
 import type { ObjectStore } from '../core/objects.js';
 import type { Targets } from '../core/targets.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,6 +40,10 @@ export interface ServiceEnv {
   metrics: Metrics;
   /** Reads another service's stored objects (S3 installs the reader). */
   objects: ObjectStore;
+  /** Calls another service's API in-process (CodePipeline → CodeBuild StartBuild, CodeBuild → Logs). */
+  services: ServiceCalls;
+  /** Finds a CodeCommit repository's git directory (CodeCommit installs the resolver). */
+  repos: GitRepos;
   config: Config;
 }
 

@@ -5,6 +5,8 @@ import { Credentials } from '../core/credentials.js';
 import { EventBus } from '../core/events.js';
 import { Metrics } from '../core/metrics.js';
 import { ObjectStore } from '../core/objects.js';
+import { GitRepos } from '../core/repos.js';
+import { ServiceCalls } from '../core/services.js';
 import { Store } from '../core/store.js';
 import { Targets } from '../core/targets.js';
 import type { Config, ServiceEnv } from '../gateway/service.js';
@@ -23,6 +25,8 @@ export function createServiceEnv(config: Config, clock: Clock = systemClock): Se
     targets: new Targets(),
     metrics: new Metrics(),
     objects: new ObjectStore(),
+    services: new ServiceCalls(),
+    repos: new GitRepos(),
     config,
   };
 }

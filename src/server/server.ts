@@ -71,6 +71,8 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  // with --port 0 the services learn the real port here (builds hand it to their AWS clients)
+  env.config.port = port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
   let closed = false;

@@ -1,6 +1,7 @@
 /** Every service opsbox serves. Adding one: docs/adding-a-service.md. */
 import type { ServiceSpec } from '../gateway/service.js';
 import { cloudwatch } from './cloudwatch/index.js';
+import { codebuild } from './codebuild/index.js';
 import { codecommit } from './codecommit/index.js';
 import { events } from './events/index.js';
 import { iam } from './iam/index.js';
@@ -10,5 +11,5 @@ import { sns } from './sns/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, s3, logs, cloudwatch, events, sns, codecommit];
+  return [sts, iam, s3, logs, cloudwatch, events, sns, codecommit, codebuild];
 }

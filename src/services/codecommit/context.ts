@@ -36,6 +36,10 @@ export class Codecommit {
   constructor(readonly env: ServiceEnv) {
     this.store = new CodecommitStore(env.store);
     this.git = new Git(this.store.gitRoot);
+    env.repos.install((account, region, name) => {
+      const row = this.store.findRepo({ account, region }, name);
+      return row && { name: row.name, arn: this.repoArn(row), gitDir: this.gitDir(row), defaultBranch: row.default_branch ?? undefined };
+    });
   }
 
   gitDir(row: RepoRow) {

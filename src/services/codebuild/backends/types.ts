@@ -1,0 +1,39 @@
+/**
+ * The contract between the CodeBuild runner and the places a build can execute: on the host
+ * (backends/host.ts) or in a container of a Docker-Engine-API engine (backends/container.ts).
+ */
+
+export interface BuildExecution {
+  buildId: string; // "project:uuid"
+  image: string; // the project's image as the user wrote it
+  workDir: string; // host dir holding the primary source; becomes the container's working dir
+  mounts: { host: string; container: string }[]; // extra dirs (secondary sources, a scripts dir holding the driver script)
+  command: string[]; // e.g. ['sh', '/codebuild/opsbox/driver.sh']; run with cwd = workDir's container path
+  containerWorkDir: string; // e.g. '/codebuild/output/src123/src'  (host backend ignores)
+  env: Record<string, string>;
+  privileged: boolean;
+  onOutput(stream: 'stdout' | 'stderr', line: string): void; // called per line as it is produced, in order
+  signal: AbortSignal; // StopBuild/timeout abort: kill everything (container stopped and removed) promptly
+}
+
+export interface ExecutionBackend {
+  readonly name: 'host' | 'container';
+  /** PROVISIONING: make sure the image is there (pull if the engine can); throws ProvisioningError with AWS's message when it is not. Returns a line for the build log saying what runs where. */
+  provision(image: string, signal: AbortSignal): Promise<string>;
+  run(exec: BuildExecution): Promise<{ exitCode: number | null; signal?: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * PROVISIONING failed. `message` is the phase context AWS shows (plus, for opsbox, how to fix it
+ * locally); `phaseStatus` is the phase's status (AWS: CLIENT_ERROR for an image it cannot pull).
+ */
+export class ProvisioningError extends Error {
+  override name = 'ProvisioningError';
+  constructor(
+    message: string,
+    readonly phaseStatus: 'CLIENT_ERROR' | 'FAILED' = 'CLIENT_ERROR',
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Build handlers: StartBuild (the project with StartBuild's overrides becomes the build's
+ * settings), StopBuild, RetryBuild, BatchGetBuilds, ListBuilds, ListBuildsForProject,
+ * BatchDeleteBuilds. The run itself is runner.ts's.
+ */
+import { randomUUID } from 'node:crypto';
+import { arn, type Scope } from '../../core/arn.js';
+import { AwsError } from '../../core/errors.js';
+import { decodeToken, encodeToken } from '../../core/pagination.js';
+import type { Caller } from '../../gateway/context.js';
+import type { CodebuildHandlers } from './api.generated.js';
+import { artifactLocation, artifactTarget } from './artifacts.js';
+import { checkArtifacts, checkSource, checkVariables, invalidInput } from './projects.js';
+import type { BuildPrivate, BuildRunner } from './runner.js';
+import type { BuildDoc, CodebuildStore, ProjectDoc } from './store.js';
+
+const buildNotFound = (id: string) => new AwsError('ResourceNotFoundException', `Build not found: ${id}`, 400);
+/** "project:uuid" from an id or a build ARN. */
+const buildId = (idOrArn: string) => (idOrArn.startsWith('arn:') ? idOrArn.slice(idOrArn.indexOf(':build/') + 7) : idOrArn);
+
+/** What the caller is called in a build's `initiator`. */
+function initiatorOf(caller: Caller, pipeline?: string) {
+  if (pipeline) return `codepipeline/${pipeline}`;
+  const resource = caller.arn.split(':').slice(5).join(':');
+  if (resource === 'root') return 'root';
+  return resource.replace(/^(user|assumed-role)\//, '');
+}
+
+export interface StartContext extends Scope {
+  caller: Caller;
+  now: number;
+  pipeline?: BuildPrivate['pipeline'] & { pipelineName?: string };
+}
+
+/** Makes the build document from the project and StartBuild's input, saves it and starts the run. */
+export function startBuild(store: CodebuildStore, runner: BuildRunner, input: Record<string, any>, ctx: StartContext): BuildDoc {
+  const project: ProjectDoc = store.requireProject(ctx, input.projectName);
+  const source = { ...project.source };
+  if (input.sourceTypeOverride) source.type = input.sourceTypeOverride;
+  if (input.sourceLocationOverride !== undefined) source.location = input.sourceLocationOverride;
+  if (input.buildspecOverride !== undefined) source.buildspec = input.buildspecOverride;
+  if (input.gitCloneDepthOverride !== undefined) source.gitCloneDepth = input.gitCloneDepthOverride;
+  if (input.insecureSslOverride !== undefined) source.insecureSsl = input.insecureSslOverride;
+  checkSource(source, 'source');
+  const secondarySources = input.secondarySourcesOverride ?? project.secondarySources ?? [];
+  secondarySources.forEach((s: any, i: number) => checkSource(s, `secondarySourcesOverride.${i + 1}.member`, true));
+  const artifacts = input.artifactsOverride ?? project.artifacts;
+  checkArtifacts(artifacts, 'artifactsOverride');
+  const secondaryArtifacts = input.secondaryArtifactsOverride ?? project.secondaryArtifacts ?? [];
+  secondaryArtifacts.forEach((a: any, i: number) => checkArtifacts(a, `secondaryArtifactsOverride.${i + 1}.member`, true));
+  if (source.type === 'CODEPIPELINE' && !ctx.pipeline)
+    throw invalidInput('Builds of a project whose source type is CODEPIPELINE can only be started by CodePipeline; override the source type to start one directly');
+  const overrides = input.environmentVariablesOverride ?? [];
+  checkVariables(overrides, 'environmentVariablesOverride');
+  const variables = new Map<string, any>((project.environment.environmentVariables ?? []).map((v: any) => [v.name, v]));
+  for (const v of overrides) variables.set(v.name, { type: 'PLAINTEXT', ...v });
+  const timeout = input.timeoutInMinutesOverride ?? project.timeoutInMinutes;
+  if (timeout < 5 || timeout > 2160) throw invalidInput('Build timeout must be between 5 and 2160 minutes');
+  const queued = input.queuedTimeoutInMinutesOverride ?? project.queuedTimeoutInMinutes;
+  if (queued < 5 || queued > 480) throw invalidInput('Queued timeout must be between 5 and 480 minutes');
+
+  const uuid = randomUUID();
+  const id = `${project.name}:${uuid}`;
+  const logsConfig = input.logsConfigOverride ?? project.logsConfig;
+  const groupName = logsConfig?.cloudWatchLogs?.groupName ?? `/aws/codebuild/${project.name}`;
+  const streamName = logsConfig?.cloudWatchLogs?.streamName ? `${logsConfig.cloudWatchLogs.streamName}/${uuid}` : uuid;
+  const cwStatus = logsConfig?.cloudWatchLogs?.status ?? 'ENABLED';
+  const buildArtifact = (a: any) =>
+    a.type === 'S3' ? { location: artifactLocation(artifactTarget(a, uuid, project.name)) }
+    : a.type === 'CODEPIPELINE' && ctx.pipeline?.outputArtifacts[0] ? { location: `arn:aws:s3:::${ctx.pipeline.outputArtifacts[0].bucket}/${ctx.pipeline.outputArtifacts[0].key}` }
+    : { location: '' };
+  const tags: { key: string; value: string }[] = project.tags ?? [];
+  const backendTag = tags.find((t) => t.key === 'opsbox:backend')?.value;
+  const priv: BuildPrivate = {
+    input,
+    concurrentBuildLimit: project.concurrentBuildLimit,
+    artifacts,
+    secondaryArtifacts,
+    backend: backendTag === 'host' || backendTag === 'container' ? backendTag : undefined,
+    pipeline: ctx.pipeline,
+  };
+  const doc: BuildDoc = {
+    id,
+    arn: arn('codebuild', ctx, `build/${id}`),
+    buildNumber: store.nextBuildNumber(ctx, project.name),
+    startTime: ctx.now,
+    currentPhase: 'SUBMITTED',
+    buildStatus: 'IN_PROGRESS',
+    ...((input.sourceVersion ?? project.sourceVersion) !== undefined && { sourceVersion: input.sourceVersion ?? project.sourceVersion }),
+    projectName: project.name,
+    phases: [{ phaseType: 'SUBMITTED', phaseStatus: 'SUCCEEDED', startTime: ctx.now, endTime: ctx.now, durationInSeconds: 0 }],
+    source,
+    secondarySources,
+    secondarySourceVersions: input.secondarySourcesVersionOverride ?? project.secondarySourceVersions ?? [],
+    artifacts: { ...buildArtifact(artifacts), ...(artifacts.overrideArtifactName !== undefined && { overrideArtifactName: artifacts.overrideArtifactName }) },
+    secondaryArtifacts: secondaryArtifacts.map((a: any) => ({ ...buildArtifact(a), artifactIdentifier: a.artifactIdentifier })),
+    cache: input.cacheOverride ?? project.cache,
+    environment: {
+      ...project.environment,
+      ...(input.environmentTypeOverride && { type: input.environmentTypeOverride }),
+      ...(input.imageOverride && { image: input.imageOverride }),
+      ...(input.computeTypeOverride && { computeType: input.computeTypeOverride }),
+      ...(input.privilegedModeOverride !== undefined && { privilegedMode: input.privilegedModeOverride }),
+      environmentVariables: [...variables.values()],
+    },
+    serviceRole: input.serviceRoleOverride ?? project.serviceRole,
+    logs: {
+      groupName,
+      streamName,
+      deepLink: `https://console.aws.amazon.com/cloudwatch/home?region=${ctx.region}#logsV2:log-groups/log-group/${encodeURIComponent(groupName)}/log-events/${encodeURIComponent(streamName)}`,
+      cloudWatchLogsArn: arn('logs', ctx, `log-group:${groupName}:log-stream:${streamName}`),
+      cloudWatchLogs: { status: cwStatus, ...(logsConfig?.cloudWatchLogs?.groupName && { groupName }), ...(logsConfig?.cloudWatchLogs?.streamName && { streamName: logsConfig.cloudWatchLogs.streamName }) },
+      s3Logs: logsConfig?.s3Logs ?? { status: 'DISABLED', encryptionDisabled: false },
+    },
+    timeoutInMinutes: timeout,
+    queuedTimeoutInMinutes: queued,
+    buildComplete: false,
+    initiator: initiatorOf(ctx.caller, ctx.pipeline?.pipelineName),
+    encryptionKey: input.encryptionKeyOverride ?? project.encryptionKey,
+    opsbox: priv,
+  };
+  store.insertBuild(ctx, doc);
+  runner.start(ctx, doc);
+  return doc;
+}
+
+/** The build as the API returns it, without opsbox's private fields. */
+export function publicBuild(doc: BuildDoc) {
+  const { opsbox: _private, ...rest } = doc;
+  return { ...rest, phases: doc.phases.map(({ pendingContext: _pending, ...p }: any) => p) };
+}
+
+function page(ids: string[], token: string | undefined) {
+  const start = token ? Number(decodeToken(token, () => invalidInput('Invalid pagination token'))) : 0;
+  return { ids: ids.slice(start, start + 100), nextToken: start + 100 < ids.length ? encodeToken(start + 100) : undefined };
+}
+
+export function buildHandlers(store: CodebuildStore, runner: BuildRunner): CodebuildHandlers {
+  const requireBuild = (scope: Scope, idOrArn: string) => store.build(scope, buildId(idOrArn)) ?? (() => { throw buildNotFound(idOrArn); })();
+  return {
+    StartBuild(input, ctx) {
+      const pipeline = ctx.internal?.codepipeline as StartContext['pipeline'];
+      const doc = startBuild(store, runner, input, { account: ctx.account, region: ctx.region, caller: ctx.caller, now: ctx.clock.now(), pipeline });
+      return { build: publicBuild(doc) };
+    },
+
+    async StopBuild(input, ctx) {
+      const doc = requireBuild(ctx, input.id);
+      if (doc.buildStatus === 'IN_PROGRESS') await runner.stop(doc.id);
+      return { build: publicBuild(store.build(ctx, doc.id)!) };
+    },
+
+    RetryBuild(input, ctx) {
+      if (!input.id) throw invalidInput('Build id must be specified');
+      const old = requireBuild(ctx, input.id);
+      if (old.buildStatus === 'IN_PROGRESS') throw invalidInput(`Build ${old.id} is in progress; only completed builds can be retried`);
+      const priv = old.opsbox as BuildPrivate;
+      const doc = startBuild(store, runner, { ...priv.input, projectName: old.projectName }, { account: ctx.account, region: ctx.region, caller: ctx.caller, now: ctx.clock.now(), pipeline: priv.pipeline as any });
+      return { build: publicBuild(doc) };
+    },
+
+    BatchGetBuilds(input, ctx) {
+      if (input.ids.length === 0 || input.ids.length > 100) throw invalidInput('Number of build ids must be between 1 and 100');
+      const builds: any[] = [];
+      const buildsNotFound: string[] = [];
+      for (const id of new Set(input.ids)) {
+        const doc = store.build(ctx, buildId(id));
+        if (doc) builds.push(publicBuild(doc));
+        else buildsNotFound.push(id);
+      }
+      return { builds, buildsNotFound };
+    },
+
+    ListBuilds(input, ctx) {
+      const p = page(store.buildIds(ctx, input.sortOrder === 'ASCENDING'), input.nextToken);
+      return { ids: p.ids, nextToken: p.nextToken };
+    },
+
+    ListBuildsForProject(input, ctx) {
+      store.requireProject(ctx, input.projectName);
+      const p = page(store.buildIds(ctx, input.sortOrder === 'ASCENDING', input.projectName), input.nextToken);
+      return { ids: p.ids, nextToken: p.nextToken };
+    },
+
+    BatchDeleteBuilds(input, ctx) {
+      if (input.ids.length === 0 || input.ids.length > 100) throw invalidInput('Number of build ids must be between 1 and 100');
+      const buildsDeleted: string[] = [];
+      const buildsNotDeleted: { id: string; statusCode: string }[] = [];
+      for (const id of input.ids) {
+        const doc = store.build(ctx, buildId(id));
+        if (!doc) buildsNotDeleted.push({ id, statusCode: 'BUILD_NOT_FOUND' });
+        else if (doc.buildStatus === 'IN_PROGRESS') buildsNotDeleted.push({ id, statusCode: 'BUILD_IN_PROGRESS' });
+        else {
+          store.deleteBuild(ctx, doc.id);
+          buildsDeleted.push(id);
+        }
+      }
+      return { buildsDeleted, buildsNotDeleted };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * CodeBuild: projects (projects.ts), builds (builds.ts) run for real by runner.ts — on the host or
+ * in a container (backends/) — with buildspecs (buildspec.ts, driver.ts), live logs in CloudWatch
+ * Logs (buildLogs.ts), artifacts in S3 (artifacts.ts) and test reports (reportGroups.ts, reports.ts).
+ * Also: the env.targets invoker for arn:aws:codebuild:…:project/… (EventBridge rules start builds).
+ */
+import { parseArn } from '../../core/arn.js';
+import { log } from '../../core/log.js';
+import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import type { CodebuildHandlers } from './api.generated.js';
+import { Backends } from './backends/select.js';
+import { buildHandlers, startBuild } from './builds.js';
+import { projectHandlers } from './projects.js';
+import { reportGroupHandlers } from './reportGroups.js';
+import { BuildRunner } from './runner.js';
+import { CodebuildStore } from './store.js';
+
+const running = new Set<{ runner: BuildRunner; backends: Backends }>();
+
+export function createCodebuildHandlers(env: ServiceEnv): CodebuildHandlers {
+  const store = new CodebuildStore(env.store);
+  const backends = new Backends();
+  const runner = new BuildRunner(env, store, backends);
+  running.add({ runner, backends });
+  // after every service exists, so the interrupted builds' final events reach their subscribers
+  setImmediate(() => runner.recover());
+  env.targets.register('codebuild', (inv) => {
+    const p = parseArn(inv.arn)!;
+    if (!p.resource.startsWith('project/')) throw new Error(`${inv.arn} is not a CodeBuild project`);
+    const scope = { account: p.account || inv.account, region: p.region || inv.region };
+    // an EventBridge target's Input, when it is a JSON object, holds StartBuild's parameters, as on AWS
+    let params: Record<string, unknown> = {};
+    if (typeof inv.options?.Input === 'string') {
+      try {
+        const parsed = JSON.parse(inv.options.Input);
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) params = parsed;
+      } catch {
+        /* not parameters */
+      }
+    }
+    const caller = { account: scope.account, arn: `arn:aws:iam::${scope.account}:root`, userId: scope.account, accessKeyId: '' };
+    const doc = startBuild(store, runner, { ...params, projectName: p.resource.slice('project/'.length) }, { ...scope, caller, now: env.clock.now() });
+    log.info('codebuild: build started by a target', { id: doc.id, source: inv.source });
+  });
+  return {
+    ...projectHandlers(store),
+    ...buildHandlers(store, runner),
+    ...reportGroupHandlers(store),
+  };
+}
+
+export const codebuild: ServiceSpec<CodebuildHandlers> = {
+  name: 'codebuild',
+  model: 'codebuild-2016-10-06',
+  signingName: 'codebuild',
+  protocols: ['json1.1'],
+  patch: {
+    validationErrorCode: 'InvalidInputException',
+    constraints: {
+      'CreateProject.name': { min: 2, max: 255 },
+      'CreateProject.description': { max: 255 },
+      'CreateReportGroup.name': { min: 2, max: 128 },
+      sortOrder: { enum: ['ASCENDING', 'DESCENDING'] },
+      'ListProjects.sortBy': { enum: ['NAME', 'CREATED_TIME', 'LAST_MODIFIED_TIME'] },
+      'ListReportGroups.sortBy': { enum: ['NAME', 'CREATED_TIME', 'LAST_MODIFIED_TIME'] },
+      sourceTypeOverride: { enum: ['CODECOMMIT', 'CODEPIPELINE', 'GITHUB', 'GITLAB', 'GITLAB_SELF_MANAGED', 'S3', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'NO_SOURCE'] },
+      timeoutInMinutesOverride: { min: 5, max: 2160 },
+      queuedTimeoutInMinutesOverride: { min: 5, max: 480 },
+      timeoutInMinutes: { min: 5, max: 2160 },
+      queuedTimeoutInMinutes: { min: 5, max: 480 },
+    },
+  },
+  create: createCodebuildHandlers,
+  close() {
+    for (const r of running) {
+      void r.runner.close();
+      void r.backends.close();
+    }
+    running.clear();
+  },
+};

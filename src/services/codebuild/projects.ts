@@ -1,0 +1,175 @@
+/**
+ * Project handlers: CreateProject, UpdateProject, BatchGetProjects, ListProjects, DeleteProject,
+ * and the checks AWS applies to sources, artifacts and environments (shared with StartBuild's
+ * overrides through checkSource/checkArtifacts/checkEnvironment).
+ */
+import { arn, type Scope } from '../../core/arn.js';
+import { AwsError } from '../../core/errors.js';
+import { decodeToken, encodeToken } from '../../core/pagination.js';
+import type { CodebuildHandlers } from './api.generated.js';
+import type { CodebuildStore, ProjectDoc } from './store.js';
+
+export const invalidInput = (message: string) => new AwsError('InvalidInputException', message, 400);
+
+const SOURCE_TYPES = ['CODECOMMIT', 'CODEPIPELINE', 'GITHUB', 'GITLAB', 'GITLAB_SELF_MANAGED', 'S3', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'NO_SOURCE'];
+/** Source types whose code opsbox can fetch; the rest live outside this machine. */
+export const RUNNABLE_SOURCES = new Set(['CODECOMMIT', 'CODEPIPELINE', 'S3', 'NO_SOURCE']);
+const ARTIFACT_TYPES = ['CODEPIPELINE', 'S3', 'NO_ARTIFACTS'];
+const ENV_TYPES = ['WINDOWS_CONTAINER', 'LINUX_CONTAINER', 'LINUX_GPU_CONTAINER', 'ARM_CONTAINER', 'WINDOWS_SERVER_2019_CONTAINER', 'WINDOWS_SERVER_2022_CONTAINER', 'LINUX_LAMBDA_CONTAINER', 'ARM_LAMBDA_CONTAINER', 'LINUX_EC2', 'ARM_EC2', 'WINDOWS_EC2', 'MAC_ARM'];
+const COMPUTE_TYPES = ['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_MEDIUM', 'BUILD_GENERAL1_LARGE', 'BUILD_GENERAL1_XLARGE', 'BUILD_GENERAL1_2XLARGE', 'BUILD_LAMBDA_1GB', 'BUILD_LAMBDA_2GB', 'BUILD_LAMBDA_4GB', 'BUILD_LAMBDA_8GB', 'BUILD_LAMBDA_10GB', 'ATTRIBUTE_BASED_COMPUTE', 'CUSTOM_INSTANCE_TYPE'];
+const VAR_TYPES = ['PLAINTEXT', 'PARAMETER_STORE', 'SECRETS_MANAGER'];
+const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/;
+
+function oneOf(value: unknown, allowed: string[], field: string) {
+  if (typeof value !== 'string' || !allowed.includes(value))
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+      400,
+    );
+}
+
+export function checkSource(source: any, field: string, secondary = false) {
+  oneOf(source?.type, SOURCE_TYPES, `${field}.type`);
+  if (secondary && !source.sourceIdentifier) throw invalidInput('Secondary source identifier must be specified');
+  if (source.sourceIdentifier !== undefined && !/^[A-Za-z][A-Za-z0-9_]{0,127}$/.test(source.sourceIdentifier))
+    throw invalidInput(`Invalid source identifier: ${source.sourceIdentifier}. It must start with a letter and contain only letters, numbers and underscores`);
+  if (source.type === 'NO_SOURCE' && !source.buildspec) throw invalidInput('Project source buildspec cannot be empty when source type is NO_SOURCE');
+  if (['CODECOMMIT', 'S3', 'GITHUB', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'GITLAB', 'GITLAB_SELF_MANAGED'].includes(source.type) && !source.location)
+    throw invalidInput(`Source location must be specified for source type ${source.type}`);
+  if (source.type === 'S3' && !/^[^/]+\/.+/.test(String(source.location).replace(/^arn:aws:s3:::/, '')))
+    throw invalidInput(`Invalid source location: ${source.location}. Source location for S3 must be bucket/key or arn:aws:s3:::bucket/key`);
+  if (source.gitCloneDepth !== undefined && source.gitCloneDepth < 0) throw invalidInput('Git clone depth must be a non-negative number');
+}
+
+export function checkArtifacts(artifacts: any, field: string, secondary = false) {
+  oneOf(artifacts?.type, ARTIFACT_TYPES, `${field}.type`);
+  if (secondary && !artifacts.artifactIdentifier) throw invalidInput('Secondary artifact identifier must be specified');
+  if (artifacts.type === 'S3' && !artifacts.location) throw invalidInput('Artifact location must be specified for artifact type S3');
+  if (artifacts.packaging !== undefined) oneOf(artifacts.packaging, ['NONE', 'ZIP'], `${field}.packaging`);
+  if (artifacts.namespaceType !== undefined) oneOf(artifacts.namespaceType, ['NONE', 'BUILD_ID'], `${field}.namespaceType`);
+}
+
+export function checkEnvironment(env: any, field: string) {
+  oneOf(env?.type, ENV_TYPES, `${field}.type`);
+  oneOf(env.computeType, COMPUTE_TYPES, `${field}.computeType`);
+  if (!env.image) throw invalidInput('Environment image must be specified');
+  checkVariables(env.environmentVariables ?? [], `${field}.environmentVariables`);
+}
+
+export function checkVariables(vars: any[], field: string) {
+  vars.forEach((v, i) => {
+    if (!v.name) throw invalidInput('Environment variable name must be specified');
+    if (v.type !== undefined) oneOf(v.type, VAR_TYPES, `${field}.${i + 1}.member.type`);
+    if (v.name.startsWith('CODEBUILD_')) throw invalidInput(`Invalid environment variable name: ${v.name}. Environment variable names cannot start with CODEBUILD_`);
+  });
+}
+
+function checkProjectShape(p: ProjectDoc) {
+  checkSource(p.source, 'source');
+  (p.secondarySources ?? []).forEach((s: any, i: number) => checkSource(s, `secondarySources.${i + 1}.member`, true));
+  checkArtifacts(p.artifacts, 'artifacts');
+  (p.secondaryArtifacts ?? []).forEach((a: any, i: number) => checkArtifacts(a, `secondaryArtifacts.${i + 1}.member`, true));
+  checkEnvironment(p.environment, 'environment');
+  if ((p.source.type === 'CODEPIPELINE') !== (p.artifacts.type === 'CODEPIPELINE'))
+    throw invalidInput('Both source and artifacts types must be set to CODEPIPELINE');
+  if (p.timeoutInMinutes !== undefined && (p.timeoutInMinutes < 5 || p.timeoutInMinutes > 2160))
+    throw invalidInput('Build timeout must be between 5 and 2160 minutes');
+  if (p.queuedTimeoutInMinutes !== undefined && (p.queuedTimeoutInMinutes < 5 || p.queuedTimeoutInMinutes > 480))
+    throw invalidInput('Queued timeout must be between 5 and 480 minutes');
+  if (p.concurrentBuildLimit !== undefined && p.concurrentBuildLimit < 1) throw invalidInput('Project concurrent build limit must be at least 1');
+}
+
+/** The project as AWS stores and returns it: the user's settings plus the defaults it fills in. */
+function projectDoc(scope: Scope, input: any, now: number, previous?: ProjectDoc): ProjectDoc {
+  const base: any = previous ?? {};
+  const merged: any = { ...base };
+  for (const [k, v] of Object.entries(input)) if (v !== undefined && k !== 'badgeEnabled') merged[k] = v;
+  const environment = { privilegedMode: false, imagePullCredentialsType: 'CODEBUILD', environmentVariables: [], ...merged.environment };
+  environment.environmentVariables = environment.environmentVariables.map((v: any) => ({ type: 'PLAINTEXT', ...v }));
+  return {
+    name: merged.name,
+    arn: arn('codebuild', scope, `project/${merged.name}`),
+    ...(merged.description !== undefined && { description: merged.description }),
+    source: { insecureSsl: false, ...merged.source },
+    secondarySources: merged.secondarySources ?? [],
+    ...(merged.sourceVersion !== undefined && { sourceVersion: merged.sourceVersion }),
+    secondarySourceVersions: merged.secondarySourceVersions ?? [],
+    artifacts: merged.artifacts,
+    secondaryArtifacts: merged.secondaryArtifacts ?? [],
+    cache: merged.cache ?? { type: 'NO_CACHE' },
+    environment,
+    serviceRole: merged.serviceRole,
+    timeoutInMinutes: merged.timeoutInMinutes ?? 60,
+    queuedTimeoutInMinutes: merged.queuedTimeoutInMinutes ?? 480,
+    encryptionKey: merged.encryptionKey ?? `arn:aws:kms:${scope.region}:${scope.account}:alias/aws/s3`,
+    tags: merged.tags ?? [],
+    created: previous?.created ?? now,
+    lastModified: now,
+    badge: { badgeEnabled: input.badgeEnabled ?? base.badge?.badgeEnabled ?? false },
+    logsConfig: {
+      cloudWatchLogs: { status: 'ENABLED', ...merged.logsConfig?.cloudWatchLogs },
+      s3Logs: { status: 'DISABLED', encryptionDisabled: false, ...merged.logsConfig?.s3Logs },
+    },
+    ...(merged.concurrentBuildLimit !== undefined && { concurrentBuildLimit: merged.concurrentBuildLimit }),
+    projectVisibility: 'PRIVATE',
+  };
+}
+
+export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
+  return {
+    CreateProject(input, ctx) {
+      if (!PROJECT_NAME.test(input.name)) throw invalidInput(`Invalid project name: ${input.name}`);
+      const doc = projectDoc(ctx, input, ctx.clock.now());
+      checkProjectShape(doc);
+      if (store.project(ctx, input.name)) throw new AwsError('ResourceAlreadyExistsException', `Project already exists: ${doc.arn}`, 400);
+      store.insertProject(ctx, doc, doc.created);
+      return { project: doc };
+    },
+
+    UpdateProject(input, ctx) {
+      const previous = store.requireProject(ctx, input.name);
+      const doc = projectDoc(ctx, input, ctx.clock.now(), previous);
+      checkProjectShape(doc);
+      store.updateProject(ctx, doc);
+      return { project: doc };
+    },
+
+    BatchGetProjects(input, ctx) {
+      if (input.names.length === 0 || input.names.length > 100) throw invalidInput('Number of project names must be between 1 and 100');
+      const projects: ProjectDoc[] = [];
+      const projectsNotFound: string[] = [];
+      for (const n of new Set(input.names)) {
+        // AWS accepts a project's name or its ARN here
+        const name = n.startsWith('arn:') ? n.slice(n.indexOf(':project/') + 9) : n;
+        const p = store.project(ctx, name);
+        if (p) projects.push(p);
+        else projectsNotFound.push(n);
+      }
+      return { projects, projectsNotFound };
+    },
+
+    ListProjects(input, ctx) {
+      const by = input.sortBy ?? 'NAME';
+      const order = input.sortOrder ?? (by === 'NAME' ? 'ASCENDING' : 'DESCENDING');
+      const rows = store.projects(ctx);
+      rows.sort((a, b) => {
+        const c = by === 'NAME' ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+          : by === 'CREATED_TIME' ? a.created - b.created
+          : a.doc.lastModified - b.doc.lastModified;
+        return order === 'ASCENDING' ? c : -c;
+      });
+      const start = input.nextToken ? Number(decodeToken(input.nextToken, () => invalidInput('Invalid pagination token'))) : 0;
+      const page = rows.slice(start, start + 100).map((r) => r.name);
+      const next = start + 100 < rows.length ? encodeToken(start + 100) : undefined;
+      return { projects: page, nextToken: next };
+    },
+
+    DeleteProject(input, ctx) {
+      // AWS answers success for a project that does not exist
+      const name = input.name.startsWith('arn:') ? input.name.slice(input.name.indexOf(':project/') + 9) : input.name;
+      store.deleteProject(ctx, name);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * CodeBuild tables. Projects, builds, report groups and reports are kept as the JSON documents the
+ * API returns (Project, Build, ReportGroup, Report), with the columns that lists and lookups filter
+ * on beside them; test cases are rows of their report. Every row is scoped by account and region.
+ * requireX() helpers throw AWS's error for a missing resource.
+ */
+import type Database from 'better-sqlite3';
+import type { Scope } from '../../core/arn.js';
+import { AwsError } from '../../core/errors.js';
+import type { Store } from '../../core/store.js';
+
+export type ProjectDoc = Record<string, any> & { name: string; arn: string };
+export type BuildDoc = Record<string, any> & { id: string; arn: string; projectName: string; buildStatus: string };
+export type ReportGroupDoc = Record<string, any> & { arn: string; name: string; type: string };
+export type ReportDoc = Record<string, any> & { arn: string; reportGroupArn: string; status: string };
+
+export interface TestCaseRow {
+  report_arn: string;
+  seq: number;
+  test_raw_data_path: string;
+  prefix: string;
+  name: string;
+  status: string;
+  duration_ns: number;
+  message: string | null;
+  expired: number;
+}
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE codebuild_projects (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        created INTEGER NOT NULL, build_counter INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL,
+        PRIMARY KEY (account, region, name)
+      );
+      CREATE TABLE codebuild_builds (
+        id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, project TEXT NOT NULL,
+        seq INTEGER NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL
+      );
+      CREATE INDEX codebuild_builds_by_account ON codebuild_builds (account, region, seq);
+      CREATE INDEX codebuild_builds_by_project ON codebuild_builds (account, region, project, seq);
+      CREATE INDEX codebuild_builds_running ON codebuild_builds (status) WHERE status = 'IN_PROGRESS';
+      CREATE TABLE codebuild_report_groups (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, arn TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL, doc TEXT NOT NULL,
+        PRIMARY KEY (account, region, name)
+      );
+      CREATE TABLE codebuild_reports (
+        arn TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, group_arn TEXT NOT NULL,
+        seq INTEGER NOT NULL, doc TEXT NOT NULL
+      );
+      CREATE INDEX codebuild_reports_by_group ON codebuild_reports (group_arn, seq);
+      CREATE INDEX codebuild_reports_by_account ON codebuild_reports (account, region, seq);
+      CREATE TABLE codebuild_test_cases (
+        report_arn TEXT NOT NULL, seq INTEGER NOT NULL, test_raw_data_path TEXT NOT NULL, prefix TEXT NOT NULL,
+        name TEXT NOT NULL, status TEXT NOT NULL, duration_ns INTEGER NOT NULL, message TEXT, expired INTEGER NOT NULL,
+        PRIMARY KEY (report_arn, seq)
+      );
+    `,
+  },
+];
+
+export class CodebuildStore {
+  private s: Record<string, Database.Statement>;
+  private seq: number;
+
+  constructor(private store: Store) {
+    store.migrate('codebuild', MIGRATIONS);
+    const db = store.db;
+    this.s = {
+      projectGet: db.prepare('SELECT doc FROM codebuild_projects WHERE account = ? AND region = ? AND name = ?'),
+      projectInsert: db.prepare('INSERT INTO codebuild_projects (account, region, name, created, doc) VALUES (?, ?, ?, ?, ?)'),
+      projectUpdate: db.prepare('UPDATE codebuild_projects SET doc = ? WHERE account = ? AND region = ? AND name = ?'),
+      projectDelete: db.prepare('DELETE FROM codebuild_projects WHERE account = ? AND region = ? AND name = ?'),
+      projectNames: db.prepare('SELECT name, created, doc FROM codebuild_projects WHERE account = ? AND region = ?'),
+      projectCounter: db.prepare(
+        'UPDATE codebuild_projects SET build_counter = build_counter + 1 WHERE account = ? AND region = ? AND name = ? RETURNING build_counter',
+      ),
+      buildGet: db.prepare('SELECT doc FROM codebuild_builds WHERE id = ? AND account = ? AND region = ?'),
+      buildInsert: db.prepare('INSERT INTO codebuild_builds (id, account, region, project, seq, status, doc) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      buildUpdate: db.prepare('UPDATE codebuild_builds SET status = ?, doc = ? WHERE id = ?'),
+      buildDelete: db.prepare('DELETE FROM codebuild_builds WHERE id = ? AND account = ? AND region = ?'),
+      buildIds: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? ORDER BY seq DESC'),
+      buildIdsAsc: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? ORDER BY seq ASC'),
+      buildIdsForProject: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq DESC'),
+      buildIdsForProjectAsc: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq ASC'),
+      running: db.prepare("SELECT doc, account, region FROM codebuild_builds WHERE status = 'IN_PROGRESS'"),
+      runningForProject: db.prepare("SELECT COUNT(*) AS n FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? AND status = 'IN_PROGRESS'"),
+      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM (SELECT seq FROM codebuild_builds UNION ALL SELECT seq FROM codebuild_reports)'),
+      groupGet: db.prepare('SELECT doc FROM codebuild_report_groups WHERE arn = ?'),
+      groupByName: db.prepare('SELECT doc FROM codebuild_report_groups WHERE account = ? AND region = ? AND name = ?'),
+      groupInsert: db.prepare('INSERT INTO codebuild_report_groups (account, region, name, arn, created, doc) VALUES (?, ?, ?, ?, ?, ?)'),
+      groupUpdate: db.prepare('UPDATE codebuild_report_groups SET doc = ? WHERE arn = ?'),
+      groupDelete: db.prepare('DELETE FROM codebuild_report_groups WHERE arn = ?'),
+      groupList: db.prepare('SELECT doc, created FROM codebuild_report_groups WHERE account = ? AND region = ?'),
+      reportGet: db.prepare('SELECT doc FROM codebuild_reports WHERE arn = ?'),
+      reportInsert: db.prepare('INSERT INTO codebuild_reports (arn, account, region, group_arn, seq, doc) VALUES (?, ?, ?, ?, ?, ?)'),
+      reportUpdate: db.prepare('UPDATE codebuild_reports SET doc = ? WHERE arn = ?'),
+      reportDelete: db.prepare('DELETE FROM codebuild_reports WHERE arn = ?'),
+      reportsForGroup: db.prepare('SELECT arn FROM codebuild_reports WHERE group_arn = ? ORDER BY seq DESC'),
+      reportsForAccount: db.prepare('SELECT arn FROM codebuild_reports WHERE account = ? AND region = ? ORDER BY seq DESC'),
+      caseInsert: db.prepare(
+        'INSERT INTO codebuild_test_cases (report_arn, seq, test_raw_data_path, prefix, name, status, duration_ns, message, expired) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      casesAfter: db.prepare('SELECT * FROM codebuild_test_cases WHERE report_arn = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      casesDelete: db.prepare('DELETE FROM codebuild_test_cases WHERE report_arn = ?'),
+    };
+    this.seq = (this.s.maxSeq.get() as { m: number }).m;
+  }
+
+  get db() {
+    return this.store.db;
+  }
+
+  private nextSeq() {
+    return ++this.seq;
+  }
+
+  // projects
+
+  project(scope: Scope, name: string): ProjectDoc | undefined {
+    const row = this.s.projectGet.get(scope.account, scope.region, name) as { doc: string } | undefined;
+    return row && JSON.parse(row.doc);
+  }
+
+  requireProject(scope: Scope, name: string): ProjectDoc {
+    const p = this.project(scope, name);
+    if (!p) throw new AwsError('ResourceNotFoundException', `Project cannot be found: arn:aws:codebuild:${scope.region}:${scope.account}:project/${name}`, 400);
+    return p;
+  }
+
+  insertProject(scope: Scope, doc: ProjectDoc, created: number) {
+    this.s.projectInsert.run(scope.account, scope.region, doc.name, created, JSON.stringify(doc));
+  }
+
+  updateProject(scope: Scope, doc: ProjectDoc) {
+    this.s.projectUpdate.run(JSON.stringify(doc), scope.account, scope.region, doc.name);
+  }
+
+  deleteProject(scope: Scope, name: string) {
+    return this.s.projectDelete.run(scope.account, scope.region, name).changes > 0;
+  }
+
+  projects(scope: Scope): { name: string; created: number; doc: ProjectDoc }[] {
+    return (this.s.projectNames.all(scope.account, scope.region) as { name: string; created: number; doc: string }[]).map((r) => ({
+      name: r.name,
+      created: r.created,
+      doc: JSON.parse(r.doc),
+    }));
+  }
+
+  /** The project's next build number, counted once per StartBuild as AWS does. */
+  nextBuildNumber(scope: Scope, name: string): number {
+    return (this.s.projectCounter.get(scope.account, scope.region, name) as { build_counter: number }).build_counter;
+  }
+
+  // builds
+
+  build(scope: Scope, id: string): BuildDoc | undefined {
+    const row = this.s.buildGet.get(id, scope.account, scope.region) as { doc: string } | undefined;
+    return row && JSON.parse(row.doc);
+  }
+
+  insertBuild(scope: Scope, doc: BuildDoc) {
+    this.s.buildInsert.run(doc.id, scope.account, scope.region, doc.projectName, this.nextSeq(), doc.buildStatus, JSON.stringify(doc));
+  }
+
+  saveBuild(doc: BuildDoc) {
+    this.s.buildUpdate.run(doc.buildStatus, JSON.stringify(doc), doc.id);
+  }
+
+  deleteBuild(scope: Scope, id: string) {
+    return this.s.buildDelete.run(id, scope.account, scope.region).changes > 0;
+  }
+
+  buildIds(scope: Scope, ascending: boolean, project?: string): string[] {
+    const stmt = project
+      ? ascending ? this.s.buildIdsForProjectAsc : this.s.buildIdsForProject
+      : ascending ? this.s.buildIdsAsc : this.s.buildIds;
+    const rows = (project ? stmt.all(scope.account, scope.region, project) : stmt.all(scope.account, scope.region)) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  runningBuilds(): { scope: Scope; doc: BuildDoc }[] {
+    return (this.s.running.all() as { doc: string; account: string; region: string }[]).map((r) => ({
+      scope: { account: r.account, region: r.region },
+      doc: JSON.parse(r.doc),
+    }));
+  }
+
+  runningCount(scope: Scope, project: string): number {
+    return (this.s.runningForProject.get(scope.account, scope.region, project) as { n: number }).n;
+  }
+
+  // report groups and reports
+
+  reportGroup(arn: string): ReportGroupDoc | undefined {
+    const row = this.s.groupGet.get(arn) as { doc: string } | undefined;
+    return row && JSON.parse(row.doc);
+  }
+
+  reportGroupByName(scope: Scope, name: string): ReportGroupDoc | undefined {
+    const row = this.s.groupByName.get(scope.account, scope.region, name) as { doc: string } | undefined;
+    return row && JSON.parse(row.doc);
+  }
+
+  insertReportGroup(scope: Scope, doc: ReportGroupDoc, created: number) {
+    this.s.groupInsert.run(scope.account, scope.region, doc.name, doc.arn, created, JSON.stringify(doc));
+  }
+
+  updateReportGroup(doc: ReportGroupDoc) {
+    this.s.groupUpdate.run(JSON.stringify(doc), doc.arn);
+  }
+
+  deleteReportGroup(arn: string) {
+    const tx = this.db.transaction(() => {
+      for (const r of this.s.reportsForGroup.all(arn) as { arn: string }[]) this.deleteReport(r.arn);
+      this.s.groupDelete.run(arn);
+    });
+    tx();
+  }
+
+  reportGroups(scope: Scope): { doc: ReportGroupDoc; created: number }[] {
+    return (this.s.groupList.all(scope.account, scope.region) as { doc: string; created: number }[]).map((r) => ({ doc: JSON.parse(r.doc), created: r.created }));
+  }
+
+  report(arn: string): ReportDoc | undefined {
+    const row = this.s.reportGet.get(arn) as { doc: string } | undefined;
+    return row && JSON.parse(row.doc);
+  }
+
+  insertReport(scope: Scope, doc: ReportDoc, cases: Omit<TestCaseRow, 'report_arn' | 'seq'>[]) {
+    const tx = this.db.transaction(() => {
+      this.s.reportInsert.run(doc.arn, scope.account, scope.region, doc.reportGroupArn, this.nextSeq(), JSON.stringify(doc));
+      let i = 0;
+      for (const c of cases)
+        this.s.caseInsert.run(doc.arn, ++i, c.test_raw_data_path, c.prefix, c.name, c.status, c.duration_ns, c.message, c.expired);
+    });
+    tx();
+  }
+
+  saveReport(doc: ReportDoc) {
+    this.s.reportUpdate.run(JSON.stringify(doc), doc.arn);
+  }
+
+  deleteReport(arn: string) {
+    this.s.casesDelete.run(arn);
+    return this.s.reportDelete.run(arn).changes > 0;
+  }
+
+  reportArns(scope: Scope, groupArn?: string): string[] {
+    const rows = (groupArn ? this.s.reportsForGroup.all(groupArn) : this.s.reportsForAccount.all(scope.account, scope.region)) as { arn: string }[];
+    return rows.map((r) => r.arn);
+  }
+
+  testCases(reportArn: string, afterSeq: number, limit: number): TestCaseRow[] {
+    return this.s.casesAfter.all(reportArn, afterSeq, limit) as TestCaseRow[];
+  }
+}

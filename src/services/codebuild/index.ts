@@ -28,15 +28,14 @@ export function createCodebuildHandlers(env: ServiceEnv): CodebuildHandlers {
     const p = parseArn(inv.arn)!;
     if (!p.resource.startsWith('project/')) throw new Error(`${inv.arn} is not a CodeBuild project`);
     const scope = { account: p.account || inv.account, region: p.region || inv.region };
-    // an EventBridge target's Input, when it is a JSON object, holds StartBuild's parameters, as on AWS
+    // what the target delivers (its Input or transformed input), when it is a JSON object of StartBuild's
+    // parameters, configures the build, as on AWS; the plain event starts the project as it is
     let params: Record<string, unknown> = {};
-    if (typeof inv.options?.Input === 'string') {
-      try {
-        const parsed = JSON.parse(inv.options.Input);
-        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) params = parsed;
-      } catch {
-        /* not parameters */
-      }
+    try {
+      const parsed = JSON.parse(inv.payload);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && !('detail-type' in parsed)) params = parsed;
+    } catch {
+      /* not parameters */
     }
     const caller = { account: scope.account, arn: `arn:aws:iam::${scope.account}:root`, userId: scope.account, accessKeyId: '' };
     const doc = startBuild(store, runner, { ...params, projectName: p.resource.slice('project/'.length) }, { ...scope, caller, now: env.clock.now() });

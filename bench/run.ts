@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,events,codecommit] [--targets opsbox,moto,bare] [--quick] [--profile]
+ *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild] [--targets opsbox,moto,bare] [--quick] [--profile]
  *
  * --profile: instead of the benchmark, CPU-profile opsbox under 32-connection GetCallerIdentity load
  * and print the hottest functions (see bench/profile.ts).
@@ -13,6 +13,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cloudwatchScenario } from './cloudwatch.js';
+import { codebuildScenario } from './codebuild.js';
 import { codecommitScenario } from './codecommit.js';
 import { coldStartScenario } from './coldStart.js';
 import { eventsScenario } from './events.js';
@@ -34,7 +35,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean' },
   },
 });
-const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,events,codecommit').split(','));
+const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild').split(','));
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
 const quick = !!values.quick;
 
@@ -131,6 +132,11 @@ async function main() {
       const r = await codecommitScenario(data, quick ? { files: 5000, commits: 500, rounds: 1, eventPushes: 5 } : { files: 5000, commits: 500, rounds: 3, eventPushes: 10 }, log);
       rows.push(...r.rows);
       details.codecommit = r.details;
+    }
+    if (only.has('codebuild')) {
+      const r = await codebuildScenario({ rounds: quick ? 3 : 7 }, log);
+      rows.push(...r.rows);
+      details.codebuild = r.details;
     }
   } finally {
     for (const name of Object.keys(targets) as TargetName[]) await stop(name);

@@ -94,9 +94,9 @@ async function launch(name: TargetName, cmd: string, args: string[], path: strin
   return { name, host: HOST, port, pid: proc.pid!, startMs: performance.now() - t0, stderr: () => err, stop };
 }
 
-export async function startOpsbox(nodeArgs: string[] = []): Promise<Target> {
+export async function startOpsbox(nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
-  return launch('opsbox', process.execPath, [...nodeArgs, OPSBOX_CLI, 'start', '--port', String(port), '--ephemeral'], '/_opsbox/health', (s) => s === 200, port, 15_000, { OPSBOX_LOG_LEVEL: 'warn' });
+  return launch('opsbox', process.execPath, [...nodeArgs, OPSBOX_CLI, 'start', '--port', String(port), '--ephemeral'], '/_opsbox/health', (s) => s === 200, port, 15_000, { OPSBOX_LOG_LEVEL: 'warn', ...env });
 }
 
 export async function startMoto(): Promise<Target> {

@@ -317,6 +317,50 @@ phases:
     }
   });
 
+  test('S3 zip source with a CodeCommit secondary source; a LOCAL custom cache survives to the next build', async () => {
+    const lib = await pushRepo({ 'lib.txt': 'from-lib\n' });
+    const zipFile = join(mkdtempSync(join(tmpdir(), 'cb-src-')), 'src.zip');
+    const buildspec = `version: 0.2
+phases:
+  build:
+    commands:
+      - cat data.txt
+      - cat $CODEBUILD_SRC_DIR_lib/lib.txt
+      - if [ -f deps/cached ]; then echo cache-hit; else mkdir -p deps && touch deps/cached && echo cache-miss; fi
+cache:
+  paths:
+    - 'deps/**/*'
+`;
+    execFileSync('python3', ['-c', 'import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],"w")\nz.writestr("buildspec.yml",sys.argv[2])\nz.writestr("data.txt","from-zip\\n")\nz.close()', zipFile, buildspec]);
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src/app.zip', Body: readFileSync(zipFile) }));
+    const name = unique('s3src');
+    await cb.send(new CreateProjectCommand({
+      name,
+      source: { type: 'S3', location: `${bucket}/src/app.zip` },
+      secondarySources: [{ type: 'CODECOMMIT', location: `${box.url}/v1/repos/${lib.repositoryName}`, sourceIdentifier: 'lib' }],
+      cache: { type: 'LOCAL', modes: ['LOCAL_CUSTOM_CACHE'] },
+      artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE,
+    }));
+    const first = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    assert.equal(first.buildStatus, 'SUCCEEDED', JSON.stringify(first.phases));
+    const text = await logText(first);
+    assert.match(text, /from-zip/);
+    assert.match(text, /from-lib/);
+    assert.match(text, /cache-miss/);
+    const second = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    assert.match(await logText(second), /cache-hit/);
+  });
+
+  test('a PARAMETER_STORE variable fails DOWNLOAD_SOURCE with a clear message until Parameter Store exists', async () => {
+    const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo x\n');
+    const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name, environmentVariablesOverride: [{ name: 'DB', value: '/shop/db', type: 'PARAMETER_STORE' }] }))).build!.id!);
+    const dl = b.phases!.find((p) => p.phaseType === 'DOWNLOAD_SOURCE')!;
+    assert.equal(dl.phaseStatus, 'FAILED');
+    assert.equal(dl.contexts![0].statusCode, 'Decrypted Variables Error');
+    assert.match(dl.contexts![0].message!, /\/shop\/db/);
+  });
+
   test('a command flooding output: the build ends, every line is in the log, the server stays healthy', async () => {
     const name = await inlineProject(`version: 0.2
 phases:

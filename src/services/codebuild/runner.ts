@@ -18,6 +18,7 @@ import { BuildspecError, parseBuildspec, type Buildspec } from './buildspec.js';
 import { commandFailureContext, commandOf, generateDriver, parseMarker, type Marker } from './driver.js';
 import type { Backends } from './backends/select.js';
 import { ProvisioningError, type ExecutionBackend } from './backends/types.js';
+import { localCacheEnabled, restoreCache, saveCache } from './cache.js';
 import { recordReports } from './reportGroups.js';
 import { fetchSource, SourceError, type SourceToFetch } from './sources.js';
 import type { BuildDoc, CodebuildStore } from './store.js';
@@ -369,6 +370,9 @@ class Run {
     writeFileSync(join(scripts, 'driver.sh'), generateDriver(this.buildspec, { nonce }));
     const scriptPath = hostPaths ? join(scripts, 'driver.sh') : '/codebuild/opsbox/driver.sh';
     if (!hostPaths) mounts.push({ host: scripts, container: '/codebuild/opsbox' });
+    const cachePaths = localCacheEnabled(this.doc.cache) ? (this.buildspec.cache?.paths ?? []) : [];
+    const project = this.doc.projectName;
+    if (cachePaths.length) await restoreCache(this.env.config.dataDir, this.scope, project, cachePaths, srcDir, (m) => this.logs.system(m));
     const shell = this.buildspec.env?.shell ?? 'sh';
     let sawDone = false;
     const onLine = (stream: 'stdout' | 'stderr', line: string) => {
@@ -403,6 +407,8 @@ class Run {
       if (!this.doc.phases[this.doc.phases.length - 1].phaseStatus) this.closePhase('FAILED', ctx);
       else this.failed = true;
     }
+
+    if (cachePaths.length && !this.failed) await saveCache(this.env.config.dataDir, this.scope, project, cachePaths, srcDir, (m) => this.logs.system(m));
 
     // UPLOAD_ARTIFACTS: attempted whenever the build got as far as BUILD, as on AWS
     if (this.reachedBuild) {

@@ -6,7 +6,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ingestBatches } from './cloudwatch.js';
 import { runLoad } from './load.js';
+import { RawConnection } from './rawHttp.js';
 import { getCallerIdentityRequest, isIdentity } from './sts.js';
 import { startOpsbox } from './targets.js';
 
@@ -16,12 +18,26 @@ interface ProfileNode {
   children?: number[];
 }
 
-export async function profileOpsbox(durationMs: number, log: (s: string) => void) {
+export async function profileOpsbox(durationMs: number, log: (s: string) => void, workload: 'sts' | 'putmetricdata' = 'sts') {
   const dir = mkdtempSync(join(tmpdir(), 'opsbox-prof-'));
   const t = await startOpsbox(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  log(`profiling opsbox (pid ${t.pid}) under 32 connections for ${durationMs} ms`);
-  const r = await runLoad({ host: t.host, port: t.port, request: getCallerIdentityRequest(t), connections: 32, warmupMs: 500, durationMs, ok: isIdentity });
-  log(`${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}`);
+  if (workload === 'putmetricdata') {
+    log(`profiling opsbox (pid ${t.pid}) under PutMetricData(1,000 MetricData) on one connection for ${durationMs} ms`);
+    const requests = ingestBatches(t, { batches: 2000 }, `Prof/${Date.now().toString(36)}`);
+    const conn = new RawConnection(t.host, t.port);
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < durationMs && n < requests.length) {
+      const res = await conn.request(requests[n++], 60_000);
+      if (res.status !== 200) throw new Error(`PutMetricData ${res.status}`);
+    }
+    log(`${((n * 1000) / ((performance.now() - t0) / 1000)).toFixed(0)} datapoints/s`);
+    conn.destroy();
+  } else {
+    log(`profiling opsbox (pid ${t.pid}) under 32 connections for ${durationMs} ms`);
+    const r = await runLoad({ host: t.host, port: t.port, request: getCallerIdentityRequest(t), connections: 32, warmupMs: 500, durationMs, ok: isIdentity });
+    log(`${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}`);
+  }
   await t.stop();
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);

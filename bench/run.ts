@@ -4,10 +4,10 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild] [--targets opsbox,moto,bare] [--quick] [--profile]
+ *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
  *
- * --profile: instead of the benchmark, CPU-profile opsbox under 32-connection GetCallerIdentity load
- * and print the hottest functions (see bench/profile.ts).
+ * --profile sts|putmetricdata: instead of the benchmark, CPU-profile opsbox under 32-connection
+ * GetCallerIdentity load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     targets: { type: 'string' },
     quick: { type: 'boolean' },
-    profile: { type: 'boolean' },
+    profile: { type: 'string' },
   },
 });
 const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild').split(','));
@@ -61,7 +61,7 @@ async function start(name: TargetName, launch: () => Promise<Target>): Promise<T
 }
 
 async function main() {
-  if (values.profile) return profileOpsbox(quick ? 3000 : 8000, log);
+  if (values.profile !== undefined) return profileOpsbox(quick ? 3000 : 8000, log, values.profile === 'putmetricdata' ? 'putmetricdata' : 'sts');
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
   const startedAt = new Date();

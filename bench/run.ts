@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
+ *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
  *
  * --profile sts|putmetricdata: instead of the benchmark, CPU-profile opsbox under 32-connection
  * GetCallerIdentity load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { cloudwatchScenario } from './cloudwatch.js';
 import { codebuildScenario } from './codebuild.js';
 import { codecommitScenario } from './codecommit.js';
+import { codepipelineScenario } from './codepipeline.js';
 import { coldStartScenario } from './coldStart.js';
 import { eventsScenario } from './events.js';
 import { logsScenario } from './logs.js';
@@ -35,7 +36,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 });
-const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild').split(','));
+const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild,codepipeline').split(','));
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
 const quick = !!values.quick;
 
@@ -137,6 +138,11 @@ async function main() {
       const r = await codebuildScenario({ rounds: quick ? 3 : 7 }, log);
       rows.push(...r.rows);
       details.codebuild = r.details;
+    }
+    if (only.has('codepipeline')) {
+      const r = await codepipelineScenario(data, { rounds: quick ? 3 : 7 }, log);
+      rows.push(...r.rows);
+      details.codepipeline = r.details;
     }
   } finally {
     for (const name of Object.keys(targets) as TargetName[]) await stop(name);

@@ -3,6 +3,7 @@ import type { ServiceSpec } from '../gateway/service.js';
 import { cloudwatch } from './cloudwatch/index.js';
 import { codebuild } from './codebuild/index.js';
 import { codecommit } from './codecommit/index.js';
+import { codepipeline } from './codepipeline/index.js';
 import { events } from './events/index.js';
 import { iam } from './iam/index.js';
 import { logs } from './logs/index.js';
@@ -11,5 +12,5 @@ import { sns } from './sns/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, s3, logs, cloudwatch, events, sns, codecommit, codebuild];
+  return [sts, iam, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline];
 }

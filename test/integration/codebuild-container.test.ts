@@ -108,14 +108,14 @@ artifacts:
     assert.equal(s.buildStatus, 'STOPPED');
   });
 
-  test('an image that is not there fails PROVISIONING with CLIENT_ERROR and says how to fix it', async (t) => {
+  test('an image that is not there fails PROVISIONING with CLIENT_ERROR (BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE) and says how to fix it', async (t) => {
     if (skip) return t.skip(skip);
     const name = await project('version: 0.2\nphases:\n  build:\n    commands:\n      - echo never\n', 'localhost/opsbox-no-such-image:1');
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
     assert.equal(b.buildStatus, 'FAILED');
     const prov = b.phases!.find((p) => p.phaseType === 'PROVISIONING')!;
-    assert.equal(prov.phaseStatus, 'FAILED');
-    assert.equal(prov.contexts![0].statusCode, 'CLIENT_ERROR');
+    assert.equal(prov.phaseStatus, 'CLIENT_ERROR');
+    assert.equal(prov.contexts![0].statusCode, 'BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE');
     assert.match(prov.contexts![0].message!, /opsbox-no-such-image/);
     assert.deepEqual(b.phases!.map((p) => p.phaseType).slice(-2), ['FINALIZING', 'COMPLETED']);
   });

@@ -306,6 +306,7 @@ phases:
     await cb.send(new CreateProjectCommand({ name, source: { type: 'CODECOMMIT', location: `https://git-codecommit.us-east-1.amazonaws.com/v1/repos/${repo.repositoryName}` }, artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE }));
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name, sourceVersion: 'nope' }))).build!.id!);
     const dl = b.phases!.find((p) => p.phaseType === 'DOWNLOAD_SOURCE')!;
+    assert.equal(dl.phaseStatus, 'CLIENT_ERROR');
     assert.deepEqual(dl.contexts, [{ statusCode: 'CLIENT_ERROR', message: 'CLIENT_ERROR: reference not found for primary source and source version nope' }]);
     // a tag and a commit id are source versions too
     await git.must(repo.dir, ['tag', 'v1']);

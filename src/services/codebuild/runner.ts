@@ -24,6 +24,8 @@ import { fetchSource, SourceError, type SourceToFetch } from './sources.js';
 import type { BuildDoc, CodebuildStore } from './store.js';
 
 type Status = 'SUCCEEDED' | 'FAILED' | 'FAULT' | 'TIMED_OUT' | 'STOPPED';
+/** A phase can also end CLIENT_ERROR (an image or source it cannot get), as AWS reports it. */
+type PhaseStatus = Status | 'CLIENT_ERROR';
 interface PhaseContext {
   statusCode: string;
   message: string;
@@ -186,7 +188,7 @@ class Run {
     this.save();
   }
 
-  private closePhase(status: Status, context: PhaseContext = { statusCode: '', message: '' }) {
+  private closePhase(status: PhaseStatus, context: PhaseContext = { statusCode: '', message: '' }) {
     const p = this.doc.phases[this.doc.phases.length - 1];
     if (!p || p.phaseStatus) return;
     const now = this.now();
@@ -325,8 +327,9 @@ class Run {
       const s = interrupted();
       if (s) return stopPhase(s), s;
       const message = err instanceof ProvisioningError ? err.message : String(err);
-      this.logs.system(`Phase context status code: CLIENT_ERROR Message: ${message}`);
-      this.closePhase('FAILED', { statusCode: 'CLIENT_ERROR', message });
+      const statusCode = err instanceof ProvisioningError ? err.contextStatusCode : 'CLIENT_ERROR';
+      this.logs.system(`Phase context status code: ${statusCode} Message: ${message}`);
+      this.closePhase('CLIENT_ERROR', { statusCode, message });
       return 'FAILED';
     }
     if (interrupted()) return stopPhase(interrupted()!), interrupted()!;
@@ -354,9 +357,10 @@ class Run {
         err instanceof BuildspecError ? { statusCode: err.statusCode, message: err.message }
         : err instanceof SourceError || err instanceof Failure ? (err instanceof Failure ? err.context : { statusCode: err.statusCode, message: err.message })
         : { statusCode: 'CLIENT_ERROR', message: String(err) };
-      this.logs.system(`Phase complete: DOWNLOAD_SOURCE State: FAILED`);
+      const phaseStatus = err instanceof SourceError ? 'CLIENT_ERROR' : 'FAILED';
+      this.logs.system(`Phase complete: DOWNLOAD_SOURCE State: ${phaseStatus}`);
       this.logs.system(`Phase context status code: ${context.statusCode} Message: ${context.message}`);
-      this.closePhase('FAILED', context);
+      this.closePhase(phaseStatus, context);
       return 'FAILED';
     }
     this.logs.system('Phase complete: DOWNLOAD_SOURCE State: SUCCEEDED');
@@ -439,6 +443,9 @@ class Run {
         if (m.phase === 'BUILD') this.reachedBuild = true;
         this.openPhase(m.phase);
         this.logs.system(`Entering phase ${m.phase}`);
+        const runtimes = m.phase === 'INSTALL' ? this.buildspec!.phases.install?.runtimeVersions : undefined;
+        if (runtimes)
+          this.logs.system(`Processing runtime-versions ${Object.entries(runtimes).map(([k, v]) => `${k}: ${v}`).join(', ')}: the build's image provides its runtimes (opsbox does not switch them)`);
         break;
       case 'command':
         this.logs.system(`Running command ${commandOf(this.buildspec!, m.phase, m.index, m.finally) ?? ''}`);

@@ -1,7 +1,8 @@
 /**
  * Runs CodeBuild builds in containers of whatever Docker-Engine-API engine answers (Docker, or
  * `podman system service`): DOCKER_HOST (unix:// or tcp://) or the usual sockets.
- * One build = create → attach → start → wait → remove; output is demultiplexed from the attach
+ * One build = create → attach → start → (attach ends → inspect) or wait → remove, on the host's
+ * network by default (a build reaches opsbox at 127.0.0.1 like a host build); output is demultiplexed from the attach
  * stream into lines as it arrives (lines capped at MAX_LINE bytes, so a flood never piles up in
  * memory). An abort kills and removes the container at once.
  */
@@ -58,7 +59,7 @@ const statusOf = (e: unknown) => (e as { statusCode?: number })?.statusCode;
  * The container backend on the first engine that answers within ~1 s, or undefined (see
  * lastContainerEngineError()) when none does.
  */
-export async function createContainerBackend(opts: { dockerHost?: string; imageMap?: Record<string, string> } = {}): Promise<ExecutionBackend | undefined> {
+export async function createContainerBackend(opts: { dockerHost?: string; imageMap?: Record<string, string>; network?: string } = {}): Promise<ExecutionBackend | undefined> {
   const host = opts.dockerHost ?? process.env.DOCKER_HOST;
   let endpoints: Endpoint[];
   try {
@@ -78,7 +79,8 @@ export async function createContainerBackend(opts: { dockerHost?: string; imageM
       // Loaded on first use: dockerode (with its ssh transport) costs ~140 ms to import.
       const { default: DockerClass } = await import('dockerode');
       lastError = '';
-      return new ContainerBackend(new DockerClass(ep.options), ep.label, engine, opts.imageMap ?? {});
+      const network = opts.network ?? process.env.OPSBOX_CODEBUILD_NETWORK ?? 'host';
+      return new ContainerBackend(new DockerClass(ep.options), ep.label, engine, opts.imageMap ?? {}, network);
     } catch (e) {
       failures.push(`${ep.label}: ${errText(e)}`);
     }
@@ -116,6 +118,8 @@ class ContainerBackend implements ExecutionBackend {
     private readonly endpoint: string,
     private readonly engine: string,
     private readonly imageMap: Record<string, string>,
+    /** Docker NetworkMode. 'host' (default) lets a build reach opsbox at the same 127.0.0.1 URL as a host build. */
+    private readonly network: string,
   ) {}
 
   async provision(image: string, signal: AbortSignal): Promise<string> {
@@ -163,22 +167,22 @@ class ContainerBackend implements ExecutionBackend {
     let stream: NodeJS.ReadableStream & { destroy?(): void } | undefined;
     let killed = false;
     let removal: Promise<void> | undefined;
-    const remove = () =>
-      (removal ??= container
-        ? container.remove({ force: true, v: true }).then(
-            () => undefined,
-            (e) => {
-              if (statusOf(e) !== 404 && statusOf(e) !== 409) throw e;
-            },
-          )
-        : Promise.resolve());
+    const remove = (c: Docker.Container) =>
+      (removal ??= c.remove({ force: true, v: true }).then(
+        () => undefined,
+        (e) => {
+          if (statusOf(e) !== 404 && statusOf(e) !== 409) throw e;
+        },
+      ));
     // Kill first: a forced remove alone may give the process a grace period (podman: 10 s of SIGTERM).
+    // Before the container exists, only mark the run: it is removed as soon as create returns.
     const stop = async () => {
-      if (killed) return remove();
       killed = true;
       stream?.destroy?.();
-      if (container) await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
-      await remove().catch(() => undefined);
+      if (!container) return;
+      const c = container;
+      await c.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+      await remove(c).catch(() => undefined);
     };
     const entry = { stop };
     this.active.add(entry);
@@ -202,12 +206,13 @@ class ContainerBackend implements ExecutionBackend {
         HostConfig: {
           Binds: [`${exec.workDir}:${exec.containerWorkDir}`, ...exec.mounts.map((m) => `${m.host}:${m.container}`)],
           Privileged: exec.privileged,
+          NetworkMode: this.network,
         },
       }).catch((e) => {
         if (statusOf(e) === 404) throw new ProvisioningError(`Unable to pull customer's container image. CannotPullContainerError: Error response from daemon: ${errText(e)}. ${imageHint(exec.image, image)}`);
         throw e;
       });
-      if (exec.signal.aborted) {
+      if (killed || exec.signal.aborted) {
         await stop();
         return { exitCode: null, signal: 'SIGKILL' };
       }
@@ -225,7 +230,7 @@ class ContainerBackend implements ExecutionBackend {
     } finally {
       exec.signal.removeEventListener('abort', onAbort);
       stream?.destroy?.();
-      await (killed ? stop() : remove()).catch(() => undefined);
+      if (container) await (killed ? stop() : remove(container)).catch(() => undefined);
       this.active.delete(entry);
     }
   }

@@ -25,13 +25,17 @@ export interface ExecutionBackend {
 }
 
 /**
- * PROVISIONING failed. `message` is the phase context AWS shows (plus, for opsbox, how to fix it
- * locally); `phaseStatus` is the phase's status (AWS: CLIENT_ERROR for an image it cannot pull).
+ * PROVISIONING failed. AWS reports an image it cannot pull as the phase context
+ * { statusCode: 'BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE', message: "Unable to pull customer's container image.
+ * CannotPullContainerError: Error response from daemon: pull access denied for <image>, repository does not
+ * exist or may require 'docker login'" } (shown as "<statusCode>: <message>"), phase status CLIENT_ERROR.
+ * `message` is that message (for opsbox followed by how to fix it locally).
  */
 export class ProvisioningError extends Error {
   override name = 'ProvisioningError';
   constructor(
     message: string,
+    readonly contextStatusCode = 'BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE',
     readonly phaseStatus: 'CLIENT_ERROR' | 'FAILED' = 'CLIENT_ERROR',
   ) {
     super(message);

@@ -1,0 +1,16 @@
+/** The action providers opsbox runs; CodeDeploy, CloudFormation, ECS and Lambda Invoke register here later. */
+import { registerApprovalProvider } from './approval.js';
+import { registerCodeBuildProvider } from './codebuild.js';
+import { registerS3DeployProvider } from './s3deploy.js';
+import { registerSourceProviders } from './sources.js';
+
+let registered = false;
+
+export function registerBuiltinProviders() {
+  if (registered) return;
+  registered = true;
+  registerSourceProviders();
+  registerCodeBuildProvider();
+  registerApprovalProvider();
+  registerS3DeployProvider();
+}

@@ -1,0 +1,100 @@
+/**
+ * Source actions: CodeCommit (the branch's commit, or the pushed/overridden one, as a zip of its
+ * tree) and S3 (a version of an object in a versioned bucket, copied as is). Both report the
+ * revision (commit id / version id) the execution records, and AWS's output variables.
+ */
+import { AwsError } from '../../../core/errors.js';
+import { archiveZip, commitInfo, revParse } from './git.js';
+import { failed, registerActionProvider, type ActionContext, type ActionResult } from './registry.js';
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+async function codeCommitSource(ctx: ActionContext): Promise<ActionResult> {
+  const { RepositoryName: repoName, BranchName: branch } = ctx.configuration;
+  const repo = ctx.env.repos.resolve(ctx.account, ctx.region, repoName);
+  if (!repo) return failed(`The repository named ${repoName} does not exist in account ${ctx.account}.`, 'ConfigurationError');
+  let commit: string | undefined;
+  if (ctx.sourceOverride?.revisionType === 'COMMIT_ID') {
+    commit = await revParse(repo.gitDir, ctx.sourceOverride.revisionValue);
+    if (!commit) return failed(`Could not find commit ${ctx.sourceOverride.revisionValue} in repository ${repoName}.`, 'ConfigurationError');
+  } else {
+    commit = await revParse(repo.gitDir, `refs/heads/${branch}`);
+    if (!commit) return failed(`The branch ${branch} does not exist in repository ${repoName}.`, 'ConfigurationError');
+  }
+  const info = await commitInfo(repo.gitDir, commit);
+  // OutputArtifactFormat CODEBUILD_CLONE_REF also gets the tree as a zip: opsbox builds read it like CODE_ZIP
+  for (const out of ctx.outputArtifacts) await ctx.putArtifact(out, archiveZip(repo.gitDir, commit));
+  return {
+    status: 'Succeeded',
+    externalExecutionId: commit,
+    summary: info.message.split('\n')[0].slice(0, 2048),
+    externalExecutionUrl: `https://${ctx.region}.console.aws.amazon.com/codesuite/codecommit/repositories/${repoName}/commit/${commit}?region=${ctx.region}`,
+    outputVariables: {
+      CommitId: commit,
+      CommitMessage: info.message,
+      AuthorDate: iso(info.authorTime),
+      CommitterDate: iso(info.committerTime),
+      BranchName: branch,
+      RepositoryName: repoName,
+    },
+    revision: {
+      revisionId: commit,
+      revisionSummary: info.message,
+      created: info.authorTime,
+      revisionUrl: `https://${ctx.region}.console.aws.amazon.com/codesuite/codecommit/repositories/${repoName}/commit/${commit}?region=${ctx.region}`,
+    },
+  };
+}
+
+async function s3Source(ctx: ActionContext): Promise<ActionResult> {
+  const c = ctx.configuration;
+  const scope = { account: ctx.account, region: ctx.region };
+  let key = c.S3ObjectKey;
+  let versionId: string | undefined;
+  if (ctx.sourceOverride?.revisionType === 'S3_OBJECT_VERSION_ID') versionId = ctx.sourceOverride.revisionValue;
+  if (ctx.sourceOverride?.revisionType === 'S3_OBJECT_KEY') key = ctx.sourceOverride.revisionValue;
+  try {
+    const v = await ctx.env.services.call('s3', 'GetBucketVersioning', { Bucket: c.S3Bucket }, scope);
+    if (v.Status !== 'Enabled') return failed(`Bucket ${c.S3Bucket} is not versioned. Enable versioning on the bucket to use it as a pipeline source.`, 'ConfigurationError');
+    const obj = await ctx.env.services.call('s3', 'GetObject', { Bucket: c.S3Bucket, Key: key, VersionId: versionId }, scope);
+    for (const out of ctx.outputArtifacts) await ctx.putArtifact(out, obj.Body);
+    const created = obj.LastModified instanceof Date ? obj.LastModified.getTime() : ctx.env.clock.now();
+    const etag = String(obj.ETag ?? '').replace(/"/g, '');
+    const version = obj.VersionId ?? 'null';
+    return {
+      status: 'Succeeded',
+      externalExecutionId: version,
+      summary: `Amazon S3 version id: ${version}`,
+      outputVariables: { ETag: etag, VersionId: version },
+      revision: { revisionId: version, revisionSummary: `Amazon S3 version id: ${version}`, created, revisionChangeIdentifier: etag },
+    };
+  } catch (err) {
+    if (err instanceof AwsError) return failed(`Could not access ${c.S3Bucket}/${key}: ${err.code}: ${err.message}`, 'ConfigurationError');
+    throw err;
+  }
+}
+
+export function registerSourceProviders() {
+  registerActionProvider('Source', 'AWS', 'CodeCommit', {
+    inputs: [0, 0],
+    outputs: [1, 1],
+    required: ['RepositoryName', 'BranchName'],
+    optional: ['PollForSourceChanges', 'OutputArtifactFormat'],
+    source: 'codecommit',
+    validate(a) {
+      const f = a.configuration?.OutputArtifactFormat;
+      if (f !== undefined && f !== 'CODE_ZIP' && f !== 'CODEBUILD_CLONE_REF')
+        return `Action configuration for action '${a.name}' contains an invalid value for OutputArtifactFormat: '${f}'`;
+      return undefined;
+    },
+    run: codeCommitSource,
+  });
+  registerActionProvider('Source', 'AWS', 'S3', {
+    inputs: [0, 0],
+    outputs: [1, 1],
+    required: ['S3Bucket', 'S3ObjectKey'],
+    optional: ['PollForSourceChanges', 'AllowOverrideForS3ObjectKey'],
+    source: 's3',
+    run: s3Source,
+  });
+}

@@ -1,15 +1,25 @@
 /**
- * Zip archives as builds and pipelines move them: artifacts are zipped straight from files into a
- * stream (yazl), and source or artifact zips are spooled to a file (a zip needs random access) and
- * extracted entry by entry (yauzl), refusing entries that would land outside the target folder.
- * Unix modes survive both ways, so a script that was executable stays executable.
+ * Zip archives as builds and pipelines move them: artifacts are zipped straight from files (or small
+ * in-memory files) into a stream (yazl), and zips are spooled to a file (a zip needs random access)
+ * and read entry by entry (yauzl), one entry stream at a time, refusing entries that would land
+ * outside the target folder. Unix modes survive both ways, so an executable stays executable.
  */
-import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
+
+export class ZipError extends Error {}
+
+function outputOf(zip: yazl.ZipFile): Readable {
+  zip.end();
+  const out = new PassThrough();
+  zip.outputStream.pipe(out);
+  return out;
+}
 
 /** A zip of the given files (path on disk, name in the archive) as a stream; nothing is buffered whole. */
 export function zipFiles(files: { path: string; name: string }[]): Readable {
@@ -19,10 +29,14 @@ export function zipFiles(files: { path: string; name: string }[]): Readable {
     if (st.isDirectory()) zip.addEmptyDirectory(f.name, { mode: st.mode, mtime: st.mtime });
     else zip.addReadStream(createReadStream(f.path), f.name, { mode: st.mode, mtime: st.mtime, size: st.size });
   }
-  zip.end();
-  const out = new PassThrough();
-  zip.outputStream.pipe(out);
-  return out;
+  return outputOf(zip);
+}
+
+/** A zip of small in-memory files (name → content). */
+export function zipBuffers(files: Record<string, string | Buffer>): Readable {
+  const zip = new yazl.ZipFile();
+  for (const [name, body] of Object.entries(files)) zip.addBuffer(Buffer.isBuffer(body) ? body : Buffer.from(body), name);
+  return outputOf(zip);
 }
 
 /** Writes a stream to a file (to give a zip the random access it needs). */
@@ -31,12 +45,16 @@ export async function spool(body: Readable, file: string) {
   await pipeline(body, createWriteStream(file));
 }
 
-export class ZipError extends Error {}
+export interface ZipEntry {
+  /** Path inside the archive, '/'-separated. */
+  name: string;
+  size: number;
+  /** Unix permission bits, 0 when the archive has none. */
+  mode: number;
+}
 
-/** Extracts a zip file into `dest`; rejects with ZipError for a damaged archive or an escaping entry. */
-export function extractZip(file: string, dest: string): Promise<number> {
-  const root = resolve(dest);
-  mkdirSync(root, { recursive: true });
+/** Calls `onFile` for every file of the zip file in turn (directories are skipped); rejects with ZipError for a damaged archive. */
+export function readZipFile(file: string, onFile: (entry: ZipEntry, content: Readable) => Promise<void>): Promise<number> {
   return new Promise((ok, fail) => {
     yauzl.open(file, { lazyEntries: true, autoClose: true }, (err, zip) => {
       if (err || !zip) return fail(new ZipError(err?.message ?? 'not a zip archive'));
@@ -44,28 +62,54 @@ export function extractZip(file: string, dest: string): Promise<number> {
       zip.on('error', (e) => fail(new ZipError(e.message)));
       zip.on('end', () => ok(count));
       zip.on('entry', (entry: yauzl.Entry) => {
-        const target = resolve(root, entry.fileName);
-        if (target !== root && !target.startsWith(root + sep)) {
-          zip.close();
-          return fail(new ZipError(`entry ${entry.fileName} is outside the archive root`));
-        }
-        if (entry.fileName.endsWith('/')) {
-          mkdirSync(target, { recursive: true });
-          return zip.readEntry();
-        }
+        if (entry.fileName.endsWith('/')) return zip.readEntry();
         zip.openReadStream(entry, (e, stream) => {
           if (e || !stream) return fail(new ZipError(e?.message ?? 'unreadable entry'));
-          mkdirSync(dirname(target), { recursive: true });
-          const mode = (entry.externalFileAttributes >>> 16) & 0o777;
-          pipeline(stream, createWriteStream(target, { mode: mode || 0o644 }))
-            .then(() => {
+          const info = { name: entry.fileName, size: entry.uncompressedSize, mode: (entry.externalFileAttributes >>> 16) & 0o777 };
+          onFile(info, stream).then(
+            () => {
               count++;
               zip.readEntry();
-            })
-            .catch((we) => fail(new ZipError(String(we))));
+            },
+            (fe) => {
+              zip.close();
+              fail(fe);
+            },
+          );
         });
       });
       zip.readEntry();
     });
+  });
+}
+
+/** readZipFile over a zip arriving as a stream (an S3 object), spooled to a temp file first. */
+export async function readZipStream(body: Readable, onFile: (entry: ZipEntry, content: Readable) => Promise<void>): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'opsbox-zip-'));
+  try {
+    const file = join(dir, 'archive.zip');
+    await spool(body, file);
+    return await readZipFile(file, onFile);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Extracts a zip file into `dest`; rejects with ZipError for a damaged archive or an escaping entry. */
+export function extractZip(file: string, dest: string): Promise<number> {
+  const root = resolve(dest);
+  mkdirSync(root, { recursive: true });
+  return readZipFile(file, async (entry, content) => {
+    const target = resolve(root, entry.name);
+    if (target !== root && !target.startsWith(root + sep)) {
+      content.destroy();
+      throw new ZipError(`entry ${entry.name} is outside the archive root`);
+    }
+    mkdirSync(dirname(target), { recursive: true });
+    try {
+      await pipeline(content, createWriteStream(target, { mode: entry.mode || 0o644 }));
+    } catch (err) {
+      throw new ZipError(String(err));
+    }
   });
 }

@@ -415,7 +415,7 @@ describe('executions', () => {
   test('S3 source: a new object version starts the pipeline; pipeline variables and action variables resolve', async () => {
     const src = await bucket('src', true);
     const site = await bucket('site');
-    const { zipOf } = await import('../../src/services/codepipeline/providers/zip.js');
+    const { zipBuffers: zipOf } = await import('../../src/core/zip.js');
     const zip = async (body: string) => Buffer.concat(await (zipOf({ 'app.txt': body }) as any).toArray());
     await s3.send(new PutObjectCommand({ Bucket: src, Key: 'app.zip', Body: await zip('v1') }));
     const name = unique('s3src');

@@ -10,6 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ServiceEnv } from '../../gateway/service.js';
+import { isBranch, revParse } from '../../core/gitRead.js';
 import { extractZip, spool, ZipError } from '../../core/zip.js';
 
 const exec = promisify(execFile);
@@ -106,16 +107,11 @@ async function cloneCodecommit(env: ServiceEnv, scope: { account: string; region
   let commit: string | undefined;
   let branch: string | undefined;
   for (const candidate of [wanted, `refs/heads/${wanted}`, `refs/tags/${wanted}`]) {
-    try {
-      commit = (await git(['--git-dir', repo.gitDir, 'rev-parse', '--verify', '--quiet', `${candidate}^{commit}`])).stdout.trim();
-      if (commit) {
-        const b = wanted.replace(/^refs\/heads\//, '');
-        const isBranch = await git(['--git-dir', repo.gitDir, 'show-ref', '--verify', '--quiet', `refs/heads/${b}`]).then(() => true, () => false);
-        if (isBranch) branch = b;
-        break;
-      }
-    } catch {
-      /* try the next spelling */
+    commit = await revParse(repo.gitDir, candidate);
+    if (commit) {
+      const b = wanted.replace(/^refs\/heads\//, '');
+      if (await isBranch(repo.gitDir, b)) branch = b;
+      break;
     }
   }
   if (!commit) throw new SourceError(`CLIENT_ERROR: reference not found for ${which} and source version ${wanted}`);

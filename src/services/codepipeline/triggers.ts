@@ -14,7 +14,7 @@ import { log } from '../../core/log.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { Engine } from './engine.js';
 import { pushMatches } from './filters.js';
-import { changedFiles } from './providers/git.js';
+import { changedFiles } from '../../core/gitRead.js';
 import type { CodepipelineStore, Scope } from './store.js';
 import type { PipelineDoc } from './validate.js';
 

@@ -5,7 +5,7 @@
  */
 import { AwsError } from '../../../core/errors.js';
 import { failed, registerActionProvider, type ActionContext, type ActionResult } from './registry.js';
-import { eachZipEntry } from './zip.js';
+import { readZipStream } from '../../../core/zip.js';
 
 const TYPES: Record<string, string> = {
   html: 'text/html', htm: 'text/html', css: 'text/css', js: 'application/javascript', mjs: 'application/javascript', json: 'application/json',
@@ -28,7 +28,7 @@ async function deploy(ctx: ActionContext): Promise<ActionResult> {
     }
     const prefix = c.ObjectKey ? c.ObjectKey.replace(/\/+$/, '') + '/' : '';
     let count = 0;
-    await eachZipEntry(body, async (path, size, content) => {
+    await readZipStream(body, async ({ name: path, size }, content) => {
       if (ctx.signal.aborted) throw new Error('Stopped');
       await ctx.env.services.call('s3', 'PutObject', { Bucket: c.BucketName, Key: prefix + path, Body: content, ContentLength: size, ContentType: contentType(path), ...extra }, scope);
       count++;

@@ -4,7 +4,7 @@
  * revision (commit id / version id) the execution records, and AWS's output variables.
  */
 import { AwsError } from '../../../core/errors.js';
-import { archiveZip, commitInfo, revParse } from './git.js';
+import { archiveZip, commitInfo, revParse } from '../../../core/gitRead.js';
 import { failed, registerActionProvider, type ActionContext, type ActionResult } from './registry.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

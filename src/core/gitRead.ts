@@ -1,6 +1,7 @@
 /**
- * Reading a CodeCommit repository's bare git dir (never writing to it): the commit a branch points
- * at, a commit's message and times, the files two commits differ in, and the tree as a zip stream.
+ * Reading a CodeCommit repository's bare git dir (core/repos.ts finds it) without writing to it, for
+ * builds and pipelines: the commit a name points at, whether it is a branch, a commit's message and
+ * times, the files two commits differ in, and the tree as a zip stream.
  */
 import { execFile, spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
@@ -20,6 +21,11 @@ export async function revParse(gitDir: string, rev: string): Promise<string | un
   } catch {
     return undefined;
   }
+}
+
+/** Whether `name` is a branch of the repository. */
+export async function isBranch(gitDir: string, name: string): Promise<boolean> {
+  return git(gitDir, ['show-ref', '--verify', '--quiet', `refs/heads/${name}`]).then(() => true, () => false);
 }
 
 export interface CommitInfo {

@@ -14,6 +14,7 @@ import { Store } from '../../src/core/store.js';
 import { Targets } from '../../src/core/targets.js';
 import type { RequestContext } from '../../src/gateway/context.js';
 import type { ServiceEnv } from '../../src/gateway/service.js';
+import { GitRepos } from '../../src/core/repos.js';
 import { checkBranchName } from '../../src/services/codecommit/branches.js';
 import { Codecommit } from '../../src/services/codecommit/context.js';
 import { ZERO } from '../../src/services/codecommit/git.js';
@@ -76,7 +77,7 @@ describe('handlers in-process', () => {
     clock = new ManualClock(Date.UTC(2025, 5, 1, 12, 0, 0));
     const bus = new EventBus();
     bus.subscribe((e) => events.push(e));
-    env = { store, clock, bus, credentials: new Credentials(store), targets: new Targets(), config: { auth: 'default' } } as unknown as ServiceEnv;
+    env = { store, clock, bus, credentials: new Credentials(store), targets: new Targets(), repos: new GitRepos(), config: { auth: 'default' } } as unknown as ServiceEnv;
     h = createCodecommitHandlers(env);
   });
   after(() => {

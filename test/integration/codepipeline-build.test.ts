@@ -114,7 +114,7 @@ test('push → source → CodeBuild (unit-test report, exported variables) → m
     await git.must(dir, ['push', '-q', 'origin', 'HEAD:refs/heads/main']);
     return git.must(dir, ['rev-parse', 'HEAD']);
   };
-  await commit({ 'index.html': '<h1>v1</h1>\n', VERSION: '1.0.0\n', 'test.sh': testScript(true) }, 'v1');
+  const v1 = await commit({ 'index.html': '<h1>v1</h1>\n', VERSION: '1.0.0\n', 'test.sh': testScript(true) }, 'v1');
 
   const artifacts = unique('artifacts');
   const site = unique('site');
@@ -165,6 +165,8 @@ test('push → source → CodeBuild (unit-test report, exported variables) → m
   assert.equal(build.output!.outputVariables!.APP_VERSION, '1.0.0');
   const b = (await cb.send(new BatchGetBuildsCommand({ ids: [build.output!.executionResult!.externalExecutionId!] }))).builds![0];
   assert.equal(b.initiator, `codepipeline/${name}`);
+  assert.equal(b.resolvedSourceVersion, v1, 'the build knows the commit its input artifact came from');
+  assert.match(b.sourceVersion!, new RegExp(`^arn:aws:s3:::${artifacts}/`));
   const reports = await cb.send(new ListReportsForReportGroupCommand({ reportGroupArn: `arn:aws:codebuild:us-east-1:000000000000:report-group/${project}-unit` }));
   const report = (await cb.send(new BatchGetReportsCommand({ reportArns: reports.reports! }))).reports![0];
   assert.equal(report.status, 'SUCCEEDED');

@@ -86,7 +86,10 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: Re
     startTime: ctx.now,
     currentPhase: 'SUBMITTED',
     buildStatus: 'IN_PROGRESS',
-    ...((input.sourceVersion ?? project.sourceVersion) !== undefined && { sourceVersion: input.sourceVersion ?? project.sourceVersion }),
+    // a pipeline's build is of its primary input artifact, as AWS reports it
+    ...(ctx.pipeline?.inputArtifacts[0]
+      ? { sourceVersion: `arn:aws:s3:::${ctx.pipeline.inputArtifacts[0].bucket}/${ctx.pipeline.inputArtifacts[0].key}` }
+      : (input.sourceVersion ?? project.sourceVersion) !== undefined && { sourceVersion: input.sourceVersion ?? project.sourceVersion }),
     projectName: project.name,
     phases: [{ phaseType: 'SUBMITTED', phaseStatus: 'SUCCEEDED', startTime: ctx.now, endTime: ctx.now, durationInSeconds: 0 }],
     source,

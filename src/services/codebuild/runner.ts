@@ -41,7 +41,7 @@ export interface BuildPrivate {
   secondaryArtifacts?: any[];
   /** 'host' or 'container' when the project asks for one (tag opsbox:backend). */
   backend?: 'host' | 'container';
-  pipeline?: { inputArtifacts: { name: string; bucket: string; key: string }[]; outputArtifacts: { name: string; bucket: string; key: string }[]; primarySource?: string };
+  pipeline?: { inputArtifacts: { name: string; bucket: string; key: string; revision?: string }[]; outputArtifacts: { name: string; bucket: string; key: string }[]; primarySource?: string };
 }
 
 const MINUTE_MS = Number(process.env.OPSBOX_CODEBUILD_MINUTE_MS) || 60_000;
@@ -483,6 +483,7 @@ class Run {
       const inputs = [...pipeline.inputArtifacts];
       const first = inputs.find((a) => a.name === pipeline.primarySource) ?? inputs[0];
       primary.artifact = first;
+      if (first?.revision) this.doc.resolvedSourceVersion = first.revision;
       for (const a of inputs) if (a !== first) secondaries.push({ type: 'CODEPIPELINE', sourceIdentifier: a.name, artifact: a });
     }
     this.logs.system(`Waiting for DOWNLOAD_SOURCE`);

@@ -227,7 +227,7 @@ export class Engine {
       for (const a of decl.inputArtifacts ?? []) {
         const loc = state.artifacts[a.name];
         if (!loc) early ??= failed(`Input artifact '${a.name}' was not produced in this execution`, 'ConfigurationError');
-        else inputs.push({ name: a.name, ...loc });
+        else inputs.push({ name: a.name, ...loc, revision: state.revisions.find((r) => r.name === a.name)?.revisionId });
       }
       record = {
         input: {

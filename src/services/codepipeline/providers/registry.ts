@@ -11,6 +11,8 @@ export interface ArtifactLocation {
   name: string;
   bucket: string;
   key: string;
+  /** The source revision (commit id, S3 version) the artifact was made from, when a source action made it. */
+  revision?: string;
 }
 
 export interface ActionDeclaration {

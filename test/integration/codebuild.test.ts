@@ -353,6 +353,40 @@ cache:
     assert.match(await logText(second), /cache-hit/);
   });
 
+  test('secondary artifacts go to their own S3 locations; BUILD_ID namespace; packaging NONE', async () => {
+    const name = await inlineProject(`version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p web logs && echo page > web/index.html && echo trace > logs/build.log
+artifacts:
+  name: site-$CODEBUILD_BUILD_NUMBER
+  files:
+    - '**/*'
+  base-directory: web
+  secondary-artifacts:
+    logs:
+      files:
+        - logs/build.log
+      discard-paths: yes
+`, {
+      artifacts: { type: 'S3', location: bucket, path: 'builds', namespaceType: 'BUILD_ID', name: 'web', packaging: 'NONE' },
+      secondaryArtifacts: [{ type: 'S3', location: bucket, path: 'logs', name: 'l', packaging: 'NONE', artifactIdentifier: 'logs' }],
+    });
+    const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    assert.equal(b.buildStatus, 'SUCCEEDED', JSON.stringify(b.phases));
+    const uuid = b.id!.split(':')[1];
+    assert.equal(b.artifacts!.location, `arn:aws:s3:::${bucket}/builds/${uuid}/web`);
+    assert.equal(b.secondaryArtifacts![0].location, `arn:aws:s3:::${bucket}/logs/l`);
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const keys = (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents!.map((o) => o.Key);
+    assert.ok(keys.includes(`builds/${uuid}/web/index.html`) && keys.includes('logs/l/build.log'), keys.join(' '));
+    const page = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `builds/${uuid}/web/index.html` }));
+    assert.equal(await page.Body!.transformToString(), 'page\n');
+    const trace = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'logs/l/build.log' }));
+    assert.equal(await trace.Body!.transformToString(), 'trace\n');
+  });
+
   test('a PARAMETER_STORE variable fails DOWNLOAD_SOURCE with a clear message until Parameter Store exists', async () => {
     const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo x\n');
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name, environmentVariablesOverride: [{ name: 'DB', value: '/shop/db', type: 'PARAMETER_STORE' }] }))).build!.id!);

@@ -465,6 +465,19 @@ describe('CodeBuild API', () => {
     assert.deepEqual((await cb.send(new BatchGetBuildsCommand({ ids: [first.id!] }))).buildsNotFound, [first.id]);
   });
 
+  test('StartBuild with an idempotency token starts one build; ListCuratedEnvironmentImages names the local images', async () => {
+    const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo x\n');
+    const a = (await cb.send(new StartBuildCommand({ projectName: name, idempotencyToken: 'tok-1' }))).build!;
+    const b = (await cb.send(new StartBuildCommand({ projectName: name, idempotencyToken: 'tok-1' }))).build!;
+    assert.equal(b.id, a.id);
+    await assert.rejects(cb.send(new StartBuildCommand({ projectName: name, idempotencyToken: 'tok-1', sourceVersion: 'other' })), (e: any) => e.name === 'InvalidInputException');
+    await waitBuild(a.id!);
+    const images = await awsCli(box.url, ['codebuild', 'list-curated-environment-images']);
+    assert.equal(images.code, 0, images.stderr);
+    const names = JSON.parse(images.stdout).platforms.flatMap((p: any) => p.languages.flatMap((l: any) => l.images.map((i: any) => i.name)));
+    assert.ok(names.includes('aws/codebuild/standard:7.0'));
+  });
+
   test('the aws CLI creates a project and starts a build', async () => {
     const name = unique('cli');
     const created = await awsCli(box.url, [

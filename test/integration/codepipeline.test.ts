@@ -118,6 +118,20 @@ const rejects = (p: Promise<unknown>, name: string, message?: RegExp) =>
     return true;
   });
 
+describe('action types', () => {
+  test('ListActionTypes (aws CLI) lists the providers opsbox runs, with their artifact counts and configuration', async () => {
+    const r = await awsCli(box.url, ['codepipeline', 'list-action-types', '--action-owner-filter', 'AWS']);
+    assert.equal(r.code, 0, r.stderr);
+    const types = JSON.parse(r.stdout).actionTypes as any[];
+    const ids = types.map((t) => `${t.id.category}/${t.id.provider}`);
+    for (const want of ['Source/CodeCommit', 'Source/S3', 'Build/CodeBuild', 'Test/CodeBuild', 'Approval/Manual', 'Deploy/S3']) assert.ok(ids.includes(want), `${want} in ${ids.join(', ')}`);
+    assert.ok(!ids.includes('Deploy/CodeDeploy'));
+    const build = types.find((t) => t.id.category === 'Build');
+    assert.deepEqual(build.inputArtifactDetails, { minimumCount: 1, maximumCount: 5 });
+    assert.ok(build.actionConfigurationProperties.some((p: any) => p.name === 'ProjectName' && p.required));
+  });
+});
+
 describe('structure validation', () => {
   test('CreatePipeline: one stage → InvalidStructureException with the reason', async () => {
     const r = await repo();

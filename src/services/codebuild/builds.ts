@@ -138,12 +138,28 @@ function page(ids: string[], token: string | undefined) {
   return { ids: ids.slice(start, start + 100), nextToken: start + 100 < ids.length ? encodeToken(start + 100) : undefined };
 }
 
+/** StartBuild idempotency: AWS returns the same build for a repeated token within 5 minutes. */
+const IDEMPOTENCY_MS = 5 * 60_000;
+
 export function buildHandlers(store: CodebuildStore, runner: BuildRunner): CodebuildHandlers {
+  const tokens = new Map<string, { id: string; at: number; input: string }>();
   const requireBuild = (scope: Scope, idOrArn: string) => store.build(scope, buildId(idOrArn)) ?? (() => { throw buildNotFound(idOrArn); })();
   return {
     StartBuild(input, ctx) {
       const pipeline = ctx.internal?.codepipeline as StartContext['pipeline'];
-      const doc = startBuild(store, runner, input, { account: ctx.account, region: ctx.region, caller: ctx.caller, now: ctx.clock.now(), pipeline });
+      const now = ctx.clock.now();
+      const tokenKey = input.idempotencyToken && `${ctx.account}/${ctx.region}/${input.idempotencyToken}`;
+      if (tokenKey) {
+        for (const [k, t] of tokens) if (now - t.at > IDEMPOTENCY_MS) tokens.delete(k);
+        const seen = tokens.get(tokenKey);
+        if (seen) {
+          if (seen.input !== JSON.stringify(input))
+            throw invalidInput('The idempotency token was used with a different request within the last 5 minutes');
+          return { build: publicBuild(store.build(ctx, seen.id)!) };
+        }
+      }
+      const doc = startBuild(store, runner, input, { account: ctx.account, region: ctx.region, caller: ctx.caller, now, pipeline });
+      if (tokenKey) tokens.set(tokenKey, { id: doc.id, at: now, input: JSON.stringify(input) });
       return { build: publicBuild(doc) };
     },
 

@@ -7,6 +7,7 @@ import { arn, type Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { decodeToken, encodeToken } from '../../core/pagination.js';
 import type { CodebuildHandlers } from './api.generated.js';
+import { CURATED_IMAGES, resolveImage } from './backends/images.js';
 import type { CodebuildStore, ProjectDoc } from './store.js';
 
 export const invalidInput = (message: string) => new AwsError('InvalidInputException', message, 400);
@@ -163,6 +164,18 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
       const page = rows.slice(start, start + 100).map((r) => r.name);
       const next = start + 100 < rows.length ? encodeToken(start + 100) : undefined;
       return { projects: page, nextToken: next };
+    },
+
+    ListCuratedEnvironmentImages() {
+      // AWS's curated images, each with the local image a build of it runs in here
+      const platforms = new Map<string, { name: string; description: string; versions: string[] }[]>();
+      for (const name of CURATED_IMAGES) {
+        const platform = name.includes('amazonlinux2') ? 'AMAZON_LINUX_2' : name.includes('amazonlinux') ? 'AMAZON_LINUX' : 'UBUNTU';
+        const local = resolveImage(name);
+        const description = local === name ? `${name}: opsbox runs it as a local image of that name (tag one, or map it)` : `${name}: opsbox runs it as ${local}`;
+        (platforms.get(platform) ?? platforms.set(platform, []).get(platform)!).push({ name, description, versions: [name] });
+      }
+      return { platforms: [...platforms].map(([platform, images]) => ({ platform, languages: [{ language: 'STANDARD', images }] })) };
     },
 
     DeleteProject(input, ctx) {

@@ -6,6 +6,7 @@
  */
 import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
 import type { CodepipelineHandlers } from './api.generated.js';
+import { actionTypeHandlers } from './actionTypes.js';
 import { approvalHandlers } from './approvals.js';
 import { Engine } from './engine.js';
 import { executionHandlers } from './executions.js';
@@ -30,6 +31,7 @@ export function createCodepipelineHandlers(env: ServiceEnv): CodepipelineHandler
     ...pipelineHandlers(store, engine, triggers),
     ...executionHandlers(store, engine),
     ...approvalHandlers(store, engine),
+    ...actionTypeHandlers(),
   };
 }
 

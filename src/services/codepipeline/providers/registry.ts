@@ -98,6 +98,14 @@ export function registerActionProvider(category: string, owner: string, provider
   providers.set(key(category, owner, provider), impl);
 }
 
+/** Every registered action type, as ListActionTypes describes it. */
+export function actionTypes(): { category: string; owner: string; provider: string; impl: ActionProvider }[] {
+  return [...providers].map(([k, impl]) => {
+    const [category, owner, provider] = k.split('|');
+    return { category, owner, provider, impl };
+  });
+}
+
 export function actionProvider(t: { category: string; owner: string; provider: string; version?: string }) {
   if (t.version !== undefined && t.version !== '1') return undefined;
   return providers.get(key(t.category, t.owner, t.provider));

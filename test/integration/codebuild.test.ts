@@ -132,6 +132,7 @@ phases:
   post_build:
     commands:
       - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+      - /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" sts get-caller-identity --query Arn --output text
 artifacts:
   files:
     - '**/*'
@@ -173,6 +174,7 @@ reports:
     const text = await logText(b);
     assert.match(text, /greeting=from-buildspec level=2 in app/, 'project variables win over buildspec ones; cd persists across phases');
     assert.match(text, /succeeding=1/);
+    assert.match(text, new RegExp(`arn:aws:sts::000000000000:assumed-role/cb/AWSCodeBuild-${b.id!.split(':')[1]}`), 'the build calls AWS as its service role');
     assert.match(text, /\[Container\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{6} Entering phase BUILD/);
     assert.match(text, /Running command echo installing/);
 

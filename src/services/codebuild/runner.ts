@@ -349,7 +349,8 @@ class Run {
       if (fetched.resolvedVersion) this.doc.resolvedSourceVersion = fetched.resolvedVersion;
       this.buildspec = await this.readBuildspec(srcDir);
       this.logs.system(`Processing environment variables`);
-      Object.assign(vars, this.variables(vars, fetched, hostPaths ? srcDir : `${containerRoot}/src`));
+      const role = await this.roleCredentials();
+      Object.assign(vars, this.variables(vars, fetched, hostPaths ? srcDir : `${containerRoot}/src`, role));
     } catch (err) {
       const s = interrupted();
       if (s) return stopPhase(s), s;
@@ -524,8 +525,31 @@ class Run {
     return parseBuildspec(text);
   }
 
+  /** Temporary credentials of the build's service role, as CodeBuild gives every build (session AWSCodeBuild-<uuid>). */
+  private async roleCredentials(): Promise<{ AccessKeyId: string; SecretAccessKey: string; SessionToken: string } | undefined> {
+    if (!this.env.services.has('sts') || !this.doc.serviceRole) return undefined;
+    try {
+      const seconds = Math.min(43_200, Math.max(900, this.doc.timeoutInMinutes * 60 + 600));
+      const r = await this.env.services.call(
+        'sts',
+        'AssumeRole',
+        { RoleArn: this.doc.serviceRole, RoleSessionName: `AWSCodeBuild-${this.doc.id.slice(this.doc.id.indexOf(':') + 1)}`, DurationSeconds: seconds },
+        this.scope,
+      );
+      return r.Credentials;
+    } catch (err) {
+      this.logs.system(`Could not assume the service role ${this.doc.serviceRole} (${(err as Error).message}); the build gets the account's credentials`);
+      return undefined;
+    }
+  }
+
   /** The build's environment: buildspec variables < project variables < StartBuild overrides, then CodeBuild's own. */
-  private variables(secondaryDirs: Record<string, string>, fetched: { resolvedVersion?: string; repoUrl?: string }, srcDir: string): Record<string, string> {
+  private variables(
+    secondaryDirs: Record<string, string>,
+    fetched: { resolvedVersion?: string; repoUrl?: string },
+    srcDir: string,
+    role?: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string },
+  ): Record<string, string> {
     const spec = this.buildspec!;
     const vars: Record<string, string> = { ...(spec.env?.variables ?? {}) };
     const unsupported = (kind: string, name: string, ref: string) =>
@@ -548,8 +572,11 @@ class Run {
       AWS_DEFAULT_REGION: scope.region,
       // builds that call AWS reach this opsbox, as builds on AWS reach AWS (containers share the host's network)
       AWS_ENDPOINT_URL: `http://127.0.0.1:${this.env.config.port}`,
-      AWS_ACCESS_KEY_ID: vars.AWS_ACCESS_KEY_ID ?? scope.account,
-      AWS_SECRET_ACCESS_KEY: vars.AWS_SECRET_ACCESS_KEY ?? 'opsbox',
+      ...(vars.AWS_ACCESS_KEY_ID
+        ? {}
+        : role
+          ? { AWS_ACCESS_KEY_ID: role.AccessKeyId, AWS_SECRET_ACCESS_KEY: role.SecretAccessKey, AWS_SESSION_TOKEN: role.SessionToken }
+          : { AWS_ACCESS_KEY_ID: scope.account, AWS_SECRET_ACCESS_KEY: 'opsbox' }),
       CODEBUILD_BUILD_ARN: this.doc.arn,
       CODEBUILD_BUILD_ID: this.doc.id,
       CODEBUILD_BUILD_IMAGE: this.doc.environment.image,

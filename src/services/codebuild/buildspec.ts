@@ -7,7 +7,17 @@
  * decoding); keys inside phases and unknown phase names are errors. Reference: "Build
  * specification reference for CodeBuild" (docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html).
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { LineCounter, Node, Pair, YAMLMap } from 'yaml';
+
+/** The YAML library, loaded at the first buildspec rather than at opsbox's start (it costs ~25 ms). */
+let yamlLib: typeof Yaml | undefined;
+const yaml = () => (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+const isMap = (n: unknown): n is YAMLMap => yaml().isMap(n);
+const isPair = (n: unknown): n is Pair => yaml().isPair(n);
+const isScalar = (n: unknown): n is Yaml.Scalar => yaml().isScalar(n);
+const isSeq = (n: unknown): n is Yaml.YAMLSeq => yaml().isSeq(n);
 
 export type PhaseName = 'install' | 'pre_build' | 'build' | 'post_build';
 export const PHASE_NAMES: readonly PhaseName[] = ['install', 'pre_build', 'build', 'post_build'];
@@ -83,11 +93,11 @@ const ENV_KEYS = new Set(['shell', 'variables', 'parameter-store', 'secrets-mana
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function parseBuildspec(text: string): Buildspec {
-  const lc = new LineCounter();
+  const lc = new (yaml().LineCounter)();
   const p = new Reader(text, lc);
   // Keys compare by their text: under YAML 1.1 `N:` and `OFF:` would both be the boolean false.
   const sameKey = (a: unknown, b: unknown) => isScalar(a) && isScalar(b) && p.str(a, 'key') === p.str(b, 'key');
-  const doc = parseDocument(text, { lineCounter: lc, version: '1.1', prettyErrors: false, uniqueKeys: sameKey });
+  const doc = yaml().parseDocument(text, { lineCounter: lc, version: '1.1', prettyErrors: false, uniqueKeys: sameKey });
   if (doc.errors.length) throw new BuildspecError(p.yamlError(doc.errors[0]!));
   const root = doc.contents as Node | null;
   if (root == null || (isScalar(root) && (root.value == null || root.value === ''))) throw new BuildspecError('YAML file is empty');

@@ -13,6 +13,8 @@ const MAX_BATCH_EVENTS = 5000;
 const MAX_BATCH_BYTES = 900_000;
 /** CloudWatch Logs takes events up to 256 KiB; longer lines are cut as AWS's agent does. */
 const MAX_EVENT_BYTES = 256 * 1024 - 26;
+/** Bytes of lines not yet stored past which the build's output is paused until they are. */
+const MAX_BACKLOG = 4 * 1024 * 1024;
 
 export function containerPrefix(ms: number) {
   const d = new Date(ms);
@@ -23,6 +25,8 @@ export function containerPrefix(ms: number) {
 export class BuildLog {
   private pending: { timestamp: number; message: string }[] = [];
   private pendingBytes = 0;
+  /** Bytes added and not yet stored (pending plus batches on their way). */
+  private unstored = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private chain: Promise<void> = Promise.resolve();
   private ready: Promise<boolean>;
@@ -69,7 +73,9 @@ export class BuildLog {
     if (message.length === 0) message = ' ';
     if (Buffer.byteLength(message) > MAX_EVENT_BYTES) message = Buffer.from(message).subarray(0, MAX_EVENT_BYTES).toString('utf8');
     this.pending.push({ timestamp, message });
-    this.pendingBytes += Buffer.byteLength(message) + 26;
+    const bytes = Buffer.byteLength(message) + 26;
+    this.pendingBytes += bytes;
+    this.unstored += bytes;
     if (this.pending.length >= MAX_BATCH_EVENTS || this.pendingBytes >= MAX_BATCH_BYTES) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
@@ -79,6 +85,7 @@ export class BuildLog {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
     if (batch.length > 0)
@@ -89,7 +96,13 @@ export class BuildLog {
         } catch (err) {
           log.warn('codebuild: build log lines lost', { group: this.groupName, lines: batch.length, err: String(err) });
         }
+        this.unstored -= bytes;
       });
     return this.chain;
+  }
+
+  /** While more than MAX_BACKLOG bytes wait to be stored: a promise of when they are (the build's output waits). */
+  backlog(): Promise<void> | undefined {
+    return this.unstored > MAX_BACKLOG ? this.flush() : undefined;
   }
 }

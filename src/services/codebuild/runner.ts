@@ -397,6 +397,7 @@ class Run {
       env: vars,
       privileged: !!this.doc.environment.privilegedMode,
       onOutput: onLine,
+      backlog: () => this.logs.backlog(),
       signal,
     });
     const s = interrupted();

@@ -10,10 +10,11 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import type Docker from 'dockerode';
 import { imageHint, isCuratedImage, resolveImage } from './images.js';
+import { LineSplitter, MAX_LINE, throttle } from './lines.js';
 import { ProvisioningError, type BuildExecution, type ExecutionBackend } from './types.js';
 
-/** Longest line handed to onOutput; longer lines arrive in pieces of this size. */
-export const MAX_LINE = 256 * 1024;
+export { MAX_LINE };
+
 const PING_TIMEOUT_MS = 1000;
 export const BUILD_ID_LABEL = 'opsbox.codebuild.build-id';
 
@@ -217,7 +218,7 @@ class ContainerBackend implements ExecutionBackend {
         return { exitCode: null, signal: 'SIGKILL' };
       }
       stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & { destroy?(): void };
-      const drained = demux(stream, exec.onOutput);
+      const drained = demux(stream, exec.onOutput, exec.backlog);
       await container.start();
       const exitCode = await exitCodeOf(container, drained);
       // All output is written before the process exits, but the stream may trail the wait answer a little.
@@ -274,7 +275,7 @@ async function exitCodeOf(container: Docker.Container, streamEnded: Promise<void
  * Reads the engine's multiplexed stream (8-byte header: stream type, 3 zero bytes, big-endian
  * payload size) and hands complete lines to onOutput in arrival order. Resolves when it ends.
  */
-export function demux(stream: NodeJS.ReadableStream, onOutput: BuildExecution['onOutput']): Promise<void> {
+export function demux(stream: NodeJS.ReadableStream, onOutput: BuildExecution['onOutput'], backlog?: BuildExecution['backlog']): Promise<void> {
   const lines = { stdout: new LineSplitter('stdout', onOutput), stderr: new LineSplitter('stderr', onOutput) };
   const header = Buffer.alloc(8);
   let headerLen = 0;
@@ -300,6 +301,7 @@ export function demux(stream: NodeJS.ReadableStream, onOutput: BuildExecution['o
         target = header[0] === 2 ? lines.stderr : header[0] === 1 ? lines.stdout : undefined;
       }
     }
+    throttle(stream, { backlog });
   });
   return new Promise<void>((resolve) => {
     let done = false;
@@ -314,48 +316,4 @@ export function demux(stream: NodeJS.ReadableStream, onOutput: BuildExecution['o
     stream.on('close', finish);
     stream.on('error', finish);
   });
-}
-
-/** Collects bytes until '\n' (or MAX_LINE bytes) and emits them as one line, without the newline. */
-class LineSplitter {
-  private parts: Buffer[] = [];
-  private len = 0;
-  /** The last line was cut at MAX_LINE: a newline right after it ends that line, not an empty one. */
-  private cut = false;
-
-  constructor(
-    private readonly name: 'stdout' | 'stderr',
-    private readonly emit: BuildExecution['onOutput'],
-  ) {}
-
-  push(buf: Buffer) {
-    let off = 0;
-    while (off < buf.length) {
-      const nl = buf.indexOf(10, off);
-      const end = nl === -1 ? buf.length : nl;
-      const take = Math.min(end - off, MAX_LINE - this.len);
-      if (take > 0) {
-        this.parts.push(buf.subarray(off, off + take));
-        this.len += take;
-        off += take;
-      }
-      if (this.len >= MAX_LINE) {
-        this.flush();
-        this.cut = true;
-      } else if (off === nl) {
-        off++;
-        if (this.len > 0 || !this.cut) this.flush(true);
-        this.cut = false;
-      } else if (take > 0) this.cut = false;
-    }
-  }
-
-  flush(force = false) {
-    if (this.len === 0 && !force) return;
-    let line = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.len)).toString('utf8');
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    this.parts = [];
-    this.len = 0;
-    this.emit(this.name, line);
-  }
 }

@@ -4,36 +4,8 @@
  * Its environment is the build's variables plus PATH, never opsbox's own environment.
  */
 import { spawn } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
+import { LineSplitter, throttle } from './lines.js';
 import type { BuildExecution, ExecutionBackend } from './types.js';
-
-/** Longest line passed on whole; a longer one is cut so a flood cannot grow memory. */
-const MAX_LINE = 256 * 1024;
-
-export function lineReader(onLine: (line: string) => void) {
-  let rest = '';
-  const decoder = new StringDecoder('utf8');
-  return {
-    push(chunk: Buffer) {
-      const text = rest + decoder.write(chunk);
-      let start = 0;
-      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', start)) {
-        onLine(text.slice(start, i).replace(/\r$/, ''));
-        start = i + 1;
-      }
-      rest = text.slice(start);
-      if (rest.length > MAX_LINE) {
-        onLine(rest.slice(0, MAX_LINE));
-        rest = '';
-      }
-    },
-    end() {
-      rest += decoder.end();
-      if (rest) onLine(rest);
-      rest = '';
-    },
-  };
-}
 
 export function createHostBackend(): ExecutionBackend {
   return {
@@ -49,10 +21,16 @@ export function createHostBackend(): ExecutionBackend {
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
         });
-        const out = lineReader((l) => exec.onOutput('stdout', l));
-        const err = lineReader((l) => exec.onOutput('stderr', l));
-        child.stdout!.on('data', (d) => out.push(d));
-        child.stderr!.on('data', (d) => err.push(d));
+        const out = new LineSplitter('stdout', exec.onOutput);
+        const err = new LineSplitter('stderr', exec.onOutput);
+        child.stdout!.on('data', (d: Buffer) => {
+          out.push(d);
+          throttle(child.stdout!, exec);
+        });
+        child.stderr!.on('data', (d: Buffer) => {
+          err.push(d);
+          throttle(child.stderr!, exec);
+        });
         const kill = () => {
           try {
             process.kill(-child.pid!, 'SIGKILL');
@@ -69,8 +47,8 @@ export function createHostBackend(): ExecutionBackend {
         });
         child.once('close', (code, signal) => {
           exec.signal.removeEventListener('abort', kill);
-          out.end();
-          err.end();
+          out.flush();
+          err.flush();
           // children the script left in the background die with the build, as on AWS
           kill();
           resolve({ exitCode: code, signal: signal ?? undefined });

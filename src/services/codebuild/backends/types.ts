@@ -14,6 +14,8 @@ export interface BuildExecution {
   privileged: boolean;
   onOutput(stream: 'stdout' | 'stderr', line: string): void; // called per line as it is produced, in order
   signal: AbortSignal; // StopBuild/timeout abort: kill everything (container stopped and removed) promptly
+  /** A promise while output is arriving faster than it can be stored: the backend stops reading until it settles. */
+  backlog?(): Promise<void> | undefined;
 }
 
 export interface ExecutionBackend {

@@ -22,17 +22,21 @@ export async function profileOpsbox(durationMs: number, log: (s: string) => void
   const dir = mkdtempSync(join(tmpdir(), 'opsbox-prof-'));
   const t = await startOpsbox(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   if (workload === 'putmetricdata') {
-    log(`profiling opsbox (pid ${t.pid}) under PutMetricData(1,000 MetricData) on one connection for ${durationMs} ms`);
-    const requests = ingestBatches(t, { batches: 2000 }, `Prof/${Date.now().toString(36)}`);
-    const conn = new RawConnection(t.host, t.port);
+    log(`profiling opsbox (pid ${t.pid}) under PutMetricData(1,000 MetricData) on 4 connections for ${durationMs} ms`);
+    const requests = ingestBatches(t, { batches: 3000 }, `Prof/${Date.now().toString(36)}`);
+    const conns = Array.from({ length: 4 }, () => new RawConnection(t.host, t.port));
     const t0 = performance.now();
     let n = 0;
-    while (performance.now() - t0 < durationMs && n < requests.length) {
-      const res = await conn.request(requests[n++], 60_000);
-      if (res.status !== 200) throw new Error(`PutMetricData ${res.status}`);
-    }
-    log(`${((n * 1000) / ((performance.now() - t0) / 1000)).toFixed(0)} datapoints/s`);
-    conn.destroy();
+    await Promise.all(
+      conns.map(async (conn) => {
+        while (performance.now() - t0 < durationMs && n < requests.length) {
+          const res = await conn.request(requests[n++], 60_000);
+          if (res.status !== 200) throw new Error(`PutMetricData ${res.status}`);
+        }
+      }),
+    );
+    log(`${((n * 1000) / ((performance.now() - t0) / 1000)).toFixed(0)} datapoints/s on 4 connections`);
+    for (const c of conns) c.destroy();
   } else {
     log(`profiling opsbox (pid ${t.pid}) under 32 connections for ${durationMs} ms`);
     const r = await runLoad({ host: t.host, port: t.port, request: getCallerIdentityRequest(t), connections: 32, warmupMs: 500, durationMs, ok: isIdentity });

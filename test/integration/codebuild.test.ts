@@ -277,6 +277,20 @@ phases:
     assert.equal(existsSync(marker), false);
   });
 
+  test('concurrentBuildLimit 1: a second build waits in QUEUED until the first ends', async () => {
+    const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 1\n', { concurrentBuildLimit: 1 });
+    const first = (await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!;
+    const second = (await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!;
+    await waitBuild(first, 10_000, (b) => b.currentPhase === 'BUILD');
+    const queued = (await cb.send(new BatchGetBuildsCommand({ ids: [second] }))).builds![0];
+    assert.equal(queued.currentPhase, 'QUEUED');
+    const a = await waitBuild(first);
+    const b = await waitBuild(second);
+    assert.equal(b.buildStatus, 'SUCCEEDED');
+    const queuedPhase = b.phases!.find((p) => p.phaseType === 'QUEUED')!;
+    assert.ok(queuedPhase.endTime!.getTime() >= a.phases!.find((p) => p.phaseType === 'BUILD')!.endTime!.getTime(), 'the second left QUEUED only after the first had built');
+  });
+
   test('a build past its timeout ends TIMED_OUT with its commands killed', async () => {
     const name = await inlineProject(`version: 0.2
 phases:

@@ -1,0 +1,116 @@
+/**
+ * What a build's commands see: its environment variables (buildspec < project < StartBuild
+ * overrides, then the CODEBUILD_* and AWS_* ones CodeBuild sets), the temporary credentials of its
+ * service role, and the buildspec itself (inline, a path in the source, or an S3 object).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Scope } from '../../core/arn.js';
+import type { ServiceEnv } from '../../gateway/service.js';
+import { BuildspecError, parseBuildspec, type Buildspec } from './buildspec.js';
+import type { BuildDoc } from './store.js';
+
+export interface RoleCredentials {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken: string;
+}
+
+/** A failure of the build's setup with the phase context AWS records. */
+export class PhaseFailure extends Error {
+  constructor(readonly statusCode: string, message: string) {
+    super(message);
+  }
+}
+
+/** Temporary credentials of the build's service role, as CodeBuild gives every build (session AWSCodeBuild-<uuid>). */
+export async function roleCredentials(env: ServiceEnv, scope: Scope, doc: BuildDoc, log: (m: string) => void): Promise<RoleCredentials | undefined> {
+  if (!env.services.has('sts') || !doc.serviceRole) return undefined;
+  try {
+    const seconds = Math.min(43_200, Math.max(900, doc.timeoutInMinutes * 60 + 600));
+    const r = await env.services.call(
+      'sts',
+      'AssumeRole',
+      { RoleArn: doc.serviceRole, RoleSessionName: `AWSCodeBuild-${doc.id.slice(doc.id.indexOf(':') + 1)}`, DurationSeconds: seconds },
+      scope,
+    );
+    return r.Credentials;
+  } catch (err) {
+    log(`Could not assume the service role ${doc.serviceRole} (${(err as Error).message}); the build gets the account's credentials`);
+    return undefined;
+  }
+}
+
+/** The build's environment; throws PhaseFailure for variables opsbox cannot resolve yet. */
+export function buildVariables(
+  env: ServiceEnv,
+  scope: Scope,
+  doc: BuildDoc,
+  spec: Buildspec,
+  extra: { srcDir: string; resolvedVersion?: string; repoUrl?: string; secondaryDirs: Record<string, string>; role?: RoleCredentials },
+): Record<string, string> {
+  const vars: Record<string, string> = { ...(spec.env?.variables ?? {}) };
+  const unsupported = (kind: string, name: string, ref: string) =>
+    new PhaseFailure(
+      'Decrypted Variables Error',
+      `${kind} is not available in opsbox yet: cannot resolve ${ref} for environment variable ${name}. Use a PLAINTEXT variable for now`,
+    );
+  for (const [name, ref] of Object.entries(spec.env?.parameterStore ?? {})) throw unsupported('Systems Manager Parameter Store', name, ref);
+  for (const [name, ref] of Object.entries(spec.env?.secretsManager ?? {})) throw unsupported('Secrets Manager', name, ref);
+  for (const v of doc.environment.environmentVariables ?? []) {
+    if (v.type === 'PARAMETER_STORE') throw unsupported('Systems Manager Parameter Store', v.name, v.value);
+    if (v.type === 'SECRETS_MANAGER') throw unsupported('Secrets Manager', v.name, v.value);
+    vars[v.name] = v.value;
+  }
+  const role = extra.role;
+  return {
+    ...vars,
+    ...extra.secondaryDirs,
+    AWS_REGION: scope.region,
+    AWS_DEFAULT_REGION: scope.region,
+    // builds that call AWS reach this opsbox, as builds on AWS reach AWS (containers share the host's network)
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${env.config.port}`,
+    ...(vars.AWS_ACCESS_KEY_ID
+      ? {}
+      : role
+        ? { AWS_ACCESS_KEY_ID: role.AccessKeyId, AWS_SECRET_ACCESS_KEY: role.SecretAccessKey, AWS_SESSION_TOKEN: role.SessionToken }
+        : { AWS_ACCESS_KEY_ID: scope.account, AWS_SECRET_ACCESS_KEY: 'opsbox' }),
+    CODEBUILD_BUILD_ARN: doc.arn,
+    CODEBUILD_BUILD_ID: doc.id,
+    CODEBUILD_BUILD_IMAGE: doc.environment.image,
+    CODEBUILD_BUILD_NUMBER: String(doc.buildNumber),
+    CODEBUILD_BUILD_SUCCEEDING: '1',
+    CODEBUILD_INITIATOR: doc.initiator,
+    CODEBUILD_KMS_KEY_ID: doc.encryptionKey,
+    CODEBUILD_LOG_PATH: doc.logs.streamName,
+    CODEBUILD_PROJECT_ARN: doc.arn.replace(/:build\/([^:]+):.*$/, ':project/$1'),
+    CODEBUILD_RESOLVED_SOURCE_VERSION: extra.resolvedVersion ?? doc.resolvedSourceVersion ?? '',
+    CODEBUILD_SOURCE_REPO_URL: extra.repoUrl ?? doc.source.location ?? '',
+    CODEBUILD_SOURCE_VERSION: doc.sourceVersion ?? '',
+    CODEBUILD_SRC_DIR: extra.srcDir,
+    CODEBUILD_START_TIME: String(doc.startTime),
+    CODEBUILD_CI: 'true',
+  };
+}
+
+/** The buildspec: the source setting when it is one (it has a line break), an S3 object, or a file in the source. */
+export async function readBuildspec(env: ServiceEnv, scope: Scope, doc: BuildDoc, srcDir: string): Promise<Buildspec> {
+  const configured: string | undefined = doc.source.buildspec;
+  if (configured && /\n/.test(configured.trim())) return parseBuildspec(configured);
+  if (configured?.startsWith('arn:aws:s3:::')) {
+    const m = /^arn:aws:s3:::([^/]+)\/(.+)$/.exec(configured);
+    const obj = m && (await env.objects.read(scope.account, m[1], m[2]));
+    if (!obj) throw new BuildspecError(`unable to read buildspec ${configured}`);
+    const chunks: Buffer[] = [];
+    for await (const c of obj.body) chunks.push(c as Buffer);
+    return parseBuildspec(Buffer.concat(chunks).toString('utf8'));
+  }
+  const rel = configured || 'buildspec.yml';
+  let text: string;
+  try {
+    text = await readFile(join(srcDir, rel), 'utf8');
+  } catch {
+    throw new BuildspecError(`stat ${srcDir}/${rel}: no such file or directory`);
+  }
+  return parseBuildspec(text);
+}

@@ -16,6 +16,7 @@ import { DEFAULT_ACCOUNT } from '../core/credentials.js';
 import { AwsError, internalFailure, notImplemented } from '../core/errors.js';
 import { requestId as newRequestId } from '../core/ids.js';
 import { log } from '../core/log.js';
+import { WorkerPool } from '../core/workers.js';
 import { loadModel, type Operation, type ServiceModel } from '../model/model.js';
 import type { ModelPatch } from '../model/patch.js';
 import { awsJson10, awsJson11 } from '../protocol/awsJson.js';
@@ -55,6 +56,8 @@ export class Gateway {
   private byTarget = new Map<string, Served>();
   private bySmithyName = new Map<string, Served>();
   readonly served: Served[] = [];
+  /** Threads for the operations services offload (ServiceSpec.offload); started at first use. */
+  private readonly workers = new WorkerPool();
 
   constructor(specs: ServiceSpec[], private env: ServiceEnv) {
     for (const spec of specs) {
@@ -67,6 +70,10 @@ export class Gateway {
       if (spec.smithyName) this.bySmithyName.set(spec.smithyName, served);
       env.services.register(spec.name, (operation, input, scope) => this.dispatchInternal(served, operation, input, scope));
     }
+  }
+
+  async close() {
+    await this.workers.close();
   }
 
   /** An in-process call from another service: the same validation and handler as a wire request. */
@@ -125,8 +132,14 @@ export class Gateway {
       const { served, protocol, op } = routed;
       const ctx = this.context(wire, auth, served, op!.name, requestId);
       if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
-      const input = (await protocol.parse(served.model, op!, wire, routed.labels)) as Record<string, unknown>;
-      validateInput(served.model, op!.name, op!.input, input, served.patch, protocol.name === 'query' ? 'ValidationError' : 'ValidationException');
+      const offload = served.spec.offload?.[op!.name];
+      let input: Record<string, unknown>;
+      if (offload && wire.body && wire.body.length >= offload.minBytes && protocol.name.startsWith('json'))
+        input = await this.workers.run(offload.module, offload.fn, { body: wire.body, now: this.env.clock.now(), protocol: protocol.name });
+      else {
+        input = (await protocol.parse(served.model, op!, wire, routed.labels)) as Record<string, unknown>;
+        validateInput(served.model, op!.name, op!.input, input, served.patch, protocol.name === 'query' ? 'ValidationError' : 'ValidationException');
+      }
       const handler = served.handlers[op!.name];
       if (!handler) throw notImplemented(served.spec.name, op!.name);
       const output = await handler(input, ctx);

@@ -74,6 +74,11 @@ export interface ServiceSpec<H extends object = object> {
   patch?: ModelPatch;
   /** Builds the handler table, typed with the service's generated <Name>Handlers interface. */
   create(env: ServiceEnv): H;
+  /**
+   * Operations whose large JSON bodies are parsed, validated and prepared in a worker thread
+   * (core/workers.ts): `fn` of `module` gets { body, now, protocol } and returns the handler's input.
+   */
+  offload?: Record<string, { module: string; fn: string; minBytes: number }>;
   /** Non-AWS routes, built once at start. */
   httpRoutes?(env: ServiceEnv): HttpRoute[];
   /** Called at shutdown (timers, child processes). */

@@ -88,6 +88,7 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
         server.closeAllConnections();
       });
       for (const s of specs) s.close?.();
+      await gateway.close();
       store.close();
       if (config.ephemeral) rmSync(dataDir, { recursive: true, force: true });
     },

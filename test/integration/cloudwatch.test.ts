@@ -142,6 +142,33 @@ describe('SDK v3 (awsJson 1.0)', () => {
     assert.equal(list.Metrics!.length, 2);
   });
 
+  test('large batches are checked as small ones: the bad member is named, nothing of the call is stored; percentiles hold', async () => {
+    const ns = unique('BulkBad');
+    const Timestamp = minuteAgo();
+    const data = Array.from({ length: 1000 }, (_, i) => ({ MetricName: 'Lat', Value: i + 1, Timestamp, Dimensions: [{ Name: 'Host', Value: `h${i % 3}` }] }));
+    await assert.rejects(
+      cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data.map((d, i) => (i === 699 ? { ...d, Value: undefined, Values: [1], Counts: [1, 2] } : d)) })),
+      (e: any) => code(e) === 'InvalidParameterValue' && /MetricData\.member\.700\.Values and MetricData\.member\.700\.Counts/.test(e.message),
+    );
+    const missingName = (n: number) =>
+      cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data.slice(0, n).map((d, i) => (i === 4 ? { ...d, MetricName: undefined as any } : d)) })).then(
+        () => assert.fail('accepted'),
+        (e: any) => [code(e), e.message, e.$metadata.httpStatusCode],
+      );
+    const [small, large] = [await missingName(10), await missingName(1000)];
+    assert.deepEqual(large, small, 'a large body (parsed in a worker) fails exactly as a small one');
+    assert.match(large[1], /metricData\.5\.member\.metricName/);
+    assert.equal((await cw.send(new ListMetricsCommand({ Namespace: ns }))).Metrics!.length, 0, 'a rejected call stores nothing');
+    await cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data.map((d) => ({ ...d, Dimensions: undefined })) }));
+    const stats = await cw.send(new GetMetricStatisticsCommand({
+      Namespace: ns, MetricName: 'Lat', StartTime: new Date(Timestamp.getTime() - 60_000), EndTime: new Date(Timestamp.getTime() + 60_000), Period: 60,
+      ExtendedStatistics: ['p50', 'p99'],
+    }));
+    const [p50, p99] = [stats.Datapoints![0].ExtendedStatistics!.p50!, stats.Datapoints![0].ExtendedStatistics!.p99!];
+    // 1,000 distinct values are kept in 1 %-wide bins (values.ts), as CloudWatch's own sketch bounds its error
+    assert.ok(Math.abs(p50 - 500) <= 5 && Math.abs(p99 - 990) <= 10, `p50 ${p50}, p99 ${p99}`);
+  });
+
   test('dashboards: PutDashboard warnings, ListDashboards prefix, DeleteDashboards of a missing one → ResourceNotFound', async () => {
     const name = unique('wide');
     const put = await cw.send(

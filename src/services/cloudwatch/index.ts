@@ -16,6 +16,7 @@ import { AlarmEngine } from './engine.js';
 import { HealthMetrics } from './health.js';
 import { ingest, metricHandlers } from './metrics.js';
 import { queryHandlers } from './query.js';
+import { cloudwatchPatch } from './patch.js';
 import { createCloudwatchStore } from './store.js';
 
 /** Engines of every create() still running, stopped by close(). */
@@ -62,8 +63,6 @@ export function createCloudwatch(env: ServiceEnv) {
   return { handlers, engine, store, close: handle.close };
 }
 
-const ALARM_NAME = { min: 1, max: 255 };
-
 export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   name: 'cloudwatch',
   model: 'monitoring-2010-08-01',
@@ -72,39 +71,9 @@ export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   targetPrefix: 'GraniteServiceVersion20100801',
   smithyName: 'GraniteServiceVersion20100801',
   queryCompatible: true,
-  patch: {
-    validationErrorCode: 'ValidationError',
-    constraints: {
-      Namespace: { min: 1, max: 255, pattern: '[^:].*' },
-      MetricName: { min: 1, max: 255 },
-      AlarmName: ALARM_NAME,
-      AlarmNamePrefix: ALARM_NAME,
-      AlarmNames: { max: 100 },
-      AlarmDescription: { max: 1024 },
-      AlarmRule: { min: 1, max: 10240 },
-      EvaluationPeriods: { min: 1 },
-      DatapointsToAlarm: { min: 1 },
-      'PutMetricAlarm.Period': { min: 1 },
-      'GetMetricStatistics.Period': { min: 1 },
-      ComparisonOperator: {
-        enum: [
-          'GreaterThanOrEqualToThreshold', 'GreaterThanThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold',
-          'LessThanLowerOrGreaterThanUpperThreshold', 'LessThanLowerThreshold', 'GreaterThanUpperThreshold',
-        ],
-      },
-      TreatMissingData: { enum: ['breaching', 'notBreaching', 'ignore', 'missing'] },
-      EvaluateLowSampleCountPercentile: { enum: ['evaluate', 'ignore'] },
-      StateValue: { enum: ['OK', 'ALARM', 'INSUFFICIENT_DATA'] },
-      StateReason: { max: 1023 },
-      StateReasonData: { max: 4000 },
-      HistoryItemType: { enum: ['ConfigurationUpdate', 'StateUpdate', 'Action', 'AlarmContributorStateUpdate', 'AlarmContributorAction'] },
-      ScanBy: { enum: ['TimestampDescending', 'TimestampAscending'] },
-      'DescribeAlarms.MaxRecords': { min: 1, max: 100 },
-      'DescribeAlarmHistory.MaxRecords': { min: 1, max: 100 },
-      DashboardBody: { min: 1 },
-      DashboardNames: { min: 1 },
-    },
-  },
+  patch: cloudwatchPatch,
+  // a large JSON PutMetricData is parsed, checked and folded into bucket rows in a worker thread
+  offload: { PutMetricData: { module: new URL('./prepare.js', import.meta.url).href, fn: 'preparePutMetricData', minBytes: 16 * 1024 } },
   create: (env) => createCloudwatch(env).handlers,
   close() {
     for (const h of [...running]) h.close();

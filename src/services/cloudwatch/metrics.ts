@@ -1,7 +1,8 @@
 /**
  * PutMetricData, ListMetrics and GetMetricStatistics, plus `ingest`, the write path that the
  * handler and the internal metrics sink (core/metrics) share: datapoints of one call are folded
- * per (metric, bucket, unit) in memory, then written with one UPSERT each, in one transaction.
+ * per (metric, bucket, unit) in memory (foldBuckets), then written with one UPSERT each, in one
+ * transaction. A large JSON call arrives already checked and folded by a worker (prepare.ts).
  */
 import { AwsError } from '../../core/errors.js';
 import type { Scope } from '../../core/arn.js';
@@ -65,7 +66,6 @@ function checkDatum(d: Datum, n: number, now: number) {
 }
 
 interface Acc {
-  metricId: number;
   ts: number;
   unit: string;
   n: number;
@@ -88,40 +88,40 @@ function add(acc: Acc, v: number, c: number) {
 /** Known units get a small number so a group key is one number: bucket start × 32 + unit. */
 const UNIT_NO = new Map(UNITS.map((u, i) => [u, i]));
 
-/** Stores validated datapoints in one transaction; returns how many samples were written. */
-export function ingest(store: CloudwatchStore, scope: Scope, namespace: string, data: Datum[], now: number) {
-  let written: BucketWrite[];
-  try {
-    written = store.transaction(() => write(store, scope, namespace, data, now));
-  } catch (e) {
-    store.forgetIds(); // ids cached during the rolled-back transaction may not exist
-    throw e;
-  }
-  let samples = 0;
-  for (const w of written) samples += w.n;
-  if (store.onWrite) for (const w of written) store.onWrite(w.metricId, w.ts, w.unit, w.n, w.sum, w.min, w.max, w.vals);
-  return samples;
+/** One (metric, bucket, unit) of a call, folded: `metric` is whatever groupOf() said the datum belongs to. */
+export interface Folded<M> {
+  metric: M;
+  ts: number;
+  unit: string;
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+  vals: Buffer;
 }
 
-function write(store: CloudwatchStore, scope: Scope, namespace: string, data: Datum[], now: number) {
-  const metricId = store.metricIds(scope.account, scope.region, namespace, now);
-  /** metric id → group key (number for known units) → accumulator. */
-  const groups = new Map<number, Map<number | string, Acc>>();
-  const accs: Acc[] = [];
+/**
+ * Folds a call's datapoints per (metric, bucket, unit). `groupOf` says which metric a datum is: the
+ * metric id on the event loop, an index into the call's own metric list in the worker (prepare.ts).
+ */
+export function foldBuckets<M>(data: Datum[], now: number, groupOf: (d: Datum) => M): Folded<M>[] {
+  /** metric → group key (number for known units) → accumulator. */
+  const groups = new Map<M, Map<number | string, Acc & { metric: M }>>();
+  const accs: (Acc & { metric: M })[] = [];
   for (let i = 0; i < data.length; i++) {
     const d = data[i];
-    const id = metricId(d.MetricName, d.Dimensions);
+    const metric = groupOf(d);
     const t = d.Timestamp ? d.Timestamp.getTime() : now;
     const res = d.StorageResolution === 1 ? 1000 : 60_000;
     const ts = t - (((t % res) + res) % res);
     const unit = d.Unit ?? 'None';
     const no = UNIT_NO.get(unit);
     const key = no === undefined ? `${ts}|${unit}` : ts * 32 + no;
-    let byKey = groups.get(id);
-    if (!byKey) groups.set(id, (byKey = new Map()));
+    let byKey = groups.get(metric);
+    if (!byKey) groups.set(metric, (byKey = new Map()));
     let acc = byKey.get(key);
     if (!acc) {
-      byKey.set(key, (acc = { metricId: id, ts, unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
+      byKey.set(key, (acc = { metric, ts, unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
       accs.push(acc);
     }
     if (d.Value !== undefined) add(acc, d.Value, 1);
@@ -136,14 +136,65 @@ function write(store: CloudwatchStore, scope: Scope, namespace: string, data: Da
       else acc.vals = null;
     }
   }
-  const written: BucketWrite[] = [];
+  const out: Folded<M>[] = [];
   for (const a of accs) {
     if (a.n === 0) continue;
-    const { metricId, ts, unit, n, sum, min, max } = a;
-    written.push({ metricId, ts, unit, n, sum, min, max, vals: a.vals ? encodePairs(a.vals) : unavailable() });
+    out.push({ metric: a.metric, ts: a.ts, unit: a.unit, n: a.n, sum: a.sum, min: a.min, max: a.max, vals: a.vals ? encodePairs(a.vals) : unavailable() });
   }
-  store.writeBuckets(store.nextWrite(), written);
-  return written;
+  return out;
+}
+
+/** A PutMetricData folded in a worker (prepare.ts): its metrics, and its buckets pointing into them. */
+export interface PreparedPut {
+  prepared: true;
+  Namespace: string;
+  metrics: { MetricName: string; Dimensions?: { Name: string; Value: string }[] }[];
+  buckets: Folded<number>[];
+}
+
+export const isPrepared = (input: unknown): input is PreparedPut => (input as PreparedPut).prepared === true;
+
+/** AWS's checks on a whole PutMetricData call. */
+export function checkPut(input: PutMetricDataInput, now: number) {
+  if (/^AWS\//.test(input.Namespace)) throw invalid(`The value ${input.Namespace} for parameter Namespace is invalid.`);
+  if (input.MetricData.length > 1000) throw invalid('The collection MetricData must not have a size greater than 1000.');
+  input.MetricData.forEach((d, i) => checkDatum(d, i + 1, now));
+}
+
+/** Stores validated datapoints in one transaction; returns how many samples were written. */
+export function ingest(store: CloudwatchStore, scope: Scope, namespace: string, data: Datum[], now: number) {
+  return store_(store, () => {
+    const metricId = store.metricIds(scope.account, scope.region, namespace, now);
+    return foldBuckets(data, now, (d) => metricId(d.MetricName, d.Dimensions));
+  });
+}
+
+/** Stores a call prepared in a worker: only the metric ids are resolved here. */
+export function ingestPrepared(store: CloudwatchStore, scope: Scope, put: PreparedPut, now: number) {
+  return store_(store, () => {
+    const metricId = store.metricIds(scope.account, scope.region, put.Namespace, now);
+    const ids = put.metrics.map((m) => metricId(m.MetricName, m.Dimensions));
+    return put.buckets.map((b) => ({ ...b, metric: ids[b.metric], vals: Buffer.from(b.vals.buffer, b.vals.byteOffset, b.vals.byteLength) }));
+  });
+}
+
+/** Writes folded buckets (metric = id) in one transaction and tells the alarm engine's mirror. */
+function store_(store: CloudwatchStore, folded: () => Folded<number>[]) {
+  let written: BucketWrite[];
+  try {
+    written = store.transaction(() => {
+      const rows = folded().map((f) => ({ metricId: f.metric, ts: f.ts, unit: f.unit, n: f.n, sum: f.sum, min: f.min, max: f.max, vals: f.vals }));
+      store.writeBuckets(store.nextWrite(), rows);
+      return rows;
+    });
+  } catch (e) {
+    store.forgetIds(); // ids cached during the rolled-back transaction may not exist
+    throw e;
+  }
+  let samples = 0;
+  for (const w of written) samples += w.n;
+  if (store.onWrite) for (const w of written) store.onWrite(w.metricId, w.ts, w.unit, w.n, w.sum, w.min, w.max, w.vals);
+  return samples;
 }
 
 const LIST_PAGE = 500;
@@ -152,9 +203,8 @@ export function metricHandlers(store: CloudwatchStore): CloudwatchHandlers {
   return {
     PutMetricData(input, ctx) {
       const now = ctx.clock.now();
-      if (/^AWS\//.test(input.Namespace)) throw invalid(`The value ${input.Namespace} for parameter Namespace is invalid.`);
-      if (input.MetricData.length > 1000) throw invalid('The collection MetricData must not have a size greater than 1000.');
-      input.MetricData.forEach((d, i) => checkDatum(d, i + 1, now));
+      if (isPrepared(input)) return void ingestPrepared(store, ctx, input, now);
+      checkPut(input, now);
       ingest(store, ctx, input.Namespace, input.MetricData, now);
     },
 

@@ -34,6 +34,7 @@ import type { CallScope } from '../core/services.js';
 import { validateInput } from './validate.js';
 
 const MAX_BUFFERED_BODY = 64 * 1024 * 1024;
+const CONCURRENCY_WINDOW_MS = 50;
 
 interface Served {
   spec: ServiceSpec;
@@ -58,6 +59,19 @@ export class Gateway {
   readonly served: Served[] = [];
   /** Threads for the operations services offload (ServiceSpec.offload); started at first use. */
   private readonly workers = new WorkerPool();
+  /** Connections that sent a request within the last CONCURRENCY_WINDOW_MS, and when. */
+  private recent = new Map<object, number>();
+
+  /** How many connections sent a request lately: a worker pays off only when others can be served meanwhile. */
+  private get clientsActive() {
+    return this.recent.size;
+  }
+
+  private noteClient(socket: object) {
+    const now = performance.now();
+    this.recent.set(socket, now);
+    if (this.recent.size > 1) for (const [s, t] of this.recent) if (now - t > CONCURRENCY_WINDOW_MS) this.recent.delete(s);
+  }
 
   constructor(specs: ServiceSpec[], private env: ServiceEnv) {
     for (const spec of specs) {
@@ -101,6 +115,7 @@ export class Gateway {
 
   async handle(req: IncomingMessage, res: ServerResponse) {
     const requestId = newRequestId();
+    this.noteClient(req.socket);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const wire: WireRequest = {
@@ -134,7 +149,8 @@ export class Gateway {
       if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
       const offload = served.spec.offload?.[op!.name];
       let input: Record<string, unknown>;
-      if (offload && wire.body && wire.body.length >= offload.minBytes && protocol.name.startsWith('json'))
+      // a worker pays off only when the event loop has other clients to serve meanwhile
+      if (offload && this.clientsActive > 1 && wire.body && wire.body.length >= offload.minBytes && protocol.name.startsWith('json'))
         input = await this.workers.run(offload.module, offload.fn, { body: wire.body, now: this.env.clock.now(), protocol: protocol.name });
       else {
         input = (await protocol.parse(served.model, op!, wire, routed.labels)) as Record<string, unknown>;

@@ -9,12 +9,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
+import { createRequire } from 'node:module';
+import type * as Yauzl from 'yauzl';
+import type * as Yazl from 'yazl';
+
+// loaded at the first zip rather than at opsbox's start
+const require = createRequire(import.meta.url);
+let yauzlLib: typeof Yauzl | undefined;
+let yazlLib: typeof Yazl | undefined;
+const yauzl = () => (yauzlLib ??= require('yauzl') as typeof Yauzl);
+const yazl = () => (yazlLib ??= require('yazl') as typeof Yazl);
 
 export class ZipError extends Error {}
 
-function outputOf(zip: yazl.ZipFile): Readable {
+function outputOf(zip: Yazl.ZipFile): Readable {
   zip.end();
   const out = new PassThrough();
   zip.outputStream.pipe(out);
@@ -23,7 +31,7 @@ function outputOf(zip: yazl.ZipFile): Readable {
 
 /** A zip of the given files (path on disk, name in the archive) as a stream; nothing is buffered whole. */
 export function zipFiles(files: { path: string; name: string }[]): Readable {
-  const zip = new yazl.ZipFile();
+  const zip = new (yazl().ZipFile)();
   for (const f of files) {
     const st = statSync(f.path);
     if (st.isDirectory()) zip.addEmptyDirectory(f.name, { mode: st.mode, mtime: st.mtime });
@@ -34,7 +42,7 @@ export function zipFiles(files: { path: string; name: string }[]): Readable {
 
 /** A zip of small in-memory files (name → content). */
 export function zipBuffers(files: Record<string, string | Buffer>): Readable {
-  const zip = new yazl.ZipFile();
+  const zip = new (yazl().ZipFile)();
   for (const [name, body] of Object.entries(files)) zip.addBuffer(Buffer.isBuffer(body) ? body : Buffer.from(body), name);
   return outputOf(zip);
 }
@@ -46,23 +54,34 @@ export async function spool(body: Readable, file: string) {
 }
 
 export interface ZipEntry {
-  /** Path inside the archive, '/'-separated. */
+  /** Path inside the archive, '/'-separated (a folder's ends in '/'). */
   name: string;
   size: number;
   /** Unix permission bits, 0 when the archive has none. */
   mode: number;
 }
 
-/** Calls `onFile` for every file of the zip file in turn (directories are skipped); rejects with ZipError for a damaged archive. */
-export function readZipFile(file: string, onFile: (entry: ZipEntry, content: Readable) => Promise<void>): Promise<number> {
+/**
+ * Calls `onFile` for every file of the zip file in turn, and `onFolder` for folder entries (skipped
+ * without it); rejects with ZipError for a damaged archive, or with what a callback throws.
+ */
+export function readZipFile(file: string, onFile: (entry: ZipEntry, content: Readable) => Promise<void>, onFolder?: (entry: ZipEntry) => void): Promise<number> {
   return new Promise((ok, fail) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: true }, (err, zip) => {
+    yauzl().open(file, { lazyEntries: true, autoClose: true }, (err, zip) => {
       if (err || !zip) return fail(new ZipError(err?.message ?? 'not a zip archive'));
       let count = 0;
       zip.on('error', (e) => fail(new ZipError(e.message)));
       zip.on('end', () => ok(count));
-      zip.on('entry', (entry: yauzl.Entry) => {
-        if (entry.fileName.endsWith('/')) return zip.readEntry();
+      zip.on('entry', (entry: Yauzl.Entry) => {
+        if (entry.fileName.endsWith('/')) {
+          try {
+            onFolder?.({ name: entry.fileName, size: 0, mode: 0 });
+          } catch (fe) {
+            zip.close();
+            return fail(fe);
+          }
+          return zip.readEntry();
+        }
         zip.openReadStream(entry, (e, stream) => {
           if (e || !stream) return fail(new ZipError(e?.message ?? 'unreadable entry'));
           const info = { name: entry.fileName, size: entry.uncompressedSize, mode: (entry.externalFileAttributes >>> 16) & 0o777 };

@@ -10,8 +10,8 @@ import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import yauzl from 'yauzl';
 import { AwsError } from '../../core/errors.js';
+import { readZipFile, type ZipEntry } from '../../core/zip.js';
 import type { RequestContext } from '../../gateway/context.js';
 import { checkBranchName } from './branches.js';
 import type { Codecommit } from './context.js';
@@ -55,16 +55,6 @@ export async function fetchZip(cc: Codecommit, ctx: RequestContext, code: Reposi
   return { file, branch };
 }
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: true, validateEntrySizes: true }, (err, zip) => (err ? reject(notZip(err.message)) : resolve(zip))),
-  );
-}
-
-function entryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
-  return new Promise((resolve, reject) => zip.openReadStream(entry, (err, s) => (err ? reject(notZip(err.message)) : resolve(s))));
-}
-
 /** Pipes a stream into `git hash-object -w --stdin`; resolves the blob id. */
 function hashStream(cc: Codecommit, row: RepoRow, body: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -89,10 +79,7 @@ function hashStream(cc: Codecommit, row: RepoRow, body: Readable): Promise<strin
 }
 
 /** Executable when the entry carries Unix permissions with any execute bit. */
-function modeOf(entry: yauzl.Entry): string {
-  const unix = entry.externalFileAttributes >>> 16;
-  return unix & 0o111 ? MODES.EXECUTABLE : MODES.NORMAL;
-}
+const modeOf = (entry: ZipEntry): string => (entry.mode & 0o111 ? MODES.EXECUTABLE : MODES.NORMAL);
 
 /**
  * Writes every file of the zip as a blob and returns the initial commit (undefined for an archive
@@ -100,35 +87,25 @@ function modeOf(entry: yauzl.Entry): string {
  * are both a file and a folder.
  */
 export async function commitZip(cc: Codecommit, row: RepoRow, ctx: RequestContext, file: string): Promise<string | undefined> {
-  const zip = await openZip(file);
   const set = new Map<string, Entry>();
   const folders = new Set<string>();
   try {
-    await new Promise<void>((resolve, reject) => {
-      const fail = (err: unknown) => {
-        zip.close();
-        reject(err instanceof AwsError ? err : notZip(err instanceof Error ? err.message : String(err)));
-      };
-      zip.on('error', fail);
-      zip.on('end', resolve);
-      zip.on('entry', (entry: yauzl.Entry) => {
-        void (async () => {
-          const name = entry.fileName.replace(/\/+$/, '');
-          if (entry.fileName.endsWith('/')) {
-            if (name) folders.add(checkEntryPath(name));
-            return;
-          }
-          const path = checkEntryPath(name);
-          if (set.has(path)) throw notZip(`duplicate entry ${path}`);
-          const id = await hashStream(cc, row, await entryStream(zip, entry));
-          set.set(path, { mode: modeOf(entry), type: 'blob', id });
-          for (const p of parentsOf(path)) folders.add(p);
-        })().then(() => zip.readEntry(), fail);
-      });
-      zip.readEntry();
-    });
-  } finally {
-    zip.close();
+    await readZipFile(
+      file,
+      async (entry, content) => {
+        const path = checkEntryPath(entry.name.replace(/\/+$/, ''));
+        if (set.has(path)) throw notZip(`duplicate entry ${path}`);
+        const id = await hashStream(cc, row, content);
+        set.set(path, { mode: modeOf(entry), type: 'blob', id });
+        for (const p of parentsOf(path)) folders.add(p);
+      },
+      (folder) => {
+        const name = folder.name.replace(/\/+$/, '');
+        if (name) folders.add(checkEntryPath(name));
+      },
+    );
+  } catch (err) {
+    throw err instanceof AwsError ? err : notZip(err instanceof Error ? err.message : String(err));
   }
   for (const path of set.keys()) if (folders.has(path)) throw notZip(`${path} is both a file and a folder`);
   if (set.size === 0) return undefined;

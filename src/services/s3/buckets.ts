@@ -9,7 +9,7 @@ import type { ServiceEnv } from '../../gateway/service.js';
 import { HTTP_STATUS } from '../../protocol/rest.js';
 import type { S3Handlers } from './api.generated.js';
 import { checkTags } from './common.js';
-import { canonicalId, ownerOf, type S3Store } from './store.js';
+import { ownerOf, type S3Store } from './store.js';
 
 /** AWS's general purpose bucket naming rules. */
 export function validBucketName(name: string) {

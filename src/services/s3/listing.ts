@@ -5,8 +5,7 @@
  */
 import { AwsError } from '../../core/errors.js';
 import type { S3Handlers } from './api.generated.js';
-import { reportedVersion } from './common.js';
-import { ownerOf, type ObjectRow, type S3Store } from './store.js';
+import type { ObjectRow, S3Store } from './store.js';
 import { decodeToken, encodeToken } from '../../core/pagination.js';
 
 interface Cursor {

@@ -20,3 +20,10 @@ export function readToken(token: string | undefined): string | undefined {
   const cursor = Buffer.from(token, 'base64url').toString('utf8');
   return cursor && encodeToken(cursor) === token ? cursor : undefined;
 }
+
+/** One page of a list already in memory, by offset: its items and the next page's token, if any. */
+export function pageByOffset<T>(items: readonly T[], token: string | undefined, size: number, invalid: () => AwsError) {
+  const start = token ? Number(decodeToken(token, invalid)) : 0;
+  if (!Number.isInteger(start) || start < 0) throw invalid();
+  return { items: items.slice(start, start + size), nextToken: start + size < items.length ? encodeToken(start + size) : undefined };
+}

@@ -89,16 +89,7 @@ function add(acc: Acc, v: number, c: number) {
 const UNIT_NO = new Map(UNITS.map((u, i) => [u, i]));
 
 /** One (metric, bucket, unit) of a call, folded: `metric` is whatever groupOf() said the datum belongs to. */
-export interface Folded<M> {
-  metric: M;
-  ts: number;
-  unit: string;
-  n: number;
-  sum: number;
-  min: number;
-  max: number;
-  vals: Buffer;
-}
+export type Folded<M> = Omit<BucketWrite, 'metricId'> & { metric: M };
 
 /**
  * Folds a call's datapoints per (metric, bucket, unit). `groupOf` says which metric a datum is: the

@@ -4,19 +4,22 @@
  * BatchDeleteBuilds. The run itself is runner.ts's.
  */
 import { randomUUID } from 'node:crypto';
-import { arn, type Scope } from '../../core/arn.js';
+import { arn, parseArn, type Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
-import { decodeToken, encodeToken } from '../../core/pagination.js';
+import { pageByOffset } from '../../core/pagination.js';
 import type { Caller } from '../../gateway/context.js';
 import type { CodebuildHandlers } from './api.generated.js';
 import { artifactLocation, artifactTarget } from './artifacts.js';
-import { checkArtifacts, checkSource, checkVariables, invalidInput } from './projects.js';
+import { badToken, checkArtifacts, checkSource, checkVariables, invalidInput } from './projects.js';
 import type { BuildPrivate, BuildRunner } from './runner.js';
 import type { BuildDoc, CodebuildStore, ProjectDoc } from './store.js';
 
 const buildNotFound = (id: string) => new AwsError('ResourceNotFoundException', `Build not found: ${id}`, 400);
 /** "project:uuid" from an id or a build ARN. */
-const buildId = (idOrArn: string) => (idOrArn.startsWith('arn:') ? idOrArn.slice(idOrArn.indexOf(':build/') + 7) : idOrArn);
+const buildId = (idOrArn: string) => {
+  const arn = idOrArn.startsWith('arn:') ? parseArn(idOrArn) : undefined;
+  return arn?.resource.startsWith('build/') ? arn.resource.slice('build/'.length) : idOrArn;
+};
 
 /** What the caller is called in a build's `initiator`. */
 function initiatorOf(caller: Caller, pipeline?: string) {
@@ -133,10 +136,10 @@ export function publicBuild(doc: BuildDoc) {
   return { ...rest, phases: doc.phases.map(({ pendingContext: _pending, ...p }: any) => p) };
 }
 
-function page(ids: string[], token: string | undefined) {
-  const start = token ? Number(decodeToken(token, () => invalidInput('Invalid pagination token'))) : 0;
-  return { ids: ids.slice(start, start + 100), nextToken: start + 100 < ids.length ? encodeToken(start + 100) : undefined };
-}
+const page = (ids: string[], token: string | undefined) => {
+  const p = pageByOffset(ids, token, 100, badToken);
+  return { ids: p.items, nextToken: p.nextToken };
+};
 
 /** StartBuild idempotency: AWS returns the same build for a repeated token within 5 minutes. */
 const IDEMPOTENCY_MS = 5 * 60_000;

@@ -3,14 +3,21 @@
  * and the checks AWS applies to sources, artifacts and environments (shared with StartBuild's
  * overrides through checkSource/checkArtifacts/checkEnvironment).
  */
-import { arn, type Scope } from '../../core/arn.js';
+import { arn, parseArn, type Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
-import { decodeToken, encodeToken } from '../../core/pagination.js';
+import { pageByOffset } from '../../core/pagination.js';
 import type { CodebuildHandlers } from './api.generated.js';
 import { CURATED_IMAGES, resolveImage } from './backends/images.js';
 import type { CodebuildStore, ProjectDoc } from './store.js';
 
 export const invalidInput = (message: string) => new AwsError('InvalidInputException', message, 400);
+export const badToken = () => invalidInput('Invalid pagination token');
+
+/** A project's name from its name or ARN (AWS accepts either where a project is named). */
+export const projectName = (nameOrArn: string) => {
+  const arn = nameOrArn.startsWith('arn:') ? parseArn(nameOrArn) : undefined;
+  return arn?.resource.startsWith('project/') ? arn.resource.slice('project/'.length) : nameOrArn;
+};
 
 const SOURCE_TYPES = ['CODECOMMIT', 'CODEPIPELINE', 'GITHUB', 'GITLAB', 'GITLAB_SELF_MANAGED', 'S3', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'NO_SOURCE'];
 /** Source types whose code opsbox can fetch; the rest live outside this machine. */
@@ -141,9 +148,7 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
       const projects: ProjectDoc[] = [];
       const projectsNotFound: string[] = [];
       for (const n of new Set(input.names)) {
-        // AWS accepts a project's name or its ARN here
-        const name = n.startsWith('arn:') ? n.slice(n.indexOf(':project/') + 9) : n;
-        const p = store.project(ctx, name);
+        const p = store.project(ctx, projectName(n));
         if (p) projects.push(p);
         else projectsNotFound.push(n);
       }
@@ -160,10 +165,8 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
           : a.doc.lastModified - b.doc.lastModified;
         return order === 'ASCENDING' ? c : -c;
       });
-      const start = input.nextToken ? Number(decodeToken(input.nextToken, () => invalidInput('Invalid pagination token'))) : 0;
-      const page = rows.slice(start, start + 100).map((r) => r.name);
-      const next = start + 100 < rows.length ? encodeToken(start + 100) : undefined;
-      return { projects: page, nextToken: next };
+      const page = pageByOffset(rows.map((r) => r.name), input.nextToken, 100, badToken);
+      return { projects: page.items, nextToken: page.nextToken };
     },
 
     ListCuratedEnvironmentImages() {
@@ -180,8 +183,7 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
 
     DeleteProject(input, ctx) {
       // AWS answers success for a project that does not exist
-      const name = input.name.startsWith('arn:') ? input.name.slice(input.name.indexOf(':project/') + 9) : input.name;
-      store.deleteProject(ctx, name);
+      store.deleteProject(ctx, projectName(input.name));
       return {};
     },
   };

@@ -7,27 +7,23 @@ import { randomUUID } from 'node:crypto';
 import { relative } from 'node:path';
 import { arn, type Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
-import { decodeToken, encodeToken } from '../../core/pagination.js';
+import { decodeToken, encodeToken, pageByOffset } from '../../core/pagination.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { CodebuildHandlers } from './api.generated.js';
 import type { Buildspec } from './buildspec.js';
-import { invalidInput } from './projects.js';
+import { badToken, invalidInput } from './projects.js';
 import { readReports, summarize } from './reports.js';
 import type { BuildDoc, CodebuildStore, ReportDoc, ReportGroupDoc } from './store.js';
 
 const EXPIRY_MS = 30 * 24 * 3600_000;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9\-_]{1,127}$/;
 const notFound = (what: string) => new AwsError('ResourceNotFoundException', what, 400);
-const badToken = () => invalidInput('Invalid pagination token');
 
 function groupDoc(scope: Scope, name: string, type: string, exportConfig: any, tags: any[], now: number): ReportGroupDoc {
   return { arn: arn('codebuild', scope, `report-group/${name}`), name, type, exportConfig, created: now, lastModified: now, tags, status: 'ACTIVE' };
 }
 
-function page<T>(items: T[], token: string | undefined, max = 100) {
-  const start = token ? Number(decodeToken(token, badToken)) : 0;
-  return { items: items.slice(start, start + max), nextToken: start + max < items.length ? encodeToken(start + max) : undefined };
-}
+const page = <T>(items: T[], token: string | undefined, max = 100) => pageByOffset(items, token, max, badToken);
 
 export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
   const requireGroup = (groupArn: string) => store.reportGroup(groupArn) ?? (() => { throw notFound(`Report group not found: ${groupArn}`); })();

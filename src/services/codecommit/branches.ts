@@ -4,11 +4,11 @@
  */
 import { AwsError } from '../../core/errors.js';
 import type { CodecommitHandlers } from './api.generated.js';
-import type { Codecommit } from './context.js';
+import { badContinuationToken, type Codecommit } from './context.js';
 import { ZERO } from './git.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
-import { encodeToken, readToken } from '../../core/pagination.js';
+import { pageByOffset } from '../../core/pagination.js';
 
 /** Git's ref-name rules (check-ref-format), without running git. */
 export function checkBranchName(name: string | undefined): string {
@@ -72,13 +72,8 @@ export function branchHandlers(cc: Codecommit): CodecommitHandlers {
     async ListBranches(input, ctx) {
       const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
       const names = [...(await git.refs(cc.gitDir(row))).keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice(11));
-      const PAGE = 100;
-      const start = input.nextToken ? Number(readToken(input.nextToken)) : 0;
-      if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
-      return {
-        branches: names.slice(start, start + PAGE),
-        nextToken: start + PAGE < names.length ? encodeToken(start + PAGE) : undefined,
-      };
+      const page = pageByOffset(names, input.nextToken, 100, badContinuationToken);
+      return { branches: page.items, nextToken: page.nextToken };
     },
 
     DeleteBranch(input, ctx) {

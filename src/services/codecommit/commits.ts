@@ -4,11 +4,11 @@
  */
 import { AwsError } from '../../core/errors.js';
 import type { CodecommitHandlers } from './api.generated.js';
-import type { Codecommit } from './context.js';
+import { badContinuationToken, type Codecommit } from './context.js';
 import { EMPTY_TREE } from './git.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
-import { encodeToken, readToken } from '../../core/pagination.js';
+import { pageByOffset } from '../../core/pagination.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
 
@@ -140,12 +140,8 @@ export function commitHandlers(cc: Codecommit): CodecommitHandlers {
         });
       }
       const max = input.MaxResults && input.MaxResults > 0 ? input.MaxResults : 100;
-      const start = input.NextToken ? Number(readToken(input.NextToken)) : 0;
-      if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
-      return {
-        differences: all.slice(start, start + max),
-        NextToken: start + max < all.length ? encodeToken(start + max) : undefined,
-      };
+      const page = pageByOffset(all, input.NextToken, max, badContinuationToken);
+      return { differences: page.items, NextToken: page.nextToken };
     },
   };
 }

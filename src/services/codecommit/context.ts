@@ -7,9 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import { arn } from '../../core/arn.js';
 import { log } from '../../core/log.js';
+import { AwsError } from '../../core/errors.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { Git, ZERO } from './git.js';
 import { CodecommitStore, type RepoRow } from './store.js';
+
+/** CodeCommit's answer to a nextToken it did not make. */
+export const badContinuationToken = () => new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
 
 export interface RefChange {
   ref: string;

@@ -10,11 +10,11 @@ import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CodecommitHandlers } from './api.generated.js';
 import { branchCommit } from './branches.js';
-import type { Codecommit } from './context.js';
+import { badContinuationToken, type Codecommit } from './context.js';
 import { isAncestor, merge, mergeBase, type MergeOption } from './merges.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
-import { encodeToken, readToken } from '../../core/pagination.js';
+import { pageByOffset } from '../../core/pagination.js';
 
 export interface ApprovalRule {
   approvalRuleId: string;
@@ -332,9 +332,8 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
         .filter((p) => (!input.authorArn || p.author === input.authorArn) && (!input.pullRequestStatus || p.status === input.pullRequestStatus))
         .map((p) => String(p.pr_id));
       const max = input.maxResults && input.maxResults > 0 ? Math.min(input.maxResults, 100) : 100;
-      const start = input.nextToken ? Number(readToken(input.nextToken)) : 0;
-      if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
-      return { pullRequestIds: ids.slice(start, start + max), nextToken: start + max < ids.length ? encodeToken(start + max) : undefined };
+      const page = pageByOffset(ids, input.nextToken, max, badContinuationToken);
+      return { pullRequestIds: page.items, nextToken: page.nextToken };
     },
 
     UpdatePullRequestTitle(input, ctx) {
@@ -376,11 +375,8 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
       if (input.pullRequestEventType) events = events.filter((e) => e.pullRequestEventType === input.pullRequestEventType);
       if (input.actorArn) events = events.filter((e) => e.actorArn === input.actorArn);
       const max = input.maxResults && input.maxResults > 0 ? Math.min(input.maxResults, 100) : 100;
-      const start = input.nextToken ? Number(readToken(input.nextToken)) : 0;
-      return {
-        pullRequestEvents: events.slice(start, start + max).map((e) => ({ ...e, eventDate: new Date(e.eventDate) })),
-        nextToken: start + max < events.length ? encodeToken(start + max) : undefined,
-      };
+      const page = pageByOffset(events, input.nextToken, max, badContinuationToken);
+      return { pullRequestEvents: page.items.map((e) => ({ ...e, eventDate: new Date(e.eventDate) })), nextToken: page.nextToken };
     },
 
     MergePullRequestByFastForward: (input, ctx) => prs.mergePr(input, ctx, 'FAST_FORWARD_MERGE'),

@@ -9,11 +9,11 @@ import { uuid } from '../../core/ids.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CodecommitHandlers, CreateRepositoryInput } from './api.generated.js';
 import { moveBranch } from './branches.js';
-import type { Codecommit } from './context.js';
+import { badContinuationToken, type Codecommit } from './context.js';
 import { ZERO } from './git.js';
 import type { RepoRow } from './store.js';
 import { commitZip, fetchZip, type RepositoryCode } from './zipImport.js';
-import { encodeToken, readToken } from '../../core/pagination.js';
+import { pageByOffset } from '../../core/pagination.js';
 
 /* AWS: InvalidRepositoryNameException "A specified repository name is not valid. This exception occurs
  * only when a specified repository name is not valid. Other exceptions occur when a required
@@ -137,17 +137,8 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       const rows = store.listRepos(ctx);
       rows.sort((a, b) => (sortBy === 'repositoryName' ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.modified - b.modified || (a.name < b.name ? -1 : 1)));
       if (order === 'descending') rows.reverse();
-      let start = 0;
-      if (input.nextToken) {
-        start = Number(readToken(input.nextToken));
-        if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
-      }
-      const PAGE = 1000;
-      const page = rows.slice(start, start + PAGE);
-      return {
-        repositories: page.map((r) => ({ repositoryName: r.name, repositoryId: r.id })),
-        nextToken: start + PAGE < rows.length ? encodeToken(start + PAGE) : undefined,
-      };
+      const page = pageByOffset(rows, input.nextToken, 1000, badContinuationToken);
+      return { repositories: page.items.map((r) => ({ repositoryName: r.name, repositoryId: r.id })), nextToken: page.nextToken };
     },
 
     UpdateRepositoryName(input, ctx) {

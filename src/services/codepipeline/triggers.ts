@@ -5,10 +5,11 @@
  *    that source action, any push passing the trigger's branch/tag/file-path filters;
  *  - an EventBridge rule whose target is the pipeline ARN (what CDK and the console set up): the
  *    'codepipeline' invoker in env.targets;
- *  - a new version of an S3 source object, found by a HeadObject poll (and at once on an S3
- *    "Object Created" event, if S3 publishes them).
+ *  - a new version of an S3 source object, found by a HeadObject poll every S3_POLL_MS (S3 sources
+ *    poll on AWS too unless CloudTrail events are set up, which opsbox does not have).
  * The pushed commit (or S3 version) becomes the execution's source revision for that action.
  */
+import { parseArn } from '../../core/arn.js';
 import type { BusEvent } from '../../core/events.js';
 import { log } from '../../core/log.js';
 import type { ServiceEnv } from '../../gateway/service.js';
@@ -43,9 +44,9 @@ export class PipelineTriggers {
     for (const row of store.allPipelines()) this.watch(row, JSON.parse(row.doc), false);
     this.unsubscribe = env.bus.subscribe((e) => this.onEvent(e));
     env.targets.register('codepipeline', async (inv) => {
-      const parts = inv.arn.split(':');
-      const scope = { account: parts[4], region: parts[3] };
-      this.engine.start(scope, parts.slice(5).join(':'), { triggerType: 'CloudWatchEvent', triggerDetail: String(inv.options?.RuleArn ?? inv.source) });
+      const arn = parseArn(inv.arn)!;
+      const scope = { account: arn.account || inv.account, region: arn.region || inv.region };
+      this.engine.start(scope, arn.resource, { triggerType: 'CloudWatchEvent', triggerDetail: String(inv.options?.RuleArn ?? inv.source) });
     });
     this.schedule();
   }
@@ -73,13 +74,6 @@ export class PipelineTriggers {
 
   private onEvent(e: BusEvent) {
     if (e['detail-type'] === 'CodeCommit Repository State Change' && e.source === 'aws.codecommit') void this.onPush(e).catch((err) => log.error('codepipeline: push trigger failed', { err: String(err) }));
-    else if (e['detail-type'] === 'Object Created' && e.source === 'aws.s3') {
-      const bucket = (e.detail.bucket as { name?: string } | undefined)?.name;
-      const key = (e.detail.object as { key?: string } | undefined)?.key;
-      for (const w of this.pipelines.values())
-        if (w.scope.account === e.account && w.doc.stages[0].actions.some((a) => a.actionTypeId.provider === 'S3' && a.configuration?.S3Bucket === bucket && a.configuration?.S3ObjectKey === key))
-          void this.pollS3(w, false);
-    }
   }
 
   private async onPush(e: BusEvent) {

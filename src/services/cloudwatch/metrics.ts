@@ -65,16 +65,8 @@ function checkDatum(d: Datum, n: number, now: number) {
   }
 }
 
-interface Acc {
-  ts: number;
-  unit: string;
-  n: number;
-  sum: number;
-  min: number;
-  max: number;
-  /** null once a statistic set with Minimum ≠ Maximum made percentiles unavailable. */
-  vals: Map<number, number> | null;
-}
+/** A bucket being folded; `vals` is null once a statistic set with Minimum ≠ Maximum made percentiles unavailable. */
+type Acc = Omit<BucketWrite, 'metricId' | 'vals'> & { vals: Map<number, number> | null };
 
 function add(acc: Acc, v: number, c: number) {
   if (c <= 0) return;

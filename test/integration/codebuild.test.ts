@@ -369,7 +369,7 @@ cache:
     assert.match(await logText(second), /cache-hit/);
   });
 
-  test('secondary artifacts go to their own S3 locations; BUILD_ID namespace; packaging NONE', async () => {
+  test('secondary artifacts go to their own S3 locations; BUILD_ID namespace; packaging NONE; a buildspec name evaluated by the shell', async () => {
     const name = await inlineProject(`version: 0.2
 phases:
   build:
@@ -386,18 +386,18 @@ artifacts:
         - logs/build.log
       discard-paths: yes
 `, {
-      artifacts: { type: 'S3', location: bucket, path: 'builds', namespaceType: 'BUILD_ID', name: 'web', packaging: 'NONE' },
+      artifacts: { type: 'S3', location: bucket, path: 'builds', namespaceType: 'BUILD_ID', name: 'web', packaging: 'NONE', overrideArtifactName: true },
       secondaryArtifacts: [{ type: 'S3', location: bucket, path: 'logs', name: 'l', packaging: 'NONE', artifactIdentifier: 'logs' }],
     });
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
     assert.equal(b.buildStatus, 'SUCCEEDED', JSON.stringify(b.phases));
     const uuid = b.id!.split(':')[1];
-    assert.equal(b.artifacts!.location, `arn:aws:s3:::${bucket}/builds/${uuid}/web`);
+    assert.equal(b.artifacts!.location, `arn:aws:s3:::${bucket}/builds/${uuid}/site-1`, 'the buildspec name, evaluated by the shell, overrides the project one');
     assert.equal(b.secondaryArtifacts![0].location, `arn:aws:s3:::${bucket}/logs/l`);
     const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
     const keys = (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents!.map((o) => o.Key);
-    assert.ok(keys.includes(`builds/${uuid}/web/index.html`) && keys.includes('logs/l/build.log'), keys.join(' '));
-    const page = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `builds/${uuid}/web/index.html` }));
+    assert.ok(keys.includes(`builds/${uuid}/site-1/index.html`) && keys.includes('logs/l/build.log'), keys.join(' '));
+    const page = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `builds/${uuid}/site-1/index.html` }));
     assert.equal(await page.Body!.transformToString(), 'page\n');
     const trace = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'logs/l/build.log' }));
     assert.equal(await trace.Body!.transformToString(), 'trace\n');

@@ -11,6 +11,7 @@ import type { ArtifactsSpec, Buildspec } from './buildspec.js';
 import type { BuildPrivate } from './runner.js';
 import type { BuildDoc } from './store.js';
 import { zipFiles } from '../../core/zip.js';
+import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 
 /** Where an S3 artifact goes: bucket and object key (a key prefix with packaging NONE). */
@@ -23,7 +24,31 @@ export function artifactTarget(artifacts: any, buildUuid: string, projectName: s
 
 export const artifactLocation = (t: { bucket: string; key: string }) => `arn:aws:s3:::${t.bucket}${t.key ? `/${t.key}` : ''}`;
 
-export async function uploadArtifacts(env: ServiceEnv, scope: Scope, doc: BuildDoc, spec: Buildspec, srcDir: string, priv: BuildPrivate, log: (m: string) => void) {
+/**
+ * A buildspec artifact name is evaluated by the shell at the end of the build, as AWS does
+ * (`name: site-$CODEBUILD_BUILD_NUMBER`, `name: $(date +%Y-%m-%d)`), with the build's variables.
+ */
+function evaluateName(name: string, vars: Record<string, string>, cwd: string): string {
+  if (!/[$`]/.test(name)) return name;
+  const r = spawnSync('sh', ['-c', `printf '%s' "${name.replace(/(["\\])/g, '\\$1')}"`], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...vars },
+    cwd,
+    encoding: 'utf8',
+    timeout: 5000,
+  });
+  return r.status === 0 && r.stdout ? r.stdout : name;
+}
+
+export async function uploadArtifacts(
+  env: ServiceEnv,
+  scope: Scope,
+  doc: BuildDoc,
+  spec: Buildspec,
+  srcDir: string,
+  priv: BuildPrivate,
+  vars: Record<string, string>,
+  log: (m: string) => void,
+) {
   const put = (bucket: string, key: string, body: NodeJS.ReadableStream) => env.services.call('s3', 'PutObject', { Bucket: bucket, Key: key, Body: body }, scope);
   const zipTo = async (files: ArtifactsSpec, bucket: string, key: string) => {
     const selected = await selectArtifactFiles(srcDir, files);
@@ -59,7 +84,7 @@ export async function uploadArtifacts(env: ServiceEnv, scope: Scope, doc: BuildD
       log(`Skipping ${t.label}: the buildspec has no artifacts section for it`);
       continue;
     }
-    const override = t.artifacts.overrideArtifactName && t.files.name ? t.files.name : undefined;
+    const override = t.artifacts.overrideArtifactName && t.files.name ? evaluateName(t.files.name, vars, srcDir) : undefined;
     const target = artifactTarget(t.artifacts, uuid, doc.projectName, override);
     if ((t.artifacts.packaging ?? 'NONE') === 'ZIP') await zipTo(t.files, target.bucket, target.key);
     else {

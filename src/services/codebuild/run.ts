@@ -247,7 +247,7 @@ export class Run {
       try {
         const reportArns = await recordReports(this.env, this.store, this.scope, this.doc, this.buildspec, srcDir);
         if (reportArns.length) this.doc.reportArns = reportArns;
-        await uploadArtifacts(this.env, this.scope, this.doc, this.buildspec, srcDir, this.priv, (m) => this.logs.system(m));
+        await uploadArtifacts(this.env, this.scope, this.doc, this.buildspec, srcDir, this.priv, vars, (m) => this.logs.system(m));
       } catch (err) {
         context = { statusCode: (err as any).statusCode ?? 'CLIENT_ERROR', message: (err as Error).message };
       }

@@ -4,20 +4,15 @@
  * off each period. Shared by GetMetricStatistics, GetMetricData and the alarm evaluator.
  */
 import { AwsError } from '../../core/errors.js';
-import type { PointRow } from './store.js';
+import type { BucketWrite, PointRow } from './store.js';
 import { decode, mergePairs, percentile, type Pairs } from './values.js';
 
-export interface Period {
-  ts: number;
-  unit: string;
-  n: number;
-  sum: number;
-  min: number;
-  max: number;
+/** A period's aggregate: a bucket's fields, with its value histogram decoded. */
+export type Period = Omit<BucketWrite, 'metricId' | 'vals'> & {
   /** Value histogram, when percentiles were asked for and every row of the period has one. */
   pairs?: Pairs;
   noPercentiles?: boolean;
-}
+};
 
 export const BASIC = ['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum'];
 const PCT = /^p(\d{1,2}(?:\.\d{1,10})?|100)$/;

@@ -115,6 +115,25 @@ export interface MergeRequest extends Author {
   conflictResolution?: Omit<Resolution, 'strategy'>;
 }
 
+/** The commit and conflict settings every merging operation takes, as MergeRequest names them. */
+export function mergeSettings(input: {
+  authorName?: string;
+  email?: string;
+  commitMessage?: string;
+  conflictResolutionStrategy?: string;
+  conflictDetailLevel?: string;
+  conflictResolution?: Omit<Resolution, 'strategy'>;
+}) {
+  return {
+    name: input.authorName,
+    email: input.email,
+    message: input.commitMessage,
+    conflictResolutionStrategy: input.conflictResolutionStrategy,
+    conflictDetailLevel: input.conflictDetailLevel,
+    conflictResolution: input.conflictResolution,
+  };
+}
+
 /** Produces the merge commit (or the fast-forward target) and moves the branch; returns the new tip. */
 export async function merge(cc: Codecommit, row: RepoRow, ctx: RequestContext, req: MergeRequest): Promise<{ commitId: string; treeId: string; baseCommitId?: string }> {
   const tree = async (c: string) => cc.git.text(cc.gitDir(row), ['rev-parse', `${c}^{tree}`]);
@@ -214,12 +233,7 @@ export function mergeHandlers(cc: Codecommit): CodecommitHandlers {
         destination,
         option,
         targetBranch: target,
-        name: input.authorName,
-        email: input.email,
-        message: input.commitMessage,
-        conflictResolutionStrategy: input.conflictResolutionStrategy,
-        conflictDetailLevel: input.conflictDetailLevel,
-        conflictResolution: input.conflictResolution,
+        ...mergeSettings(input),
       });
       return { commitId: r.commitId, treeId: r.treeId };
     });
@@ -236,11 +250,7 @@ export function mergeHandlers(cc: Codecommit): CodecommitHandlers {
         source,
         destination,
         option: checkMergeOption(input.mergeOption),
-        name: input.authorName,
-        email: input.email,
-        message: input.commitMessage,
-        conflictResolutionStrategy: input.conflictResolutionStrategy,
-        conflictResolution: input.conflictResolution,
+        ...mergeSettings(input),
       });
       return { commitId: r.commitId, treeId: r.treeId };
     },

@@ -11,7 +11,7 @@ import type { RequestContext } from '../../gateway/context.js';
 import type { CodecommitHandlers } from './api.generated.js';
 import { branchCommit } from './branches.js';
 import { badContinuationToken, type Codecommit } from './context.js';
-import { isAncestor, merge, mergeBase, type MergeOption } from './merges.js';
+import { isAncestor, merge, mergeBase, mergeSettings, type MergeOption } from './merges.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
 import { pageByOffset } from '../../core/pagination.js';
@@ -229,12 +229,7 @@ export class PullRequests {
           destination,
           option,
           targetBranch: doc.target.destinationReference.slice(11),
-          name: input.authorName,
-          email: input.email,
-          message: input.commitMessage,
-          conflictResolutionStrategy: input.conflictResolutionStrategy,
-          conflictDetailLevel: input.conflictDetailLevel,
-          conflictResolution: input.conflictResolution,
+          ...mergeSettings(input),
         });
         doc.target.destinationCommit = r.commitId;
         doc.target.mergeMetadata = { isMerged: true, mergedBy: ctx.caller.arn, mergeCommitId: r.commitId, mergeOption: option };

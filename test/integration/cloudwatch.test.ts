@@ -236,4 +236,36 @@ describe('durability', () => {
     );
     assert.deepEqual(merged.Datapoints!.map((d) => [d.SampleCount, d.Sum]), [[2, 43]]);
   });
+
+  test('a batch acknowledged just before kill -9 is all there after restart, percentiles included (ingest log replay)', async () => {
+    const ns = unique('Replay');
+    const Timestamp = minuteAgo();
+    const MetricData = Array.from({ length: 1000 }, (_, i) => ({
+      MetricName: 'Latency',
+      Dimensions: [{ Name: 'Host', Value: `h${i % 4}` }],
+      Unit: 'Milliseconds' as const,
+      Value: (i % 100) + 1,
+      Timestamp: new Date(Timestamp.getTime() + (i % 60) * 1000),
+    }));
+    const query = () =>
+      cw.send(
+        new GetMetricStatisticsCommand({
+          Namespace: ns, MetricName: 'Latency', Dimensions: [{ Name: 'Host', Value: 'h1' }],
+          StartTime: new Date(Timestamp.getTime() - 60_000), EndTime: new Date(Timestamp.getTime() + 60_000), Period: 60, ExtendedStatistics: ['p50', 'p100'],
+        }),
+      );
+    // the server flushes its ingest log a second after the first write: kill it before that
+    await cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData }));
+    await box.kill9();
+    box = await startOpsbox({ dataDir: box.dataDir });
+    cw = new CloudWatchClient(clientConfig(box.url));
+    const stats = await query();
+    assert.deepEqual(stats.Datapoints!.map((d) => d.ExtendedStatistics), [{ p50: 50, p100: 98 }]);
+    const sum = await cw.send(
+      new GetMetricStatisticsCommand({ Namespace: ns, MetricName: 'Latency', Dimensions: [{ Name: 'Host', Value: 'h1' }], StartTime: new Date(Timestamp.getTime() - 60_000), EndTime: new Date(Timestamp.getTime() + 60_000), Period: 60, Statistics: ['SampleCount', 'Sum'] }),
+    );
+    // h1 got i = 1, 5, 9, … 997: values (i % 100) + 1
+    const expected = Array.from({ length: 250 }, (_, k) => ((4 * k + 1) % 100) + 1);
+    assert.deepEqual(sum.Datapoints!.map((d) => [d.SampleCount, d.Sum]), [[250, expected.reduce((a, b) => a + b, 0)]]);
+  });
 });

@@ -50,6 +50,7 @@ export function createCloudwatch(env: ServiceEnv) {
     close() {
       engine.stop();
       health.close();
+      store.close();
       running.delete(handle);
     },
   };

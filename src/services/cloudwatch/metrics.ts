@@ -77,8 +77,13 @@ function add(acc: Acc, v: number, c: number) {
   if (acc.vals) acc.vals.set(v, (acc.vals.get(v) ?? 0) + c);
 }
 
-/** Known units get a small number so a group key is one number: bucket start × 32 + unit. */
 const UNIT_NO = new Map(UNITS.map((u, i) => [u, i]));
+
+/** (bucket start, unit) as one Map key: a number for CloudWatch's units (start × 32 + the unit's index), else a string. */
+export function bucketKey(ts: number, unit: string): number | string {
+  const no = UNIT_NO.get(unit);
+  return no === undefined ? `${ts}|${unit}` : ts * 32 + no;
+}
 
 /** One (metric, bucket, unit) of a call, folded: `metric` is whatever groupOf() said the datum belongs to. */
 export type Folded<M> = Omit<BucketWrite, 'metricId'> & { metric: M };
@@ -98,8 +103,7 @@ export function foldBuckets<M>(data: Datum[], now: number, groupOf: (d: Datum) =
     const res = d.StorageResolution === 1 ? 1000 : 60_000;
     const ts = t - (((t % res) + res) % res);
     const unit = d.Unit ?? 'None';
-    const no = UNIT_NO.get(unit);
-    const key = no === undefined ? `${ts}|${unit}` : ts * 32 + no;
+    const key = bucketKey(ts, unit);
     let byKey = groups.get(metric);
     if (!byKey) groups.set(metric, (byKey = new Map()));
     let acc = byKey.get(key);
@@ -161,19 +165,11 @@ export function ingestPrepared(store: CloudwatchStore, scope: Scope, put: Prepar
   });
 }
 
-/** Writes folded buckets (metric = id) in one transaction and tells the alarm engine's mirror. */
+/** Stores folded buckets (metric = id) and tells the alarm engine's mirror; returns how many samples were written. */
 function store_(store: CloudwatchStore, folded: () => Folded<number>[]) {
-  let written: BucketWrite[];
-  try {
-    written = store.transaction(() => {
-      const rows = folded().map((f) => ({ metricId: f.metric, ts: f.ts, unit: f.unit, n: f.n, sum: f.sum, min: f.min, max: f.max, vals: f.vals }));
-      store.writeBuckets(store.nextWrite(), rows);
-      return rows;
-    });
-  } catch (e) {
-    store.forgetIds(); // ids cached during the rolled-back transaction may not exist
-    throw e;
-  }
+  const written = store.ingest(() =>
+    folded().map((f): BucketWrite => ({ metricId: f.metric, ts: f.ts, unit: f.unit, n: f.n, sum: f.sum, min: f.min, max: f.max, vals: f.vals })),
+  );
   let samples = 0;
   for (const w of written) samples += w.n;
   if (store.onWrite) for (const w of written) store.onWrite(w.metricId, w.ts, w.unit, w.n, w.sum, w.min, w.max, w.vals);

@@ -8,13 +8,22 @@
  * appends its (value, count) histogram (values.ts) as one "part" in cloudwatch_parts, merged when
  * read — appending a small blob is far cheaper than rewriting a growing one on every write. Parts
  * are keyed (metric, hour, write sequence, bucket) so one call's parts sit together on disk.
+ *
+ * Ingest is write-behind: a call's folded buckets are committed as one row of cloudwatch_pending
+ * (the ingest log, so an acknowledged write survives kill -9) and merged into `dirty`, in memory;
+ * a flush merges the dirty buckets into cloudwatch_points and cloudwatch_parts in one transaction and
+ * empties the log. Calls that keep hitting the same recent minutes (as agents do) cost one small
+ * INSERT each instead of two statements per bucket, and a flush writes each bucket once for all of
+ * them. Reads overlay the dirty buckets on the stored rows; the log is replayed at start.
+ *
  * Alarms are few and hot: they live in memory (alarms.ts) and are written through to this table.
  */
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
 import type Database from 'better-sqlite3';
 import { dimsKey } from './format.js';
-import { mergeHistograms } from './values.js';
+import { bucketKey } from './metrics.js';
+import { encodePairs, mergeHistograms, unavailable } from './values.js';
 
 const MIGRATIONS = [
   {
@@ -99,7 +108,16 @@ const MIGRATIONS = [
       DROP TABLE cloudwatch_values;
     `,
   },
+  {
+    version: 3,
+    sql: `CREATE TABLE cloudwatch_pending (seq INTEGER PRIMARY KEY, buckets BLOB NOT NULL);`,
+  },
 ];
+
+/** Flush the dirty buckets this long after the first one arrived, or sooner past these sizes. */
+const FLUSH_AFTER_MS = 1000;
+const FLUSH_BUCKETS = 20_000;
+const FLUSH_PAIRS = 500_000;
 
 const HOUR = 3_600_000;
 
@@ -140,6 +158,56 @@ export interface BucketWrite {
   vals: Buffer;
 }
 
+/** A bucket acknowledged but not flushed yet: its aggregate so far, its histogram as value → count (null: unavailable). */
+interface DirtyBucket {
+  metricId: number;
+  ts: number;
+  unit: string;
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+  vals: Map<number, number> | null;
+}
+
+/**
+ * The ingest log's row: per bucket, metricId, ts, n, sum, min and max as float64, the unit (a length
+ * byte and UTF-8) and the histogram (a uint32 byte length and its float64 pairs).
+ */
+function encodeBuckets(rows: readonly BucketWrite[]): Buffer {
+  let size = 0;
+  for (const r of rows) size += 53 + r.unit.length * 3 + r.vals.length;
+  const b = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const r of rows) {
+    o = b.writeDoubleLE(r.metricId, o);
+    o = b.writeDoubleLE(r.ts, o);
+    o = b.writeDoubleLE(r.n, o);
+    o = b.writeDoubleLE(r.sum, o);
+    o = b.writeDoubleLE(r.min, o);
+    o = b.writeDoubleLE(r.max, o);
+    const len = b.write(r.unit, o + 1, 'utf8');
+    b[o] = len;
+    o = b.writeUInt32LE(r.vals.length, o + 1 + len);
+    o += r.vals.copy(b, o);
+  }
+  return b.subarray(0, o);
+}
+
+function decodeBuckets(b: Buffer): BucketWrite[] {
+  const out: BucketWrite[] = [];
+  for (let o = 0; o < b.length; ) {
+    const r = { metricId: b.readDoubleLE(o), ts: b.readDoubleLE(o + 8), n: b.readDoubleLE(o + 16), sum: b.readDoubleLE(o + 24), min: b.readDoubleLE(o + 32), max: b.readDoubleLE(o + 40) };
+    const len = b[o + 48];
+    const unit = b.toString('utf8', o + 49, o + 49 + len);
+    const size = b.readUInt32LE(o + 49 + len);
+    o += 53 + len;
+    out.push({ ...r, unit, vals: b.subarray(o, o + size) });
+    o += size;
+  }
+  return out;
+}
+
 interface MetricRef {
   id: number;
   touched: number;
@@ -164,6 +232,9 @@ export function createCloudwatchStore(store: Store) {
          min = min(min, excluded.min), max = max(max, excluded.max), parts = parts + 1`,
     ),
     insertPart: db.prepare('INSERT INTO cloudwatch_parts (metric_id, hour, seq, ts, unit, vals) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertPending: db.prepare('INSERT INTO cloudwatch_pending (buckets) VALUES (?)'),
+    allPending: db.prepare('SELECT seq, buckets FROM cloudwatch_pending ORDER BY seq').raw(),
+    deletePending: db.prepare('DELETE FROM cloudwatch_pending WHERE seq <= ?'),
     points: db.prepare('SELECT ts, unit, n, sum, min, max FROM cloudwatch_points WHERE metric_id = ? AND ts >= ? AND ts < ?').raw(),
     values: db
       .prepare('SELECT ts, unit, vals FROM cloudwatch_parts WHERE metric_id = ? AND hour >= ? AND hour <= ? AND ts >= ? AND ts < ?')
@@ -216,8 +287,71 @@ export function createCloudwatchStore(store: Store) {
     ids.set(key, ref);
     return ref;
   }
-  let seq = Date.now() * 1000;
   const tx = db.transaction((fn: () => unknown) => fn());
+
+  /** metric id → bucketKey → the bucket's writes not flushed yet. */
+  const dirty = new Map<number, Map<number | string, DirtyBucket>>();
+  let dirtyBuckets = 0;
+  let dirtyPairs = 0;
+  /** The last ingest log row merged into `dirty`. */
+  let loggedThrough = 0;
+  let flushTimer: NodeJS.Timeout | undefined;
+  /**
+   * Write sequence of a flush, the `seq` of its histogram parts: increasing, and unique across
+   * restarts as long as the wall clock does not step back (it starts at Date.now() × 1000).
+   */
+  let writeSeq = Date.now() * 1000;
+
+  function absorb(rows: readonly BucketWrite[], seq: number) {
+    for (const r of rows) {
+      let byKey = dirty.get(r.metricId);
+      if (!byKey) dirty.set(r.metricId, (byKey = new Map()));
+      const key = bucketKey(r.ts, r.unit);
+      let d = byKey.get(key);
+      if (!d) {
+        byKey.set(key, (d = { metricId: r.metricId, ts: r.ts, unit: r.unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
+        dirtyBuckets++;
+      }
+      d.n += r.n;
+      d.sum += r.sum;
+      if (r.min < d.min) d.min = r.min;
+      if (r.max > d.max) d.max = r.max;
+      if (r.vals.length === 0) d.vals = null;
+      else if (d.vals) {
+        const before = d.vals.size;
+        for (let o = 0; o < r.vals.length; o += 16) {
+          const v = r.vals.readDoubleLE(o);
+          d.vals.set(v, (d.vals.get(v) ?? 0) + r.vals.readDoubleLE(o + 8));
+        }
+        dirtyPairs += d.vals.size - before;
+      }
+    }
+    loggedThrough = seq;
+    if (dirtyBuckets > FLUSH_BUCKETS || dirtyPairs > FLUSH_PAIRS) flush();
+    else if (!flushTimer && dirtyBuckets > 0) flushTimer = setTimeout(flush, FLUSH_AFTER_MS).unref();
+  }
+
+  function flush() {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (loggedThrough === 0) return;
+    const write = ++writeSeq;
+    tx(() => {
+      for (const byKey of dirty.values())
+        for (const d of byKey.values()) {
+          q.upsertPoint.run(d.metricId, d.ts, d.unit, d.n, d.sum, d.min, d.max);
+          q.insertPart.run(d.metricId, Math.floor(d.ts / HOUR), write, d.ts, d.unit, d.vals ? encodePairs(d.vals) : unavailable());
+        }
+      q.deletePending.run(loggedThrough);
+    });
+    dirty.clear();
+    dirtyBuckets = dirtyPairs = 0;
+    loggedThrough = 0;
+  }
+
+  // what the last run acknowledged but did not flush
+  for (const [seq, buckets] of q.allPending.all() as [number, Buffer][]) absorb(decodeBuckets(buckets), seq);
+  flush();
   const prepared = new Map<string, Database.Statement>();
   /** Statements whose SQL depends on which filters a request uses, prepared once per shape. */
   const prep = (sql: string) => prepared.get(sql) ?? prepared.set(sql, db.prepare(sql)).get(sql)!;
@@ -265,28 +399,58 @@ export function createCloudwatchStore(store: Store) {
     },
 
     /**
-     * A new write sequence number for writeBuckets: increasing, and unique across restarts as long as
-     * the wall clock does not step back (it starts at Date.now() × 1000 and a write takes far more than 1 µs).
+     * Commits, as one row of the ingest log, the buckets `fold` returns (in the same transaction as
+     * any metric rows it creates), then merges them into the dirty buckets. Returns them.
      */
-    nextWrite: () => ++seq,
-
-    /** Merges each bucket's aggregate into its row and appends its histogram part (one `write` number per call). */
-    writeBuckets(write: number, rows: readonly BucketWrite[]) {
-      for (const r of rows) {
-        q.upsertPoint.run(r.metricId, r.ts, r.unit, r.n, r.sum, r.min, r.max);
-        q.insertPart.run(r.metricId, Math.floor(r.ts / HOUR), write, r.ts, r.unit, r.vals);
+    ingest(fold: () => BucketWrite[]): BucketWrite[] {
+      let logged: [BucketWrite[], number];
+      try {
+        logged = tx(() => {
+          const rows = fold();
+          return [rows, Number(q.insertPending.run(encodeBuckets(rows)).lastInsertRowid)];
+        }) as [BucketWrite[], number];
+      } catch (e) {
+        api.forgetIds(); // ids cached during the rolled-back transaction may not exist
+        throw e;
       }
+      absorb(...logged);
+      return logged[0];
+    },
+
+    /** Merges the dirty buckets into the tables and empties the ingest log, in one transaction. */
+    flush,
+
+    close() {
+      flush();
+      clearTimeout(flushTimer);
     },
 
     /** Bucket rows of [from, to); with `withValues`, each carries its merged histogram at index 6. */
     points(metricId: number, from: number, to: number, withValues: boolean): PointRow[] {
       const rows = q.points.all(metricId, from, to) as PointRow[];
-      if (!withValues) return rows;
-      const byKey = new Map(rows.map((r) => [`${r[0]}|${r[1]}`, r]));
-      const hours = [Math.floor(from / HOUR), Math.floor(Math.min(to, Number.MAX_SAFE_INTEGER) / HOUR)];
-      for (const [ts, unit, vals] of q.values.iterate(metricId, ...hours, from, to) as Iterable<[number, string, Buffer]>) {
-        const r = byKey.get(`${ts}|${unit}`);
-        if (r) r[6] = r[6] === undefined ? vals : mergeHistograms(r[6], vals);
+      const pending = dirty.get(metricId);
+      if (!withValues && !pending) return rows;
+      const byKey = new Map(rows.map((r) => [bucketKey(r[0], r[1]), r]));
+      if (withValues) {
+        const hours = [Math.floor(from / HOUR), Math.floor(Math.min(to, Number.MAX_SAFE_INTEGER) / HOUR)];
+        for (const [ts, unit, vals] of q.values.iterate(metricId, ...hours, from, to) as Iterable<[number, string, Buffer]>) {
+          const r = byKey.get(bucketKey(ts, unit));
+          if (r) r[6] = r[6] === undefined ? vals : mergeHistograms(r[6], vals);
+        }
+      }
+      for (const d of pending?.values() ?? []) {
+        if (d.ts < from || d.ts >= to) continue;
+        const vals = withValues ? (d.vals ? encodePairs(d.vals) : unavailable()) : undefined;
+        const r = byKey.get(bucketKey(d.ts, d.unit));
+        if (!r) {
+          rows.push([d.ts, d.unit, d.n, d.sum, d.min, d.max, vals]);
+          continue;
+        }
+        r[2] += d.n;
+        r[3] += d.sum;
+        if (d.min < r[4]) r[4] = d.min;
+        if (d.max > r[5]) r[5] = d.max;
+        if (vals) r[6] = r[6] === undefined ? vals : mergeHistograms(r[6], vals);
       }
       return rows;
     },

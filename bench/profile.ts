@@ -22,9 +22,10 @@ export async function profileOpsbox(durationMs: number, log: (s: string) => void
   const dir = mkdtempSync(join(tmpdir(), 'opsbox-prof-'));
   const t = await startOpsbox(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   if (workload === 'putmetricdata') {
-    log(`profiling opsbox (pid ${t.pid}) under PutMetricData(1,000 MetricData) on 4 connections for ${durationMs} ms`);
+    const connections = Number(process.env.OPSBOX_PROFILE_CONNECTIONS ?? 4);
+    log(`profiling opsbox (pid ${t.pid}) under PutMetricData(1,000 MetricData) on ${connections} connections for ${durationMs} ms`);
     const requests = ingestBatches(t, { batches: 3000 }, `Prof/${Date.now().toString(36)}`);
-    const conns = Array.from({ length: 4 }, () => new RawConnection(t.host, t.port));
+    const conns = Array.from({ length: connections }, () => new RawConnection(t.host, t.port));
     const t0 = performance.now();
     let n = 0;
     await Promise.all(
@@ -35,7 +36,7 @@ export async function profileOpsbox(durationMs: number, log: (s: string) => void
         }
       }),
     );
-    log(`${((n * 1000) / ((performance.now() - t0) / 1000)).toFixed(0)} datapoints/s on 4 connections`);
+    log(`${((n * 1000) / ((performance.now() - t0) / 1000)).toFixed(0)} datapoints/s on ${connections} connections`);
     for (const c of conns) c.destroy();
   } else {
     log(`profiling opsbox (pid ${t.pid}) under 32 connections for ${durationMs} ms`);

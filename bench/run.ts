@@ -98,8 +98,6 @@ async function main() {
       rows.push(...r.rows);
       details.sts = r.details;
     }
-    await stop('bare');
-
     const data = { opsbox: targets.opsbox, moto: targets.moto };
     if (only.has('s3')) {
       const r = await s3Scenario(data, quick ? { smallCount: 20, bigRounds: 1, bigSize: 100 * 2 ** 20, bigBudgetMs: 20_000 } : { smallCount: 100, bigRounds: 3, bigSize: 100 * 2 ** 20, bigBudgetMs: 60_000 }, log);
@@ -112,16 +110,18 @@ async function main() {
       details.logs = r.details;
     }
     if (only.has('cloudwatch')) {
+      // the bare server's column: how fast a node:http server takes the same bodies in, and nothing more
       const r = await cloudwatchScenario(
-        data,
+        { ...data, bare: targets.bare },
         quick
-          ? { batches: 20, rounds: 1, budgetMs: 10_000, queries: 10, alarms: 10_000, ticks: 3, churnEvery: 100 }
-          : { batches: 100, rounds: 3, budgetMs: 20_000, queries: 30, alarms: 10_000, ticks: 5, churnEvery: 100 },
+          ? { warmupMs: 300, batches: 50, rounds: 1, budgetMs: 10_000, queries: 10, alarms: 10_000, ticks: 3, churnEvery: 100 }
+          : { warmupMs: 1500, batches: 500, rounds: 3, budgetMs: 20_000, queries: 30, alarms: 10_000, ticks: 5, churnEvery: 100 },
         log,
       );
       rows.push(...r.rows);
       details.cloudwatch = r.details;
     }
+    await stop('bare');
     // moto may still be chewing on the seeding call it timed out on: stop it before the in-process scenarios
     await stop('moto');
     if (only.has('events')) {

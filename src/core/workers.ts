@@ -39,9 +39,19 @@ class TaskWorker {
   }
 }
 
+/** Modules of tasks run on this thread (WorkerPool.here), loaded once. */
+const local = new Map<string, Promise<Record<string, (arg: unknown) => unknown>>>();
+
 export class WorkerPool {
   private workers: TaskWorker[] = [];
   private seq = 0;
+
+  /** Runs a task on this thread instead, with the same contract (for when a worker would not pay off). */
+  async here<T>(module: string, fn: string, arg: unknown): Promise<T> {
+    let mod = local.get(module);
+    if (!mod) local.set(module, (mod = import(module)));
+    return (await mod)[fn](arg) as T;
+  }
 
   /** `size` defaults to one worker per core beyond the first (at least one). */
   constructor(private readonly size = Math.max(1, availableParallelism() - 1)) {}

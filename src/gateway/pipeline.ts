@@ -149,10 +149,11 @@ export class Gateway {
       if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
       const offload = served.spec.offload?.[op!.name];
       let input: Record<string, unknown>;
-      // a worker pays off only when the event loop has other clients to serve meanwhile
-      if (offload && this.clientsActive > 1 && wire.body && wire.body.length >= offload.minBytes && protocol.name.startsWith('json'))
-        input = await this.workers.run(offload.module, offload.fn, { body: wire.body, now: this.env.clock.now(), protocol: protocol.name });
-      else {
+      if (offload && wire.body && wire.body.length >= offload.minBytes && protocol.name.startsWith('json')) {
+        const task = { body: wire.body, now: this.env.clock.now(), protocol: protocol.name };
+        // a worker pays off only when the event loop has other clients to serve meanwhile
+        input = await (this.clientsActive > 1 ? this.workers.run(offload.module, offload.fn, task) : this.workers.here(offload.module, offload.fn, task));
+      } else {
         input = (await protocol.parse(served.model, op!, wire, routed.labels)) as Record<string, unknown>;
         validateInput(served.model, op!.name, op!.input, input, served.patch, protocol.name === 'query' ? 'ValidationError' : 'ValidationException');
       }

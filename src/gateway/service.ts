@@ -75,8 +75,9 @@ export interface ServiceSpec<H extends object = object> {
   /** Builds the handler table, typed with the service's generated <Name>Handlers interface. */
   create(env: ServiceEnv): H;
   /**
-   * Operations whose large JSON bodies are parsed, validated and prepared in a worker thread
-   * (core/workers.ts): `fn` of `module` gets { body, now, protocol } and returns the handler's input.
+   * Operations whose large JSON bodies are parsed, validated and prepared by `fn` of `module`, which
+   * gets { body, now, protocol } and returns the handler's input: in a worker thread
+   * (core/workers.ts) while other clients are active, on the event loop otherwise.
    */
   offload?: Record<string, { module: string; fn: string; minBytes: number }>;
   /** Non-AWS routes, built once at start. */

@@ -66,16 +66,7 @@ function checkDatum(d: Datum, n: number, now: number) {
 }
 
 /** A bucket being folded; `vals` is null once a statistic set with Minimum ≠ Maximum made percentiles unavailable. */
-type Acc = Omit<BucketWrite, 'metricId' | 'vals'> & { vals: Map<number, number> | null };
-
-function add(acc: Acc, v: number, c: number) {
-  if (c <= 0) return;
-  acc.n += c;
-  acc.sum += v * c;
-  if (v < acc.min) acc.min = v;
-  if (v > acc.max) acc.max = v;
-  if (acc.vals) acc.vals.set(v, (acc.vals.get(v) ?? 0) + c);
-}
+export type Acc = Omit<BucketWrite, 'metricId' | 'vals'> & { vals: Map<number, number> | null };
 
 const UNIT_NO = new Map(UNITS.map((u, i) => [u, i]));
 
@@ -89,46 +80,70 @@ export function bucketKey(ts: number, unit: string): number | string {
 export type Folded<M> = Omit<BucketWrite, 'metricId'> & { metric: M };
 
 /**
- * Folds a call's datapoints per (metric, bucket, unit). `groupOf` says which metric a datum is: the
- * metric id on the event loop, an index into the call's own metric list in the worker (prepare.ts).
+ * Folds datapoints per (metric, bucket, unit): `metric` is whatever the caller says a datum belongs
+ * to (the metric id on the event loop, an index into the call's own metric list in prepare.ts).
  */
-export function foldBuckets<M>(data: Datum[], now: number, groupOf: (d: Datum) => M): Folded<M>[] {
-  /** metric → group key (number for known units) → accumulator. */
-  const groups = new Map<M, Map<number | string, Acc & { metric: M }>>();
-  const accs: (Acc & { metric: M })[] = [];
-  for (let i = 0; i < data.length; i++) {
-    const d = data[i];
-    const metric = groupOf(d);
-    const t = d.Timestamp ? d.Timestamp.getTime() : now;
-    const res = d.StorageResolution === 1 ? 1000 : 60_000;
+export class BucketFolder<M> {
+  /** metric → bucketKey → accumulator. */
+  private groups = new Map<M, Map<number | string, Acc & { metric: M }>>();
+  private accs: (Acc & { metric: M })[] = [];
+
+  /** The accumulator of a datum of `metric` at `t` (ms) with this StorageResolution and unit. */
+  bucket(metric: M, t: number, storageResolution: number | undefined, unit: string): Acc {
+    const res = storageResolution === 1 ? 1000 : 60_000;
     const ts = t - (((t % res) + res) % res);
-    const unit = d.Unit ?? 'None';
     const key = bucketKey(ts, unit);
-    let byKey = groups.get(metric);
-    if (!byKey) groups.set(metric, (byKey = new Map()));
+    let byKey = this.groups.get(metric);
+    if (!byKey) this.groups.set(metric, (byKey = new Map()));
     let acc = byKey.get(key);
     if (!acc) {
       byKey.set(key, (acc = { metric, ts, unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
-      accs.push(acc);
+      this.accs.push(acc);
     }
-    if (d.Value !== undefined) add(acc, d.Value, 1);
-    else if (d.Values?.length) d.Values.forEach((v, i) => add(acc!, v, d.Counts?.length ? d.Counts[i] : 1));
-    else if (d.StatisticValues) {
-      const s = d.StatisticValues;
-      acc.n += s.SampleCount;
-      acc.sum += s.Sum;
-      if (s.Minimum < acc.min) acc.min = s.Minimum;
-      if (s.Maximum > acc.max) acc.max = s.Maximum;
-      if (s.SampleCount === 1 || s.Minimum === s.Maximum) acc.vals?.set(s.Minimum, (acc.vals.get(s.Minimum) ?? 0) + s.SampleCount);
-      else acc.vals = null;
+    return acc;
+  }
+
+  /** `c` samples of value `v`. */
+  static add(acc: Acc, v: number, c: number) {
+    if (c <= 0) return;
+    acc.n += c;
+    acc.sum += v * c;
+    if (v < acc.min) acc.min = v;
+    if (v > acc.max) acc.max = v;
+    if (acc.vals) acc.vals.set(v, (acc.vals.get(v) ?? 0) + c);
+  }
+
+  /** A statistic set: its values are known only when all its samples are one value. */
+  static addStats(acc: Acc, s: { SampleCount: number; Sum: number; Minimum: number; Maximum: number }) {
+    acc.n += s.SampleCount;
+    acc.sum += s.Sum;
+    if (s.Minimum < acc.min) acc.min = s.Minimum;
+    if (s.Maximum > acc.max) acc.max = s.Maximum;
+    if (s.SampleCount === 1 || s.Minimum === s.Maximum) acc.vals?.set(s.Minimum, (acc.vals.get(s.Minimum) ?? 0) + s.SampleCount);
+    else acc.vals = null;
+  }
+
+  result(): Folded<M>[] {
+    const out: Folded<M>[] = [];
+    for (const a of this.accs) {
+      if (a.n === 0) continue;
+      out.push({ metric: a.metric, ts: a.ts, unit: a.unit, n: a.n, sum: a.sum, min: a.min, max: a.max, vals: a.vals ? encodePairs(a.vals) : unavailable() });
     }
+    return out;
   }
-  const out: Folded<M>[] = [];
-  for (const a of accs) {
-    if (a.n === 0) continue;
-    out.push({ metric: a.metric, ts: a.ts, unit: a.unit, n: a.n, sum: a.sum, min: a.min, max: a.max, vals: a.vals ? encodePairs(a.vals) : unavailable() });
+}
+
+/** Folds a call's (checked) datapoints; see BucketFolder. */
+export function foldBuckets<M>(data: Datum[], now: number, groupOf: (d: Datum) => M): Folded<M>[] {
+  const folder = new BucketFolder<M>();
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i];
+    const acc = folder.bucket(groupOf(d), d.Timestamp ? d.Timestamp.getTime() : now, d.StorageResolution, d.Unit ?? 'None');
+    if (d.Value !== undefined) BucketFolder.add(acc, d.Value, 1);
+    else if (d.Values?.length) d.Values.forEach((v, i) => BucketFolder.add(acc, v, d.Counts?.length ? d.Counts[i] : 1));
+    else if (d.StatisticValues) BucketFolder.addStats(acc, d.StatisticValues);
   }
-  return out;
+  return folder.result();
 }
 
 /** A PutMetricData folded in a worker (prepare.ts): its metrics, and its buckets pointing into them. */

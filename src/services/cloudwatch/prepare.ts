@@ -1,8 +1,9 @@
 /**
- * Runs in a worker thread (core/workers.ts, ServiceSpec.offload): a large JSON PutMetricData body
- * is parsed, validated as the gateway would, checked as the handler would, and folded into bucket
- * rows, so the event loop only resolves metric ids and writes ~one row per (metric, minute).
- * Errors are the same AwsErrors, thrown here and rethrown on the event loop.
+ * A large JSON PutMetricData, read into bucket rows (ServiceSpec.offload: in a worker thread when
+ * the event loop has other clients, inline otherwise), so the handler only resolves metric ids and
+ * logs ~one row per (metric, minute). The body is read by putDecoder.ts's single pass when it can,
+ * else parsed, validated as the gateway would, checked as the handler would, and folded. Errors
+ * are the same AwsErrors (a worker's are rethrown on the event loop).
  */
 import { validateInput } from '../../gateway/validate.js';
 import { loadModel } from '../../model/model.js';
@@ -11,11 +12,16 @@ import { fromJson } from '../../protocol/jsonValues.js';
 import type { PutMetricDataInput } from './api.generated.js';
 import { checkPut, foldBuckets, type Datum, type PreparedPut } from './metrics.js';
 import { cloudwatchPatch } from './patch.js';
+import { decodePutMetricData } from './putDecoder.js';
 
 const model = loadModel('monitoring-2010-08-01');
 const op = model.operation('PutMetricData')!;
 
 export function preparePutMetricData(task: { body: Uint8Array; now: number }): PreparedPut {
+  return decodePutMetricData(task.body, task.now) ?? prepareGeneric(task);
+}
+
+export function prepareGeneric(task: { body: Uint8Array; now: number }): PreparedPut {
   const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
   const input = fromJson(model, op.input!, parseJsonBody(body), '') as unknown as PutMetricDataInput;
   validateInput(model, 'PutMetricData', op.input, input as unknown as Record<string, unknown>, cloudwatchPatch, 'ValidationException');

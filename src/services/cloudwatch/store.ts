@@ -23,7 +23,7 @@ import type { Store } from '../../core/store.js';
 import type Database from 'better-sqlite3';
 import { dimsKey } from './format.js';
 import { bucketKey } from './metrics.js';
-import { encodePairs, mergeHistograms, unavailable } from './values.js';
+import { decode, encodePairs, mergeHistograms, unavailable } from './values.js';
 
 const MIGRATIONS = [
   {
@@ -316,14 +316,13 @@ export function createCloudwatchStore(store: Store) {
       d.sum += r.sum;
       if (r.min < d.min) d.min = r.min;
       if (r.max > d.max) d.max = r.max;
-      if (r.vals.length === 0) d.vals = null;
+      const pairs = decode(r.vals);
+      if (!pairs) d.vals = null;
       else if (d.vals) {
-        const before = d.vals.size;
-        for (let o = 0; o < r.vals.length; o += 16) {
-          const v = r.vals.readDoubleLE(o);
-          d.vals.set(v, (d.vals.get(v) ?? 0) + r.vals.readDoubleLE(o + 8));
-        }
-        dirtyPairs += d.vals.size - before;
+        const vals = d.vals;
+        const before = vals.size;
+        for (let i = 0; i < pairs.length; i += 2) vals.set(pairs[i], (vals.get(pairs[i]) ?? 0) + pairs[i + 1]);
+        dirtyPairs += vals.size - before;
       }
     }
     loggedThrough = seq;

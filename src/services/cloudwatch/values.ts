@@ -11,11 +11,19 @@ const EMPTY = Buffer.alloc(0);
 
 export type Pairs = Float64Array; // [v0, c0, v1, c1, …] sorted by value
 
+/** Scratch space for encodePairs' sorted keys (grown as needed; encodePairs does not yield). */
+let scratch = new Float64Array(256);
+
 export function encodePairs(values: Map<number, number>): Buffer {
-  const keys = Float64Array.from(values.keys()).sort();
-  let out: Pairs = new Float64Array(keys.length * 2);
-  for (let i = 0; i < keys.length; i++) ((out[2 * i] = keys[i]), (out[2 * i + 1] = values.get(keys[i])!));
-  if (keys.length > MAX_PAIRS) out = compress(out);
+  const n = values.size;
+  if (scratch.length < n) scratch = new Float64Array(n * 2);
+  const keys = scratch.subarray(0, n);
+  let i = 0;
+  for (const k of values.keys()) keys[i++] = k;
+  if (n > 1) keys.sort();
+  let out: Pairs = new Float64Array(n * 2);
+  for (i = 0; i < n; i++) ((out[2 * i] = keys[i]), (out[2 * i + 1] = values.get(keys[i])!));
+  if (n > MAX_PAIRS) out = compress(out);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
@@ -23,7 +31,8 @@ export const unavailable = () => EMPTY;
 
 export function decode(b: Buffer | null | undefined): Pairs | undefined {
   if (!b || b.length === 0) return undefined;
-  // copy: SQLite's buffers are not 8-byte aligned
+  if (b.byteOffset % 8 === 0) return new Float64Array(b.buffer, b.byteOffset, b.length / 8);
+  // else a copy (SQLite's buffers are not 8-byte aligned)
   const copy = new Float64Array(b.length / 8);
   Buffer.from(copy.buffer).set(b);
   return copy;

@@ -9,18 +9,22 @@
  * read — appending a small blob is far cheaper than rewriting a growing one on every write. Parts
  * are keyed (metric, hour, write sequence, bucket) so one call's parts sit together on disk.
  *
- * Ingest is write-behind: a call's folded buckets are committed as one row of cloudwatch_pending
- * (the ingest log, so an acknowledged write survives kill -9) and merged into `dirty`, in memory;
- * a flush merges the dirty buckets into cloudwatch_points and cloudwatch_parts in one transaction and
- * empties the log. Calls that keep hitting the same recent minutes (as agents do) cost one small
- * INSERT each instead of two statements per bucket, and a flush writes each bucket once for all of
- * them. Reads overlay the dirty buckets on the stored rows; the log is replayed at start.
+ * Ingest is write-behind: a call's folded buckets are appended as one record to the ingest journal
+ * (core/journal.ts, cloudwatch-ingest.journal in the data dir, so an acknowledged write survives
+ * kill -9) and merged into `dirty`, in memory; a flush merges the dirty buckets into
+ * cloudwatch_points and cloudwatch_parts in one transaction that also records the journal sequence
+ * it applied through, then empties the journal. Calls that keep hitting the same recent minutes (as
+ * agents do) cost one write() each instead of two statements per bucket and a commit, and a flush
+ * writes each bucket once for all of them. Reads overlay the dirty buckets on the stored rows; the
+ * journal is replayed at start.
  *
  * Alarms are few and hot: they live in memory (alarms.ts) and are written through to this table.
  */
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
 import type Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { Journal } from '../../core/journal.js';
 import { dimsKey } from './format.js';
 import { bucketKey } from './metrics.js';
 import { decode, encodePairs, mergeHistograms, unavailable } from './values.js';
@@ -112,6 +116,16 @@ const MIGRATIONS = [
     version: 3,
     sql: `CREATE TABLE cloudwatch_pending (seq INTEGER PRIMARY KEY, buckets BLOB NOT NULL);`,
   },
+  {
+    // the ingest log moved to a journal file (one write() per call instead of a commit); only the
+    // sequence applied through stays here, updated by each flush
+    version: 4,
+    sql: `
+      DROP TABLE cloudwatch_pending;
+      CREATE TABLE cloudwatch_journal (applied_through REAL NOT NULL);
+      INSERT INTO cloudwatch_journal (applied_through) VALUES (0);
+    `,
+  },
 ];
 
 /** Flush the dirty buckets this long after the first one arrived, or sooner past these sizes. */
@@ -171,7 +185,7 @@ interface DirtyBucket {
 }
 
 /**
- * The ingest log's row: per bucket, metricId, ts, n, sum, min and max as float64, the unit (a length
+ * The ingest journal's record: per bucket, metricId, ts, n, sum, min and max as float64, the unit (a length
  * byte and UTF-8) and the histogram (a uint32 byte length and its float64 pairs).
  */
 function encodeBuckets(rows: readonly BucketWrite[]): Buffer {
@@ -232,9 +246,8 @@ export function createCloudwatchStore(store: Store) {
          min = min(min, excluded.min), max = max(max, excluded.max), parts = parts + 1`,
     ),
     insertPart: db.prepare('INSERT INTO cloudwatch_parts (metric_id, hour, seq, ts, unit, vals) VALUES (?, ?, ?, ?, ?, ?)'),
-    insertPending: db.prepare('INSERT INTO cloudwatch_pending (buckets) VALUES (?)'),
-    allPending: db.prepare('SELECT seq, buckets FROM cloudwatch_pending ORDER BY seq').raw(),
-    deletePending: db.prepare('DELETE FROM cloudwatch_pending WHERE seq <= ?'),
+    appliedThrough: db.prepare('SELECT applied_through FROM cloudwatch_journal').pluck(),
+    setAppliedThrough: db.prepare('UPDATE cloudwatch_journal SET applied_through = ?'),
     points: db.prepare('SELECT ts, unit, n, sum, min, max FROM cloudwatch_points WHERE metric_id = ? AND ts >= ? AND ts < ?').raw(),
     values: db
       .prepare('SELECT ts, unit, vals FROM cloudwatch_parts WHERE metric_id = ? AND hour >= ? AND hour <= ? AND ts >= ? AND ts < ?')
@@ -293,7 +306,8 @@ export function createCloudwatchStore(store: Store) {
   const dirty = new Map<number, Map<number | string, DirtyBucket>>();
   let dirtyBuckets = 0;
   let dirtyPairs = 0;
-  /** The last ingest log row merged into `dirty`. */
+  const journal = new Journal(join(store.dataDir, 'cloudwatch-ingest.journal'));
+  /** The last journal record merged into `dirty` (0: nothing dirty). */
   let loggedThrough = 0;
   let flushTimer: NodeJS.Timeout | undefined;
   /**
@@ -341,15 +355,16 @@ export function createCloudwatchStore(store: Store) {
           q.upsertPoint.run(d.metricId, d.ts, d.unit, d.n, d.sum, d.min, d.max);
           q.insertPart.run(d.metricId, Math.floor(d.ts / HOUR), write, d.ts, d.unit, d.vals ? encodePairs(d.vals) : unavailable());
         }
-      q.deletePending.run(loggedThrough);
+      q.setAppliedThrough.run(loggedThrough);
     });
+    journal.clear();
     dirty.clear();
     dirtyBuckets = dirtyPairs = 0;
     loggedThrough = 0;
   }
 
   // what the last run acknowledged but did not flush
-  for (const [seq, buckets] of q.allPending.all() as [number, Buffer][]) absorb(decodeBuckets(buckets), seq);
+  for (const [seq, buckets] of journal.replay(q.appliedThrough.get() as number)) absorb(decodeBuckets(buckets), seq);
   flush();
   const prepared = new Map<string, Database.Statement>();
   /** Statements whose SQL depends on which filters a request uses, prepared once per shape. */
@@ -398,30 +413,28 @@ export function createCloudwatchStore(store: Store) {
     },
 
     /**
-     * Commits, as one row of the ingest log, the buckets `fold` returns (in the same transaction as
-     * any metric rows it creates), then merges them into the dirty buckets. Returns them.
+     * Appends the buckets `fold` returns to the ingest journal, once any metric rows it creates are
+     * committed, then merges them into the dirty buckets. Returns them.
      */
     ingest(fold: () => BucketWrite[]): BucketWrite[] {
-      let logged: [BucketWrite[], number];
+      let rows: BucketWrite[];
       try {
-        logged = tx(() => {
-          const rows = fold();
-          return [rows, Number(q.insertPending.run(encodeBuckets(rows)).lastInsertRowid)];
-        }) as [BucketWrite[], number];
+        rows = tx(fold) as BucketWrite[];
       } catch (e) {
         api.forgetIds(); // ids cached during the rolled-back transaction may not exist
         throw e;
       }
-      absorb(...logged);
-      return logged[0];
+      absorb(rows, journal.append(encodeBuckets(rows)));
+      return rows;
     },
 
-    /** Merges the dirty buckets into the tables and empties the ingest log, in one transaction. */
+    /** Merges the dirty buckets into the tables in one transaction, and empties the journal. */
     flush,
 
     close() {
       flush();
       clearTimeout(flushTimer);
+      journal.close();
     },
 
     /** Bucket rows of [from, to); with `withValues`, each carries its merged histogram at index 6. */

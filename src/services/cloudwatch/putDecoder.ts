@@ -61,17 +61,15 @@ class Reader {
     throw GENERIC;
   }
 
-  /** Opens `[` and says whether the list has items (an empty list takes the generic path). */
+  /** Opens `[` of a list that has items (an empty list is left to the generic path). */
   openList() {
     this.expect(C.LBracket);
     if (this.ws() === C.RBracket) throw GENERIC;
   }
 
-  /** Scans a string's bytes up to the closing quote (ASCII without escapes only); returns where it ends. */
-  private scan(): number {
-    if (this.ws() !== C.Quote) throw GENERIC;
+  /** From `p`, after an opening quote, to the closing quote (ASCII without escapes only); returns where it is. */
+  private closingQuote(p: number): number {
     const b = this.b;
-    let p = ++this.pos;
     for (;;) {
       const c = b[p];
       if (c === C.Quote) return p;
@@ -79,6 +77,15 @@ class Reader {
       if (c === C.Backslash || !(c >= 0x20 && c < 0x80)) throw GENERIC;
       p++;
     }
+  }
+
+  /** Whether the bytes at `at` are the (quote-free ASCII) string `s` and its closing quote. */
+  private holds(s: string, at: number): boolean {
+    const b = this.b;
+    const len = s.length;
+    if (b[at + len] !== C.Quote) return false;
+    for (let i = 0; i < len; i++) if (s.charCodeAt(i) !== b[at + i]) return false;
+    return true;
   }
 
   /**
@@ -103,38 +110,22 @@ class Reader {
     return -1;
   }
 
-  /** A string; `likely` (the same member's value in the previous datum) is returned when the bytes are its. */
+  /** A string; `likely` (the same member's value in the previous datum) is checked first. */
   str(likely?: string): string {
-    if (likely !== undefined) {
-      const b = this.b;
-      const start = this.pos + (this.ws() === C.Quote ? 1 : 0);
-      const len = likely.length;
-      if (b[start + len] === C.Quote && b[start - 1] === C.Quote) {
-        let i = 0;
-        while (i < len && likely.charCodeAt(i) === b[start + i]) i++;
-        if (i === len) {
-          this.pos = start + len + 1;
-          return likely;
-        }
-      }
+    if (this.ws() !== C.Quote) throw GENERIC;
+    const start = this.pos + 1;
+    if (likely !== undefined && this.holds(likely, start)) {
+      this.pos = start + likely.length + 1;
+      return likely;
     }
-    const end = this.scan();
     const b = this.b;
-    const start = this.pos;
+    const end = this.closingQuote(start);
     this.pos = end + 1;
     const len = end - start;
     // repeated names and units are one string: looked up by length and three of their bytes, then compared
     const h = len === 0 ? 0 : len * 0x1000193 + b[start] * 0x10000 + b[end - 1] * 0x100 + b[start + (len >> 1)];
     const known = this.strings.get(h);
-    if (known !== undefined && known.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++)
-        if (known.charCodeAt(i) !== b[start + i]) {
-          same = false;
-          break;
-        }
-      if (same) return known;
-    }
+    if (known !== undefined && this.holds(known, start)) return known;
     const s = String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
     this.strings.set(h, s);
     return s;
@@ -209,8 +200,6 @@ class Datum {
   /** Whether the Dimensions member was there (an empty list is not read here). */
   hasDims = false;
   dims: string[] = [];
-  /** Each dimension slot's name and value in the datum that last had it. */
-  lastDims: string[] = [];
   dimCount = 0;
   timestamp: number | undefined;
   value: number | undefined;
@@ -221,11 +210,13 @@ class Datum {
   unit: string | undefined;
   resolution: number | undefined;
   stats: { SampleCount: number; Sum: number; Minimum: number; Maximum: number } | undefined;
+  /** Bits (1 << M.x) of the members read. */
   seen = 0;
 
- /** The previous datum's, likely this one's too. */
+  /** The previous datum's name, unit and dimensions (by slot), likely this one's too. */
   lastName: string | undefined;
   lastUnit: string | undefined;
+  lastDims: string[] = [];
 
   reset() {
     if (this.name !== undefined) this.lastName = this.name;
@@ -246,7 +237,9 @@ function names(...list: string[]): MemberNames {
   list.forEach((n, i) => (byFirst[n.charCodeAt(0)] ??= []).push([i, Buffer.from(n, 'latin1')]));
   return { byFirst };
 }
-/** A datum's members: the index of each is its bit in Datum.seen. */
+
+/** A datum's members, in the order of DATUM. */
+const enum M { MetricName, Dimensions, Timestamp, Value, Values, Counts, Unit, StorageResolution, StatisticValues }
 const DATUM = names('MetricName', 'Dimensions', 'Timestamp', 'Value', 'Values', 'Counts', 'Unit', 'StorageResolution', 'StatisticValues');
 const DIMENSION = names('Name', 'Value');
 const STATS = names('SampleCount', 'Sum', 'Minimum', 'Maximum');
@@ -261,10 +254,10 @@ function readDatum(r: Reader, d: Datum) {
     if (k < 0 || d.seen & (1 << k)) throw GENERIC;
     d.seen |= 1 << k;
     switch (k) {
-      case 0:
+      case M.MetricName:
         d.name = r.str(d.lastName);
         break;
-      case 1:
+      case M.Dimensions:
         d.hasDims = true;
         r.openList();
         do {
@@ -272,25 +265,25 @@ function readDatum(r: Reader, d: Datum) {
           readDimension(r, d.dims, 2 * d.dimCount++, d.lastDims);
         } while (r.more(C.RBracket));
         break;
-      case 2:
+      case M.Timestamp:
         d.timestamp = r.num();
         break;
-      case 3:
+      case M.Value:
         d.value = r.num();
         break;
-      case 4:
+      case M.Values:
         d.valueCount = r.nums(d.values, 150);
         break;
-      case 5:
+      case M.Counts:
         d.countCount = r.nums(d.counts, 150);
         break;
-      case 6:
+      case M.Unit:
         d.unit = r.str(d.lastUnit);
         break;
-      case 7:
+      case M.StorageResolution:
         d.resolution = r.num();
         break;
-      case 8:
+      case M.StatisticValues:
         d.stats = readStats(r);
         break;
     }
@@ -335,7 +328,7 @@ function foldDatum(d: Datum, now: number, folder: BucketFolder<number>, metricOf
   if (d.hasDims && d.dimCount === 0) throw GENERIC;
   const kinds = (d.value !== undefined ? 1 : 0) + (d.valueCount > 0 ? 1 : 0) + (d.stats ? 1 : 0);
   if (kinds !== 1) throw GENERIC;
-  if (d.seen & (1 << 5) && (d.countCount !== d.valueCount || d.valueCount === 0)) throw GENERIC;
+  if (d.seen & (1 << M.Counts) && (d.countCount !== d.valueCount || d.valueCount === 0)) throw GENERIC;
   if (d.unit !== undefined && !UNIT_SET.has(d.unit)) throw GENERIC;
   if (d.resolution !== undefined && d.resolution !== 1 && d.resolution !== 60) throw GENERIC;
   let t = now;

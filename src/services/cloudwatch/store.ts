@@ -25,6 +25,7 @@ import type { Store } from '../../core/store.js';
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Journal } from '../../core/journal.js';
+import { log } from '../../core/log.js';
 import { dimsKey } from './format.js';
 import { bucketKey } from './metrics.js';
 import { decode, encodePairs, mergeHistograms, unavailable } from './values.js';
@@ -340,8 +341,18 @@ export function createCloudwatchStore(store: Store) {
       }
     }
     loggedThrough = seq;
-    if (dirtyBuckets > FLUSH_BUCKETS || dirtyPairs > FLUSH_PAIRS) flush();
-    else if (!flushTimer && dirtyBuckets > 0) flushTimer = setTimeout(flush, FLUSH_AFTER_MS).unref();
+    if (dirtyBuckets > FLUSH_BUCKETS || dirtyPairs > FLUSH_PAIRS) flushOrRetry();
+    else if (!flushTimer && dirtyBuckets > 0) flushTimer = setTimeout(flushOrRetry, FLUSH_AFTER_MS).unref();
+  }
+
+  /** A failed flush (the disk full, say) loses nothing: the buckets stay dirty and journaled, and it is tried again. */
+  function flushOrRetry() {
+    try {
+      flush();
+    } catch (err) {
+      log.error('cloudwatch: writing ingested datapoints to the store failed; retrying', { err: String(err) });
+      flushTimer ??= setTimeout(flushOrRetry, FLUSH_AFTER_MS).unref();
+    }
   }
 
   function flush() {
@@ -357,10 +368,11 @@ export function createCloudwatchStore(store: Store) {
         }
       q.setAppliedThrough.run(loggedThrough);
     });
-    journal.clear();
     dirty.clear();
     dirtyBuckets = dirtyPairs = 0;
     loggedThrough = 0;
+    // records left behind if this fails are at or below applied_through: replay skips them
+    journal.clear();
   }
 
   // what the last run acknowledged but did not flush

@@ -192,7 +192,7 @@ describe('S3 objects', () => {
     assert.ok(!existsSync(join(dirname(box.dataDir), 'outside.txt')));
     assert.ok(!existsSync(join(box.dataDir, 'b')));
     // only opsbox's own names live in the data dir
-    for (const entry of readdirSync(box.dataDir)) assert.match(entry, /^(opsbox\.db(-wal|-shm)?|blobs|[a-z0-9_-]+)$/);
+    for (const entry of readdirSync(box.dataDir)) assert.match(entry, /^(opsbox\.db(-wal|-shm)?|blobs|[a-z0-9_-]+(\.journal)?)$/);
   });
 
   test('overwrite and delete remove the old blob file; a versioned bucket keeps it', async () => {

@@ -19,7 +19,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { cloudwatch } from '../../src/services/cloudwatch/index.js';
 import { javaDouble, reasonDate } from '../../src/services/cloudwatch/format.js';
 import { evaluate, parse } from '../../src/services/cloudwatch/math.js';
-import { decode, encodePairs, MAX_PAIRS, percentile } from '../../src/services/cloudwatch/values.js';
+import { decode, MAX_PAIRS, percentile, ValueCounts } from '../../src/services/cloudwatch/values.js';
 import { InProcessOpsbox, sdkConfig } from '../helpers/inProcess.js';
 
 const MIN = 60_000;
@@ -370,10 +370,15 @@ describe('pure pieces', () => {
   });
 
   test('value histograms: exact up to MAX_PAIRS distinct values, bounded and close beyond', () => {
-    const exact = new Map([[5, 1], [1, 2], [3, 1]]);
-    assert.deepEqual([...decode(encodePairs(exact))!], [1, 2, 3, 1, 5, 1]);
-    const many = new Map(Array.from({ length: 10_000 }, (_, i) => [i + 1, 1] as [number, number]));
-    const h = decode(encodePairs(many))!;
+    const counts = (pairs: [number, number][]) => {
+      const c = new ValueCounts();
+      for (const [v, n] of pairs) c.add(v, n);
+      return c;
+    };
+    assert.deepEqual([...decode(counts([[5, 1], [1, 1], [3, 1], [1, 1], [-0, 2], [0, 1]]).encode())!], [0, 3, 1, 2, 3, 1, 5, 1]);
+    const many = counts(Array.from({ length: 10_000 }, (_, i) => [i + 1, 1]));
+    assert.equal(many.size, 10_000);
+    const h = decode(many.encode())!;
     assert.ok(h.length / 2 <= MAX_PAIRS);
     const p99 = percentile(h, 99);
     assert.ok(Math.abs(p99 - 9900) / 9900 < 0.02, String(p99));

@@ -10,7 +10,7 @@ import type { CloudwatchHandlers, PutMetricDataInput } from './api.generated.js'
 import { dimsFromKey, dimsKey } from './format.js';
 import { alignStart, BASIC, checkPeriod, fold, percentileOf, statistic } from './stats.js';
 import type { BucketWrite, CloudwatchStore } from './store.js';
-import { encodePairs, unavailable } from './values.js';
+import { unavailable, ValueCounts } from './values.js';
 import { encodeToken, readToken } from '../../core/pagination.js';
 
 export const UNITS = [
@@ -66,7 +66,7 @@ function checkDatum(d: Datum, n: number, now: number) {
 }
 
 /** A bucket being folded; `vals` is null once a statistic set with Minimum ≠ Maximum made percentiles unavailable. */
-export type Acc = Omit<BucketWrite, 'metricId' | 'vals'> & { vals: Map<number, number> | null };
+export type Acc = Omit<BucketWrite, 'metricId' | 'vals'> & { vals: ValueCounts | null };
 
 const UNIT_NO = new Map(UNITS.map((u, i) => [u, i]));
 
@@ -97,7 +97,7 @@ export class BucketFolder<M> {
     if (!byKey) this.groups.set(metric, (byKey = new Map()));
     let acc = byKey.get(key);
     if (!acc) {
-      byKey.set(key, (acc = { metric, ts, unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
+      byKey.set(key, (acc = { metric, ts, unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new ValueCounts() }));
       this.accs.push(acc);
     }
     return acc;
@@ -110,7 +110,7 @@ export class BucketFolder<M> {
     acc.sum += v * c;
     if (v < acc.min) acc.min = v;
     if (v > acc.max) acc.max = v;
-    if (acc.vals) acc.vals.set(v, (acc.vals.get(v) ?? 0) + c);
+    acc.vals?.add(v, c);
   }
 
   /** A statistic set: its values are known only when all its samples are one value. */
@@ -119,7 +119,7 @@ export class BucketFolder<M> {
     acc.sum += s.Sum;
     if (s.Minimum < acc.min) acc.min = s.Minimum;
     if (s.Maximum > acc.max) acc.max = s.Maximum;
-    if (s.SampleCount === 1 || s.Minimum === s.Maximum) acc.vals?.set(s.Minimum, (acc.vals.get(s.Minimum) ?? 0) + s.SampleCount);
+    if (s.SampleCount === 1 || s.Minimum === s.Maximum) acc.vals?.add(s.Minimum, s.SampleCount);
     else acc.vals = null;
   }
 
@@ -127,7 +127,7 @@ export class BucketFolder<M> {
     const out: Folded<M>[] = [];
     for (const a of this.accs) {
       if (a.n === 0) continue;
-      out.push({ metric: a.metric, ts: a.ts, unit: a.unit, n: a.n, sum: a.sum, min: a.min, max: a.max, vals: a.vals ? encodePairs(a.vals) : unavailable() });
+      out.push({ metric: a.metric, ts: a.ts, unit: a.unit, n: a.n, sum: a.sum, min: a.min, max: a.max, vals: a.vals ? a.vals.encode() : unavailable() });
     }
     return out;
   }

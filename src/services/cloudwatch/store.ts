@@ -28,7 +28,7 @@ import { Journal } from '../../core/journal.js';
 import { log } from '../../core/log.js';
 import { dimsKey } from './format.js';
 import { bucketKey } from './metrics.js';
-import { decode, encodePairs, mergeHistograms, unavailable } from './values.js';
+import { decode, mergeHistograms, unavailable, ValueCounts } from './values.js';
 
 const MIGRATIONS = [
   {
@@ -182,7 +182,7 @@ interface DirtyBucket {
   sum: number;
   min: number;
   max: number;
-  vals: Map<number, number> | null;
+  vals: ValueCounts | null;
 }
 
 /**
@@ -324,7 +324,7 @@ export function createCloudwatchStore(store: Store) {
       const key = bucketKey(r.ts, r.unit);
       let d = byKey.get(key);
       if (!d) {
-        byKey.set(key, (d = { metricId: r.metricId, ts: r.ts, unit: r.unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new Map() }));
+        byKey.set(key, (d = { metricId: r.metricId, ts: r.ts, unit: r.unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new ValueCounts() }));
         dirtyBuckets++;
       }
       d.n += r.n;
@@ -334,10 +334,9 @@ export function createCloudwatchStore(store: Store) {
       const pairs = decode(r.vals);
       if (!pairs) d.vals = null;
       else if (d.vals) {
-        const vals = d.vals;
-        const before = vals.size;
-        for (let i = 0; i < pairs.length; i += 2) vals.set(pairs[i], (vals.get(pairs[i]) ?? 0) + pairs[i + 1]);
-        dirtyPairs += vals.size - before;
+        const before = d.vals.size;
+        d.vals.addPairs(pairs);
+        dirtyPairs += d.vals.size - before;
       }
     }
     loggedThrough = seq;
@@ -364,7 +363,7 @@ export function createCloudwatchStore(store: Store) {
       for (const byKey of dirty.values())
         for (const d of byKey.values()) {
           q.upsertPoint.run(d.metricId, d.ts, d.unit, d.n, d.sum, d.min, d.max);
-          q.insertPart.run(d.metricId, Math.floor(d.ts / HOUR), write, d.ts, d.unit, d.vals ? encodePairs(d.vals) : unavailable());
+          q.insertPart.run(d.metricId, Math.floor(d.ts / HOUR), write, d.ts, d.unit, d.vals ? d.vals.encode() : unavailable());
         }
       q.setAppliedThrough.run(loggedThrough);
     });
@@ -464,7 +463,7 @@ export function createCloudwatchStore(store: Store) {
       }
       for (const d of pending?.values() ?? []) {
         if (d.ts < from || d.ts >= to) continue;
-        const vals = withValues ? (d.vals ? encodePairs(d.vals) : unavailable()) : undefined;
+        const vals = withValues ? (d.vals ? d.vals.encode() : unavailable()) : undefined;
         const r = byKey.get(bucketKey(d.ts, d.unit));
         if (!r) {
           rows.push([d.ts, d.unit, d.n, d.sum, d.min, d.max, vals]);

@@ -11,20 +11,80 @@ const EMPTY = Buffer.alloc(0);
 
 export type Pairs = Float64Array; // [v0, c0, v1, c1, …] sorted by value
 
-/** Scratch space for encodePairs' sorted keys (grown as needed; encodePairs does not yield). */
+/** Scratch space for ValueCounts.encode's sorted keys (grown as needed; encode does not yield). */
 let scratch = new Float64Array(256);
+const bits = new Float64Array(1);
+const words = new Uint32Array(bits.buffer);
 
-export function encodePairs(values: Map<number, number>): Buffer {
-  const n = values.size;
-  if (scratch.length < n) scratch = new Float64Array(n * 2);
-  const keys = scratch.subarray(0, n);
-  let i = 0;
-  for (const k of values.keys()) keys[i++] = k;
-  if (n > 1) keys.sort();
-  let out: Pairs = new Float64Array(n * 2);
-  for (i = 0; i < n; i++) ((out[2 * i] = keys[i]), (out[2 * i + 1] = values.get(keys[i])!));
-  if (n > MAX_PAIRS) out = compress(out);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+/**
+ * A histogram being built: distinct values and their counts, in an open-addressing table of
+ * [value, count] slot pairs in one plain array (unboxed doubles, allocated on the JS heap: a call
+ * creates ~100 of these and adds ~1,000 values to them).
+ */
+export class ValueCounts {
+  size = 0;
+  /** [v0, c0, v1, c1, …]; a count of 0 marks an empty slot (counts are always positive). */
+  private slots: number[] = new Array(32).fill(0);
+
+  private slot(v: number): number {
+    bits[0] = v;
+    const h = Math.imul(words[0] ^ words[1], 0x9e3779b1);
+    return ((h ^ (h >>> 15)) & ((this.slots.length >> 1) - 1)) << 1;
+  }
+
+  /** `c` more samples of `v` (-0 counts as 0, as a Map key would). */
+  add(v: number, c: number) {
+    if (!(c > 0)) return;
+    if (v === 0) v = 0;
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    for (let i = this.slot(v); ; i = (i + 2) & mask) {
+      if (slots[i + 1] === 0) {
+        slots[i] = v;
+        slots[i + 1] = c;
+        if (++this.size * 4 > slots.length) this.grow();
+        return;
+      }
+      if (slots[i] === v) {
+        slots[i + 1] += c;
+        return;
+      }
+    }
+  }
+
+  /** Adds every pair of an encoded histogram. */
+  addPairs(p: Pairs) {
+    for (let i = 0; i < p.length; i += 2) this.add(p[i], p[i + 1]);
+  }
+
+  private count(v: number): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    for (let i = this.slot(v); slots[i + 1] !== 0; i = (i + 2) & mask) if (slots[i] === v) return slots[i + 1];
+    return 0;
+  }
+
+  private grow() {
+    const old = this.slots;
+    this.slots = new Array(old.length * 2).fill(0);
+    this.size = 0;
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.add(old[i], old[i + 1]);
+  }
+
+  /** The stored form: pairs sorted by value, compressed past MAX_PAIRS. */
+  encode(): Buffer {
+    const n = this.size;
+    const slots = this.slots;
+    if (scratch.length < n) scratch = new Float64Array(n * 2);
+    const sorted = scratch.subarray(0, n);
+    let k = 0;
+    for (let i = 0; i < slots.length; i += 2) if (slots[i + 1] !== 0) sorted[k++] = slots[i];
+    if (n > 1) sorted.sort();
+    let out: Pairs = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) ((out[2 * i] = sorted[i]), (out[2 * i + 1] = this.count(sorted[i])));
+    if (n > MAX_PAIRS) out = compress(out);
+    return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
 }
 
 export const unavailable = () => EMPTY;

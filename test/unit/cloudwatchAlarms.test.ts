@@ -300,6 +300,35 @@ describe('math alarms', () => {
 });
 
 describe('the minute tick, history, events and actions', () => {
+  test('a 10-second alarm is evaluated every 10 seconds, a 60-second one only at the minute', async () => {
+    nextMinute();
+    const metric = name('hires');
+    const fast = name('fast');
+    const slow = name('slow');
+    const base = { EvaluationPeriods: 1, Threshold: 5, TreatMissingData: 'notBreaching' as const, Statistic: 'Maximum' as const };
+    await cw.send(new PutMetricAlarmCommand(alarmInput(fast, metric, { ...base, Period: 10 })));
+    await cw.send(new PutMetricAlarmCommand(alarmInput(slow, metric, { ...base, Period: 60 })));
+    assert.equal((await state(fast)).StateValue, 'OK');
+    // a breaching value 5 s into the minute, stored at 1-second resolution
+    clock.advance(5_000);
+    await putValue(metric, 9, clock.now(), { StorageResolution: 1 });
+    clock.advance(5_000); // :10, the 10-second tick judges [:00, :10)
+    assert.equal((await state(fast)).StateValue, 'ALARM');
+    assert.equal((await state(slow)).StateValue, 'OK');
+    clock.advance(20_000); // :30, the range (N + 2 periods) still holds the breaching datapoint
+    assert.equal((await state(fast)).StateValue, 'ALARM');
+    clock.advance(10_000); // :40, [:10, :40) has no data: notBreaching
+    assert.equal((await state(fast)).StateValue, 'OK');
+    assert.equal((await state(slow)).StateValue, 'OK');
+    nextMinute(); // the minute tick judges the last minute for the 60-second alarm
+    assert.equal((await state(slow)).StateValue, 'ALARM');
+  });
+
+  test('PutMetricAlarm takes periods of 10, 20 and 30 seconds, not 15', async () => {
+    for (const Period of [10, 20, 30]) await cw.send(new PutMetricAlarmCommand(alarmInput(name('p'), name('m'), { Period })));
+    await assert.rejects(cw.send(new PutMetricAlarmCommand(alarmInput(name('p'), name('m'), { Period: 15 }))), (e: any) => code(e) === 'ValidationError' && /Period must be 10, 30 or a multiple of 60/.test(e.message));
+  });
+
   test('a state change publishes the AWS-shaped event and invokes the ALARM action with the SNS message', async () => {
     nextMinute();
     const metric = name('m');

@@ -41,7 +41,7 @@ function checkMetricAlarm(input: PutMetricAlarmInput) {
     if (input.ExtendedStatistic !== undefined && percentileOf(input.ExtendedStatistic) === undefined)
       throw validation(`The value ${input.ExtendedStatistic} for parameter ExtendedStatistic is not supported.`);
     const p = input.Period;
-    if (p < 60 ? ![10, 30].includes(p) : p % 60 !== 0) throw validation('Period must be 10, 30 or a multiple of 60.');
+    if (p < 60 ? ![10, 20, 30].includes(p) : p % 60 !== 0) throw validation('Period must be 10, 30 or a multiple of 60.');
     if (p * input.EvaluationPeriods > 86_400) throw validation('Metrics cannot be checked across more than a day (EvaluationPeriods * Period must be <= 86400)');
     if ((input.Dimensions?.length ?? 0) > 30) throw validation('The collection Dimensions must not have a size greater than 30.');
   }

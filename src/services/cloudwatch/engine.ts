@@ -1,6 +1,7 @@
 /**
  * The alarm engine: every alarm in memory (written through to cloudwatch_alarms), one timer on
- * env.clock that evaluates all metric alarms at each minute boundary, and the state transition that
+ * env.clock that evaluates all metric alarms at each minute boundary and the high-resolution ones
+ * (a period under a minute) every 10 seconds, as AWS does, and the state transition that
  * follows AWS: history item, "CloudWatch Alarm State Change" on the bus, the new state's actions
  * through env.targets, then the composite alarms that read the changed alarm.
  * How one metric alarm's datapoints become a state lives in evaluate.ts.
@@ -10,7 +11,7 @@ import { log } from '../../core/log.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { PutMetricAlarmInput } from './api.generated.js';
 import { evalRule, parseRule, ruleAlarms, type Rule } from './composite.js';
-import { evaluateMetricAlarm, type Reads } from './evaluate.js';
+import { evaluateMetricAlarm, metricsPeriod, type Reads } from './evaluate.js';
 import { alarmEvent, notification, stateChangeSubject } from './notify.js';
 import { awsDate } from './format.js';
 import { RecentPoints } from './recent.js';
@@ -44,10 +45,17 @@ export type MetricAlarmConfig = Omit<PutMetricAlarmInput, 'Tags'>;
 
 const key = (account: string, region: string, name: string) => `${account}|${region}|${name}`;
 
+/** High-resolution alarms are evaluated this often; every alarm at each minute boundary. */
+const HIGH_RES_TICK = 10_000;
+
+const highResolution = (a: Alarm) => a.type === 'MetricAlarm' && (a.config.Metrics ? metricsPeriod(a.config.Metrics) : a.config.Period) < 60;
+
 export class AlarmEngine {
   readonly alarms = new Map<string, Alarm>();
   /** The composite alarms among them, so a transition does not scan every alarm. */
   private composites = new Map<string, Alarm>();
+  /** The metric alarms with a period under a minute, by key. */
+  private highRes = new Map<string, Alarm>();
   private rules = new Map<string, Rule>();
   private timer: { cancel(): void } | undefined;
   private recent: RecentPoints;
@@ -62,14 +70,21 @@ export class AlarmEngine {
     for (const row of store.q.allAlarms.all() as { doc: string; state: string | null }[]) {
       const a = JSON.parse(row.doc) as Alarm;
       if (row.state) a.state = JSON.parse(row.state);
-      this.alarms.set(key(a.account, a.region, a.name), a);
-      if (a.type === 'CompositeAlarm') this.composites.set(a.arn, a);
+      this.index(a);
     }
+  }
+
+  private index(a: Alarm) {
+    const k = key(a.account, a.region, a.name);
+    this.alarms.set(k, a);
+    if (a.type === 'CompositeAlarm') this.composites.set(a.arn, a);
+    if (highResolution(a)) this.highRes.set(k, a);
+    else this.highRes.delete(k);
   }
 
   start() {
     const now = this.env.clock.now();
-    this.timer = this.env.clock.setTimeout(() => this.tick(), 60_000 - (now % 60_000));
+    this.timer = this.env.clock.setTimeout(() => this.tick(), HIGH_RES_TICK - (now % HIGH_RES_TICK));
   }
 
   stop() {
@@ -77,13 +92,18 @@ export class AlarmEngine {
     this.timer = undefined;
   }
 
-  /** Evaluates every metric alarm once; never throws. Returns how many were evaluated. */
+  /**
+   * At a minute boundary evaluates every metric alarm, else the high-resolution ones; never throws.
+   * Returns how many were evaluated.
+   */
   tick(): number {
     this.timer = undefined;
     let n = 0;
     try {
-      n = this.evaluateAll();
-      this.onTick?.();
+      if (this.env.clock.now() % 60_000 < HIGH_RES_TICK) {
+        n = this.evaluateAll();
+        this.onTick?.();
+      } else if (this.highRes.size) n = this.evaluateSome(this.highRes.values(), false);
     } catch (err) {
       log.error('cloudwatch alarm tick failed', { err: String(err) });
     }
@@ -93,17 +113,22 @@ export class AlarmEngine {
 
   /** One transaction for the whole tick: state changes and history commit together, once. */
   evaluateAll(): number {
+    return this.evaluateSome(this.alarms.values(), true);
+  }
+
+  /** `prune`: drop the recent rows no alarm evaluated here needs (only when all were evaluated). */
+  private evaluateSome(alarms: Iterable<Alarm>, prune: boolean): number {
     const keep = new Map<number, number>();
     const reads = this.reads(keep);
     let n = 0;
     this.store.transaction(() => {
-      for (const a of this.alarms.values()) {
+      for (const a of alarms) {
         if (a.type !== 'MetricAlarm') continue;
         this.evaluate(a, reads);
         n++;
       }
     });
-    this.recent.prune(keep);
+    if (prune) this.recent.prune(keep);
     return n;
   }
 
@@ -142,8 +167,7 @@ export class AlarmEngine {
   save(a: Alarm) {
     if (a.type === 'CompositeAlarm' && this.rules.has(a.arn) && this.alarms.get(key(a.account, a.region, a.name))?.config !== a.config)
       this.rules.delete(a.arn);
-    this.alarms.set(key(a.account, a.region, a.name), a);
-    if (a.type === 'CompositeAlarm') this.composites.set(a.arn, a);
+    this.index(a);
     this.store.q.putAlarm.run(a.account, a.region, a.name, JSON.stringify({ ...a, state: undefined }), JSON.stringify(a.state));
   }
 
@@ -154,6 +178,7 @@ export class AlarmEngine {
 
   delete(a: Alarm) {
     this.alarms.delete(key(a.account, a.region, a.name));
+    this.highRes.delete(key(a.account, a.region, a.name));
     this.rules.delete(a.arn);
     this.composites.delete(a.arn);
     this.store.q.deleteAlarm.run(a.account, a.region, a.name);

@@ -26,7 +26,7 @@ import { oneCall, stsScenario } from './sts.js';
 import { startBare, startMoto, startOpsbox, type Target, type TargetName } from './targets.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
-const WATCHDOG_MS = 9 * 60_000;
+const WATCHDOG_MS = 15 * 60_000;
 
 const { values } = parseArgs({
   options: {

@@ -173,17 +173,8 @@ export interface BucketWrite {
   vals: Buffer;
 }
 
-/** A bucket acknowledged but not flushed yet: its aggregate so far, its histogram as value → count (null: unavailable). */
-interface DirtyBucket {
-  metricId: number;
-  ts: number;
-  unit: string;
-  n: number;
-  sum: number;
-  min: number;
-  max: number;
-  vals: ValueCounts | null;
-}
+/** A bucket acknowledged but not flushed yet: its aggregate so far, its histogram being built (null: unavailable). */
+type DirtyBucket = Omit<BucketWrite, 'vals'> & { vals: ValueCounts | null };
 
 /**
  * The ingest journal's record: per bucket, metricId, ts, n, sum, min and max as float64, the unit (a length

@@ -2,9 +2,13 @@
  * Where messages leave SNS. http/https subscriptions get real POSTs (node:http/https) in SNS's
  * format — the x-amz-sns-* headers, a signed JSON document or the raw message — retried on 5xx,
  * timeouts and connection errors following the effective delivery policy, each wait scheduled on
- * the injected clock. sqs/lambda endpoints go through env.targets when a service there handles the
- * ARN; every other protocol (email, email-json, sms, application, firehose) is recorded in a ring
- * of recent deliveries that tests and users read at GET /_aws/sns/deliveries.
+ * the injected clock. These deliveries are durable: each has a row in sns_deliveries (its message,
+ * next attempt number and due time) from before its first attempt until it succeeds or finally
+ * fails, and resume() at start picks every row up where it was — so a kill -9 loses no message
+ * and no pending retry (an attempt in flight at the kill is made again). sqs/lambda endpoints go
+ * through env.targets when a service there handles the ARN; every other protocol (email,
+ * email-json, sms, application, firehose) is recorded in a ring of recent deliveries that tests
+ * and users read at GET /_aws/sns/deliveries. Neither of those keeps a row: they are not retried.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -12,51 +16,16 @@ import type { Clock } from '../../core/clock.js';
 import { log } from '../../core/log.js';
 import type { MetricDatum, Metrics } from '../../core/metrics.js';
 import type { Targets } from '../../core/targets.js';
+import { decodeOutgoing, encodeOutgoing, type Outgoing } from './outgoing.js';
+import { effectiveRetryPolicy, jsonOr, retryDelays } from './retryPolicy.js';
 import { CERT_PATH, stringToSign, type Signer } from './signing.js';
-import type { SnsStore, SubscriptionRow, TopicRow } from './store.js';
+import type { DeliveryRow, SnsStore, SubscriptionRow, TopicRow } from './store.js';
 
-export const DEFAULT_HTTP_POLICY = {
-  http: {
-    defaultHealthyRetryPolicy: {
-      minDelayTarget: 20,
-      maxDelayTarget: 20,
-      numRetries: 3,
-      numMaxDelayRetries: 0,
-      numNoDelayRetries: 0,
-      numMinDelayRetries: 0,
-      backoffFunction: 'linear',
-    },
-    disableSubscriptionOverrides: false,
-    defaultRequestPolicy: { headerContentType: 'text/plain; charset=UTF-8' },
-  },
-};
+export * from './outgoing.js';
+export * from './retryPolicy.js';
 
 const ATTEMPT_TIMEOUT_MS = 15_000;
 const LOG_SIZE = 1000;
-
-export interface RetryPolicy {
-  minDelayTarget: number;
-  maxDelayTarget: number;
-  numRetries: number;
-  numMaxDelayRetries: number;
-  numNoDelayRetries: number;
-  numMinDelayRetries: number;
-  backoffFunction: string;
-}
-
-/** One message on its way to one subscription: what Publish accepted, resolved for that protocol. */
-export interface Outgoing {
-  type: 'Notification' | 'SubscriptionConfirmation' | 'UnsubscribeConfirmation';
-  messageId: string;
-  message: string;
-  subject?: string;
-  timestamp: string;
-  token?: string;
-  attributes?: Record<string, { DataType: string; StringValue?: string; BinaryValue?: Buffer }>;
-  sequenceNumber?: string;
-  /** Signatures already made for this message, shared by its fan-out: the signed fields are the same for every subscription. */
-  signatures?: Map<string, Promise<string>>;
-}
 
 export interface DeliveryRecord {
   at: string;
@@ -70,39 +39,6 @@ export interface DeliveryRecord {
   status: 'delivered' | 'recorded' | 'failed' | 'invoked';
   attempts: number;
   httpStatus?: number;
-}
-
-/** The delays in seconds before each retry of an attempt that failed, per AWS's four phases. */
-export function retryDelays(p: RetryPolicy): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < p.numNoDelayRetries; i++) out.push(0);
-  for (let i = 0; i < p.numMinDelayRetries; i++) out.push(p.minDelayTarget);
-  const backoff = Math.max(0, p.numRetries - p.numNoDelayRetries - p.numMinDelayRetries - p.numMaxDelayRetries);
-  const span = p.maxDelayTarget - p.minDelayTarget;
-  for (let k = 1; k <= backoff; k++) {
-    const x = k / backoff;
-    const f = { arithmetic: x * x, geometric: 1 - (1 - x) * (1 - x), exponential: x ** 3, linear: x }[p.backoffFunction] ?? x;
-    out.push(Math.round(p.minDelayTarget + span * f));
-  }
-  for (let i = 0; i < p.numMaxDelayRetries; i++) out.push(p.maxDelayTarget);
-  return out.slice(0, p.numRetries);
-}
-
-/** The http(s) retry policy in force for a subscription: its own, unless the topic forbids overrides. */
-export function effectiveRetryPolicy(topicAttrs: Record<string, string>, subAttrs: Record<string, string>): RetryPolicy {
-  const topic = jsonOr(topicAttrs.DeliveryPolicy)?.http ?? {};
-  const base = { ...DEFAULT_HTTP_POLICY.http.defaultHealthyRetryPolicy, ...(topic.defaultHealthyRetryPolicy ?? {}) };
-  const sub = jsonOr(subAttrs.DeliveryPolicy)?.healthyRetryPolicy;
-  return sub && !topic.disableSubscriptionOverrides ? { ...base, ...sub } : base;
-}
-
-export function jsonOr(text: string | undefined): any {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** A document the way SNS writes it: one `"Name" : value` per line. */
@@ -180,32 +116,72 @@ export class Deliverer {
     );
   }
 
+  /**
+   * At start: every pending http(s) delivery left by the previous run is attempted when due (now if
+   * overdue), its retries continuing from its attempt number. Deliveries whose subscription or
+   * topic is gone are dropped.
+   */
+  resume() {
+    for (const row of this.store.deliveries()) this.later(() => this.resumeOne(row), Math.max(0, row.due - this.clock.now()));
+  }
+
+  private resumeOne(row: DeliveryRow) {
+    const topic = this.store.topicById(row.topic_id);
+    const sub = this.store.subByArn(row.sub_arn);
+    if (!topic || !sub) return void this.store.deleteDelivery(row.id);
+    void this.send(topic, sub, decodeOutgoing(row.outgoing), row.id, row.attempt);
+  }
+
+  /** Runs fn after ms on the clock, unless closed meanwhile. */
+  private later(fn: () => void, ms: number) {
+    const timer = this.clock.setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.closed) return;
+      try {
+        fn();
+      } catch (err) {
+        log.warn('sns delivery failed', { err: String(err) });
+      }
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  /**
+   * Records a pending http(s) delivery (due now, attempt 1) and returns its id; undefined for the
+   * other protocols, which are not retried and keep no row. The fan-out calls it in the transaction
+   * that removes the message from the outbox.
+   */
+  queue(sub: SubscriptionRow, out: Outgoing): number | undefined {
+    if (sub.protocol !== 'http' && sub.protocol !== 'https') return undefined;
+    return this.store.insertDelivery(sub, encodeOutgoing(out), this.clock.now());
+  }
+
   close() {
     this.closed = true;
     for (const t of this.timers) t.cancel();
     this.timers.clear();
   }
 
-  /** Sends (or records) one message to one subscription; never throws, never blocks the caller. */
-  async deliver(topic: TopicRow, sub: SubscriptionRow, out: Outgoing): Promise<void> {
+  /**
+   * Sends (or records) one message to one subscription; never throws, never blocks the caller.
+   * An http(s) delivery's row is written before this returns (before its first await), unless
+   * the caller queued it already and passes its id.
+   */
+  async deliver(topic: TopicRow, sub: SubscriptionRow, out: Outgoing, deliveryId?: number): Promise<void> {
+    if (sub.protocol === 'http' || sub.protocol === 'https') {
+      let id = deliveryId;
+      try {
+        id ??= this.queue(sub, out)!;
+      } catch (err) {
+        log.warn('sns delivery failed', { subscription: sub.arn, err: String(err) });
+        return this.record(topic, sub, out, '', 'failed', 1);
+      }
+      return this.send(topic, sub, out, id, 1);
+    }
     try {
       const topicAttrs = JSON.parse(topic.attributes) as Record<string, string>;
       const subAttrs = JSON.parse(sub.attributes) as Record<string, string>;
       const raw = subAttrs.RawMessageDelivery === 'true' && out.type === 'Notification';
-      if (sub.protocol === 'http' || sub.protocol === 'https') {
-        const body = raw ? out.message : formatDocument(await this.document(topic, sub, out, topicAttrs.SignatureVersion ?? '1'));
-        const headers: Record<string, string> = {
-          'x-amz-sns-message-type': out.type,
-          'x-amz-sns-message-id': out.messageId,
-          'x-amz-sns-topic-arn': topic.arn,
-          'Content-Type': requestContentType(topicAttrs, subAttrs),
-          'User-Agent': 'Amazon Simple Notification Service Agent',
-        };
-        if (out.type !== 'SubscriptionConfirmation') headers['x-amz-sns-subscription-arn'] = sub.arn;
-        if (raw) headers['x-amz-sns-rawdelivery'] = 'true';
-        const delays = retryDelays(effectiveRetryPolicy(topicAttrs, subAttrs));
-        return this.attempt(topic, sub, out, body, headers, delays, 1);
-      }
       if (sub.protocol === 'email' || sub.protocol === 'sms') {
         const text = out.type === 'Notification' ? out.message : formatDocument(await this.document(topic, sub, out, '1'));
         return this.record(topic, sub, out, text, 'recorded', 1);
@@ -224,6 +200,44 @@ export class Deliverer {
     } catch (err) {
       log.warn('sns delivery failed', { subscription: sub.arn, err: String(err) });
       this.record(topic, sub, out, '', 'failed', 1);
+    }
+  }
+
+  /** Attempt n of an http(s) delivery whose row is `id`, and the retries after it. */
+  private async send(topic: TopicRow, sub: SubscriptionRow, out: Outgoing, id: number, n: number) {
+    let body: string;
+    const headers: Record<string, string> = {};
+    let delays: number[];
+    try {
+      const topicAttrs = JSON.parse(topic.attributes) as Record<string, string>;
+      const subAttrs = JSON.parse(sub.attributes) as Record<string, string>;
+      const raw = subAttrs.RawMessageDelivery === 'true' && out.type === 'Notification';
+      body = raw ? out.message : formatDocument(await this.document(topic, sub, out, topicAttrs.SignatureVersion ?? '1'));
+      Object.assign(headers, {
+        'x-amz-sns-message-type': out.type,
+        'x-amz-sns-message-id': out.messageId,
+        'x-amz-sns-topic-arn': topic.arn,
+        'Content-Type': requestContentType(topicAttrs, subAttrs),
+        'User-Agent': 'Amazon Simple Notification Service Agent',
+      });
+      if (out.type !== 'SubscriptionConfirmation') headers['x-amz-sns-subscription-arn'] = sub.arn;
+      if (raw) headers['x-amz-sns-rawdelivery'] = 'true';
+      delays = retryDelays(effectiveRetryPolicy(topicAttrs, subAttrs));
+    } catch (err) {
+      log.warn('sns delivery failed', { subscription: sub.arn, err: String(err) });
+      this.forget(id);
+      return this.record(topic, sub, out, '', 'failed', n);
+    }
+    this.attempt(topic, sub, out, id, body, headers, delays, n);
+  }
+
+  /** Drops a delivery's row: delivered, finally failed, or its subscription gone. Never after close(). */
+  private forget(id: number) {
+    if (this.closed) return;
+    try {
+      this.store.deleteDelivery(id);
+    } catch (err) {
+      log.warn('sns delivery row not removed', { err: String(err) });
     }
   }
 
@@ -285,28 +299,43 @@ export class Deliverer {
     return sig;
   }
 
-  private attempt(topic: TopicRow, sub: SubscriptionRow, out: Outgoing, body: string, headers: Record<string, string>, delays: number[], n: number) {
+  private attempt(
+    topic: TopicRow, sub: SubscriptionRow, out: Outgoing, id: number, body: string, headers: Record<string, string>, delays: number[], n: number,
+  ) {
     if (this.closed) return;
     // a subscription removed while its message waited for a retry gets no more attempts
-    if (n > 1 && !this.store.subByArn(sub.arn)) return;
+    if (n > 1 && !this.store.subByArn(sub.arn)) return this.forget(id);
+    // after close() an answer changes nothing: the row stays as it is and the next start attempts again
     post(sub.endpoint, headers, body).then(
       (status) => {
-        if (status < 500) return this.record(topic, sub, out, body, 'delivered', n, status);
-        this.retry(topic, sub, out, body, headers, delays, n, status);
+        if (this.closed) return;
+        if (status >= 500) return this.retry(topic, sub, out, id, body, headers, delays, n, status);
+        this.forget(id);
+        this.record(topic, sub, out, body, 'delivered', n, status);
       },
-      () => this.retry(topic, sub, out, body, headers, delays, n),
+      () => {
+        if (!this.closed) this.retry(topic, sub, out, id, body, headers, delays, n);
+      },
     );
   }
 
-  private retry(topic: TopicRow, sub: SubscriptionRow, out: Outgoing, body: string, headers: Record<string, string>, delays: number[], n: number, status?: number) {
+  private retry(
+    topic: TopicRow, sub: SubscriptionRow, out: Outgoing, id: number, body: string, headers: Record<string, string>, delays: number[], n: number,
+    status?: number,
+  ) {
     // http(s): every failed attempt counts in NumberOfNotificationsFailed, retries included
     if (out.type === 'Notification' && n <= delays.length) this.metric(topic, 'NumberOfNotificationsFailed', 1);
-    if (n > delays.length || this.closed) return this.record(topic, sub, out, body, 'failed', n, status);
-    const timer = this.clock.setTimeout(() => {
-      this.timers.delete(timer);
-      this.attempt(topic, sub, out, body, headers, delays, n + 1);
-    }, delays[n - 1] * 1000);
-    this.timers.add(timer);
+    if (n > delays.length) {
+      this.forget(id);
+      return this.record(topic, sub, out, body, 'failed', n, status);
+    }
+    const delay = delays[n - 1] * 1000;
+    try {
+      this.store.rescheduleDelivery(id, n + 1, this.clock.now() + delay);
+    } catch (err) {
+      log.warn('sns retry not saved', { subscription: sub.arn, err: String(err) });
+    }
+    this.later(() => this.attempt(topic, sub, out, id, body, headers, delays, n + 1), delay);
   }
 
   private record(topic: TopicRow, sub: SubscriptionRow, out: Outgoing, body: string, status: DeliveryRecord['status'], attempts: number, httpStatus?: number) {

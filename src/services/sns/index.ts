@@ -1,7 +1,9 @@
 /**
  * SNS: topics, subscriptions with real HTTP delivery, Publish. topics.ts / subscriptions.ts /
  * publish.ts hold the handlers, store.ts the tables, delivery.ts the HTTP sender with retries and
- * the delivery log, signing.ts the message signatures, filterPolicy.ts the filter policy language.
+ * the delivery log (outgoing.ts the message it sends, retryPolicy.ts the delivery policies),
+ * signing.ts the message signatures, filterPolicy.ts the filter policy language. Accepted messages
+ * and pending http(s) deliveries are kept in the store and resumed when the engine starts.
  * Also: the env.targets invoker for arn:aws:sns:… (alarm actions, EventBridge targets) and the
  * non-AWS routes under /_aws/sns/ (the signing certificate, the recent deliveries as JSON).
  */
@@ -34,6 +36,10 @@ export function snsEngine(env: ServiceEnv): Engine {
     const deliverer = new Deliverer(store, signer, env.clock, env.targets, env.metrics);
     e = { store, signer, deliverer, publisher: new Publisher(store, deliverer, env.clock) };
     engines.set(env, e);
+    // deliveries survive restarts: pick up what the previous run left (pending deliveries first,
+    // so the ones the resumed fan-outs record are not picked up twice)
+    deliverer.resume();
+    e.publisher.resume();
   }
   return e;
 }

@@ -1,8 +1,10 @@
 /**
  * Publish and PublishBatch: AWS's checks on the message (size, Subject, MessageStructure "json",
- * message attributes, FIFO group and deduplication ids), then the fan-out. Fan-out runs after the
- * call has answered (setImmediate): each confirmed subscription whose filter policy passes gets the
- * message resolved for its protocol, handed to the Deliverer.
+ * message attributes, FIFO group and deduplication ids), then the fan-out. An accepted message is
+ * written to sns_outbox before the call answers; the fan-out runs after (setImmediate): each
+ * confirmed subscription whose filter policy passes gets the message resolved for its protocol,
+ * and one transaction records the http(s) deliveries and removes the outbox row, before they are
+ * handed to the Deliverer. resume() at start fans out what a previous run accepted but never did.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { AwsError } from '../../core/errors.js';
@@ -13,7 +15,8 @@ import { authorize } from './access.js';
 import type { PublishBatchOutput, S31In, SnsHandlers } from './api.generated.js';
 import type { Deliverer } from './delivery.js';
 import { matchesAttributes, matchesBody, parseFilterPolicy, type Policy, type Scope } from './filterPolicy.js';
-import type { SnsStore, SubscriptionRow, TopicRow } from './store.js';
+import { decodeAttributes, encodeAttributes, type Outgoing } from './outgoing.js';
+import type { OutboxRow, SnsStore, SubscriptionRow, TopicRow } from './store.js';
 import { topicFor } from './topics.js';
 
 const MAX_MESSAGE_BYTES = 262_144;
@@ -141,15 +144,26 @@ export class Publisher {
       if (this.dedup.size > 10_000) for (const [k, v] of this.dedup) if (v.expires <= now) this.dedup.delete(k);
       const sequenceNumber = (10n ** 19n + BigInt(this.store.nextSeq(topic.id))).toString();
       const messageId = randomUUID();
+      const outboxId = this.store.insertOutbox(topic, messageId, encodeMessage(m), now, sequenceNumber);
       this.dedup.set(key, { messageId, sequenceNumber, expires: now + DEDUP_WINDOW_MS });
       this.published(topic, m);
-      this.fanOut(topic, m, messageId, now, sequenceNumber);
+      this.fanOut(outboxId, topic, m, messageId, now, sequenceNumber);
       return { messageId, sequenceNumber, duplicate: false };
     }
     const messageId = randomUUID();
+    const outboxId = this.store.insertOutbox(topic, messageId, encodeMessage(m), now);
     this.published(topic, m);
-    this.fanOut(topic, m, messageId, now);
+    this.fanOut(outboxId, topic, m, messageId, now);
     return { messageId, duplicate: false };
+  }
+
+  /** At start: fans out the messages a previous run accepted but stopped before fanning out. */
+  resume() {
+    for (const row of this.store.outbox()) {
+      const topic = this.store.topicById(row.topic_id);
+      if (!topic) this.store.deleteOutbox(row.id);
+      else this.fanOut(row.id, topic, decodeMessage(row), row.message_id, row.published, row.sequence_number ?? undefined);
+    }
   }
 
   recordSms(phoneNumber: string, messageId: string, message: string) {
@@ -167,39 +181,48 @@ export class Publisher {
     this.deliverer.metric(topic, 'PublishSize', size(m), 'Bytes');
   }
 
-  private fanOut(topic: TopicRow, m: Message, messageId: string, now: number, sequenceNumber?: string) {
+  private fanOut(outboxId: number, topic: TopicRow, m: Message, messageId: string, now: number, sequenceNumber?: string) {
     setImmediate(() => {
       if (this.deliverer.isClosed) return;
       const timestamp = new Date(now).toISOString();
       const signatures = new Map<string, Promise<string>>();
-      let subs: SubscriptionRow[];
+      const sends: { sub: SubscriptionRow; out: Outgoing; id?: number }[] = [];
+      let filteredOut = 0;
       try {
-        subs = this.store.confirmedSubscriptions(topic.id);
+        // the http(s) deliveries are recorded in the transaction that empties the outbox row:
+        // a crash leaves either the outbox row (fanned out again at start) or the deliveries
+        this.store.transaction(() => {
+          for (const sub of this.store.confirmedSubscriptions(topic.id)) {
+            let passes = false;
+            try {
+              passes = this.passes(sub, m);
+            } catch (err) {
+              log.warn('sns filter policy failed', { subscription: sub.arn, err: String(err) });
+            }
+            if (!passes) {
+              filteredOut++;
+              continue;
+            }
+            const out: Outgoing = {
+              type: 'Notification',
+              messageId,
+              message: forProtocol(m, sub.protocol),
+              subject: m.subject,
+              timestamp,
+              attributes: m.attributes,
+              sequenceNumber,
+              signatures,
+            };
+            sends.push({ sub, out, id: this.deliverer.queue(sub, out) });
+          }
+          this.store.deleteOutbox(outboxId);
+        });
       } catch (err) {
+        // the outbox row stays: the next start fans the message out again
         return log.warn('sns fan-out failed', { topic: topic.arn, err: String(err) });
       }
-      for (const sub of subs) {
-        let passes = false;
-        try {
-          passes = this.passes(sub, m);
-        } catch (err) {
-          log.warn('sns filter policy failed', { subscription: sub.arn, err: String(err) });
-        }
-        if (!passes) {
-          this.deliverer.metric(topic, 'NumberOfNotificationsFilteredOut', 1);
-          continue;
-        }
-        void this.deliverer.deliver(topic, sub, {
-          type: 'Notification',
-          messageId,
-          message: forProtocol(m, sub.protocol),
-          subject: m.subject,
-          timestamp,
-          attributes: m.attributes,
-          sequenceNumber,
-          signatures,
-        });
-      }
+      if (filteredOut) this.deliverer.metric(topic, 'NumberOfNotificationsFilteredOut', filteredOut);
+      for (const { sub, out, id } of sends) void this.deliverer.deliver(topic, sub, out, id);
     });
   }
 
@@ -214,6 +237,16 @@ export class Publisher {
     if (!cached.policy) return true;
     return cached.scope === 'MessageBody' ? matchesBody(cached.policy, forProtocol(m, sub.protocol)) : matchesAttributes(cached.policy, m.attributes);
   }
+}
+
+/** A Message as stored in sns_outbox: binary attribute values in base64. */
+function encodeMessage(m: Message): string {
+  return JSON.stringify({ ...m, attributes: encodeAttributes(m.attributes) });
+}
+
+function decodeMessage(row: OutboxRow): Message {
+  const m = JSON.parse(row.message);
+  return { ...m, attributes: decodeAttributes(m.attributes) };
 }
 
 export function publishHandlers(store: SnsStore, publisher: Publisher): SnsHandlers {

@@ -3,6 +3,11 @@
  * is unique); subscriptions hang off their topic by surrogate id and carry the account and region of
  * the topic. User-set attributes are kept as JSON maps; the computed ones (counts, defaults) are
  * derived at read time. requireX() helpers throw AWS's error for a missing resource.
+ *
+ * Deliveries are durable, as AWS's are: sns_outbox holds each accepted message until its fan-out
+ * has run (one transaction turns it into sns_deliveries rows), and sns_deliveries holds each
+ * http(s) delivery still to be made — its next attempt number and when it is due — until it
+ * succeeds or finally fails. A restart resumes both (delivery.ts, publish.ts).
  */
 import { parseArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
@@ -79,7 +84,59 @@ const MIGRATIONS = [
       CREATE INDEX sns_subscriptions_by_token ON sns_subscriptions (token);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE sns_outbox (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        topic_id INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        message TEXT NOT NULL,
+        published INTEGER NOT NULL,
+        sequence_number TEXT
+      );
+      CREATE TABLE sns_deliveries (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        topic_id INTEGER NOT NULL,
+        sub_arn TEXT NOT NULL,
+        outgoing TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        due INTEGER NOT NULL
+      );
+      CREATE INDEX sns_deliveries_by_sub ON sns_deliveries (sub_arn);
+    `,
+  },
 ];
+
+export interface OutboxRow {
+  id: number;
+  account: string;
+  region: string;
+  topic_id: number;
+  message_id: string;
+  /** The accepted message as JSON (publish.ts encodeMessage: binary attribute values in base64). */
+  message: string;
+  published: number;
+  sequence_number: string | null;
+}
+
+export interface DeliveryRow {
+  id: number;
+  account: string;
+  region: string;
+  topic_id: number;
+  sub_arn: string;
+  /** The Outgoing message as JSON (delivery.ts encodeOutgoing). */
+  outgoing: string;
+  /** The number of the next attempt to make. */
+  attempt: number;
+  /** When that attempt is due (ms since the epoch, on the service clock). */
+  due: number;
+}
 
 export const PAGE = 100;
 
@@ -108,6 +165,19 @@ export function createSnsStore(store: Store) {
        VALUES (@arn, @topic_id, @topic_arn, @account, @region, @owner, @protocol, @endpoint, @attributes, @pending, @token, @base_url, @created)`,
     ),
     deleteSub: db.prepare('DELETE FROM sns_subscriptions WHERE id = ?'),
+    insertOutbox: db.prepare(
+      'INSERT INTO sns_outbox (account, region, topic_id, message_id, message, published, sequence_number) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    deleteOutbox: db.prepare('DELETE FROM sns_outbox WHERE id = ?'),
+    // the outbox holds a row only until the next turn of the event loop: scanning it is cheap
+    deleteTopicOutbox: db.prepare('DELETE FROM sns_outbox WHERE topic_id = ?'),
+    outbox: db.prepare('SELECT * FROM sns_outbox ORDER BY id'),
+    insertDelivery: db.prepare('INSERT INTO sns_deliveries (account, region, topic_id, sub_arn, outgoing, attempt, due) VALUES (?, ?, ?, ?, ?, 1, ?)'),
+    rescheduleDelivery: db.prepare('UPDATE sns_deliveries SET attempt = ?, due = ? WHERE id = ?'),
+    deleteDelivery: db.prepare('DELETE FROM sns_deliveries WHERE id = ?'),
+    deleteSubDeliveries: db.prepare('DELETE FROM sns_deliveries WHERE sub_arn = ?'),
+    deleteTopicDeliveries: db.prepare('DELETE FROM sns_deliveries WHERE sub_arn IN (SELECT arn FROM sns_subscriptions WHERE topic_id = ?)'),
+    deliveries: db.prepare('SELECT * FROM sns_deliveries ORDER BY due, id'),
     confirmSub: db.prepare('UPDATE sns_subscriptions SET pending = 0, authenticated = ? WHERE id = ?'),
     setSubAttributes: db.prepare('UPDATE sns_subscriptions SET attributes = ? WHERE id = ?'),
     confirmedSubs: db.prepare('SELECT * FROM sns_subscriptions WHERE topic_id = ? AND pending = 0 ORDER BY id'),
@@ -132,6 +202,8 @@ export function createSnsStore(store: Store) {
     },
 
     deleteTopic: db.transaction((id: number) => {
+      q.deleteTopicOutbox.run(id);
+      q.deleteTopicDeliveries.run(id);
       q.deleteTopicSubs.run(id);
       q.deleteTopic.run(id);
     }),
@@ -166,6 +238,7 @@ export function createSnsStore(store: Store) {
     },
 
     deleteSubscription: db.transaction((sub: SubscriptionRow) => {
+      q.deleteSubDeliveries.run(sub.arn);
       q.deleteSub.run(sub.id);
       q.countDeleted.run(sub.topic_id);
     }),
@@ -177,6 +250,19 @@ export function createSnsStore(store: Store) {
     /** ListSubscriptions: the subscriptions the account owns (made), whoever owns their topics. */
     subscriptionsByOwner: (owner: string, region: string, after: number) =>
       q.subsByOwner.all(owner, region, after, PAGE + 1) as SubscriptionRow[],
+
+    /** An accepted message whose fan-out has not run yet; returns the outbox row's id. */
+    insertOutbox: (topic: TopicRow, messageId: string, message: string, published: number, sequenceNumber?: string) =>
+      Number(q.insertOutbox.run(topic.account, topic.region, topic.id, messageId, message, published, sequenceNumber ?? null).lastInsertRowid),
+    deleteOutbox: (id: number) => q.deleteOutbox.run(id),
+    outbox: () => q.outbox.all() as OutboxRow[],
+    /** A pending http(s) delivery, due now; returns its id. */
+    insertDelivery: (sub: SubscriptionRow, outgoing: string, due: number) =>
+      Number(q.insertDelivery.run(sub.account, sub.region, sub.topic_id, sub.arn, outgoing, due).lastInsertRowid),
+    rescheduleDelivery: (id: number, attempt: number, due: number) => q.rescheduleDelivery.run(attempt, due, id),
+    deleteDelivery: (id: number) => q.deleteDelivery.run(id),
+    deliveries: () => q.deliveries.all() as DeliveryRow[],
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
   };
 }
 

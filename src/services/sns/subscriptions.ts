@@ -10,8 +10,9 @@ import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import { authorize } from './access.js';
 import type { SnsHandlers } from './api.generated.js';
-import { DEFAULT_HTTP_POLICY, type Deliverer } from './delivery.js';
+import type { Deliverer } from './delivery.js';
 import { parseFilterPolicy, type Scope } from './filterPolicy.js';
+import { DEFAULT_HTTP_POLICY } from './retryPolicy.js';
 import { page, parseTopicArn, readPageToken, type SnsStore, type SubscriptionRow, type TopicRow } from './store.js';
 import { topicFor } from './topics.js';
 

@@ -8,7 +8,7 @@ import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import { authorize, defaultPolicy } from './access.js';
 import type { SnsHandlers } from './api.generated.js';
-import { DEFAULT_HTTP_POLICY } from './delivery.js';
+import { DEFAULT_HTTP_POLICY } from './retryPolicy.js';
 import { page, parseTopicArn, readPageToken, type SnsStore, type Tag, type TopicRow } from './store.js';
 
 const invalid = (what: string) => new AwsError('InvalidParameter', `Invalid parameter: ${what}`, 400);

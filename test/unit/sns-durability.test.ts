@@ -4,17 +4,15 @@
  * killed process left: a message accepted but never fanned out, a retry waiting for its due time.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { XMLParser } from 'fast-xml-parser';
 import { ManualClock } from '../../src/core/clock.js';
 import { Gateway } from '../../src/gateway/pipeline.js';
 import { encodeOutgoing } from '../../src/services/sns/delivery.js';
 import { sns } from '../../src/services/sns/index.js';
 import { createSnsStore, type SnsStore } from '../../src/services/sns/store.js';
 import { InProcessOpsbox } from '../helpers/inProcess.js';
+import { confirmedTopic as subscribedTopic, httpEndpoint, settle, snsQuery, until, type Endpoint } from '../helpers/sns.js';
 
-const xml = new XMLParser({ parseTagValue: false });
 const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
 let gw: InProcessOpsbox;
 let store: SnsStore;
@@ -36,55 +34,11 @@ function restart() {
   Object.assign(gw, { gateway: new Gateway([sns], gw.env) });
 }
 
-async function query(action: string, params: Record<string, string>) {
-  const res = await gw.send({
-    method: 'POST',
-    url: '/',
-    headers: {
-      host: 'localhost:4566',
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=00',
-    },
-    body: Buffer.from(new URLSearchParams({ Action: action, Version: '2010-03-31', ...params }).toString()),
-  });
-  const doc = xml.parse(res.body().toString());
-  if (doc.ErrorResponse) throw new Error(`${doc.ErrorResponse.Error.Code}: ${doc.ErrorResponse.Error.Message}`);
-  return doc[`${action}Response`]?.[`${action}Result`] ?? {};
-}
+const query = async (action: string, params: Record<string, string>) => (await snsQuery(gw, action, params)).result;
+const endpoint = httpEndpoint;
 
-async function endpoint() {
-  const received: { headers: IncomingHttpHeaders; body: string }[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(200);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-  const of = (type: string) => received.filter((r) => r.headers['x-amz-sns-message-type'] === type);
-  return { url, of, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
-async function until(cond: () => boolean, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 80));
-
-async function confirmedTopic(ep: Awaited<ReturnType<typeof endpoint>>) {
-  const topicArn = (await query('CreateTopic', { Name: `durable${++seq}` })).TopicArn as string;
-  const subscriptionArn = (await query('Subscribe', { TopicArn: topicArn, Protocol: 'http', Endpoint: ep.url, ReturnSubscriptionArn: 'true' }))
-    .SubscriptionArn as string;
-  await until(() => ep.of('SubscriptionConfirmation').length === 1);
-  await query('ConfirmSubscription', { TopicArn: topicArn, Token: JSON.parse(ep.of('SubscriptionConfirmation')[0].body).Token });
+async function confirmedTopic(ep: Endpoint) {
+  const { topicArn, subscriptionArn } = await subscribedTopic(gw, ep, `durable${++seq}`);
   await until(() => store.deliveries().length === 0);
   return { topic: store.topicByArn(topicArn)!, sub: store.subByArn(subscriptionArn)! };
 }

@@ -4,7 +4,6 @@
  * SubscribeURL for a topic of another account, and the pure helpers (retry schedule, string to sign).
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { ManualClock } from '../../src/core/clock.js';
@@ -12,6 +11,7 @@ import { retryDelays } from '../../src/services/sns/delivery.js';
 import { sns } from '../../src/services/sns/index.js';
 import { stringToSign } from '../../src/services/sns/signing.js';
 import { InProcessOpsbox } from '../helpers/inProcess.js';
+import { confirmedTopic as subscribedTopic, httpEndpoint, settle, snsQuery, until, type Endpoint } from '../helpers/sns.js';
 
 const xml = new XMLParser({ parseTagValue: false });
 /** A ManualClock that says how many timers wait, so tests advance only once a retry is scheduled. */
@@ -40,65 +40,9 @@ after(() => {
   gw.close();
 });
 
-async function query(action: string, params: Record<string, string>, account = 'test') {
-  const res = await gw.send({
-    method: 'POST',
-    url: '/',
-    headers: {
-      host: 'localhost:4566',
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=${account}/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=00`,
-    },
-    body: Buffer.from(new URLSearchParams({ Action: action, Version: '2010-03-31', ...params }).toString()),
-  });
-  const doc = xml.parse(res.body().toString());
-  if (doc.ErrorResponse) throw new Error(`${doc.ErrorResponse.Error.Code}: ${doc.ErrorResponse.Error.Message}`);
-  return { status: res.statusCode, result: doc[`${action}Response`]?.[`${action}Result`] ?? {} };
-}
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-async function endpoint(statuses: number[] = []) {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      const notifications = received.filter((r) => r.headers['x-amz-sns-message-type'] === 'Notification').length;
-      const failing = req.headers['x-amz-sns-message-type'] === 'Notification' && notifications <= statuses.length;
-      res.writeHead(failing ? statuses[notifications - 1] : 200);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-  const of = (type: string) => received.filter((r) => r.headers['x-amz-sns-message-type'] === type);
-  return { url, received, of, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
-/** Waits (in real time) until `cond` holds: HTTP round trips are real even when the clock is not. */
-async function until(cond: () => boolean, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 80));
-
-async function confirmedTopic(ep: Awaited<ReturnType<typeof endpoint>>, account = 'test') {
-  const topic = (await query('CreateTopic', { Name: `t${++seq}` }, account)).result.TopicArn as string;
-  await query('Subscribe', { TopicArn: topic, Protocol: 'http', Endpoint: ep.url }, account);
-  await until(() => ep.of('SubscriptionConfirmation').length === 1);
-  const token = JSON.parse(ep.of('SubscriptionConfirmation')[0].body).Token;
-  await query('ConfirmSubscription', { TopicArn: topic, Token: token }, account);
-  return topic;
-}
+const query = (action: string, params: Record<string, string>, account = 'test') => snsQuery(gw, action, params, account);
+const endpoint = httpEndpoint;
+const confirmedTopic = async (ep: Endpoint, account = 'test') => (await subscribedTopic(gw, ep, `t${++seq}`, account)).topicArn;
 
 describe('http delivery retries on the injected clock', () => {
   test('a failing endpoint that recovers gets the message on a retry 20 s later (default policy)', async () => {

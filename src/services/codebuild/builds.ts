@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { arn, parseArn, type Scope } from '../../core/arn.js';
+import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { pageByOffset } from '../../core/pagination.js';
 import type { Caller } from '../../gateway/context.js';
@@ -183,14 +184,11 @@ export function buildHandlers(store: CodebuildStore, runner: BuildRunner): Codeb
 
     BatchGetBuilds(input, ctx) {
       if (input.ids.length === 0 || input.ids.length > 100) throw invalidInput('Number of build ids must be between 1 and 100');
-      const builds: any[] = [];
-      const buildsNotFound: string[] = [];
-      for (const id of new Set(input.ids)) {
+      const { found, notFound } = batchGet(new Set(input.ids), (id) => {
         const doc = store.build(ctx, buildId(id));
-        if (doc) builds.push(publicBuild(doc));
-        else buildsNotFound.push(id);
-      }
-      return { builds, buildsNotFound };
+        return doc && publicBuild(doc);
+      });
+      return { builds: found, buildsNotFound: notFound };
     },
 
     ListBuilds(input, ctx) {

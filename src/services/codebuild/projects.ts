@@ -4,6 +4,7 @@
  * overrides through checkSource/checkArtifacts/checkEnvironment).
  */
 import { arn, parseArn, type Scope } from '../../core/arn.js';
+import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { pageByOffset } from '../../core/pagination.js';
 import type { CodebuildHandlers } from './api.generated.js';
@@ -145,14 +146,8 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
 
     BatchGetProjects(input, ctx) {
       if (input.names.length === 0 || input.names.length > 100) throw invalidInput('Number of project names must be between 1 and 100');
-      const projects: ProjectDoc[] = [];
-      const projectsNotFound: string[] = [];
-      for (const n of new Set(input.names)) {
-        const p = store.project(ctx, projectName(n));
-        if (p) projects.push(p);
-        else projectsNotFound.push(n);
-      }
-      return { projects, projectsNotFound };
+      const { found, notFound } = batchGet(new Set(input.names), (n) => store.project(ctx, projectName(n)));
+      return { projects: found, projectsNotFound: notFound };
     },
 
     ListProjects(input, ctx) {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { relative } from 'node:path';
 import { arn, type Scope } from '../../core/arn.js';
+import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { decodeToken, encodeToken, pageByOffset } from '../../core/pagination.js';
 import type { ServiceEnv } from '../../gateway/service.js';
@@ -64,14 +65,8 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
     },
 
     BatchGetReportGroups(input) {
-      const reportGroups: ReportGroupDoc[] = [];
-      const reportGroupsNotFound: string[] = [];
-      for (const a of input.reportGroupArns) {
-        const g = store.reportGroup(a);
-        if (g) reportGroups.push(g);
-        else reportGroupsNotFound.push(a);
-      }
-      return { reportGroups, reportGroupsNotFound };
+      const { found, notFound } = batchGet(input.reportGroupArns, (a) => store.reportGroup(a));
+      return { reportGroups: found, reportGroupsNotFound: notFound };
     },
 
     ListReports(input, ctx) {
@@ -90,14 +85,8 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
     },
 
     BatchGetReports(input) {
-      const reports: ReportDoc[] = [];
-      const reportsNotFound: string[] = [];
-      for (const a of input.reportArns) {
-        const r = store.report(a);
-        if (r) reports.push(r);
-        else reportsNotFound.push(a);
-      }
-      return { reports, reportsNotFound };
+      const { found, notFound } = batchGet(input.reportArns, (a) => store.report(a));
+      return { reports: found, reportsNotFound: notFound };
     },
 
     DeleteReport(input) {

@@ -4,6 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { parseArn } from '../../core/arn.js';
+import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { uuid } from '../../core/ids.js';
 import type { RequestContext } from '../../gateway/context.js';
@@ -119,14 +120,11 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
     BatchGetRepositories(input, ctx) {
       if (input.repositoryNames.length > 25)
         throw new AwsError('MaximumRepositoryNamesExceededException', 'The maximum number of allowed repository names was exceeded. Currently, this number is 25.');
-      const repositories = [];
-      const repositoriesNotFound: string[] = [];
-      for (const n of input.repositoryNames) {
+      const { found, notFound } = batchGet(input.repositoryNames, (n) => {
         const row = store.findRepo(ctx, checkRepositoryName(n));
-        if (row) repositories.push(metadata(cc, row, ctx));
-        else repositoriesNotFound.push(n);
-      }
-      return { repositories, repositoriesNotFound, errors: [] };
+        return row && metadata(cc, row, ctx);
+      });
+      return { repositories: found, repositoriesNotFound: notFound, errors: [] };
     },
 
     ListRepositories(input, ctx) {

@@ -78,7 +78,7 @@ export function validateInput(
   const n = problems.length;
   throw new AwsError(
     patch.validationErrorCode ?? defaultCode,
-    `${n} validation error${n > 1 ? 's' : ''} detected: ${problems.join('; ')}`,
+    patch.validationMessage ?? `${n} validation error${n > 1 ? 's' : ''} detected: ${problems.join('; ')}`,
     400,
   );
 }

@@ -13,6 +13,8 @@ export interface Constraint {
 export interface ModelPatch {
   /** Error code for failed constraints: "ValidationError" (query services), "ValidationException", "InvalidParameterException" … */
   validationErrorCode?: string;
+  /** One fixed message for every validation failure, where AWS answers so (S3's MalformedXML schema message). */
+  validationMessage?: string;
   /** Keyed "Operation.member" (one operation) or "member" (every top-level input member of that name). */
   constraints?: Record<string, Constraint>;
   /** rest-xml: the root element of an operation's output body (S3's ListBucketResult …). */

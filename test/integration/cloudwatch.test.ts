@@ -142,6 +142,23 @@ describe('SDK v3 (awsJson 1.0)', () => {
     assert.equal(list.Metrics!.length, 2);
   });
 
+  test('PutMetricData: values beyond ±2^360 (1e308) or below 2^-360 → InvalidParameterValue, in small and large bodies', async () => {
+    const ns = unique('Range');
+    const Timestamp = minuteAgo();
+    for (const [bad, n] of [[1e308, 1], [-1e200, 1], [1e-200, 1], [1e308, 1000]] as const) {
+      const data = Array.from({ length: n }, (_, i) => ({ MetricName: 'M', Value: i === n - 1 ? bad : 1, Timestamp }));
+      await assert.rejects(
+        cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data })),
+        (e: any) => code(e) === 'InvalidParameterValue' && e.message.includes(`MetricData.member.${n}.Value is invalid`),
+      );
+    }
+    await assert.rejects(
+      cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: [{ MetricName: 'M', Values: [1, 1e308], Timestamp }] })),
+      (e: any) => code(e) === 'InvalidParameterValue',
+    );
+    await cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: [{ MetricName: 'M', Value: 2 ** 359, Timestamp }, { MetricName: 'M', Value: 0, Timestamp }] }));
+  });
+
   test('large batches are checked as small ones: the bad member is named, nothing of the call is stored; percentiles hold', async () => {
     const ns = unique('BulkBad');
     const Timestamp = minuteAgo();

@@ -163,6 +163,25 @@ describe('git smart HTTP', () => {
     assert.deepEqual(eventsFor(name).map((e) => e.detail.referenceName).sort(), ['left', 'main', 'right']);
   });
 
+  test("push: a tree with a '..' or '.git' entry is refused as git's fsck refuses it, and changes nothing", async () => {
+    const name = unique('fsck');
+    const { dir } = await seeded(name);
+    const tip = await git.must(dir, ['rev-parse', 'HEAD']);
+    for (const entry of ['..', '.git']) {
+      const blob = await git.must(dir, ['rev-parse', 'HEAD:a.txt']);
+      const tree = Buffer.concat([Buffer.from(`100644 ${entry}\0`), Buffer.from(blob, 'hex')]);
+      const treeFile = join(dir, '..', `${unique('tree')}.bin`);
+      writeFileSync(treeFile, tree);
+      const treeId = await git.must(dir, ['hash-object', '-t', 'tree', '--literally', '-w', treeFile]);
+      const commit = await git.must(dir, ['commit-tree', treeId, '-p', tip, '-m', `evil ${entry}`]);
+      const r = await git.run(dir, ['push', 'origin', `${commit}:refs/heads/main`]);
+      assert.notEqual(r.code, 0, `push of a '${entry}' entry was accepted`);
+      assert.match(r.stderr, /hasDot|fsck|rejected|unpack/i);
+    }
+    const b = await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'main' });
+    assert.equal(b.branch.commitId, tip);
+  });
+
   test('clone of an unknown repository → 404, git reports not found', async () => {
     const res = await fetch(`${box.url}/v1/repos/${unique('nope')}/info/refs?service=git-upload-pack`);
     assert.equal(res.status, 404);

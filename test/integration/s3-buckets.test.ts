@@ -4,8 +4,10 @@ import {
   GetBucketCorsCommand, GetBucketLifecycleConfigurationCommand, GetBucketLocationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand,
   GetBucketVersioningCommand, HeadBucketCommand, ListBucketsCommand, PutBucketCorsCommand, PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand, PutBucketTaggingCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, DeleteBucketLifecycleCommand, GetBucketAclCommand,
+  DeleteObjectsCommand,
 } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
@@ -22,9 +24,9 @@ async function rejects(p: Promise<unknown>, name: string, status: number) {
 }
 
 /** A raw request with an explicit Host header (virtual-hosted style without DNS for *.localhost). */
-function raw(method: string, host: string, path: string, body?: string) {
+function raw(method: string, host: string, path: string, body?: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; headers: Record<string, any>; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: box.port, method, path, headers: { host } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: box.port, method, path, headers: { ...headers, host } }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (data += d));
@@ -173,6 +175,36 @@ describe('S3 buckets', () => {
     assert.deepEqual((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: name }))).Rules, rules);
     await s3.send(new DeleteBucketLifecycleCommand({ Bucket: name }));
     await rejects(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: name })), 'NoSuchLifecycleConfiguration', 404);
+  });
+
+  test('PutBucketLifecycleConfiguration: Days -1 → InvalidArgument 400; a Tag without Value → MalformedXML 400', async () => {
+    const name = unique('lcbad');
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+    const put = (rule: object) => s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: name, LifecycleConfiguration: { Rules: [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: '' }, ...rule }] } }));
+    await assert.rejects(put({ Expiration: { Days: -1 } }), (e: any) => e.name === 'InvalidArgument' && /'Days' for Expiration action must be a positive integer/.test(e.message));
+    await rejects(put({ NoncurrentVersionExpiration: { NoncurrentDays: 0 } }), 'InvalidArgument', 400);
+    await rejects(put({ Transitions: [{ Days: -1, StorageClass: 'GLACIER' }] }), 'InvalidArgument', 400);
+    await rejects(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: name })), 'NoSuchLifecycleConfiguration', 404);
+    await assert.rejects(
+      s3.send(new PutBucketTaggingCommand({ Bucket: name, Tagging: { TagSet: [{ Key: 'k' } as any] } })),
+      (e: any) => e.name === 'MalformedXML' && e.$metadata.httpStatusCode === 400 && /did not validate against our published schema/.test(e.message),
+    );
+  });
+
+  test('DeleteObjects: an Object without Key → MalformedXML; no Content-MD5 nor checksum → InvalidRequest', async () => {
+    const name = unique('delbad');
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+    await s3.send(new PutObjectCommand({ Bucket: name, Key: 'keep', Body: 'x' }));
+    await rejects(s3.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: [{ VersionId: 'v' } as any] } })), 'MalformedXML', 400);
+    const body = '<Delete><Object><Key>keep</Key></Object></Delete>';
+    const bare = await raw('POST', `127.0.0.1:${box.port}`, `/${name}?delete`, body);
+    assert.equal(bare.status, 400);
+    assert.match(bare.body, /<Code>InvalidRequest<\/Code><Message>Missing required header for this request: Content-MD5<\/Message>/);
+    assert.equal((await raw('GET', `127.0.0.1:${box.port}`, `/${name}/keep`)).status, 200);
+    const md5 = createHash('md5').update(body).digest('base64');
+    const signed = await raw('POST', `127.0.0.1:${box.port}`, `/${name}?delete`, body, { 'content-md5': md5 });
+    assert.equal(signed.status, 200, signed.body);
+    assert.equal((await raw('GET', `127.0.0.1:${box.port}`, `/${name}/keep`)).status, 404);
   });
 
   test('GetBucketAcl: the owner has FULL_CONTROL', async () => {

@@ -23,6 +23,11 @@ const UNIT_SET = new Set(UNITS);
 
 export type Datum = PutMetricDataInput['MetricData'][number];
 
+const MAX_MAGNITUDE = 2 ** 360;
+const MIN_MAGNITUDE = 2 ** -360;
+/** CloudWatch accepts values of magnitude 2^-360 … 2^360 (and 0); NaN and ±Infinity are refused. */
+export const acceptedValue = (v: number) => v === 0 || (Math.abs(v) <= MAX_MAGNITUDE && Math.abs(v) >= MIN_MAGNITUDE);
+
 const invalid = (msg: string) => new AwsError('InvalidParameterValue', msg, 400);
 const combination = (msg: string) => new AwsError('InvalidParameterCombination', msg, 400);
 
@@ -36,18 +41,18 @@ function checkDatum(d: Datum, n: number, now: number) {
   if (hasValues && d.StatisticValues) throw combination(`The parameters ${at}.Values and ${at}.StatisticValues are mutually exclusive and you have specified both.`);
   if (d.Value === undefined && !hasValues && !d.StatisticValues)
     throw new AwsError('MissingParameter', `At least one of the parameters ${at}.Value, ${at}.StatisticValues or ${at}.Values must be specified.`, 400);
-  if (d.Value !== undefined && !Number.isFinite(d.Value)) throw invalid(`The value ${d.Value} for parameter ${at}.Value is invalid.`);
+  if (d.Value !== undefined && !acceptedValue(d.Value)) throw invalid(`The value ${d.Value} for parameter ${at}.Value is invalid.`);
   if (hasValues) {
     if (d.Values!.length > 150) throw invalid(`The collection ${at}.Values must not have a size greater than 150.`);
     if (d.Counts?.length && d.Counts.length !== d.Values!.length)
       throw invalid(`The parameters ${at}.Values and ${at}.Counts must be of the same size.`);
-    for (const v of d.Values!) if (!Number.isFinite(v)) throw invalid(`The value ${v} for parameter ${at}.Values is invalid.`);
+    for (const v of d.Values!) if (!acceptedValue(v)) throw invalid(`The value ${v} for parameter ${at}.Values is invalid.`);
     for (const c of d.Counts ?? []) if (!Number.isFinite(c) || c < 0) throw invalid(`The value ${c} for parameter ${at}.Counts is invalid.`);
   } else if (d.Counts?.length) throw invalid(`The parameters ${at}.Values and ${at}.Counts must be of the same size.`);
   const s = d.StatisticValues;
   if (s) {
     for (const k of ['SampleCount', 'Sum', 'Minimum', 'Maximum'] as const)
-      if (!Number.isFinite(s[k])) throw invalid(`The value ${s[k]} for parameter ${at}.StatisticValues.${k} is invalid.`);
+      if (!acceptedValue(s[k])) throw invalid(`The value ${s[k]} for parameter ${at}.StatisticValues.${k} is invalid.`);
     if (s.SampleCount <= 0) throw invalid(`The parameter ${at}.StatisticValues.SampleCount must be greater than 0.`);
     if (s.Maximum < s.Minimum) throw invalid(`The parameter ${at}.StatisticValues.Maximum must be greater than ${at}.StatisticValues.Minimum.`);
   }

@@ -11,7 +11,7 @@
  * returns equals what the generic path returns for the same body (test/unit/cloudwatch-decoder).
  */
 import { Byte, DECLINE, JsonScanner, memberNames, scan } from '../../protocol/jsonScanner.js';
-import { BucketFolder, UNITS, type PreparedPut } from './metrics.js';
+import { acceptedValue, BucketFolder, UNITS, type PreparedPut } from './metrics.js';
 
 const UNIT_SET = new Set(UNITS);
 const DAY = 86_400_000;
@@ -136,7 +136,7 @@ function readStats(r: JsonScanner) {
     s[k] = r.num();
   } while (r.more(Byte.RBrace));
   const [SampleCount, Sum, Minimum, Maximum] = s;
-  if (seen !== 15 || !finite(SampleCount) || !finite(Sum) || !finite(Minimum) || !finite(Maximum)) throw DECLINE;
+  if (seen !== 15 || !acceptedValue(SampleCount) || !acceptedValue(Sum) || !acceptedValue(Minimum) || !acceptedValue(Maximum)) throw DECLINE;
   if (SampleCount <= 0 || Maximum < Minimum) throw DECLINE;
   return { SampleCount, Sum, Minimum, Maximum };
 }
@@ -160,11 +160,11 @@ function foldDatum(d: Datum, now: number, folder: BucketFolder<number>, metricOf
   }
   const acc = folder.bucket(metricOf(d), t, d.resolution, d.unit ?? 'None');
   if (d.value !== undefined) {
-    if (!finite(d.value)) throw DECLINE;
+    if (!acceptedValue(d.value)) throw DECLINE;
     BucketFolder.add(acc, d.value, 1);
   } else if (d.stats) BucketFolder.addStats(acc, d.stats);
   else {
-    for (let i = 0; i < d.valueCount; i++) if (!finite(d.values[i])) throw DECLINE;
+    for (let i = 0; i < d.valueCount; i++) if (!acceptedValue(d.values[i])) throw DECLINE;
     for (let i = 0; i < d.countCount; i++) if (!finite(d.counts[i]) || d.counts[i] < 0) throw DECLINE;
     for (let i = 0; i < d.valueCount; i++) BucketFolder.add(acc, d.values[i], d.countCount ? d.counts[i] : 1);
   }

@@ -195,6 +195,12 @@ const pktLine = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
  * (info/refs) or the request body piped in, stdout streamed out. Resolves when git has exited and
  * `beforeEnd` ran.
  */
+/**
+ * Pushed objects are checked as git's fsck does, with the tree entries no checkout may write
+ * (`.`, `..`, `.git`) raised from warnings to errors, so such a push is refused.
+ */
+const RECEIVE_FSCK = ['-c', 'receive.fsckObjects=true', '-c', 'receive.fsck.hasDot=error', '-c', 'receive.fsck.hasDotdot=error', '-c', 'receive.fsck.hasDotgit=error'];
+
 function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: RepoRow, call: GitCall, who: Who, beforeEnd?: () => Promise<void>): Promise<void> {
   const protocol = req.headers['git-protocol'];
   const env: Record<string, string> = {
@@ -211,7 +217,7 @@ function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: Rep
   };
   // v0/v1 advertisements open with the service line; a v2 capability advertisement does not
   const prefix = call.rpc || /(^|:)version=2(:|$)/.test(String(protocol ?? '')) ? '' : `${pktLine(`# service=git-${call.service}\n`)}0000`;
-  const args = [call.service, '--stateless-rpc', ...(call.rpc ? [] : ['--advertise-refs']), cc.gitDir(row)];
+  const args = [...(call.service === 'receive-pack' ? RECEIVE_FSCK : []), call.service, '--stateless-rpc', ...(call.rpc ? [] : ['--advertise-refs']), cc.gitDir(row)];
 
   return new Promise((resolve) => {
     const child = cc.git.spawn(undefined, args, env);

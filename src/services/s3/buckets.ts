@@ -7,8 +7,8 @@ import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { HTTP_STATUS } from '../../protocol/rest.js';
-import type { S3Handlers } from './api.generated.js';
-import { checkTags } from './common.js';
+import type { PutBucketLifecycleConfigurationInput, S3Handlers } from './api.generated.js';
+import { checkTags, malformedXml } from './common.js';
 import { ownerOf, type S3Store } from './store.js';
 
 /** AWS's general purpose bucket naming rules. */
@@ -115,7 +115,7 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       const b = store.requireBucket(input.Bucket, ctx);
       const status = input.VersioningConfiguration.Status;
       if (status !== 'Enabled' && status !== 'Suspended')
-        throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+        throw malformedXml();
       store.setBucketField(b.name, 'versioning', status);
     },
 
@@ -160,9 +160,10 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
 
     PutBucketLifecycleConfiguration(input, ctx) {
       const rules = input.LifecycleConfiguration?.Rules ?? [];
-      for (const r of rules)
-        if (r.Status !== 'Enabled' && r.Status !== 'Disabled')
-          throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+      for (const r of rules) {
+        if (r.Status !== 'Enabled' && r.Status !== 'Disabled') throw malformedXml();
+        checkLifecycleDays(r);
+      }
       set('lifecycle', JSON.stringify(rules))(input.Bucket, ctx);
       return {};
     },
@@ -171,4 +172,19 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
   };
 }
 
+type LifecycleRule = NonNullable<PutBucketLifecycleConfigurationInput['LifecycleConfiguration']>['Rules'][number];
 
+/** The day counts S3 checks, with its messages: expirations at least 1, transitions at least 0. */
+function checkLifecycleDays(r: LifecycleRule) {
+  const positive = (n: number | undefined, what: string) => {
+    if (n !== undefined && n !== null && !(n > 0)) throw new AwsError('InvalidArgument', `${what} must be a positive integer`, 400);
+  };
+  positive(r.Expiration?.Days, "'Days' for Expiration action");
+  positive(r.NoncurrentVersionExpiration?.NoncurrentDays, "'NoncurrentDays' for NoncurrentVersionExpiration action");
+  positive(r.AbortIncompleteMultipartUpload?.DaysAfterInitiation, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action");
+  for (const t of r.Transitions ?? [])
+    if (t.Days !== undefined && t.Days !== null && t.Days < 0) throw new AwsError('InvalidArgument', "'Days' in Transition action must be nonnegative", 400);
+  for (const t of r.NoncurrentVersionTransitions ?? [])
+    if (t.NoncurrentDays !== undefined && t.NoncurrentDays !== null && t.NoncurrentDays < 0)
+      throw new AwsError('InvalidArgument', "'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative", 400);
+}

@@ -70,6 +70,9 @@ export function checkTags(tags: Tag[], object: boolean): Tag[] {
   return tags;
 }
 
+export const MALFORMED_XML = 'The XML you provided was not well-formed or did not validate against our published schema';
+export const malformedXml = () => new AwsError('MalformedXML', MALFORMED_XML, 400);
+
 export function checkKey(key: string) {
   if (Buffer.byteLength(key) > 1024) throw new AwsError('KeyTooLongError', 'Your key is too long', 400);
 }

@@ -8,6 +8,7 @@ import { listingHandlers } from './listing.js';
 import { multipartHandlers } from './multipart.js';
 import { objectHandlers, resolveVersion } from './objects.js';
 import { S3Store } from './store.js';
+import { MALFORMED_XML } from './common.js';
 
 export function createS3Handlers(env: ServiceEnv): S3Handlers {
   const store = new S3Store(env.store);
@@ -41,6 +42,9 @@ export const s3: ServiceSpec<S3Handlers> = {
   signingName: 's3',
   protocols: ['rest-xml'],
   patch: {
+    // a required member missing from a body is a schema failure (a Tag without Value, an Object without Key)
+    validationErrorCode: 'MalformedXML',
+    validationMessage: MALFORMED_XML,
     xmlRootNames: {
       ListObjectsV2: 'ListBucketResult',
       ListObjects: 'ListBucketResult',

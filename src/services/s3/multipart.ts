@@ -8,7 +8,7 @@ import { AwsError } from '../../core/errors.js';
 import { randomString } from '../../core/ids.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { S3Handlers } from './api.generated.js';
-import { checkWrite, commitVersion, multipartEtag, parseTaggingHeader, pickHeaders, quoteEtag, unquote, type StoredHeaders } from './common.js';
+import { checkWrite, commitVersion, malformedXml, multipartEtag, parseTaggingHeader, pickHeaders, quoteEtag, unquote, type StoredHeaders } from './common.js';
 import { parseCopySource, resolveVersion, trailerChecksums } from './objects.js';
 import { canonicalId, ownerOf, type S3Store } from './store.js';
 
@@ -106,7 +106,7 @@ export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       const upload = store.requireUpload(bucket.name, input.Key, input.UploadId);
       const requested = input.MultipartUpload?.Parts ?? [];
       if (!requested.length)
-        throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+        throw malformedXml();
       const parts = [];
       let previous = 0;
       for (const p of requested) {

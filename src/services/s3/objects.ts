@@ -10,7 +10,7 @@ import type { ServiceEnv } from '../../gateway/service.js';
 import { HTTP_STATUS } from '../../protocol/rest.js';
 import type { S3Handlers } from './api.generated.js';
 import {
-  checkTags, checkWrite, commitVersion, parseTaggingHeader, pickHeaders, quoteEtag, reportedVersion, rowTags, unquote,
+  checkTags, checkWrite, commitVersion, malformedXml, parseTaggingHeader, pickHeaders, quoteEtag, reportedVersion, rowTags, unquote,
   type StoredHeaders,
 } from './common.js';
 import { canonicalId, type BucketRow, type ObjectRow, type S3Store } from './store.js';
@@ -204,9 +204,10 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
 
     DeleteObjects(input, ctx) {
       const bucket = store.requireBucket(input.Bucket, ctx);
+      requireIntegrityHeader(ctx);
       const objects = input.Delete.Objects ?? [];
       if (objects.length > 1000)
-        throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+        throw malformedXml();
       const Deleted: any[] = [];
       const Errors: any[] = [];
       for (const o of objects) {
@@ -327,4 +328,13 @@ export function trailerChecksums(body: unknown): StoredHeaders {
   return out;
 }
 
-
+/**
+ * Multi-object delete must carry Content-MD5 or one of the newer checksums (a header, or a trailer
+ * announced by x-amz-trailer), as on AWS:
+ *   <Code>InvalidRequest</Code><Message>Missing required header for this request: Content-MD5</Message>
+ */
+function requireIntegrityHeader(ctx: RequestContext) {
+  const h = ctx.headers;
+  if (h['content-md5'] || h['x-amz-trailer'] || Object.keys(h).some((k) => k.startsWith('x-amz-checksum-'))) return;
+  throw new AwsError('InvalidRequest', 'Missing required header for this request: Content-MD5', 400);
+}

@@ -183,7 +183,11 @@ function list(w: Walk, p: Plan, value: unknown, check: boolean): unknown[] {
   const out: unknown[] = [];
   for (let i = 0; i < value.length; i++) {
     const v = value[i];
-    out.push(v === undefined || v === null ? undefined : convert(w, item, v, checkItems, i + 1, INDEX));
+    if (v === undefined || v === null) {
+      // a list element must not be null (AWS: "Value null at 'names.1.member' failed to satisfy constraint")
+      if (check) w.missing.push(requiredPath(w, `${i + 1}.member`));
+      out.push(undefined);
+    } else out.push(convert(w, item, v, checkItems, i + 1, INDEX));
   }
   return out;
 }
@@ -207,8 +211,10 @@ const checkedInputs = new WeakMap<object, { shape: Shape; missing: string[] }>()
  * required members checked on the way; validate.ts picks those up through requiredMissing().
  */
 export function fromJson(model: ServiceModel, shape: Shape, value: unknown, path: string): unknown {
-  if (value === null || value === undefined) return undefined;
   const p = planOf(shape);
+  // a body of JSON null (CBOR null or undefined) is an input with no members: its required ones are missing
+  if ((value === null || value === undefined) && path === '' && p.kind === STRUCT) value = {};
+  if (value === null || value === undefined) return undefined;
   const w: Walk = { model, base: path, segs: [], kinds: [], missing: [] };
   switch (p.kind) {
     case STRUCT: {

@@ -491,6 +491,9 @@ describe('publish', () => {
     assert.equal(num?.Message, "Could not cast message attribute 'n' value to number.");
     const type = await fail({ Message: 'x', 'MessageAttributes.entry.1.Name': 'n', 'MessageAttributes.entry.1.Value.DataType': 'Date', 'MessageAttributes.entry.1.Value.StringValue': 'x' });
     assert.equal(type?.Message, "The message attribute 'n' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.");
+    const untyped = await query('Publish', { TopicArn: topic, Message: 'x', 'MessageAttributes.entry.1.Name': 'n', 'MessageAttributes.entry.1.Value.StringValue': 'x' });
+    assert.equal(untyped.status, 400);
+    assert.equal(untyped.error?.Message, "The message attribute 'n' must contain non-empty message attribute type.");
     const missing = await query('Publish', { TopicArn: `${topic}-gone`, Message: 'x' });
     assert.equal(missing.status, 404);
   });

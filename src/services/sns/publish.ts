@@ -57,6 +57,7 @@ function checkAttributes(attrs: S31In | undefined) {
         `Invalid non-alphanumeric character '#x${bad.codePointAt(0)!.toString(16).toUpperCase()}' was found in the message attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots.`,
       );
     }
+    if (!a.DataType) throw badValue(`The message attribute '${name}' must contain non-empty message attribute type.`);
     const type = a.DataType.split('.')[0];
     if (!['String', 'Number', 'Binary'].includes(type) || a.DataType.endsWith('.'))
       throw badValue(`The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`);

@@ -12,6 +12,12 @@ export class AwsChunkedDecoder extends Transform {
   private line = '';
   private remaining = 0;
   readonly trailers: Record<string, string> = {};
+  private decoded = 0;
+
+  /** `expected`: x-amz-decoded-content-length, when the client declared it; more or fewer decoded bytes fail the stream. */
+  constructor(private readonly expected?: number) {
+    super();
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
     let i = 0;
@@ -19,13 +25,16 @@ export class AwsChunkedDecoder extends Transform {
       while (i < chunk.length) {
         if (this.state === 'data') {
           const n = Math.min(this.remaining, chunk.length - i);
+          this.decoded += n;
+          if (this.expected !== undefined && this.decoded > this.expected) throw incomplete();
           this.push(chunk.subarray(i, i + n));
           i += n;
           this.remaining -= n;
           if (this.remaining === 0) this.state = 'dataEnd';
           continue;
         }
-        if (this.state === 'done') return cb();
+        // nothing may follow the final chunk and its trailers
+        if (this.state === 'done') throw malformed();
         const nl = chunk.indexOf(10, i);
         const end = nl === -1 ? chunk.length : nl;
         this.line += chunk.toString('latin1', i, end);
@@ -72,10 +81,13 @@ export class AwsChunkedDecoder extends Transform {
   }
 
   override _flush(cb: TransformCallback) {
-    cb(this.state === 'done' || this.state === 'trailer' ? null : malformed());
+    if (!(this.state === 'done' || this.state === 'trailer')) return cb(malformed());
+    cb(this.expected !== undefined && this.decoded !== this.expected ? incomplete() : null);
   }
 }
 
+const incomplete = () =>
+  new AwsError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header', 400);
 const malformed = () => new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400);
 
 export function isAwsChunked(headers: Record<string, string | string[] | undefined>) {

@@ -7,6 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { AwsError } from '../core/errors.js';
 import type { Operation, ServiceModel, Shape } from '../model/model.js';
 import { AwsChunkedDecoder, isAwsChunked } from './awsChunked.js';
 import type { WireRequest } from './types.js';
@@ -184,9 +185,15 @@ export function readRestInput(
 /** The request body as a stream of payload bytes, with aws-chunked framing removed. */
 export function requestStream(req: WireRequest): Readable {
   if (!isAwsChunked(req.headers)) return req.stream;
-  const decoder = new AwsChunkedDecoder();
-  req.stream.on('error', (e) => decoder.destroy(e));
-  return req.stream.pipe(decoder);
+  const declared = req.headers['x-amz-decoded-content-length'];
+  const expected = declared === undefined ? undefined : Number(declared);
+  if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0))
+    throw new AwsError('InvalidArgument', 'x-amz-decoded-content-length is not a valid number of bytes', 400);
+  const decoder = new AwsChunkedDecoder(expected);
+  // pipeline puts an error handler on both: a decoder error (bad framing, wrong length) fails the
+  // handler's read of the stream, or is dropped when nobody reads it, instead of crashing the process
+  pipeline(req.stream, decoder).catch(() => {});
+  return decoder;
 }
 
 /**

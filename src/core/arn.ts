@@ -17,3 +17,16 @@ export function parseArn(value: string) {
     resource: parts.slice(5).join(':'),
   };
 }
+
+/**
+ * The parsed ARN a caller passed, if it names the caller's own account and region (region is not
+ * checked for global services: pass `global`); otherwise the service's own error (AWS mostly
+ * answers as if the resource did not exist). A value that is not an ARN at all returns undefined,
+ * so callers keep their own format errors.
+ */
+export function requireOwnArn(value: string, scope: Scope, notFound: () => Error, global = false) {
+  const p = parseArn(value);
+  if (!p) return undefined;
+  if (p.account !== scope.account || (!global && p.region !== scope.region)) throw notFound();
+  return p;
+}

@@ -3,7 +3,7 @@
  * delete; tags on repository ARNs; repository triggers.
  */
 import { rm } from 'node:fs/promises';
-import { parseArn } from '../../core/arn.js';
+import { parseArn, requireOwnArn, type Scope } from '../../core/arn.js';
 import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { uuid } from '../../core/ids.js';
@@ -46,12 +46,15 @@ export function metadata(cc: Codecommit, row: RepoRow, ctx: RequestContext) {
   };
 }
 
-function repoForArn(cc: Codecommit, resourceArn: string | undefined): RepoRow {
+function repoForArn(cc: Codecommit, resourceArn: string | undefined, ctx: Scope): RepoRow {
   if (!resourceArn) throw new AwsError('ResourceArnRequiredException', 'A valid Amazon Resource Name (ARN) for an AWS CodeCommit resource is required.');
   const p = parseArn(resourceArn);
   if (!p || p.service !== 'codecommit' || !/^[\w.-]+$/.test(p.resource))
     throw new AwsError('InvalidResourceArnException', `The value for the resource ARN is not valid.`);
-  return cc.store.requireRepo({ account: p.account, region: p.region }, p.resource);
+  const scope = { account: ctx.account, region: ctx.region };
+  // another account's or region's repository is one this caller cannot see
+  requireOwnArn(resourceArn, scope, () => new AwsError('RepositoryDoesNotExistException', `${p.resource} does not exist`));
+  return cc.store.requireRepo(scope, p.resource);
 }
 
 function checkTags(tags: Record<string, string>) {
@@ -165,23 +168,23 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       return { repositoryId: row.id };
     },
 
-    TagResource(input) {
-      const row = repoForArn(cc, input.resourceArn);
+    TagResource(input, ctx) {
+      const row = repoForArn(cc, input.resourceArn, ctx);
       checkTags(input.tags);
       const tags = { ...JSON.parse(row.tags), ...input.tags };
       checkTags(tags);
       store.setTags(row.id, tags);
     },
 
-    UntagResource(input) {
-      const row = repoForArn(cc, input.resourceArn);
+    UntagResource(input, ctx) {
+      const row = repoForArn(cc, input.resourceArn, ctx);
       const tags = JSON.parse(row.tags);
       for (const k of input.tagKeys) delete tags[k];
       store.setTags(row.id, tags);
     },
 
-    ListTagsForResource(input) {
-      return { tags: JSON.parse(repoForArn(cc, input.resourceArn).tags) };
+    ListTagsForResource(input, ctx) {
+      return { tags: JSON.parse(repoForArn(cc, input.resourceArn, ctx).tags) };
     },
 
     PutRepositoryTriggers(input, ctx) {

@@ -2,7 +2,7 @@
  * Event buses (CreateEventBus, DescribeEventBus, ListEventBuses, DeleteEventBus) and tags on buses
  * and rules (TagResource, UntagResource, ListTagsForResource). The default bus always exists.
  */
-import { parseArn } from '../../core/arn.js';
+import { requireOwnArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { EventsHandlers } from './api.generated.js';
@@ -27,8 +27,8 @@ const tagList = (json: string) => Object.entries(JSON.parse(json) as Record<stri
 export function busHandlers(store: EventsStore, engine: EventsEngine): EventsHandlers {
   /** The bus or rule an ARN names, for the tag operations. */
   function resource(arn: string, ctx: RequestContext) {
-    const p = parseArn(arn);
     const scope = { account: ctx.account, region: ctx.region };
+    const p = requireOwnArn(arn, scope, () => new AwsError('ResourceNotFoundException', `Resource ${arn} does not exist.`, 400));
     if (p?.service === 'events' && p.resource.startsWith('event-bus/')) {
       const name = p.resource.slice('event-bus/'.length);
       return { kind: 'bus' as const, bus: store.requireBus(scope, name, ctx.clock.now()) };
@@ -63,7 +63,7 @@ export function busHandlers(store: EventsStore, engine: EventsEngine): EventsHan
     },
 
     DescribeEventBus(input, ctx) {
-      const b = store.requireBus(ctx, busName(input.Name), ctx.clock.now());
+      const b = store.requireBus(ctx, busName(input.Name, ctx), ctx.clock.now());
       return {
         Name: b.name,
         Arn: busArn(ctx, b.name),
@@ -91,14 +91,14 @@ export function busHandlers(store: EventsStore, engine: EventsEngine): EventsHan
     },
 
     UpdateEventBus(input, ctx) {
-      const b = store.requireBus(ctx, busName(input.Name), ctx.clock.now());
+      const b = store.requireBus(ctx, busName(input.Name, ctx), ctx.clock.now());
       const description = input.Description !== undefined ? input.Description : b.description;
       store.updateBus(b, description ?? null, ctx.clock.now());
       return { Arn: busArn(ctx, b.name), Name: b.name, Description: description ?? undefined };
     },
 
     DeleteEventBus(input, ctx) {
-      const name = busName(input.Name);
+      const name = busName(input.Name, ctx);
       if (name === 'default') throw new AwsError('ValidationException', 'Cannot delete event bus default.', 400);
       for (const r of store.busRules(ctx, name)) engine.reschedule(r.id, undefined);
       store.deleteBus(ctx, name);

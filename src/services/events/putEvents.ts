@@ -64,9 +64,15 @@ export function putEventsHandlers(store: EventsStore, engine: EventsEngine): Eve
         // sources starting with "aws." belong to AWS services
         if (e.Source.startsWith('aws.')) return entryError('NotAuthorizedForSourceException', 'Not authorized for the source.');
         // an event bus ARN may name another account's or region's bus
-        const target = /^arn:[\w-]+:events:([^:]+):(\d{12}):event-bus\//.exec(e.EventBusName ?? '');
-        const scope = target ? { account: target[2], region: target[1] } : { account: ctx.account, region: ctx.region };
-        const bus = busName(e.EventBusName);
+        // an event bus ARN of another account or region: opsbox keeps no bus policies, so none grants it
+        const scope = { account: ctx.account, region: ctx.region };
+        let bus: string;
+        try {
+          bus = busName(e.EventBusName, scope);
+        } catch (err) {
+          if (err instanceof AwsError) return entryError(err.code, err.message);
+          throw err;
+        }
         if (bus !== 'default' && !store.findBus(scope, bus)) return entryError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
         return { bus, scope, detail: detail as Record<string, unknown> };
       }

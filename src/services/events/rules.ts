@@ -41,7 +41,7 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
   const changed = (ctx: RequestContext, bus: string) => engine.invalidate(ctx.account, ctx.region, bus);
 
   function setState(name: string, busInput: string | undefined, ctx: RequestContext, state: string) {
-    const bus = busName(busInput);
+    const bus = busName(busInput, ctx);
     store.requireBus(ctx, bus, ctx.clock.now());
     const r = store.requireRule(ctx, bus, name);
     store.setRuleState(r.id, state);
@@ -51,7 +51,7 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
 
   return {
     PutRule(input, ctx) {
-      const bus = busName(input.EventBusName);
+      const bus = busName(input.EventBusName, ctx);
       if (!input.EventPattern && !input.ScheduleExpression)
         throw new AwsError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.', 400);
       if (input.EventPattern) requirePattern(input.EventPattern);
@@ -90,14 +90,14 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
     },
 
     DescribeRule(input, ctx) {
-      const bus = busName(input.EventBusName);
+      const bus = busName(input.EventBusName, ctx);
       store.requireBus(ctx, bus, ctx.clock.now());
       const r = store.requireRule(ctx, bus, input.Name);
       return { ...describe(r), CreatedBy: r.account };
     },
 
     ListRules(input, ctx) {
-      const bus = busName(input.EventBusName);
+      const bus = busName(input.EventBusName, ctx);
       store.requireBus(ctx, bus, ctx.clock.now());
       const limit = input.Limit ?? 100;
       const rows = store.listRules(ctx, bus, input.NamePrefix, decodeToken(input.NextToken), limit + 1);
@@ -106,7 +106,7 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
     },
 
     DeleteRule(input, ctx) {
-      const bus = busName(input.EventBusName);
+      const bus = busName(input.EventBusName, ctx);
       store.requireBus(ctx, bus, ctx.clock.now());
       const r = store.findRule(ctx, bus, input.Name);
       if (!r) return; // AWS: deleting a rule that is not there succeeds
@@ -126,7 +126,7 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
     },
 
     ListRuleNamesByTarget(input, ctx) {
-      const bus = busName(input.EventBusName);
+      const bus = busName(input.EventBusName, ctx);
       store.requireBus(ctx, bus, ctx.clock.now());
       const limit = input.Limit ?? 100;
       const names = store.rulesByTarget(ctx, bus, input.TargetArn, decodeToken(input.NextToken), limit + 1);

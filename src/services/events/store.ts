@@ -5,7 +5,7 @@
  * survives a restart) keyed by (rule, Id). requireX() helpers throw AWS's errors.
  */
 import { AwsError } from '../../core/errors.js';
-import type { Scope } from '../../core/arn.js';
+import { requireOwnArn, type Scope } from '../../core/arn.js';
 import type { Store } from '../../core/store.js';
 
 export interface BusRow {
@@ -89,10 +89,14 @@ export const ruleArn = (r: { account: string; region: string; bus: string; name:
 export const busArn = (scope: Scope, name: string) => `arn:aws:events:${scope.region}:${scope.account}:event-bus/${name}`;
 
 /** A bus name or ARN, as EventBusName accepts either; absent means "default". */
-export const busName = (nameOrArn: string | undefined) => {
+export const busName = (nameOrArn: string | undefined, scope: Scope) => {
   if (!nameOrArn) return 'default';
   const i = nameOrArn.indexOf(':event-bus/');
-  return nameOrArn.startsWith('arn:') && i >= 0 ? nameOrArn.slice(i + ':event-bus/'.length) : nameOrArn;
+  if (!nameOrArn.startsWith('arn:') || i < 0) return nameOrArn;
+  const name = nameOrArn.slice(i + ':event-bus/'.length);
+  // another account's or region's bus is one this caller cannot see
+  requireOwnArn(nameOrArn, scope, () => new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`, 400));
+  return name;
 };
 
 export type EventsStore = ReturnType<typeof createEventsStore>;

@@ -50,7 +50,7 @@ function checkTarget(t: PutTargetsInput['Targets'][number]) {
 export function targetHandlers(store: EventsStore, engine: EventsEngine): EventsHandlers {
   return {
     PutTargets(input, ctx) {
-      const bus = busName(input.EventBusName);
+      const bus = busName(input.EventBusName, ctx);
       store.requireBus(ctx, bus, ctx.clock.now());
       const rule = store.requireRule(ctx, bus, input.Rule);
       for (const t of input.Targets) checkTarget(t);
@@ -64,7 +64,7 @@ export function targetHandlers(store: EventsStore, engine: EventsEngine): Events
     },
 
     RemoveTargets(input, ctx) {
-      const bus = busName(input.EventBusName);
+      const bus = busName(input.EventBusName, ctx);
       store.requireBus(ctx, bus, ctx.clock.now());
       const rule = store.requireRule(ctx, bus, input.Rule);
       store.removeTargets(rule.id, input.Ids);
@@ -73,7 +73,7 @@ export function targetHandlers(store: EventsStore, engine: EventsEngine): Events
     },
 
     ListTargetsByRule(input, ctx) {
-      const bus = busName(input.EventBusName);
+      const bus = busName(input.EventBusName, ctx);
       store.requireBus(ctx, bus, ctx.clock.now());
       const rule = store.requireRule(ctx, bus, input.Rule);
       const limit = input.Limit ?? 100;

@@ -22,9 +22,11 @@ const yazl = () => (yazlLib ??= require('yazl') as typeof Yazl);
 
 export class ZipError extends Error {}
 
+/** The archive as a stream that fails (rather than the process) when a file cannot be read. */
 function outputOf(zip: Yazl.ZipFile): Readable {
   zip.end();
   const out = new PassThrough();
+  zip.on('error', (err: Error) => out.destroy(err));
   zip.outputStream.pipe(out);
   return out;
 }
@@ -35,7 +37,13 @@ export function zipFiles(files: { path: string; name: string }[]): Readable {
   for (const f of files) {
     const st = statSync(f.path);
     if (st.isDirectory()) zip.addEmptyDirectory(f.name, { mode: st.mode, mtime: st.mtime });
-    else zip.addReadStream(createReadStream(f.path), f.name, { mode: st.mode, mtime: st.mtime, size: st.size });
+    // opened when the archive reaches it, so a consumer that gives up early leaves no file open or failing
+    else
+      zip.addReadStreamLazy(f.name, { mode: st.mode, mtime: st.mtime, size: st.size }, (cb) => {
+        const file = createReadStream(f.path);
+        file.on('error', (err) => zip.emit('error', err));
+        cb(null, file);
+      });
   }
   return outputOf(zip);
 }

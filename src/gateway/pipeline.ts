@@ -138,12 +138,16 @@ export class Gateway {
         patch: routed.served.patch,
         s3: routed.served.spec.name === 's3',
       };
-      if (!(routed.op && streamingPayload(routed.served.model, routed.op))) wire.body = await readBody(req);
+      if (!(routed.op && streamingPayload(routed.served.model, routed.op))) wire.body = await readBody(req, bodyLimit(routed));
       // SDKs gzip large bodies of operations with the requestCompression trait (CloudWatch PutMetricData);
       // REST protocols keep Content-Encoding as the object's own metadata (S3), so only RPC bodies are inflated
       if (wire.body && !routed.protocol.name.startsWith('rest') && /^\s*gzip\s*$/i.test(String(req.headers['content-encoding'] ?? '')))
         wire.body = inflate(wire.body);
-      if (!routed.op) this.findOperation(routed, wire);
+      if (!routed.op) {
+        this.findOperation(routed, wire);
+        // a query body names its operation inside: that operation's own limit is checked once it is known
+        if (wire.body && wire.body.length > bodyLimit(routed)) throw bodyTooLarge(bodyLimit(routed));
+      }
       const { served, protocol, op } = routed;
       const ctx = this.context(wire, auth, served, op!.name, requestId);
       if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
@@ -170,6 +174,9 @@ export class Gateway {
   private fail(err: unknown, routed: Routed | undefined, meta: ResponseMeta | undefined, requestId: string, wire: WireRequest, res: ServerResponse) {
     let error: AwsError;
     if (err instanceof AwsError) error = err;
+    // the client went away mid-body: nothing was stored and there is no one to answer
+    else if (wire.stream.destroyed && (err as NodeJS.ErrnoException)?.code === 'ECONNRESET')
+      error = new AwsError('IncompleteBody', 'The request body ended before its Content-Length.', 400);
     else {
       log.error('unhandled error', { requestId, service: meta?.service, operation: routed?.op?.name, err: err instanceof Error ? err.stack : String(err) });
       error = internalFailure();
@@ -182,8 +189,17 @@ export class Gateway {
     const served = routed?.served ?? this.bySigningName.get('s3')!;
     const protocol = routed?.protocol ?? (wire.headers['x-amz-target'] ? awsJson11 : RPC_V2_PATH.test(wire.path) ? rpcv2Cbor : restXml);
     const m = meta ?? { requestId, service: served.spec.name, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, s3: served.spec.name === 's3' };
+    if ((error as { closeConnection?: boolean }).closeConnection) {
+      res.setHeader('Connection', 'close');
+      // lingering close: the rest of the body is read and dropped for a moment, so the client gets the
+      // answer instead of a reset, then the socket goes whatever the client still sends
+      res.once('finish', () => {
+        wire.stream.resume();
+        setTimeout(() => wire.stream.socket.destroy(), 2000).unref();
+      });
+    }
     // an error answered before the body was read: drain it so keep-alive connections stay usable
-    if (!wire.body && !wire.stream.readableEnded) wire.stream.resume();
+    else if (!wire.body && !wire.stream.readableEnded) wire.stream.resume();
     protocol.serializeError(error, m, res, wire);
   }
 
@@ -286,13 +302,36 @@ function inflate(body: Buffer): Buffer {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BUFFERED_BODY) throw new AwsError('RequestEntityTooLarge', 'Request body too large', 413);
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+/** An operation's body cap (ServiceSpec.bodyLimits; '*' while the operation is not known yet). */
+function bodyLimit(routed: Routed): number {
+  const limits = routed.served.spec.bodyLimits;
+  return (routed.op && limits?.[routed.op.name]) || limits?.['*'] || MAX_BUFFERED_BODY;
+}
+
+const bodyTooLarge = (limit: number) =>
+  Object.assign(new AwsError('RequestEntityTooLarge', `Request size exceeded ${limit} bytes`, 413), { closeConnection: true });
+
+/**
+ * Buffers a body of at most `limit` bytes. A bigger one (by its Content-Length, or once that many
+ * bytes arrived) is refused with 413 and the connection closed after the answer, as AWS's front ends
+ * do: the rest is never read, and a client still sending it sees the answer and a closed socket.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => bodyTooLarge(limit);
+  if (Number(req.headers['content-length']) > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData).pause();
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.once('error', reject);
+    req.once('aborted', () => reject(new AwsError('IncompleteBody', 'The request body ended before its Content-Length.', 400)));
+  });
 }

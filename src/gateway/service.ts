@@ -80,6 +80,12 @@ export interface ServiceSpec<H extends object = object> {
    * (core/workers.ts) while other clients are active, on the event loop otherwise.
    */
   offload?: Record<string, { module: string; fn: string; minBytes: number }>;
+  /**
+   * The largest request body an operation accepts (AWS's request size quotas: PutEvents, PutLogEvents,
+   * PutMetricData). A bigger body is refused with 413 while it is read, before anything is built from it;
+   * every other buffered body is capped at 64 MiB.
+   */
+  bodyLimits?: Record<string, number>;
   /** Non-AWS routes, built once at start. */
   httpRoutes?(env: ServiceEnv): HttpRoute[];
   /** Called at shutdown (timers, child processes). */

@@ -36,8 +36,18 @@ function patternOf(pattern: string): RegExp {
   return re;
 }
 
+/** A list as AWS's messages print it (`[a, b]`), cut short: a 10,001-entry list is not echoed whole. */
+function listText(list: unknown[]) {
+  let out = '';
+  for (const el of list) {
+    out += (out ? ', ' : '') + (typeof el === 'object' && el !== null ? JSON.stringify(el) : String(el));
+    if (out.length > 200) return `[${out.slice(0, 200)}...]`;
+  }
+  return `[${out}]`;
+}
+
 function checkConstraint(name: string, value: unknown, c: Constraint, problems: string[]) {
-  const show = typeof value === 'string' || typeof value === 'number' ? `'${value}'` : 'null';
+  const show = typeof value === 'string' || typeof value === 'number' ? `'${value}'` : Array.isArray(value) ? `'${listText(value)}'` : 'null';
   const at = `Value ${show} at '${lowerFirst(name)}' failed to satisfy constraint: `;
   if (typeof value === 'string' || Array.isArray(value)) {
     const len = value.length;

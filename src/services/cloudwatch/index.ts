@@ -69,6 +69,7 @@ export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   model: 'monitoring-2010-08-01',
   signingName: 'monitoring',
   protocols: ['query', 'json1.0', 'rpc-v2-cbor'],
+  bodyLimits: { PutMetricData: 1024 * 1024, '*': 2 * 1024 * 1024 },
   targetPrefix: 'GraniteServiceVersion20100801',
   smithyName: 'GraniteServiceVersion20100801',
   queryCompatible: true,

@@ -49,7 +49,14 @@ export async function uploadArtifacts(
   vars: Record<string, string>,
   log: (m: string) => void,
 ) {
-  const put = (bucket: string, key: string, body: NodeJS.ReadableStream) => env.services.call('s3', 'PutObject', { Bucket: bucket, Key: key, Body: body }, scope);
+  // A failed upload fails the phase with the message AWS's agent logs ("Error uploading artifacts: NoSuchBucket: …").
+  const put = (bucket: string, key: string, body: NodeJS.ReadableStream) =>
+    env.services.call('s3', 'PutObject', { Bucket: bucket, Key: key, Body: body }, scope).catch((err) => {
+      const status = err?.status ? ` status code: ${err.status}` : '';
+      throw Object.assign(new Error(`Error uploading artifacts: ${err?.code ?? err?.name ?? 'Error'}: ${err?.message ?? err}${status}`), {
+        statusCode: 'CLIENT_ERROR',
+      });
+    });
   const zipTo = async (files: ArtifactsSpec, bucket: string, key: string) => {
     const selected = await selectArtifactFiles(srcDir, files);
     log(`Expanding base directory path: ${files.baseDirectory ?? '.'}`);

@@ -222,6 +222,7 @@ function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: Rep
   return new Promise((resolve) => {
     const child = cc.git.spawn(undefined, args, env);
     let stderr = '';
+    let badRequest: string | undefined;
     child.stderr!.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString('utf8');
     });
@@ -230,7 +231,7 @@ function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: Rep
     else if (/^(x-)?gzip$/i.test(String(req.headers['content-encoding'] ?? ''))) {
       const gunzip = createGunzip();
       gunzip.on('error', (err) => {
-        log.warn('codecommit: bad gzip request body', { err: String(err) });
+        badRequest ??= `error: bad gzip request body: ${err.message}\n`;
         child.kill('SIGTERM');
       });
       req.pipe(gunzip).pipe(child.stdin!);
@@ -269,7 +270,9 @@ function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: Rep
       } catch (err) {
         log.error('codecommit push bookkeeping failed', { err: String(err) });
       }
-      if (code !== 0 && !started) reply(res, 500, `git ${call.service} failed\n`);
+      // a request git could not read (bad pkt-lines, bad gzip) is the client's fault: 400 with git's words
+      const protocolError = /^fatal: .*(protocol error|pkt-line|unknown capability|not our ref)/m.exec(stderr) ? `${stderr.trim().split('\n')[0]}\n` : undefined;
+      if (code !== 0 && !started) reply(res, badRequest || protocolError ? 400 : 500, badRequest ?? protocolError ?? `git ${call.service} failed\n`);
       else {
         start();
         res.end();

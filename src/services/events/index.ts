@@ -38,6 +38,7 @@ export const events: ServiceSpec<EventsHandlers> = {
   model: 'eventbridge-2015-10-07',
   signingName: 'events',
   protocols: ['json1.1'],
+  bodyLimits: { PutEvents: 1024 * 1024 },
   patch: {
     validationErrorCode: 'ValidationException',
     constraints: {

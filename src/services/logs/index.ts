@@ -22,6 +22,7 @@ export const logs: ServiceSpec<LogsHandlers> = {
   model: 'logs-2014-03-28',
   signingName: 'logs',
   protocols: ['json1.1'],
+  bodyLimits: { PutLogEvents: 5 * 1024 * 1024 },
   patch: {
     validationErrorCode: 'InvalidParameterException',
     constraints: {

@@ -50,6 +50,8 @@ interface Routed {
   op?: Operation;
   opName?: string;
   labels?: Record<string, string>;
+  /** An unsigned awsQuery form: the service is the one whose model has the body's Action. */
+  byAction?: boolean;
 }
 
 export class Gateway {
@@ -130,27 +132,22 @@ export class Gateway {
     let meta: ResponseMeta | undefined;
     try {
       routed = this.identify(wire, auth);
-      meta = {
-        requestId,
-        service: routed.served.spec.name,
-        model: routed.served.model,
-        queryCompatible: !!routed.served.spec.queryCompatible,
-        patch: routed.served.patch,
-        s3: routed.served.spec.name === 's3',
-      };
+      meta = responseMeta(routed.served, requestId);
       if (!(routed.op && streamingPayload(routed.served.model, routed.op))) wire.body = await readBody(req, bodyLimit(routed));
+      // the signature covers the bytes as sent: checked before a gzip body is inflated
+      if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
       // SDKs gzip large bodies of operations with the requestCompression trait (CloudWatch PutMetricData);
       // REST protocols keep Content-Encoding as the object's own metadata (S3), so only RPC bodies are inflated
       if (wire.body && !routed.protocol.name.startsWith('rest') && /^\s*gzip\s*$/i.test(String(req.headers['content-encoding'] ?? '')))
         wire.body = inflate(wire.body);
       if (!routed.op) {
         this.findOperation(routed, wire);
+        if (routed.byAction) meta = responseMeta(routed.served, requestId);
         // a query body names its operation inside: that operation's own limit is checked once it is known
         if (wire.body && wire.body.length > bodyLimit(routed)) throw bodyTooLarge(bodyLimit(routed));
       }
       const { served, protocol, op } = routed;
       const ctx = this.context(wire, auth, served, op!.name, requestId);
-      if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
       const offload = served.spec.offload?.[op!.name];
       let input: Record<string, unknown>;
       if (offload && wire.body && wire.body.length >= offload.minBytes && protocol.name.startsWith('json')) {
@@ -188,7 +185,7 @@ export class Gateway {
     if (log.enabled('debug')) log.debug('request failed', { requestId, service: meta?.service, operation: routed?.op?.name, code: error.code, status: error.status });
     const served = routed?.served ?? this.bySigningName.get('s3')!;
     const protocol = routed?.protocol ?? (wire.headers['x-amz-target'] ? awsJson11 : RPC_V2_PATH.test(wire.path) ? rpcv2Cbor : restXml);
-    const m = meta ?? { requestId, service: served.spec.name, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, s3: served.spec.name === 's3' };
+    const m = meta ?? responseMeta(served, requestId);
     if ((error as { closeConnection?: boolean }).closeConnection) {
       res.setHeader('Connection', 'close');
       // lingering close: the rest of the body is read and dropped for a moment, so the client gets the
@@ -218,6 +215,10 @@ export class Gateway {
       const ct = String(req.headers['content-type'] ?? '');
       const json = ct.includes('1.0') ? awsJson10 : ct.includes('1.1') ? awsJson11 : served.model.metadata.jsonVersion === '1.0' ? awsJson10 : awsJson11;
       return this.withOperation({ served, protocol: json }, target.slice(dot + 1));
+    }
+    if (!auth && req.method === 'POST' && req.path === '/' && /^application\/x-www-form-urlencoded\b/i.test(String(req.headers['content-type'] ?? ''))) {
+      const queryService = this.served.find((s) => s.spec.protocols.includes('query'));
+      if (queryService) return { served: queryService, protocol: awsQuery, byAction: true };
     }
     const served = this.serviceOf(req, auth);
     const protocols = served.spec.protocols;
@@ -259,6 +260,7 @@ export class Gateway {
     if (routed.opName !== undefined) throw new AwsError('UnknownOperationException', `Unknown operation ${routed.opName}`, 400);
     const action = queryParams(req).get('Action');
     if (!action) throw new AwsError('MissingAction', 'Missing Action', 400);
+    if (routed.byAction) routed.served = this.served.find((s) => s.spec.protocols.includes('query') && s.model.operation(action)) ?? routed.served;
     const op = routed.served.model.operation(action);
     if (!op) throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`, 400);
     routed.op = op;
@@ -284,6 +286,11 @@ export class Gateway {
       headers: req.headers,
     };
   }
+}
+
+function responseMeta(served: Served, requestId: string): ResponseMeta {
+  const service = served.spec.name;
+  return { requestId, service, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, s3: service === 's3' };
 }
 
 /** bucket.localhost:4566/key → /bucket/key (virtual-hosted-style S3). */

@@ -44,7 +44,7 @@ export function readSigV4(headers: IncomingHttpHeaders, query: URLSearchParams):
       signature: query.get('X-Amz-Signature') ?? '',
       presigned: true,
       amzDate: query.get('X-Amz-Date') ?? undefined,
-      expires: Number(query.get('X-Amz-Expires') ?? '604800'),
+      expires: query.has('X-Amz-Expires') ? Number(query.get('X-Amz-Expires')) : undefined,
     };
   }
   return undefined;
@@ -89,13 +89,46 @@ export function canonicalRequest(req: SignableRequest, auth: SigV4Auth): string 
   return [req.method, canonicalUri, canonicalQuery, canonicalHeaders, auth.signedHeaders.join(';'), req.payloadHash].join('\n');
 }
 
+const scopeOf = (auth: SigV4Auth) => `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
+
+export function signingKey(auth: SigV4Auth, secret: string): Buffer {
+  return hmac(hmac(hmac(hmac('AWS4' + secret, auth.date), auth.region), auth.service), 'aws4_request');
+}
+
 export function computeSignature(req: SignableRequest, auth: SigV4Auth, secret: string): string {
-  const amzDate = auth.amzDate ?? '';
-  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest(req, auth))].join('\n');
-  const kDate = hmac('AWS4' + secret, auth.date);
-  const kSigning = hmac(hmac(hmac(kDate, auth.region), auth.service), 'aws4_request');
-  return createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
+  const stringToSign = ['AWS4-HMAC-SHA256', auth.amzDate ?? '', scopeOf(auth), sha256Hex(canonicalRequest(req, auth))].join('\n');
+  return createHmac('sha256', signingKey(auth, secret)).update(stringToSign, 'utf8').digest('hex');
+}
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * The signature chain of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] body: each chunk's signature
+ * covers its data and the previous signature, starting from the request's own ("seed") signature,
+ * so chunks can be neither altered, dropped nor reordered; a signed trailer closes the chain.
+ */
+export class ChunkSignatures {
+  private previous: string;
+  private readonly key: Buffer;
+  private readonly prefix: string;
+
+  constructor(auth: SigV4Auth, secret: string) {
+    this.previous = auth.signature;
+    this.key = signingKey(auth, secret);
+    this.prefix = `${auth.amzDate ?? ''}\n${scopeOf(auth)}\n`;
+  }
+
+  /** The signature the chunk whose data hashes to `dataSha256` must carry; advances the chain. */
+  next(dataSha256: string): string {
+    const toSign = `AWS4-HMAC-SHA256-PAYLOAD\n${this.prefix}${this.previous}\n${EMPTY_SHA256}\n${dataSha256}`;
+    return (this.previous = createHmac('sha256', this.key).update(toSign, 'utf8').digest('hex'));
+  }
+
+  /** The signature of the trailing headers (`name:value\n` each, as sent). */
+  trailer(canonicalTrailers: string): string {
+    const toSign = `AWS4-HMAC-SHA256-TRAILER\n${this.prefix}${this.previous}\n${sha256Hex(canonicalTrailers)}`;
+    return (this.previous = createHmac('sha256', this.key).update(toSign, 'utf8').digest('hex'));
+  }
 }
 
 export function signaturesEqual(a: string, b: string) {

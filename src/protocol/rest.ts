@@ -5,7 +5,8 @@
  * status, headers and a payload. The body format (XML or JSON) is the caller's.
  */
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AwsError } from '../core/errors.js';
 import type { Operation, ServiceModel, Shape } from '../model/model.js';
@@ -182,19 +183,51 @@ export function readRestInput(
   return out;
 }
 
-/** The request body as a stream of payload bytes, with aws-chunked framing removed. */
+/**
+ * The request body as a stream of payload bytes, with aws-chunked framing removed and, in strict
+ * mode, checked against what was signed (req.payloadCheck): a mismatch fails the stream at its end,
+ * so whoever stores it (core/blobs.ts) never commits it.
+ */
 export function requestStream(req: WireRequest): Readable {
-  if (!isAwsChunked(req.headers)) return req.stream;
+  const check = req.payloadCheck;
+  if (!isAwsChunked(req.headers)) {
+    if (!check || !('sha256' in check)) return req.stream;
+    const verified = new Sha256Check(check.sha256);
+    pipeline(req.stream, verified).catch(() => {});
+    return verified;
+  }
   const declared = req.headers['x-amz-decoded-content-length'];
   const expected = declared === undefined ? undefined : Number(declared);
   if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0))
     throw new AwsError('InvalidArgument', 'x-amz-decoded-content-length is not a valid number of bytes', 400);
-  const decoder = new AwsChunkedDecoder(expected);
+  const decoder = check && 'chunks' in check ? new AwsChunkedDecoder(expected, check.chunks, check.signedTrailer) : new AwsChunkedDecoder(expected);
   // pipeline puts an error handler on both: a decoder error (bad framing, wrong length) fails the
   // handler's read of the stream, or is dropped when nobody reads it, instead of crashing the process
   pipeline(req.stream, decoder).catch(() => {});
   return decoder;
 }
+
+/** Passes the body through and fails at its end unless it hashes to the signed x-amz-content-sha256. */
+class Sha256Check extends Transform {
+  private hash = createHash('sha256');
+  constructor(private readonly expected: string) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback) {
+    const computed = this.hash.digest('hex');
+    cb(computed === this.expected ? null : contentSha256Mismatch(this.expected, computed));
+  }
+}
+
+export const contentSha256Mismatch = (client: string, computed: string) =>
+  new AwsError('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", 400, {
+    ClientComputedContentSHA256: client,
+    S3ComputedContentSHA256: computed,
+  });
 
 /**
  * A handler may set this (non-member) key on its output to answer with a status the model has no

@@ -2,6 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AwsError } from '../core/errors.js';
 import type { Operation, ServiceModel } from '../model/model.js';
 import type { ModelPatch } from '../model/patch.js';
+import type { ChunkSignatures } from '../gateway/sigv4.js';
+
+/** What strict mode requires of a streamed body: the SHA-256 it was signed with, or its chunk signature chain. */
+export type PayloadCheck = { sha256: string } | { chunks: ChunkSignatures; signedTrailer: boolean };
 
 export type WireProtocol = 'query' | 'json1.0' | 'json1.1' | 'rest-json' | 'rest-xml' | 'rpc-v2-cbor';
 
@@ -16,6 +20,8 @@ export interface WireRequest {
   body?: Buffer;
   /** The request itself, for streaming payloads (S3 PutObject, UploadPart). */
   stream: IncomingMessage;
+  /** Set by strict mode for a streamed body; requestStream fails the stream when the body does not match. */
+  payloadCheck?: PayloadCheck;
 }
 
 export interface ResponseMeta {

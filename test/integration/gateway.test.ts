@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { CloudWatchClient, ListMetricStreamsCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
@@ -62,6 +63,8 @@ print(boto3.client('sts').get_caller_identity()['Account'])`;
   });
 
   test('AssumeRole: the temporary credentials are accepted and identify the assumed role in the role’s account', async () => {
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] };
+    await new IAMClient(clientConfig(box.url, { accessKeyId: '222222222222' })).send(new CreateRoleCommand({ RoleName: 'deployer', AssumeRolePolicyDocument: JSON.stringify(trust) }));
     const sts = new STSClient(clientConfig(box.url));
     const { Credentials, AssumedRoleUser } = await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::222222222222:role/deployer', RoleSessionName: 'ci-run' }));
     assert.match(Credentials!.AccessKeyId!, /^ASIA[A-Z0-9]{16}$/);

@@ -32,7 +32,7 @@ export async function roleCredentials(env: ServiceEnv, scope: Scope, doc: BuildD
       'sts',
       'AssumeRole',
       { RoleArn: doc.serviceRole, RoleSessionName: `AWSCodeBuild-${doc.id.slice(doc.id.indexOf(':') + 1)}`, DurationSeconds: seconds },
-      scope,
+      { ...scope, internal: { servicePrincipal: 'codebuild.amazonaws.com' } },
     );
     return r.Credentials;
   } catch (err) {

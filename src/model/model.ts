@@ -1,11 +1,10 @@
 /**
- * AWS service models, read as data from the npm package aws-sdk (v2): apis/<service>-<version>.min.json.
- * The SDK itself is never loaded. Min models inline most member shapes and reference the rest by id
- * ({ "shape": "S1x" }); resolve() merges a reference with its member-level traits (location,
- * locationName, …) so protocol code sees one plain Shape.
+ * AWS service models, read as data from models/<service>-<version>.json: botocore's full models,
+ * vendored by scripts/vendor-models.mjs (documentation stripped). Members reference shapes by name
+ * ({ "shape": "RepositoryName", "locationName": "…" }); resolve() merges a reference with its
+ * member-level traits (location, locationName, …) so protocol code sees one plain Shape.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
 export type ShapeType =
   | 'structure' | 'list' | 'map' | 'string' | 'integer' | 'long' | 'float' | 'double'
@@ -33,6 +32,11 @@ export interface Shape {
   resultWrapper?: string;
   exception?: boolean;
   document?: boolean;
+  /** Value constraints: length (strings, lists, maps, blobs) or range (numbers). */
+  min?: number;
+  max?: number;
+  pattern?: string;
+  enum?: string[];
 }
 
 export interface Operation {
@@ -49,8 +53,6 @@ interface RawModel {
   operations: Record<string, { name?: string; http?: Operation['http']; input?: Shape; output?: Shape; deprecated?: boolean }>;
   shapes: Record<string, Shape>;
 }
-
-const require = createRequire(import.meta.url);
 
 export class ServiceModel {
   readonly metadata: RawModel['metadata'];
@@ -99,13 +101,29 @@ export class ServiceModel {
 
 const cache = new Map<string, ServiceModel>();
 
-/** Loads `apis/<id>.min.json` (e.g. "sts-2011-06-15") from the aws-sdk package. */
+/** The repository's models/ folder, from src/model (tsc's dist/src/model alike). */
+const MODELS = new URL('../../../models/', import.meta.url);
+
+/** Loads models/<id>.json (e.g. "sts-2011-06-15"). */
 export function loadModel(id: string): ServiceModel {
   let model = cache.get(id);
   if (!model) {
-    const file = require.resolve(`aws-sdk/apis/${id}.min.json`);
-    model = new ServiceModel(JSON.parse(readFileSync(file, 'utf8')));
+    const raw: RawModel = JSON.parse(readFileSync(new URL(`${id}.json`, MODELS), 'utf8'));
+    applyOverrides(raw, overrides()[id]);
+    model = new ServiceModel(raw);
     cache.set(id, model);
   }
   return model;
+}
+
+interface Overrides {
+  required?: Record<string, { members: string[]; reason: string }>;
+}
+
+let loadedOverrides: Record<string, Overrides> | undefined;
+const overrides = () => (loadedOverrides ??= JSON.parse(readFileSync(new URL('overrides.json', MODELS), 'utf8')));
+
+/** models/overrides.json: where opsbox departs from botocore's model on purpose (each entry says why). */
+export function applyOverrides(raw: { shapes: Record<string, Shape> }, o: Overrides | undefined) {
+  for (const [shape, { members }] of Object.entries(o?.required ?? {})) raw.shapes[shape] = { ...raw.shapes[shape], required: members };
 }

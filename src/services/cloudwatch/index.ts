@@ -16,7 +16,7 @@ import { AlarmEngine } from './engine.js';
 import { HealthMetrics } from './health.js';
 import { ingest, metricHandlers } from './metrics.js';
 import { queryHandlers } from './query.js';
-import { cloudwatchPatch } from './patch.js';
+import { cloudwatchModelId, cloudwatchPatch } from './patch.js';
 import { createCloudwatchStore } from './store.js';
 
 /** Engines of every create() still running, stopped by close(). */
@@ -66,7 +66,7 @@ export function createCloudwatch(env: ServiceEnv) {
 
 export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   name: 'cloudwatch',
-  model: 'monitoring-2010-08-01',
+  model: cloudwatchModelId,
   signingName: 'monitoring',
   protocols: ['query', 'json1.0', 'rpc-v2-cbor'],
   bodyLimits: { PutMetricData: 1024 * 1024, '*': 2 * 1024 * 1024 },

@@ -3,6 +3,9 @@ import type { ModelPatch } from '../../model/patch.js';
 
 const ALARM_NAME = { min: 1, max: 255 };
 
+/** The model id the gateway and the PutMetricData worker both load. */
+export const cloudwatchModelId = 'cloudwatch-2010-08-01';
+
 export const cloudwatchPatch: ModelPatch = {
   validationErrorCode: 'ValidationError',
   constraints: {

@@ -11,10 +11,10 @@ import { parseJsonBody } from '../../protocol/awsJson.js';
 import { fromJson } from '../../protocol/jsonValues.js';
 import type { PutMetricDataInput } from './api.generated.js';
 import { checkPut, foldBuckets, type Datum, type PreparedPut } from './metrics.js';
-import { cloudwatchPatch } from './patch.js';
+import { cloudwatchModelId, cloudwatchPatch } from './patch.js';
 import { decodePutMetricData } from './putDecoder.js';
 
-const model = loadModel('monitoring-2010-08-01');
+const model = loadModel(cloudwatchModelId);
 const op = model.operation('PutMetricData')!;
 
 export function preparePutMetricData(task: { body: Uint8Array; now: number }): PreparedPut {

@@ -6,7 +6,7 @@ import { parseArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { decodeToken, encodeToken } from '../../core/pagination.js';
 import type { RequestContext } from '../../gateway/context.js';
-import type { CodepipelineHandlers, SzOut } from './api.generated.js';
+import type { CodepipelineHandlers, PipelineDeclarationOut } from './api.generated.js';
 import type { Engine } from './engine.js';
 import type { Transition } from './gates.js';
 import type { CodepipelineStore, PipelineRow, Scope } from './store.js';
@@ -45,7 +45,7 @@ export function pipelineHandlers(store: CodepipelineStore, engine: Engine, trigg
       store.insertPipeline(ctx, doc.name, JSON.stringify(doc), ctx.clock.now(), JSON.stringify(tags));
       triggers.pipelineChanged(ctx, doc);
       engine.start(ctx, doc.name, { triggerType: 'CreatePipeline', triggerDetail: ctx.caller.arn });
-      return { pipeline: doc as unknown as SzOut, tags: tags.length ? tags : undefined };
+      return { pipeline: doc as unknown as PipelineDeclarationOut, tags: tags.length ? tags : undefined };
     },
 
     GetPipeline(input, ctx) {
@@ -63,7 +63,7 @@ export function pipelineHandlers(store: CodepipelineStore, engine: Engine, trigg
       const doc = validatePipeline(input.pipeline, ctx.region, row.version + 1);
       store.updatePipeline(ctx, row.name, doc.version, JSON.stringify(doc), ctx.clock.now());
       triggers.pipelineChanged(ctx, doc);
-      return { pipeline: doc as unknown as SzOut };
+      return { pipeline: doc as unknown as PipelineDeclarationOut };
     },
 
     DeletePipeline(input, ctx) {

@@ -5,7 +5,7 @@
  * features on V1. Returns the declaration with AWS's defaults filled in (runOrder 1, V1, SUPERSEDED).
  */
 import { AwsError } from '../../core/errors.js';
-import type { SzIn } from './api.generated.js';
+import type { PipelineDeclaration } from './api.generated.js';
 import { actionProvider, type ActionDeclaration } from './providers/registry.js';
 import { referencedNamespaces } from './variables.js';
 
@@ -46,7 +46,7 @@ const regionName = (r: string) => r.toUpperCase().replace(/-/g, '_');
 const NAME = /^[A-Za-z0-9.@\-_]+$/;
 const NS = /^[A-Za-z0-9@\-_]+$/;
 
-export function validatePipeline(input: SzIn, region: string, version: number): PipelineDoc {
+export function validatePipeline(input: PipelineDeclaration, region: string, version: number): PipelineDoc {
   const p = structuredClone(input) as unknown as PipelineDoc;
   p.version = version;
   p.pipelineType = (p.pipelineType ?? 'V1') as PipelineDoc['pipelineType'];

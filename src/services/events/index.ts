@@ -35,7 +35,7 @@ const BUS = '(arn:aws[\\w-]*:events:[a-z]{2}-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\
 
 export const events: ServiceSpec<EventsHandlers> = {
   name: 'events',
-  model: 'eventbridge-2015-10-07',
+  model: 'events-2015-10-07',
   signingName: 'events',
   protocols: ['json1.1'],
   bodyLimits: { PutEvents: 1024 * 1024 },

@@ -12,7 +12,7 @@ import type { Clock } from '../../core/clock.js';
 import { log } from '../../core/log.js';
 import type { RequestContext } from '../../gateway/context.js';
 import { authorize } from './access.js';
-import type { PublishBatchOutput, S31In, SnsHandlers } from './api.generated.js';
+import type { PublishBatchOutput, MessageAttributeMap, SnsHandlers } from './api.generated.js';
 import type { Deliverer } from './delivery.js';
 import { matchesAttributes, matchesBody, parseFilterPolicy, type Policy, type Scope } from './filterPolicy.js';
 import { decodeAttributes, encodeAttributes, type Outgoing } from './outgoing.js';
@@ -34,7 +34,7 @@ export interface Message {
   message: string;
   subject?: string;
   structure?: string;
-  attributes?: S31In;
+  attributes?: MessageAttributeMap;
   groupId?: string;
   dedupId?: string;
 }
@@ -45,7 +45,7 @@ interface Accepted {
   duplicate: boolean;
 }
 
-function checkAttributes(attrs: S31In | undefined) {
+function checkAttributes(attrs: MessageAttributeMap | undefined) {
   for (const [name, a] of Object.entries(attrs ?? {})) {
     if (name.length > 256) throw badValue('Length of message attribute name must be less than 256 bytes.');
     if (name.startsWith('.')) throw badValue("Invalid message attribute name starting with character '.' was found.");

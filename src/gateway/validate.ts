@@ -29,10 +29,18 @@ function checkRequired(model: ServiceModel, shape: Shape, value: Record<string, 
   }
 }
 
-const patterns = new Map<string, RegExp>();
-function patternOf(pattern: string): RegExp {
+const patterns = new Map<string, RegExp | null>();
+/** The model's pattern as a JavaScript RegExp; null for the few Java-only constructs JavaScript cannot compile (never enforced). */
+function patternOf(pattern: string): RegExp | null {
   let re = patterns.get(pattern);
-  if (!re) patterns.set(pattern, (re = new RegExp(`^(?:${pattern})$`, 'u')));
+  if (re === undefined) {
+    try {
+      re = new RegExp(`^(?:${pattern})$`, 'u');
+    } catch {
+      re = null;
+    }
+    patterns.set(pattern, re);
+  }
   return re;
 }
 
@@ -46,9 +54,10 @@ function listText(list: unknown[]) {
   return `[${out}]`;
 }
 
-function checkConstraint(name: string, value: unknown, c: Constraint, problems: string[]) {
+/** `label`: the member's path as AWS prints it ('roleName', 'targets.1.member.id'). */
+function checkConstraint(label: string, value: unknown, c: Constraint, problems: string[]) {
   const show = typeof value === 'string' || typeof value === 'number' ? `'${value}'` : Array.isArray(value) ? `'${listText(value)}'` : 'null';
-  const at = `Value ${show} at '${lowerFirst(name)}' failed to satisfy constraint: `;
+  const at = `Value ${show} at '${label}' failed to satisfy constraint: `;
   if (typeof value === 'string' || Array.isArray(value)) {
     const len = value.length;
     if (c.min !== undefined && len < c.min) problems.push(`${at}Member must have length greater than or equal to ${c.min}`);
@@ -57,10 +66,81 @@ function checkConstraint(name: string, value: unknown, c: Constraint, problems: 
     if (c.min !== undefined && value < c.min) problems.push(`${at}Member must have value greater than or equal to ${c.min}`);
     if (c.max !== undefined && value > c.max) problems.push(`${at}Member must have value less than or equal to ${c.max}`);
   }
-  if (typeof value === 'string' && c.pattern && !patternOf(c.pattern).test(value))
+  if (typeof value === 'string' && c.pattern && patternOf(c.pattern)?.test(value) === false)
     problems.push(`${at}Member must satisfy regular expression pattern: ${c.pattern}`);
   if (typeof value === 'string' && c.enum && !c.enum.includes(value))
     problems.push(`${at}Member must satisfy enum value set: [${c.enum.join(', ')}]`);
+}
+
+/** A constraint the model puts on a shape (lengths, ranges, pattern, enum), if any. */
+function modelConstraint(shape: Shape): Constraint | undefined {
+  if (shape.min === undefined && shape.max === undefined && shape.pattern === undefined && shape.enum === undefined) return undefined;
+  return { min: shape.min, max: shape.max, pattern: shape.pattern, enum: shape.enum };
+}
+
+/** Where below a structure the model constrains something: what to check for each member, and where to descend. */
+interface MemberCheck {
+  name: string;
+  constraint?: Constraint;
+  /** A structure member's own checks, or a list's item checks (structures) / item constraint (scalars). */
+  struct?: MemberCheck[];
+  items?: { constraint?: Constraint; struct?: MemberCheck[] };
+}
+
+const plans = new WeakMap<Shape, MemberCheck[]>();
+
+/** The checks under `shape`, built once per shape; subtrees without any constraint are left out. Recursive shapes stop at the cycle. */
+function planOf(model: ServiceModel, shape: Shape, building = new Set<Shape>()): MemberCheck[] {
+  const cached = plans.get(shape);
+  if (cached) return cached;
+  if (building.has(shape)) return [];
+  building.add(shape);
+  const checks: MemberCheck[] = [];
+  for (const name in shape.members) {
+    const m = model.member(shape, name);
+    if (m.location === 'header' || m.location === 'headers' || m.location === 'uri' || m.location === 'querystring') {
+      const c = modelConstraint(m);
+      if (c) checks.push({ name, constraint: c });
+      continue;
+    }
+    const check: MemberCheck = { name, constraint: modelConstraint(m) };
+    if (m.type === 'structure' && !m.document) {
+      const inner = planOf(model, m, building);
+      if (inner.length) check.struct = inner;
+    } else if (m.type === 'list' && m.member) {
+      const item = model.resolve(m.member);
+      const items = { constraint: modelConstraint(item), struct: item.type === 'structure' && !item.document ? planOf(model, item, building) : undefined };
+      if (items.struct?.length === 0) items.struct = undefined;
+      if (items.constraint || items.struct) check.items = items;
+    }
+    if (check.constraint || check.struct || check.items) checks.push(check);
+  }
+  building.delete(shape);
+  plans.set(shape, checks);
+  return checks;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && typeof (v as { pipe?: unknown }).pipe !== 'function';
+
+/** Model constraints below the top level, in AWS's path form (`targets.1.member.id`). */
+function checkNested(checks: MemberCheck[], value: Record<string, unknown>, path: string, problems: string[], topLevel: boolean) {
+  for (const check of checks) {
+    const v = value[check.name];
+    if (v === undefined || v === null) continue;
+    const at = `${path}${lowerFirst(check.name)}`;
+    // the top level's own constraints were checked already (where a patch may override them)
+    if (!topLevel && check.constraint) checkConstraint(at, v, check.constraint, problems);
+    if (check.struct && isPlainObject(v)) checkNested(check.struct, v, `${at}.`, problems, false);
+    if (check.items && Array.isArray(v)) {
+      const { constraint, struct } = check.items;
+      v.forEach((el, i) => {
+        if (el === undefined || el === null) return;
+        if (constraint) checkConstraint(`${at}.${i + 1}.member`, el, constraint, problems);
+        if (struct && isPlainObject(el)) checkNested(struct, el, `${at}.${i + 1}.member.`, problems, false);
+      });
+    }
+  }
 }
 
 export function validateInput(
@@ -77,13 +157,14 @@ export function validateInput(
   const missing = requiredMissing(input, shape);
   if (missing) for (const path of missing) problems.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
   else checkRequired(model, shape, input, '', problems);
-  if (patch.constraints) {
-    for (const name in shape.members) {
-      const c = patch.constraints[`${operation}.${name}`] ?? patch.constraints[name];
-      const v = input[name];
-      if (c && v !== undefined && v !== null) checkConstraint(name, v, c, problems);
-    }
+  const useModel = patch.modelConstraints !== false;
+  for (const name in shape.members) {
+    const v = input[name];
+    if (v === undefined || v === null) continue;
+    const c = patch.constraints?.[`${operation}.${name}`] ?? patch.constraints?.[name] ?? (useModel ? modelConstraint(model.member(shape, name)) : undefined);
+    if (c) checkConstraint(lowerFirst(name), v, c, problems);
   }
+  if (useModel) checkNested(planOf(model, shape), input, '', problems, true);
   if (problems.length === 0) return;
   const n = problems.length;
   throw new AwsError(

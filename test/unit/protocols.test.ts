@@ -57,11 +57,13 @@ describe('awsQuery (STS via SDK v3)', () => {
     reply = { Credentials: { AccessKeyId: 'ASIA1', SecretAccessKey: 's', SessionToken: 't', Expiration: expiration }, AssumedRoleUser: { AssumedRoleId: 'AROA:x', Arn: 'arn:aws:sts::1:assumed-role/r/x' }, PackedPolicySize: 7 };
     const out = await client.send(new AssumeRoleCommand({
       RoleArn: 'arn:aws:iam::123456789012:role/deploy', RoleSessionName: 'ci', DurationSeconds: 1800,
-      Tags: [{ Key: 'team', Value: 'a&b<c>' }, { Key: 'env', Value: 'prod' }], PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }], TransitiveTagKeys: ['team'],
+      Tags: [{ Key: 'team', Value: 'a+b=c/d @e' }, { Key: 'env', Value: 'prod' }], PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }], TransitiveTagKeys: ['team'],
+      Policy: '{"Sid":"a&b<c>"}',
     }));
     assert.deepEqual(seen.AssumeRole, {
       RoleArn: 'arn:aws:iam::123456789012:role/deploy', RoleSessionName: 'ci', DurationSeconds: 1800,
-      Tags: [{ Key: 'team', Value: 'a&b<c>' }, { Key: 'env', Value: 'prod' }], PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }], TransitiveTagKeys: ['team'],
+      Tags: [{ Key: 'team', Value: 'a+b=c/d @e' }, { Key: 'env', Value: 'prod' }], PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }], TransitiveTagKeys: ['team'],
+      Policy: '{"Sid":"a&b<c>"}',
     });
     assert.equal(out.Credentials?.Expiration?.getTime(), expiration.getTime());
     assert.equal(out.AssumedRoleUser?.AssumedRoleId, 'AROA:x');

@@ -8,6 +8,8 @@ export const cloudwatchModelId = 'cloudwatch-2010-08-01';
 
 export const cloudwatchPatch: ModelPatch = {
   validationErrorCode: 'ValidationError',
+  // CloudWatch words most limits itself (InvalidParameterValue "The collection MetricData must not have a size greater than 1000."): only the constraints below are checked generically
+  modelConstraints: false,
   constraints: {
     Namespace: { min: 1, max: 255, pattern: '[^:].*' },
     MetricName: { min: 1, max: 255 },

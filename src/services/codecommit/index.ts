@@ -42,7 +42,8 @@ export const codecommit: ServiceSpec<CodecommitHandlers> = {
   model: 'codecommit-2015-04-13',
   signingName: 'codecommit',
   protocols: ['json1.1'],
-  patch: {},
+  // CodeCommit answers bad values with its own exceptions (InvalidRepositoryNameException, InvalidSortByException …)
+  patch: { modelConstraints: false },
   create: createCodecommitHandlers,
   httpRoutes: (env) => [gitHttpRoute(instance(env))],
 };

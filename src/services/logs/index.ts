@@ -15,8 +15,6 @@ export function createLogsHandlers(env: ServiceEnv): LogsHandlers {
   return { ...groupHandlers(store), ...streamHandlers(store), ...eventHandlers(store) };
 }
 
-const GROUP_NAME = '[\\.\\-_/#A-Za-z0-9]+';
-
 export const logs: ServiceSpec<LogsHandlers> = {
   name: 'logs',
   model: 'logs-2014-03-28',
@@ -26,27 +24,10 @@ export const logs: ServiceSpec<LogsHandlers> = {
   patch: {
     validationErrorCode: 'InvalidParameterException',
     constraints: {
-      logGroupName: { min: 1, max: 512, pattern: GROUP_NAME },
-      logGroupNamePrefix: { min: 1, max: 512, pattern: GROUP_NAME },
       logGroupNamePattern: { min: 0, max: 512, pattern: '[\\.\\-_/#A-Za-z0-9]*' },
-      logGroupIdentifier: { min: 1, max: 2048, pattern: '[\\w#+=/:,.@-]*' },
-      logStreamName: { min: 1, max: 512, pattern: '[^:*]*' },
-      logStreamNamePrefix: { min: 1, max: 512, pattern: '[^:*]*' },
-      logStreamNames: { min: 1, max: 100 },
-      logGroupClass: { enum: ['STANDARD', 'INFREQUENT_ACCESS', 'DELIVERY'] },
       kmsKeyId: { max: 256 },
       resourceArn: { min: 1, max: 1011 },
       nextToken: { min: 1 },
-      sequenceToken: { min: 1 },
-      filterPattern: { min: 0, max: 1024 },
-      startTime: { min: 0 },
-      endTime: { min: 0 },
-      logEvents: { min: 1, max: 10000 },
-      orderBy: { enum: ['LogStreamName', 'LastEventTime'] },
-      'DescribeLogGroups.limit': { min: 1, max: 50 },
-      'DescribeLogStreams.limit': { min: 1, max: 50 },
-      'GetLogEvents.limit': { min: 1, max: 10000 },
-      'FilterLogEvents.limit': { min: 1, max: 10000 },
     },
   },
   create: createLogsHandlers,

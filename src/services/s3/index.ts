@@ -42,6 +42,8 @@ export const s3: ServiceSpec<S3Handlers> = {
   signingName: 's3',
   protocols: ['rest-xml'],
   patch: {
+    // S3 answers bad values with its own codes (InvalidArgument, InvalidStorageClass …), never the model's constraint messages
+    modelConstraints: false,
     // a required member missing from a body is a schema failure (a Tag without Value, an Object without Key)
     validationErrorCode: 'MalformedXML',
     validationMessage: MALFORMED_XML,

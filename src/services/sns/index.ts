@@ -104,7 +104,8 @@ export const sns: ServiceSpec<SnsHandlers> = {
   model: 'sns-2010-03-31',
   signingName: 'sns',
   protocols: ['query'],
-  patch: { validationErrorCode: 'ValidationError' },
+  // SNS checks values itself (InvalidParameter naming the parameter), not with the model's constraint messages
+  patch: { validationErrorCode: 'ValidationError', modelConstraints: false },
   create: createSnsHandlers,
   httpRoutes: snsRoutes,
   close() {

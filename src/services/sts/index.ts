@@ -114,9 +114,6 @@ export const sts: ServiceSpec<StsHandlers> = {
     validationErrorCode: 'ValidationError',
     constraints: {
       RoleArn: { min: 20, max: 2048 },
-      RoleSessionName: { min: 2, max: 64, pattern: '[\\w+=,.@-]*' },
-      'AssumeRole.DurationSeconds': { min: 900, max: 43200 },
-      'GetSessionToken.DurationSeconds': { min: 900, max: 129600 },
       Policy: { min: 1, max: 2048 },
       SerialNumber: { min: 9, max: 256 },
       ExternalId: { min: 2, max: 1224 },

@@ -13,7 +13,7 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { ConfirmSubscriptionCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientConfig, unique } from '../helpers/opsbox.js';
 
@@ -97,7 +97,7 @@ export async function failsWith(p: Promise<unknown>, code: string | RegExp, what
 export class Sink {
   readonly messages: string[] = [];
   private server: Server;
-  private confirmUrl?: (u: string) => void;
+  private confirmToken?: (token: string) => void;
   url = '';
 
   constructor() {
@@ -107,7 +107,7 @@ export class Sink {
       req.on('end', () => {
         res.end('ok');
         const doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        if (doc.Type === 'SubscriptionConfirmation') this.confirmUrl?.(doc.SubscribeURL);
+        if (doc.Type === 'SubscriptionConfirmation') this.confirmToken?.(doc.Token);
         else this.messages.push(doc.Message);
       });
     });
@@ -118,11 +118,14 @@ export class Sink {
     this.url = `http://127.0.0.1:${(this.server.address() as any).port}/`;
   }
 
-  /** Subscribes the sink to a topic of `as` and waits for the confirmation handshake. */
+  /**
+   * Subscribes the sink to a topic of `as` and confirms with the token it receives: a signed
+   * ConfirmSubscription, because strict mode refuses the unsigned SubscribeURL.
+   */
   async subscribe(as: Account, topicArn: string) {
-    const confirmed = new Promise<string>((r) => (this.confirmUrl = r));
+    const token = new Promise<string>((r) => (this.confirmToken = r));
     await as.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'http', Endpoint: this.url }));
-    await fetch(await confirmed);
+    await as.sns.send(new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: await token }));
   }
 
   async waitFor(pred: (m: string[]) => boolean, ms = 5000) {

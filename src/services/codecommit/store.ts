@@ -137,7 +137,6 @@ export class CodecommitStore {
     return this.s.byName.get(scope.account, scope.region, name) as RepoRow | undefined;
   }
 
-  /** Up to two repositories of that name in any account and region (git's anonymous fallback). */
   repoById(id: string) {
     return this.s.byId.get(id) as RepoRow | undefined;
   }

@@ -27,6 +27,15 @@ export function parseArn(value: string) {
 export function requireOwnArn(value: string, scope: Scope, notFound: () => Error, global = false) {
   const p = parseArn(value);
   if (!p) return undefined;
-  if (p.account !== scope.account || (!global && p.region !== scope.region)) throw notFound();
+  if (isForeignArn(value, scope, global)) throw notFound();
   return p;
+}
+
+/**
+ * True when `value` is an ARN naming another account or region than the caller's: for lookups
+ * that answer "not found" without throwing (batch gets, idempotent deletes).
+ */
+export function isForeignArn(value: string, scope: Scope, global = false) {
+  const p = parseArn(value);
+  return !!p && (p.account !== scope.account || (!global && p.region !== scope.region));
 }

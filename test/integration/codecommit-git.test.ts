@@ -183,7 +183,9 @@ describe('git smart HTTP', () => {
   });
 
   test('clone of an unknown repository → 404, git reports not found', async () => {
-    const res = await fetch(`${box.url}/v1/repos/${unique('nope')}/info/refs?service=git-upload-pack`);
+    const res = await fetch(`${box.url}/v1/repos/${unique('nope')}/info/refs?service=git-upload-pack`, {
+      headers: { Authorization: 'Basic ' + Buffer.from('test:test').toString('base64') },
+    });
     assert.equal(res.status, 404);
     const r = await git.run(git.dir(unique('w')), ['clone', `${box.url}/v1/repos/${unique('nope')}`, '.']);
     assert.notEqual(r.code, 0);
@@ -294,7 +296,7 @@ describe('OPSBOX_AUTH=strict', () => {
       await g.must(dir, ['commit', '-qm', 'first']);
       await g.must(dir, ['push', '-q', 'origin', 'main']);
 
-      const denied = await g.run(g.dir('denied'), ['clone', `${strict.url}/v1/repos/${name}`, '.']);
+      const denied = await g.run(g.dir('denied'), ['-c', 'credential.helper=', 'clone', `${strict.url}/v1/repos/${name}`, '.']);
       assert.notEqual(denied.code, 0);
 
       // AWS's own credential helper: a SigV4 signature as password; the region it signed for picks the repository
@@ -336,7 +338,7 @@ test('API and git agree: a commit made with PutFile is fetched by git, and a pus
   assert.equal(errorCode(missing), 'BranchDoesNotExistException');
 });
 
-test('default auth: a repository in another account and region is found by its unique name, or by the credentials git sends after a 401', async () => {
+test('default auth: git is challenged (401) before a repository is chosen, and its credentials name the account and region', async () => {
   const name = unique('elsewhere');
   const mk = async (account: string, region: string, content: string) => {
     const meta = (await ok(box.url, 'CreateRepository', { repositoryName: name }, account, region)).repositoryMetadata;
@@ -345,14 +347,21 @@ test('default auth: a repository in another account and region is found by its u
     return { meta, tip };
   };
   const a = await mk('111111111111', 'eu-west-1', 'eu');
-  // unique name: no credentials needed
-  const anon = git.dir(unique('w'));
-  await git.must(anon, ['clone', '-q', a.meta.cloneUrlHttp, '.']);
-  assert.equal(readFileSync(join(anon, 'who.txt'), 'utf8'), 'eu');
-
-  // the same name in a second account/region: git is challenged and its credentials pick the repository
-  await mk('222222222222', 'ap-south-1', 'ap');
+  // no credentials: 401 with a Basic challenge, whatever exists under that name
+  const anon = await fetch(`${a.meta.cloneUrlHttp}/info/refs?service=git-upload-pack`);
+  assert.equal(anon.status, 401);
+  assert.equal(anon.headers.get('www-authenticate'), 'Basic realm="opsbox"');
+  // the default account's credentials (the helper) do not reach another account's repository
+  const asDefault = await git.run(git.dir(unique('w')), ['clone', '-q', a.meta.cloneUrlHttp, '.']);
+  assert.notEqual(asDefault.code, 0);
+  assert.match(asDefault.stderr, /not found|404/i);
   const u = new URL(box.url);
+  const viaA = git.dir(unique('w'));
+  await git.must(viaA, ['clone', '-q', `http://111111111111%40eu-west-1:x@${u.host}/v1/repos/${name}`, '.']);
+  assert.equal(readFileSync(join(viaA, 'who.txt'), 'utf8'), 'eu');
+
+  // the same name in a second account/region: its credentials pick its repository
+  await mk('222222222222', 'ap-south-1', 'ap');
   const viaCreds = git.dir(unique('w'));
   await git.must(viaCreds, ['clone', '-q', `http://222222222222%40ap-south-1:x@${u.host}/v1/repos/${name}`, '.']);
   assert.equal(readFileSync(join(viaCreds, 'who.txt'), 'utf8'), 'ap');
@@ -363,6 +372,9 @@ test('default auth: a repository in another account and region is found by its u
   assert.equal(Buffer.from(f.fileContent, 'base64').toString(), 'ap2');
   const other = await ok(box.url, 'GetFile', { repositoryName: name, filePath: 'who.txt' }, '111111111111', 'eu-west-1');
   assert.equal(Buffer.from(other.fileContent, 'base64').toString(), 'eu');
+  // an account's user name without its region: us-east-1, where that account has no such repository
+  const noRegion = await git.run(git.dir(unique('w')), ['clone', '-q', `http://111111111111:x@${u.host}/v1/repos/${name}`, '.']);
+  assert.notEqual(noRegion.code, 0);
 });
 
 test('upload-pack accepts gzip request bodies, as git sends them for large negotiations', async () => {
@@ -373,7 +385,12 @@ test('upload-pack accepts gzip request bodies, as git sends them for large negot
   const body = gzipSync(Buffer.from(`0032want ${id}\n00000009done\n`));
   const res = await fetch(`${box.url}/v1/repos/${name}/git-upload-pack`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-git-upload-pack-request', 'Content-Encoding': 'gzip', Accept: 'application/x-git-upload-pack-result' },
+    headers: {
+      Authorization: 'Basic ' + Buffer.from('test:test').toString('base64'),
+      'Content-Type': 'application/x-git-upload-pack-request',
+      'Content-Encoding': 'gzip',
+      Accept: 'application/x-git-upload-pack-result',
+    },
     body,
   });
   assert.equal(res.status, 200);

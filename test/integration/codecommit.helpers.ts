@@ -48,12 +48,20 @@ export interface GitResult {
   stderr: string;
 }
 
-/** A git client with its own HOME (user.name/email set, no credential helper). */
+/**
+ * The credential helper a user of the default account would configure: the root key test/test
+ * unless the URL names a user (then only its password). opsbox asks git for credentials (401) before
+ * it picks a repository, and they name the account.
+ */
+export const DEFAULT_CREDENTIAL_HELPER = `!f() { test "$1" = get || exit 0; grep '^username=' >/dev/null || echo username=test; echo password=test; }; f`;
+
+/** A git client with its own HOME (user.name/email set, the default account's credential helper). */
 export class GitClient {
   readonly home: string;
   constructor() {
     this.home = mkdtempSync(join(tmpdir(), 'opsbox-git-home-'));
-    writeFileSync(join(this.home, '.gitconfig'), '[user]\n\tname = Tester\n\temail = tester@example.com\n[init]\n\tdefaultBranch = main\n[credential]\n\thelper =\n');
+    const helper = DEFAULT_CREDENTIAL_HELPER.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+    writeFileSync(join(this.home, '.gitconfig'), `[user]\n\tname = Tester\n\temail = tester@example.com\n[init]\n\tdefaultBranch = main\n[credential]\n\thelper =\n\thelper = "${helper}"\n`);
   }
 
   run(cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> {

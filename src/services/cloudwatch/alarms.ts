@@ -3,6 +3,7 @@
  * DescribeAlarmHistory, DeleteAlarms, SetAlarmState, Enable/DisableAlarmActions and the tag
  * operations. The state machine itself is engine.ts; these handlers check, store and kick it.
  */
+import { requireOwnArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CloudwatchHandlers, PutCompositeAlarmInput, PutMetricAlarmInput } from './api.generated.js';
@@ -328,8 +329,11 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
 }
 
 function alarmByArn(engine: AlarmEngine, ctx: RequestContext, resourceArn: string): Alarm {
+  const notFound = () => new AwsError('ResourceNotFoundException', 'The specified resource does not exist.', 404);
+  // another account's or region's alarm is one this caller cannot see
+  requireOwnArn(resourceArn, ctx, notFound);
   const m = /^arn:aws[a-z-]*:cloudwatch:([^:]*):(\d{12}):alarm:(.+)$/.exec(resourceArn);
-  const a = m && m[2] === ctx.account ? engine.get(m[2], m[1], m[3]) : undefined;
-  if (!a) throw new AwsError('ResourceNotFoundException', 'The specified resource does not exist.', 404);
+  const a = m ? engine.get(m[2], m[1], m[3]) : undefined;
+  if (!a) throw notFound();
   return a;
 }

@@ -255,10 +255,14 @@ export class AlarmEngine {
     return r;
   }
 
-  /** The alarm a rule argument (name or ARN) designates, in the composite's account and region. */
+  /**
+   * The alarm a rule argument (name or ARN) designates, in the composite's account and region: an
+   * ARN of another account's or region's alarm designates none.
+   */
   resolve(account: string, region: string, ref: string) {
     const m = /^arn:aws[a-z-]*:cloudwatch:([^:]*):(\d{12}):alarm:(.+)$/.exec(ref);
-    return m ? this.get(m[2], m[1], m[3]) : this.get(account, region, ref);
+    if (!m) return this.get(account, region, ref);
+    return m[2] === account && m[1] === region ? this.get(m[2], m[1], m[3]) : undefined;
   }
 
   /** Re-evaluates a composite alarm's rule; `trigger` is the child whose change caused it. */

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Scope } from '../../core/arn.js';
+import { parseArn, type Scope } from '../../core/arn.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { BuildspecError, parseBuildspec, type Buildspec } from './buildspec.js';
 import type { BuildDoc } from './store.js';
@@ -26,6 +26,13 @@ export class PhaseFailure extends Error {
 /** Temporary credentials of the build's service role, as CodeBuild gives every build (session AWSCodeBuild-<uuid>). */
 export async function roleCredentials(env: ServiceEnv, scope: Scope, doc: BuildDoc, log: (m: string) => void): Promise<RoleCredentials | undefined> {
   if (!env.services.has('sts') || !doc.serviceRole) return undefined;
+  // opsbox's STS does not evaluate trust policies, so another account's role would hand the build
+  // that account's data: the build keeps its own account's credentials instead
+  const roleAccount = parseArn(doc.serviceRole)?.account;
+  if (roleAccount && roleAccount !== scope.account) {
+    log(`Could not assume the service role ${doc.serviceRole}: it belongs to account ${roleAccount}, not ${scope.account}; the build gets the account's credentials`);
+    return undefined;
+  }
   try {
     const seconds = Math.min(43_200, Math.max(900, doc.timeoutInMinutes * 60 + 600));
     const r = await env.services.call(

@@ -4,7 +4,7 @@
  * BatchDeleteBuilds. The run itself is runner.ts's.
  */
 import { randomUUID } from 'node:crypto';
-import { arn, parseArn, type Scope } from '../../core/arn.js';
+import { arn, isForeignArn, parseArn, type Scope } from '../../core/arn.js';
 import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { pageByOffset } from '../../core/pagination.js';
@@ -16,8 +16,9 @@ import type { BuildPrivate, BuildRunner } from './runner.js';
 import type { BuildDoc, CodebuildStore, ProjectDoc } from './store.js';
 
 const buildNotFound = (id: string) => new AwsError('ResourceNotFoundException', `Build not found: ${id}`, 400);
-/** "project:uuid" from an id or a build ARN. */
-const buildId = (idOrArn: string) => {
+/** "project:uuid" from an id or a build ARN; '' (no such build) for another account's or region's ARN. */
+const buildId = (idOrArn: string, scope: Scope) => {
+  if (isForeignArn(idOrArn, scope)) return '';
   const arn = idOrArn.startsWith('arn:') ? parseArn(idOrArn) : undefined;
   return arn?.resource.startsWith('build/') ? arn.resource.slice('build/'.length) : idOrArn;
 };
@@ -147,7 +148,7 @@ const IDEMPOTENCY_MS = 5 * 60_000;
 
 export function buildHandlers(store: CodebuildStore, runner: BuildRunner): CodebuildHandlers {
   const tokens = new Map<string, { id: string; at: number; input: string }>();
-  const requireBuild = (scope: Scope, idOrArn: string) => store.build(scope, buildId(idOrArn)) ?? (() => { throw buildNotFound(idOrArn); })();
+  const requireBuild = (scope: Scope, idOrArn: string) => store.build(scope, buildId(idOrArn, scope)) ?? (() => { throw buildNotFound(idOrArn); })();
   return {
     StartBuild(input, ctx) {
       const pipeline = ctx.internal?.codepipeline as StartContext['pipeline'];
@@ -185,7 +186,7 @@ export function buildHandlers(store: CodebuildStore, runner: BuildRunner): Codeb
     BatchGetBuilds(input, ctx) {
       if (input.ids.length === 0 || input.ids.length > 100) throw invalidInput('Number of build ids must be between 1 and 100');
       const { found, notFound } = batchGet(new Set(input.ids), (id) => {
-        const doc = store.build(ctx, buildId(id));
+        const doc = store.build(ctx, buildId(id, ctx));
         return doc && publicBuild(doc);
       });
       return { builds: found, buildsNotFound: notFound };
@@ -207,7 +208,7 @@ export function buildHandlers(store: CodebuildStore, runner: BuildRunner): Codeb
       const buildsDeleted: string[] = [];
       const buildsNotDeleted: { id: string; statusCode: string }[] = [];
       for (const id of input.ids) {
-        const doc = store.build(ctx, buildId(id));
+        const doc = store.build(ctx, buildId(id, ctx));
         if (!doc) buildsNotDeleted.push({ id, statusCode: 'BUILD_NOT_FOUND' });
         else if (doc.buildStatus === 'IN_PROGRESS') buildsNotDeleted.push({ id, statusCode: 'BUILD_IN_PROGRESS' });
         else {

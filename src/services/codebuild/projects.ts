@@ -3,7 +3,7 @@
  * and the checks AWS applies to sources, artifacts and environments (shared with StartBuild's
  * overrides through checkSource/checkArtifacts/checkEnvironment).
  */
-import { arn, parseArn, type Scope } from '../../core/arn.js';
+import { arn, isForeignArn, parseArn, type Scope } from '../../core/arn.js';
 import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { pageByOffset } from '../../core/pagination.js';
@@ -14,9 +14,13 @@ import type { CodebuildStore, ProjectDoc } from './store.js';
 export const invalidInput = (message: string) => new AwsError('InvalidInputException', message, 400);
 export const badToken = () => invalidInput('Invalid pagination token');
 
-/** A project's name from its name or ARN (AWS accepts either where a project is named). */
-export const projectName = (nameOrArn: string) => {
+/**
+ * A project's name from its name or ARN (AWS accepts either where a project is named); undefined
+ * for the ARN of another account's or region's project, which this caller cannot see.
+ */
+export const projectName = (nameOrArn: string, scope: Scope) => {
   const arn = nameOrArn.startsWith('arn:') ? parseArn(nameOrArn) : undefined;
+  if (isForeignArn(nameOrArn, scope)) return undefined;
   return arn?.resource.startsWith('project/') ? arn.resource.slice('project/'.length) : nameOrArn;
 };
 
@@ -146,7 +150,10 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
 
     BatchGetProjects(input, ctx) {
       if (input.names.length === 0 || input.names.length > 100) throw invalidInput('Number of project names must be between 1 and 100');
-      const { found, notFound } = batchGet(new Set(input.names), (n) => store.project(ctx, projectName(n)));
+      const { found, notFound } = batchGet(new Set(input.names), (n) => {
+        const name = projectName(n, ctx);
+        return name === undefined ? undefined : store.project(ctx, name);
+      });
       return { projects: found, projectsNotFound: notFound };
     },
 
@@ -178,7 +185,8 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
 
     DeleteProject(input, ctx) {
       // AWS answers success for a project that does not exist
-      store.deleteProject(ctx, projectName(input.name));
+      const name = projectName(input.name, ctx);
+      if (name !== undefined) store.deleteProject(ctx, name);
       return {};
     },
   };

@@ -27,7 +27,7 @@ function groupDoc(scope: Scope, name: string, type: string, exportConfig: any, t
 const page = <T>(items: T[], token: string | undefined, max = 100) => pageByOffset(items, token, max, badToken);
 
 export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
-  const requireGroup = (groupArn: string) => store.reportGroup(groupArn) ?? (() => { throw notFound(`Report group not found: ${groupArn}`); })();
+  const requireGroup = (scope: Scope, groupArn: string) => store.reportGroup(scope, groupArn) ?? (() => { throw notFound(`Report group not found: ${groupArn}`); })();
   return {
     CreateReportGroup(input, ctx) {
       if (!GROUP_NAME.test(input.name)) throw invalidInput(`Invalid report group name: ${input.name}`);
@@ -38,8 +38,8 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
       return { reportGroup: doc };
     },
 
-    UpdateReportGroup(input) {
-      const doc = requireGroup(input.arn);
+    UpdateReportGroup(input, ctx) {
+      const doc = requireGroup(ctx, input.arn);
       if (input.exportConfig) doc.exportConfig = input.exportConfig;
       if (input.tags) doc.tags = input.tags;
       doc.lastModified = Date.now();
@@ -47,8 +47,8 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
       return { reportGroup: doc };
     },
 
-    DeleteReportGroup(input) {
-      requireGroup(input.arn);
+    DeleteReportGroup(input, ctx) {
+      requireGroup(ctx, input.arn);
       if (!input.deleteReports && store.reportArns({ account: '', region: '' }, input.arn).length)
         throw invalidInput(`Cannot delete report group ${input.arn} because it has reports. Delete the reports first, or set deleteReports`);
       store.deleteReportGroup(input.arn);
@@ -64,8 +64,8 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
       return { reportGroups: p.items, nextToken: p.nextToken };
     },
 
-    BatchGetReportGroups(input) {
-      const { found, notFound } = batchGet(input.reportGroupArns, (a) => store.reportGroup(a));
+    BatchGetReportGroups(input, ctx) {
+      const { found, notFound } = batchGet(input.reportGroupArns, (a) => store.reportGroup(ctx, a));
       return { reportGroups: found, reportGroupsNotFound: notFound };
     },
 
@@ -77,25 +77,26 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
     },
 
     ListReportsForReportGroup(input, ctx) {
-      requireGroup(input.reportGroupArn);
+      requireGroup(ctx, input.reportGroupArn);
       const arns = store.reportArns(ctx, input.reportGroupArn);
       if (input.sortOrder === 'ASCENDING') arns.reverse();
       const p = page(arns, input.nextToken, input.maxResults ?? 100);
       return { reports: p.items, nextToken: p.nextToken };
     },
 
-    BatchGetReports(input) {
-      const { found, notFound } = batchGet(input.reportArns, (a) => store.report(a));
+    BatchGetReports(input, ctx) {
+      const { found, notFound } = batchGet(input.reportArns, (a) => store.report(ctx, a));
       return { reports: found, reportsNotFound: notFound };
     },
 
-    DeleteReport(input) {
-      store.deleteReport(input.arn);
+    DeleteReport(input, ctx) {
+      // only the caller's own report; another account's is left alone (AWS answers success either way)
+      if (store.report(ctx, input.arn)) store.deleteReport(input.arn);
       return {};
     },
 
-    DescribeTestCases(input) {
-      const report = store.report(input.reportArn);
+    DescribeTestCases(input, ctx) {
+      const report = store.report(ctx, input.reportArn);
       if (!report) throw notFound(`Report not found: ${input.reportArn}`);
       const max = input.maxResults ?? 100;
       if (max < 1 || max > 100) throw invalidInput('maxResults must be between 1 and 100');
@@ -137,7 +138,7 @@ export async function recordReports(env: ServiceEnv, store: CodebuildStore, scop
   const now = env.clock.now();
   for (const result of await readReports(srcDir, spec.reports)) {
     let group: ReportGroupDoc | undefined;
-    if (result.group.startsWith('arn:')) group = store.reportGroup(result.group);
+    if (result.group.startsWith('arn:')) group = store.reportGroup(scope, result.group);
     else {
       const name = `${doc.projectName}-${result.group}`;
       group = store.reportGroupByName(scope, name);

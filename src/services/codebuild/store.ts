@@ -89,13 +89,13 @@ export class CodebuildStore {
       running: db.prepare("SELECT doc, account, region FROM codebuild_builds WHERE status = 'IN_PROGRESS'"),
       runningForProject: db.prepare("SELECT COUNT(*) AS n FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? AND status = 'IN_PROGRESS'"),
       maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM (SELECT seq FROM codebuild_builds UNION ALL SELECT seq FROM codebuild_reports)'),
-      groupGet: db.prepare('SELECT doc FROM codebuild_report_groups WHERE arn = ?'),
+      groupGet: db.prepare('SELECT doc FROM codebuild_report_groups WHERE arn = ? AND account = ? AND region = ?'),
       groupByName: db.prepare('SELECT doc FROM codebuild_report_groups WHERE account = ? AND region = ? AND name = ?'),
       groupInsert: db.prepare('INSERT INTO codebuild_report_groups (account, region, name, arn, created, doc) VALUES (?, ?, ?, ?, ?, ?)'),
       groupUpdate: db.prepare('UPDATE codebuild_report_groups SET doc = ? WHERE arn = ?'),
       groupDelete: db.prepare('DELETE FROM codebuild_report_groups WHERE arn = ?'),
       groupList: db.prepare('SELECT doc, created FROM codebuild_report_groups WHERE account = ? AND region = ?'),
-      reportGet: db.prepare('SELECT doc FROM codebuild_reports WHERE arn = ?'),
+      reportGet: db.prepare('SELECT doc FROM codebuild_reports WHERE arn = ? AND account = ? AND region = ?'),
       reportInsert: db.prepare('INSERT INTO codebuild_reports (arn, account, region, group_arn, seq, doc) VALUES (?, ?, ?, ?, ?, ?)'),
       reportUpdate: db.prepare('UPDATE codebuild_reports SET doc = ? WHERE arn = ?'),
       reportDelete: db.prepare('DELETE FROM codebuild_reports WHERE arn = ?'),
@@ -196,8 +196,9 @@ export class CodebuildStore {
 
   // report groups and reports
 
-  reportGroup(arn: string): ReportGroupDoc | undefined {
-    const row = this.s.groupGet.get(arn) as { doc: string } | undefined;
+  /** The caller's report group of that ARN (another account's or region's is not found). */
+  reportGroup(scope: Scope, arn: string): ReportGroupDoc | undefined {
+    const row = this.s.groupGet.get(arn, scope.account, scope.region) as { doc: string } | undefined;
     return row && JSON.parse(row.doc);
   }
 
@@ -226,8 +227,9 @@ export class CodebuildStore {
     return (this.s.groupList.all(scope.account, scope.region) as { doc: string; created: number }[]).map((r) => ({ doc: JSON.parse(r.doc), created: r.created }));
   }
 
-  report(arn: string): ReportDoc | undefined {
-    const row = this.s.reportGet.get(arn) as { doc: string } | undefined;
+  /** The caller's report of that ARN (another account's or region's is not found). */
+  report(scope: Scope, arn: string): ReportDoc | undefined {
+    const row = this.s.reportGet.get(arn, scope.account, scope.region) as { doc: string } | undefined;
     return row && JSON.parse(row.doc);
   }
 

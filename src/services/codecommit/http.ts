@@ -6,13 +6,13 @@
  * (HEAD, objects/...) answer 404: git clients only fall back to them when a server is not smart.
  *
  * Who is calling (account, region):
- *  - default mode: any or no credentials. The basic-auth username picks the account when it is a
+ *  - Both modes: a request without HTTP basic credentials is answered 401 + WWW-Authenticate, since
+ *    the account cannot be known without them (git sends none until challenged, even when the URL
+ *    holds them); the repository is then looked up only in the caller's account and region.
+ *  - default mode: any credentials. The basic-auth username picks the account when it is a
  *    12-digit id or a known access key (anything else: the default account); it may end in
  *    "@<region>" (written %40 in a URL) to pick a region, otherwise us-east-1. The password is ignored.
- *    git sends credentials only after a 401, so a request without any is served from the default
- *    account in us-east-1, else from the one repository of that name in any account or region;
- *    when several share the name, a 401 makes git retry with the credentials it has.
- *  - OPSBOX_AUTH=strict: HTTP basic credentials are required (401 + WWW-Authenticate otherwise);
+ *  - OPSBOX_AUTH=strict: HTTP basic credentials are required;
  *    the username is a known access key id (optionally "%<session token>" as AWS's credential helper
  *    sends it, optionally "@<region>"), else 403. The password is either the key's secret, or the
  *    signature `aws codecommit credential-helper --ignore-host-check` / git-remote-codecommit compute
@@ -104,14 +104,14 @@ function identify(cc: Codecommit, req: IncomingMessage, res: ServerResponse, rep
     user = user.slice(0, at);
   }
   const keyId = user.split('%')[0];
+  if (!auth) {
+    reply(res, 401, 'Authentication required\n', { 'WWW-Authenticate': 'Basic realm="opsbox"' });
+    return undefined;
+  }
   if (cc.env.config.auth !== 'strict') {
     const rec = keyId ? creds.find(keyId) : undefined;
     const account = creds.accountOf(keyId || undefined);
     return { account, region, user: keyId || 'anonymous', arn: rec?.arn ?? `arn:aws:iam::${account}:root` };
-  }
-  if (!auth) {
-    reply(res, 401, 'Authentication required\n', { 'WWW-Authenticate': 'Basic realm="opsbox CodeCommit"' });
-    return undefined;
   }
   const rec = creds.find(keyId);
   const now = cc.env.clock.now();
@@ -138,15 +138,10 @@ async function serve(cc: Codecommit, req: IncomingMessage, res: ServerResponse) 
   }
   const sub = slash < 0 ? '' : rest.slice(slash);
   if (!/^[\w.-]{1,100}$/.test(name) || sub.includes('..') || sub.includes('\\')) return reply(res, 404, 'Repository not found\n');
-  let who = identify(cc, req, res, PREFIX + name);
+  const who = identify(cc, req, res, PREFIX + name);
   if (!who) return;
-  let row = cc.store.findRepo(who, name);
-  if (!row && cc.env.config.auth !== 'strict' && !req.headers.authorization) {
-    const named = cc.store.reposNamed(name);
-    if (named.length > 1) return reply(res, 401, 'Credentials name the account and region\n', { 'WWW-Authenticate': 'Basic realm="opsbox CodeCommit"' });
-    row = named[0];
-    if (row) who = { ...who, account: row.account, region: row.region, arn: `arn:aws:iam::${row.account}:root` };
-  }
+  // only the caller's own account and region: another account's repository of the same name is not found
+  const row = cc.store.findRepo(who, name);
   if (!row) return reply(res, 404, `Repository not found: ${name}\n`);
 
   const call = gitCall(req.method ?? 'GET', sub, url.searchParams.get('service'));

@@ -95,7 +95,6 @@ export class CodecommitStore {
     this.s = {
       byName: db.prepare('SELECT * FROM codecommit_repos WHERE account = ? AND region = ? AND name = ?'),
       byId: db.prepare('SELECT * FROM codecommit_repos WHERE id = ?'),
-      named: db.prepare('SELECT * FROM codecommit_repos WHERE name = ? LIMIT 2'),
       insert: db.prepare(
         'INSERT INTO codecommit_repos (id, account, region, name, description, created, modified, kms, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -136,11 +135,6 @@ export class CodecommitStore {
 
   findRepo(scope: Scope, name: string) {
     return this.s.byName.get(scope.account, scope.region, name) as RepoRow | undefined;
-  }
-
-  /** Up to two repositories of that name in any account and region (git's anonymous fallback). */
-  reposNamed(name: string) {
-    return this.s.named.all(name) as RepoRow[];
   }
 
   repoById(id: string) {

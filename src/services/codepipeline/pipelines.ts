@@ -2,7 +2,7 @@
  * Pipeline handlers: CreatePipeline (which, as on AWS, starts a first execution), GetPipeline (any
  * version), UpdatePipeline, DeletePipeline, ListPipelines, the stage transitions and tags.
  */
-import { parseArn } from '../../core/arn.js';
+import { parseArn, requireOwnArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { decodeToken, encodeToken } from '../../core/pagination.js';
 import type { RequestContext } from '../../gateway/context.js';
@@ -21,8 +21,11 @@ const invalidToken = () => new AwsError('InvalidNextTokenException', 'The next t
 function pipelineOfArn(store: CodepipelineStore, resourceArn: string, ctx: RequestContext): PipelineRow {
   const p = parseArn(resourceArn);
   if (!p || p.service !== 'codepipeline' || !p.resource) throw new AwsError('InvalidArnException', `The ARN '${resourceArn}' is not valid.`);
-  const row = p.account === ctx.account && p.region === ctx.region ? store.pipeline(ctx, p.resource) : undefined;
-  if (!row) throw new AwsError('ResourceNotFoundException', `The account with id '${ctx.account}' does not include a pipeline with the name '${p.resource}'`);
+  const notFound = () => new AwsError('ResourceNotFoundException', `The account with id '${ctx.account}' does not include a pipeline with the name '${p.resource}'`);
+  // another account's or region's pipeline is one this caller cannot see
+  requireOwnArn(resourceArn, ctx, notFound);
+  const row = store.pipeline(ctx, p.resource);
+  if (!row) throw notFound();
   return row;
 }
 

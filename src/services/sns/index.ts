@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArn } from '../../core/arn.js';
 import type { HttpRoute, ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import { authorize } from './access.js';
 import type { SnsHandlers } from './api.generated.js';
 import { Deliverer } from './delivery.js';
 import { Publisher, publishHandlers } from './publish.js';
@@ -50,6 +51,8 @@ export function createSnsHandlers(env: ServiceEnv): SnsHandlers {
     const p = parseArn(inv.arn)!;
     const topic = store.topicByArn(inv.arn);
     if (!topic || p.resource.includes(':')) throw new Error(`SNS topic ${inv.arn} does not exist`);
+    // another account's alarm or rule publishes only where the topic's policy lets that account
+    authorize(topic, { account: inv.account, caller: { account: inv.account, arn: `arn:aws:iam::${inv.account}:root`, userId: inv.account, accessKeyId: '' } }, 'Publish');
     // AWS cuts alarm subjects to SNS's 100 printable characters rather than failing the action
     const subject = inv.subject?.replace(/[^\x20-\x7e]/g, ' ').slice(0, 100) || undefined;
     // FIFO topics need a group; a target that names none publishes in one group per source, never deduplicated
@@ -61,7 +64,7 @@ export function createSnsHandlers(env: ServiceEnv): SnsHandlers {
       groupId: fifo ? (opt('MessageGroupId') ?? inv.source) : undefined,
       dedupId: fifo ? (opt('MessageDeduplicationId') ?? randomUUID()) : undefined,
     });
-  });
+  }, { crossAccount: true });
   return {
     ...topicHandlers(store),
     ...subscriptionHandlers(store, deliverer),

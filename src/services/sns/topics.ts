@@ -89,9 +89,10 @@ export function topicAttributes(store: SnsStore, topic: TopicRow): Record<string
 }
 
 export function topicHandlers(store: SnsStore): SnsHandlers {
-  function resource(resourceArn: string): TopicRow {
+  /** The topic a tag operation names, in the request's region; another account's is then authorized by its policy. */
+  function resource(resourceArn: string, ctx: RequestContext): TopicRow {
     const t = store.topicByArn(resourceArn);
-    if (!t) throw new AwsError('ResourceNotFound', 'Resource does not exist', 404);
+    if (!t || t.region !== ctx.region) throw new AwsError('ResourceNotFound', 'Resource does not exist', 404);
     return t;
   }
 
@@ -162,7 +163,7 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
     },
 
     TagResource(input, ctx) {
-      const topic = resource(input.ResourceArn);
+      const topic = resource(input.ResourceArn, ctx);
       authorize(topic, ctx, 'TagResource');
       checkTags(input.Tags);
       store.setTopicTags(topic.id, mergeTags(JSON.parse(topic.tags), input.Tags));
@@ -170,7 +171,7 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
     },
 
     UntagResource(input, ctx) {
-      const topic = resource(input.ResourceArn);
+      const topic = resource(input.ResourceArn, ctx);
       authorize(topic, ctx, 'UntagResource');
       const drop = new Set(input.TagKeys);
       store.setTopicTags(topic.id, (JSON.parse(topic.tags) as Tag[]).filter((t) => !drop.has(t.Key)));
@@ -178,7 +179,7 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
     },
 
     ListTagsForResource(input, ctx) {
-      const topic = resource(input.ResourceArn);
+      const topic = resource(input.ResourceArn, ctx);
       authorize(topic, ctx, 'ListTagsForResource');
       return { Tags: JSON.parse(topic.tags) as Tag[] };
     },

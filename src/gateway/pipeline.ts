@@ -135,7 +135,7 @@ export class Gateway {
       meta = responseMeta(routed.served, requestId);
       if (!(routed.op && streamingPayload(routed.served.model, routed.op))) wire.body = await readBody(req, bodyLimit(routed));
       // the signature covers the bytes as sent: checked before a gzip body is inflated
-      if (this.env.config.auth === 'strict') verifyRequest(wire, auth, this.env.credentials, this.env.clock);
+      if (this.env.config.auth === 'strict' && !anonymousAllowed(routed, wire, auth)) verifyRequest(wire, auth, this.env.credentials, this.env.clock);
       // SDKs gzip large bodies of operations with the requestCompression trait (CloudWatch PutMetricData);
       // REST protocols keep Content-Encoding as the object's own metadata (S3), so only RPC bodies are inflated
       if (wire.body && !routed.protocol.name.startsWith('rest') && /^\s*gzip\s*$/i.test(String(req.headers['content-encoding'] ?? '')))
@@ -286,6 +286,14 @@ export class Gateway {
       headers: req.headers,
     };
   }
+}
+
+/** An unsigned call of an operation the service declares anonymous (the operation named in the URL or the query body). */
+function anonymousAllowed(routed: Routed, wire: WireRequest, auth: SigV4Auth | undefined): boolean {
+  const anonymous = routed.served.spec.anonymousOperations;
+  if (auth || !anonymous) return false;
+  const name = routed.op?.name ?? (routed.protocol === awsQuery ? queryParams(wire).get('Action') : undefined);
+  return !!name && anonymous.includes(name);
 }
 
 function responseMeta(served: Served, requestId: string): ResponseMeta {

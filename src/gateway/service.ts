@@ -86,6 +86,8 @@ export interface ServiceSpec<H extends object = object> {
    * every other buffered body is capped at 64 MiB.
    */
   bodyLimits?: Record<string, number>;
+  /** Operations AWS answers without a signature even in strict mode (SNS ConfirmSubscription from a SubscribeURL). */
+  anonymousOperations?: string[];
   /** Non-AWS routes, built once at start. */
   httpRoutes?(env: ServiceEnv): HttpRoute[];
   /** Called at shutdown (timers, child processes). */

@@ -201,6 +201,12 @@ print(c.generate_presigned_url('get_caller_identity', ExpiresIn=300, HttpMethod=
     }
   });
 
+  test('a 12-digit access key id signed with the root secret is that account’s root; with any other secret → SignatureDoesNotMatch', async () => {
+    const me = await new STSClient(clientConfig(box.url, { accessKeyId: '111111111111', secretAccessKey: 'test' })).send(new GetCallerIdentityCommand({}));
+    assert.equal(me.Arn, 'arn:aws:iam::111111111111:root');
+    await assert.rejects(new STSClient(clientConfig(box.url, { accessKeyId: '111111111111', secretAccessKey: 'guess' })).send(new GetCallerIdentityCommand({})), (e: any) => e.name === 'SignatureDoesNotMatch');
+  });
+
   test('AssumeRole: the role must exist and its trust policy must let the caller in', async () => {
     const sts = new STSClient(clientConfig(box.url));
     const iam = new IAMClient(clientConfig(box.url));

@@ -26,8 +26,8 @@ export class PhaseFailure extends Error {
 /** Temporary credentials of the build's service role, as CodeBuild gives every build (session AWSCodeBuild-<uuid>). */
 export async function roleCredentials(env: ServiceEnv, scope: Scope, doc: BuildDoc, log: (m: string) => void): Promise<RoleCredentials | undefined> {
   if (!env.services.has('sts') || !doc.serviceRole) return undefined;
-  // opsbox's STS does not evaluate trust policies, so another account's role would hand the build
-  // that account's data: the build keeps its own account's credentials instead
+  // a service role is passed to CodeBuild within its account (iam:PassRole): a role that names
+  // another account, even one trusting codebuild.amazonaws.com, is never assumed
   const roleAccount = parseArn(doc.serviceRole)?.account;
   if (roleAccount && roleAccount !== scope.account) {
     log(`Could not assume the service role ${doc.serviceRole}: it belongs to account ${roleAccount}, not ${scope.account}; the build gets the account's credentials`);

@@ -109,6 +109,8 @@ export const sns: ServiceSpec<SnsHandlers> = {
   protocols: ['query'],
   // SNS checks values itself (InvalidParameter naming the parameter), not with the model's constraint messages
   patch: { validationErrorCode: 'ValidationError', modelConstraints: false },
+  // the SubscribeURL in a SubscriptionConfirmation is opened unsigned, by a browser or curl
+  anonymousOperations: ['ConfirmSubscription'],
   create: createSnsHandlers,
   httpRoutes: snsRoutes,
   close() {

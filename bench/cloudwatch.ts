@@ -193,6 +193,7 @@ export async function alarmTicks(plan: Pick<CloudwatchPlan, 'alarms' | 'ticks' |
   const clock = new ManualClock(Math.floor(Date.now() / 60_000) * 60_000);
   const env = createServiceEnv({ host: '127.0.0.1', port: 0, dataDir: dir, auth: 'default', ephemeral: true }, clock);
   const cw = createCloudwatch(env);
+  cw.start?.();
   try {
     const scope = { account: '000000000000', region: 'us-east-1' };
     const ctx = { ...scope, clock, requestId: 'bench', service: 'cloudwatch', operation: 'PutMetricAlarm', host: 'localhost', headers: {}, caller: {} } as unknown as RequestContext;
@@ -229,7 +230,7 @@ export async function alarmTicks(plan: Pick<CloudwatchPlan, 'alarms' | 'ticks' |
     }
     return { alarms: plan.alarms, createSeconds, tickMs: ticks, medianTickMs: median(ticks), transitions };
   } finally {
-    cw.close();
+    await cw.close?.();
     env.store.close();
     rmSync(dir, { recursive: true, force: true });
   }

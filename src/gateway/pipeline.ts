@@ -27,7 +27,7 @@ import { restXml } from '../protocol/restXml.js';
 import { RPC_V2_PATH, rpcv2Cbor } from '../protocol/rpcv2Cbor.js';
 import type { Protocol, ResponseMeta, WireRequest } from '../protocol/types.js';
 import type { Caller, RequestContext } from './context.js';
-import type { HandlerTable, ServiceEnv, ServiceSpec } from './service.js';
+import type { HandlerTable, HttpRoute, ServiceEnv, ServiceInstance, ServiceSpec } from './service.js';
 import { readSigV4, type SigV4Auth } from './sigv4.js';
 import { verifyRequest } from './strictAuth.js';
 import type { CallScope } from '../core/services.js';
@@ -40,6 +40,7 @@ interface Served {
   spec: ServiceSpec;
   model: ServiceModel;
   handlers: HandlerTable;
+  instance: ServiceInstance;
   patch: ModelPatch;
 }
 
@@ -78,7 +79,8 @@ export class Gateway {
   constructor(specs: ServiceSpec[], private env: ServiceEnv) {
     for (const spec of specs) {
       const model = loadModel(spec.model);
-      const served: Served = { spec, model, handlers: spec.create(env) as HandlerTable, patch: spec.patch ?? {} };
+      const instance = spec.create(env);
+      const served: Served = { spec, model, handlers: instance.handlers as HandlerTable, instance, patch: spec.patch ?? {} };
       this.served.push(served);
       this.bySigningName.set(spec.signingName, served);
       const target = spec.targetPrefix ?? model.metadata.targetPrefix;
@@ -88,7 +90,59 @@ export class Gateway {
     }
   }
 
+  /** The running instance of a service (in-process tests and benchmarks reach engines through it). */
+  instance<I extends ServiceInstance = ServiceInstance>(name: string): I {
+    const served = this.served.find((s) => s.spec.name === name);
+    if (!served) throw new Error(`opsbox serves no ${name}`);
+    return served.instance as I;
+  }
+
+  get routes(): HttpRoute[] {
+    return this.served.flatMap((s) => s.instance.routes ?? []);
+  }
+
+  private started: Served[] = [];
+
+  /**
+   * Starts every instance, each after the services it names in dependsOn. Synchronous starts run
+   * at once (an in-process test's timers exist when this returns); an asynchronous one holds back
+   * the starts after it.
+   */
+  start(): Promise<void> {
+    const byName = new Map(this.served.map((s) => [s.spec.name, s]));
+    const order: Served[] = [];
+    const visit = (s: Served, path: string[]) => {
+      if (order.includes(s)) return;
+      if (path.includes(s.spec.name)) throw new Error(`service dependencies form a cycle: ${[...path, s.spec.name].join(' → ')}`);
+      for (const dep of s.spec.dependsOn ?? []) {
+        const d = byName.get(dep);
+        if (d) visit(d, [...path, s.spec.name]);
+      }
+      order.push(s);
+    };
+    for (const s of this.served) visit(s, []);
+    let pending: Promise<void> | undefined;
+    for (const s of order) {
+      this.started.push(s);
+      if (pending) pending = pending.then(() => s.instance.start?.());
+      else {
+        const r = s.instance.start?.();
+        if (r) pending = Promise.resolve(r);
+      }
+    }
+    return pending ?? Promise.resolve();
+  }
+
+  /** Stops the instances in reverse start order (never-started ones too), then the worker threads. */
   async close() {
+    const order = [...this.started].reverse().concat(this.served.filter((s) => !this.started.includes(s)));
+    for (const s of order) {
+      try {
+        await s.instance.close?.();
+      } catch (err) {
+        log.error('service close failed', { service: s.spec.name, err: String(err) });
+      }
+    }
     await this.workers.close();
   }
 

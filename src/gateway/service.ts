@@ -57,7 +57,7 @@ export interface HttpRoute {
 export interface ServiceSpec<H extends object = object> {
   /** opsbox's name for it, also the health endpoint's key. */
   name: string;
-  /** aws-sdk model id, e.g. "logs-2014-03-28". */
+  /** Model id: models/<id>.json, e.g. "logs-2014-03-28". */
   model: string;
   /** SigV4 signing name (the credential scope's service). */
   signingName: string;
@@ -72,8 +72,14 @@ export interface ServiceSpec<H extends object = object> {
   /** IAM-like services are global: resources are scoped by account only. */
   global?: boolean;
   patch?: ModelPatch;
-  /** Builds the handler table, typed with the service's generated <Name>Handlers interface. */
-  create(env: ServiceEnv): H;
+  /**
+   * Builds one running instance of the service for one opsbox (the server owns it): its handler
+   * table, typed with the generated <Name>Handlers interface, and what it starts and stops. No
+   * state lives outside the instance, so two opsboxes in one process never touch each other.
+   */
+  create(env: ServiceEnv): ServiceInstance<H>;
+  /** Services whose instances must start before this one's (CodePipeline resumes actions that call CodeBuild and S3). */
+  dependsOn?: string[];
   /**
    * Operations whose large JSON bodies are parsed, validated and prepared by `fn` of `module`, which
    * gets { body, now, protocol } and returns the handler's input: in a worker thread
@@ -88,8 +94,18 @@ export interface ServiceSpec<H extends object = object> {
   bodyLimits?: Record<string, number>;
   /** Operations AWS answers without a signature even in strict mode (SNS ConfirmSubscription from a SubscribeURL). */
   anonymousOperations?: string[];
-  /** Non-AWS routes, built once at start. */
-  httpRoutes?(env: ServiceEnv): HttpRoute[];
-  /** Called at shutdown (timers, child processes). */
-  close?(): void;
+}
+
+/** A service running in one opsbox. */
+export interface ServiceInstance<H extends object = object> {
+  handlers: H;
+  /** Non-AWS routes (git smart HTTP, SNS's signing certificate). */
+  routes?: HttpRoute[];
+  /**
+   * Called once every service of the opsbox exists and it listens, dependencies first: resume what a
+   * previous run left (interrupted builds, executions, deliveries), start timers and engines.
+   */
+  start?(): void | Promise<void>;
+  /** Stops the instance's timers, child processes and subscriptions; called in reverse start order. */
+  close?(): void | Promise<void>;
 }

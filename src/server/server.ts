@@ -1,7 +1,8 @@
 /**
- * The node:http listener. Non-AWS routes live under /_opsbox (health now; console and JSON API
- * later) and, in later issues, /v1/repos (git) and /v2 (OCI registry); every other request is an
- * AWS API call for the gateway.
+ * The node:http listener and the opsbox's lifetime. /_opsbox/ is opsbox's own (health); the services'
+ * non-AWS routes come next (git smart HTTP under /v1/repos/, SNS's certificate under /_aws/sns/);
+ * every other request is an AWS API call for the gateway. The gateway owns the service instances:
+ * created together, started once listening (dependencies first), closed in reverse.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +30,7 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
   const store = env.store;
   const specs = allServices();
   const gateway = new Gateway(specs, env);
-  const routes = specs.flatMap((s) => s.httpRoutes?.(env) ?? []);
+  const routes = gateway.routes;
   const started = new Date().toISOString();
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
@@ -74,6 +75,8 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
   // with --port 0 the services learn the real port here (builds hand it to their AWS clients)
   env.config.port = port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // every service exists and the port is known: resume interrupted work, start engines
+  await gateway.start();
 
   let closed = false;
   return {
@@ -87,7 +90,6 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
         server.close(() => ok());
         server.closeAllConnections();
       });
-      for (const s of specs) s.close?.();
       await gateway.close();
       store.close();
       if (config.ephemeral) rmSync(dataDir, { recursive: true, force: true });

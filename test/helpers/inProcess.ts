@@ -60,6 +60,8 @@ export class InProcessOpsbox {
     this.dir = mkdtempSync(join(tmpdir(), 'opsbox-unit-'));
     this.env = createServiceEnv({ host: '127.0.0.1', port: 4566, dataDir: this.dir, auth: 'default', ephemeral: true }, clock);
     this.gateway = new Gateway(specs, this.env);
+    // synchronous starts (engines, timers on the clock) have run when the constructor returns
+    void this.gateway.start();
   }
 
   /** Sends raw bytes through the gateway, as node:http would hand them over. */
@@ -98,7 +100,8 @@ export class InProcessOpsbox {
     };
   }
 
-  close() {
+  async close() {
+    await this.gateway.close();
     this.env.store.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -115,7 +118,7 @@ async function toBuffer(body: unknown): Promise<Buffer> {
 
 /** A copy of a real service spec whose handlers are the given probes. */
 export function probeSpec(spec: ServiceSpec, handlers: Record<string, Handler>): ServiceSpec {
-  return { ...spec, create: () => handlers };
+  return { ...spec, create: () => ({ handlers }) };
 }
 
 export const sdkConfig = (gw: InProcessOpsbox) => ({

@@ -95,7 +95,7 @@ function ctx(): RequestContext {
 
 /** CreateRepository with the Code property, as a CloudFormation provider calls it. */
 function createWithCode(repositoryName: string, code: unknown) {
-  const handlers = codecommit.create(box.env) as any;
+  const handlers = codecommit.create(box.env).handlers as any;
   return handlers.CreateRepository({ repositoryName, code }, ctx());
 }
 
@@ -198,7 +198,7 @@ test('CreateRepository with Code.S3: a bucket of another account cannot be read'
   const key = unique('src') + '.zip';
   await put(key, zip([{ name: 'a.txt', data: Buffer.from('a') }]));
   const other = { ...ctx(), account: '111111111111' };
-  const handlers = codecommit.create(box.env) as any;
+  const handlers = codecommit.create(box.env).handlers as any;
   await assert.rejects(async () => handlers.CreateRepository({ repositoryName: name, code: { s3: { bucket, key } } }, other), { code: 'ValidationException' });
 });
 

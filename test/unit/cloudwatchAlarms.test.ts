@@ -43,10 +43,7 @@ gw.env.targets.register('sns', (inv) => {
   if (inv.arn.endsWith(':broken')) throw new Error('topic is broken');
   delivered.push(inv);
 });
-after(() => {
-  cloudwatch.close?.();
-  gw.close();
-});
+after(() => gw.close());
 
 let seq = 0;
 const name = (p: string) => `${p}-${++seq}`;

@@ -27,10 +27,7 @@ const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 const clock = new ManualClock(T0 + 10 * MIN);
 const gw = new InProcessOpsbox([cloudwatch], clock);
 const cw = new CloudWatchClient(sdkConfig(gw));
-after(() => {
-  cloudwatch.close?.();
-  gw.close();
-});
+after(() => gw.close());
 const code = (e: any) => e.Code ?? e.name;
 let seq = 0;
 const ns = () => `NS${++seq}`;

@@ -6,7 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
 import type { TargetInvocation } from '../../src/core/targets.js';
-import { engines, events } from '../../src/services/events/index.js';
+import { events, type EventsInstance } from '../../src/services/events/index.js';
 import { InProcessOpsbox } from '../helpers/inProcess.js';
 
 const ACCOUNT = '000000000000';
@@ -55,10 +55,7 @@ before(() => {
     calls.push(inv);
   });
 });
-after(() => {
-  events.close!();
-  gw.close();
-});
+after(() => gw.close());
 
 describe('internal bus → rules', () => {
   test('an event a service publishes on env.bus reaches the target of a matching default-bus rule', async () => {
@@ -136,7 +133,7 @@ describe('PutEvents → rules → targets', () => {
   });
 
   test('a failing target is counted and does not stop the others', async () => {
-    const engine = engines.get(gw.env)!;
+    const engine = gw.gateway.instance<EventsInstance>('events').engine;
     const failedBefore = engine.stats.failed;
     const id = name('healthy');
     await rule(name('r'), { EventPattern: JSON.stringify({ source: ['fail.test'] }) }, [

@@ -20,7 +20,7 @@ import { s3 } from '../../src/services/s3/index.js';
 import { sts } from '../../src/services/sts/index.js';
 import { InProcessOpsbox, probeSpec, sdkConfig } from '../helpers/inProcess.js';
 
-const lambda: ServiceSpec = { name: 'lambda', model: 'lambda-2015-03-31', signingName: 'lambda', protocols: ['rest-json'], create: () => ({}) };
+const lambda: ServiceSpec = { name: 'lambda', model: 'lambda-2015-03-31', signingName: 'lambda', protocols: ['rest-json'], create: () => ({ handlers: {} }) };
 
 let seen: Record<string, any> = {};
 let reply: any = {};

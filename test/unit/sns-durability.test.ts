@@ -23,15 +23,14 @@ before(() => {
   store = createSnsStore(gw.env.store);
 });
 
-after(() => {
-  sns.close?.();
-  gw.close();
-});
+after(() => gw.close());
 
 /** What a restart does to SNS: the old engine stops, a new one starts on the same store and resumes. */
-function restart() {
-  sns.close?.();
-  Object.assign(gw, { gateway: new Gateway([sns], gw.env) });
+async function restart() {
+  await gw.gateway.close();
+  const gateway = new Gateway([sns], gw.env);
+  Object.assign(gw, { gateway });
+  await gateway.start();
 }
 
 const query = async (action: string, params: Record<string, string>) => (await snsQuery(gw, action, params)).result;
@@ -54,7 +53,7 @@ describe('SNS resumes at start what a killed process left', () => {
         attributes: { blob: { DataType: 'Binary', BinaryValue: Buffer.from([0, 1, 2, 255]).toString('base64') }, kind: { DataType: 'String', StringValue: 'x' } },
       });
       store.insertOutbox(topic, 'outbox-message-1', message, clock.now() - 1000);
-      restart();
+      await restart();
       await until(() => ep.of('Notification').length === 1);
       const doc = JSON.parse(ep.of('Notification')[0].body);
       assert.equal(doc.MessageId, 'outbox-message-1');
@@ -64,7 +63,7 @@ describe('SNS resumes at start what a killed process left', () => {
       assert.deepEqual(doc.MessageAttributes, { blob: { Type: 'Binary', Value: 'AAEC/w==' }, kind: { Type: 'String', Value: 'x' } });
       await until(() => store.deliveries().length === 0);
       assert.equal(store.outbox().length, 0);
-      restart();
+      await restart();
       await settle();
       assert.equal(ep.of('Notification').length, 1, 'fanned out once');
     } finally {
@@ -93,7 +92,7 @@ describe('SNS resumes at start what a killed process left', () => {
       const out = { type: 'Notification' as const, messageId: 'retry-after-crash', message: 'again', timestamp: new Date(clock.now()).toISOString() };
       const id = store.insertDelivery(sub, encodeOutgoing(out), clock.now());
       store.rescheduleDelivery(id, 2, clock.now() + 5000);
-      restart();
+      await restart();
       await settle();
       clock.advance(4000);
       await settle();
@@ -116,7 +115,7 @@ describe('SNS resumes at start what a killed process left', () => {
       await query('Unsubscribe', { SubscriptionArn: sub.arn });
       assert.equal(store.deliveries().length, 0, 'Unsubscribe removes its pending deliveries');
       store.insertDelivery(sub, encodeOutgoing(out), clock.now());
-      restart();
+      await restart();
       clock.advance(0);
       await until(() => store.deliveries().length === 0);
       await settle();

@@ -35,10 +35,7 @@ before(() => {
   gw = new InProcessOpsbox([sns], clock);
 });
 
-after(() => {
-  sns.close?.();
-  gw.close();
-});
+after(() => gw.close());
 
 const query = (action: string, params: Record<string, string>, account = 'test') => snsQuery(gw, action, params, account);
 const endpoint = httpEndpoint;

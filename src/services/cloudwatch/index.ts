@@ -8,7 +8,7 @@
  */
 import { DEFAULT_ACCOUNT } from '../../core/credentials.js';
 import { log } from '../../core/log.js';
-import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import { alarmHandlers } from './alarms.js';
 import type { CloudwatchHandlers } from './api.generated.js';
 import { dashboardHandlers } from './dashboards.js';
@@ -19,11 +19,13 @@ import { queryHandlers } from './query.js';
 import { cloudwatchModelId, cloudwatchPatch } from './patch.js';
 import { createCloudwatchStore } from './store.js';
 
-/** Engines of every create() still running, stopped by close(). */
-const running = new Set<{ close(): void }>();
+export interface CloudwatchInstance extends ServiceInstance<CloudwatchHandlers> {
+  engine: AlarmEngine;
+  store: ReturnType<typeof createCloudwatchStore>;
+}
 
 /** The handlers plus the engine, for in-process tests and the bench. */
-export function createCloudwatch(env: ServiceEnv) {
+export function createCloudwatch(env: ServiceEnv): CloudwatchInstance {
   const store = createCloudwatchStore(env.store);
   const engine = new AlarmEngine(env, store);
   env.metrics.install((account, region, data) => {
@@ -45,23 +47,23 @@ export function createCloudwatch(env: ServiceEnv) {
   });
   const health = new HealthMetrics();
   engine.onTick = () => env.metrics.put(DEFAULT_ACCOUNT, 'us-east-1', health.sample(env.clock.now()));
-  engine.start();
-  const handle = {
-    close() {
-      engine.stop();
-      health.close();
-      store.close();
-      running.delete(handle);
-    },
-  };
-  running.add(handle);
   const handlers: CloudwatchHandlers = {
     ...metricHandlers(store),
     ...queryHandlers(store),
     ...alarmHandlers(engine, store),
     ...dashboardHandlers(store),
   };
-  return { handlers, engine, store, close: handle.close };
+  return {
+    handlers,
+    engine,
+    store,
+    start: () => engine.start(),
+    close() {
+      engine.stop();
+      health.close();
+      store.close();
+    },
+  };
 }
 
 export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
@@ -76,8 +78,5 @@ export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   patch: cloudwatchPatch,
   // a large JSON PutMetricData is parsed, checked and folded into bucket rows in a worker thread
   offload: { PutMetricData: { module: new URL('./prepare.js', import.meta.url).href, fn: 'preparePutMetricData', minBytes: 16 * 1024 } },
-  create: (env) => createCloudwatch(env).handlers,
-  close() {
-    for (const h of [...running]) h.close();
-  },
+  create: createCloudwatch,
 };

@@ -6,7 +6,7 @@
  */
 import { parseArn } from '../../core/arn.js';
 import { log } from '../../core/log.js';
-import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { CodebuildHandlers } from './api.generated.js';
 import { Backends } from './backends/select.js';
 import { buildHandlers, startBuild } from './builds.js';
@@ -15,15 +15,10 @@ import { reportGroupHandlers } from './reportGroups.js';
 import { BuildRunner } from './runner.js';
 import { CodebuildStore } from './store.js';
 
-const running = new Set<{ runner: BuildRunner; backends: Backends }>();
-
-export function createCodebuildHandlers(env: ServiceEnv): CodebuildHandlers {
+export function createCodebuild(env: ServiceEnv): ServiceInstance<CodebuildHandlers> {
   const store = new CodebuildStore(env.store);
   const backends = new Backends();
   const runner = new BuildRunner(env, store, backends);
-  running.add({ runner, backends });
-  // after every service exists, so the interrupted builds' final events reach their subscribers
-  setImmediate(() => runner.recover());
   env.targets.register('codebuild', (inv) => {
     const p = parseArn(inv.arn)!;
     if (!p.resource.startsWith('project/')) throw new Error(`${inv.arn} is not a CodeBuild project`);
@@ -42,9 +37,13 @@ export function createCodebuildHandlers(env: ServiceEnv): CodebuildHandlers {
     log.info('codebuild: build started by a target', { id: doc.id, source: inv.source });
   });
   return {
-    ...projectHandlers(store),
-    ...buildHandlers(store, runner),
-    ...reportGroupHandlers(store),
+    handlers: { ...projectHandlers(store), ...buildHandlers(store, runner), ...reportGroupHandlers(store) },
+    // once every service exists, so the interrupted builds' final events reach their subscribers
+    start: () => void runner.recover(),
+    async close() {
+      await runner.close();
+      await backends.close();
+    },
   };
 }
 
@@ -60,12 +59,7 @@ export const codebuild: ServiceSpec<CodebuildHandlers> = {
       'CreateProject.description': { max: 255 },
     },
   },
-  create: createCodebuildHandlers,
-  close() {
-    for (const r of running) {
-      void r.runner.close();
-      void r.backends.close();
-    }
-    running.clear();
-  },
+  // interrupted builds write their last log lines and events when they are recovered
+  dependsOn: ['logs', 'events', 's3'],
+  create: createCodebuild,
 };

@@ -94,26 +94,22 @@ export class Run {
     const project = this.doc.projectName;
     publishStateChange(this.env.bus, this.scope, this.doc);
     this.openPhase('QUEUED');
-    const queuedTimer = setTimeout(() => {
+    const timeOut = () => {
       active.reason ??= 'TIMED_OUT';
       active.abort.abort();
-    }, this.doc.queuedTimeoutInMinutes * MINUTE_MS);
-    queuedTimer.unref();
+    };
+    const queuedTimer = this.env.clock.setTimeout(timeOut, this.doc.queuedTimeoutInMinutes * MINUTE_MS);
     try {
       await this.runner.acquire(this.scope, project, this.priv.concurrentBuildLimit, signal);
     } catch {
-      clearTimeout(queuedTimer);
+      queuedTimer.cancel();
       const status = active.reason ?? 'STOPPED';
       this.closePhase(status, status === 'TIMED_OUT' ? { statusCode: 'BUILD_TIMED_OUT', message: 'Build has timed out in the queue.' } : undefined);
       return this.finish(status);
     }
-    clearTimeout(queuedTimer);
+    queuedTimer.cancel();
     this.closePhase('SUCCEEDED');
-    const timer = setTimeout(() => {
-      active.reason ??= 'TIMED_OUT';
-      active.abort.abort();
-    }, this.doc.timeoutInMinutes * MINUTE_MS);
-    timer.unref();
+    const timer = this.env.clock.setTimeout(timeOut, this.doc.timeoutInMinutes * MINUTE_MS);
     const work = join(this.env.config.dataDir, 'codebuild', 'builds', this.doc.id.slice(this.doc.id.indexOf(':') + 1));
     let status: Status = 'SUCCEEDED';
     try {
@@ -123,7 +119,7 @@ export class Run {
       this.closePhase('FAULT', { statusCode: 'FAULT', message: `opsbox failed while running the build: ${String(err)}` });
       status = 'FAULT';
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
       this.runner.release(this.scope, project);
     }
     this.openPhase('FINALIZING');

@@ -15,16 +15,7 @@ import { pullRequestHandlers, PullRequests } from './pullRequests.js';
 import { repositoryHandlers } from './repositories.js';
 import { reviewHandlers } from './reviews.js';
 
-/** One Codecommit per environment: the handler table and the git route share its locks. */
-const instances = new WeakMap<ServiceEnv, Codecommit>();
-function instance(env: ServiceEnv) {
-  let cc = instances.get(env);
-  if (!cc) instances.set(env, (cc = new Codecommit(env)));
-  return cc;
-}
-
-export function createCodecommitHandlers(env: ServiceEnv): CodecommitHandlers {
-  const cc = instance(env);
+export function createCodecommitHandlers(env: ServiceEnv, cc = new Codecommit(env)): CodecommitHandlers {
   const prs = new PullRequests(cc);
   return {
     ...repositoryHandlers(cc),
@@ -44,6 +35,9 @@ export const codecommit: ServiceSpec<CodecommitHandlers> = {
   protocols: ['json1.1'],
   // CodeCommit answers bad values with its own exceptions (InvalidRepositoryNameException, InvalidSortByException …)
   patch: { modelConstraints: false },
-  create: createCodecommitHandlers,
-  httpRoutes: (env) => [gitHttpRoute(instance(env))],
+  create(env) {
+    // the handler table and the git route share one Codecommit: its locks and repository cache
+    const cc = new Codecommit(env);
+    return { handlers: createCodecommitHandlers(env, cc), routes: [gitHttpRoute(cc)] };
+  },
 };

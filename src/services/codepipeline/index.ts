@@ -4,7 +4,7 @@
  * providers/ (the extension point for new action types), started by pushes, EventBridge targets
  * and S3 polls (triggers.ts). Executions live in SQLite (store.ts) and resume after a restart.
  */
-import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { CodepipelineHandlers } from './api.generated.js';
 import { actionTypeHandlers } from './actionTypes.js';
 import { approvalHandlers } from './approvals.js';
@@ -17,21 +17,20 @@ import { PipelineTriggers } from './triggers.js';
 
 export { registerActionProvider } from './providers/registry.js';
 
-const running = new Set<{ triggers: PipelineTriggers; engine: Engine }>();
-
-export function createCodepipelineHandlers(env: ServiceEnv): CodepipelineHandlers {
+export function createCodepipeline(env: ServiceEnv): ServiceInstance<CodepipelineHandlers> {
   registerBuiltinProviders();
   const store = createCodepipelineStore(env.store);
   const engine = new Engine(env, store);
   const triggers = new PipelineTriggers(env, store, engine);
-  running.add({ triggers, engine });
-  // after every service is registered: resumed actions call S3 and CodeBuild
-  setImmediate(() => engine.resumeAll());
   return {
-    ...pipelineHandlers(store, engine, triggers),
-    ...executionHandlers(store, engine),
-    ...approvalHandlers(store, engine),
-    ...actionTypeHandlers(),
+    handlers: {
+      ...pipelineHandlers(store, engine, triggers),
+      ...executionHandlers(store, engine),
+      ...approvalHandlers(store, engine),
+      ...actionTypeHandlers(),
+    },
+    start: () => void engine.resumeAll(),
+    close: () => triggers.close(),
   };
 }
 
@@ -47,9 +46,7 @@ export const codepipeline: ServiceSpec<CodepipelineHandlers> = {
       maxResults: { min: 1, max: 1000 },
     },
   },
-  create: createCodepipelineHandlers,
-  close() {
-    for (const r of running) r.triggers.close();
-    running.clear();
-  },
+  // resumed actions call S3 and CodeBuild, and wait on their events
+  dependsOn: ['s3', 'codebuild', 'events'],
+  create: createCodepipeline,
 };

@@ -4,7 +4,7 @@
  * buses.ts / rules.ts / targets.ts / putEvents.ts hold the handlers, store.ts the tables,
  * engine.ts the routing and schedules, pattern.ts / schedule.ts / transform.ts the pure parts.
  */
-import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { EventsHandlers } from './api.generated.js';
 import { busHandlers } from './buses.js';
 import { EventsEngine, type EventDoc } from './engine.js';
@@ -13,21 +13,25 @@ import { ruleHandlers } from './rules.js';
 import { createEventsStore } from './store.js';
 import { targetHandlers } from './targets.js';
 
-/** Engines of every running opsbox (one per create); close() stops their timers and subscriptions. */
-const running = new Set<{ engine: EventsEngine; unsubscribe: () => void }>();
+export interface EventsInstance extends ServiceInstance<EventsHandlers> {
+  /** The routing and schedules, for in-process tests and benchmarks. */
+  engine: EventsEngine;
+}
 
-/** The engine behind the handlers of `env`, for in-process tests and benchmarks. */
-export const engines = new WeakMap<ServiceEnv, EventsEngine>();
-
-export function createEventsHandlers(env: ServiceEnv): EventsHandlers {
+export function createEvents(env: ServiceEnv): EventsInstance {
   const store = createEventsStore(env.store);
   const engine = new EventsEngine(store, env.targets, env.clock, env.metrics);
   env.targets.register('events', engine.invokeBus);
   // every event a service publishes goes through the rules of its account's default bus
   const unsubscribe = env.bus.subscribe((e) => engine.put(e.account, e.region, 'default', e as unknown as EventDoc));
-  running.add({ engine, unsubscribe });
-  engines.set(env, engine);
-  return { ...busHandlers(store, engine), ...ruleHandlers(store, engine), ...targetHandlers(store, engine), ...putEventsHandlers(store, engine) };
+  return {
+    handlers: { ...busHandlers(store, engine), ...ruleHandlers(store, engine), ...targetHandlers(store, engine), ...putEventsHandlers(store, engine) },
+    engine,
+    close() {
+      unsubscribe();
+      engine.close();
+    },
+  };
 }
 
 const NAME = '[\\.\\-_A-Za-z0-9]+';
@@ -55,12 +59,5 @@ export const events: ServiceSpec<EventsHandlers> = {
       Tags: { max: 50 },
     },
   },
-  create: createEventsHandlers,
-  close() {
-    for (const r of running) {
-      r.unsubscribe();
-      r.engine.close();
-    }
-    running.clear();
-  },
+  create: createEvents,
 };

@@ -42,5 +42,5 @@ export const iam: ServiceSpec<IamHandlers> = {
       Description: { max: 1000, pattern: '[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*' },
     },
   },
-  create: createIamHandlers,
+  create: (env) => ({ handlers: createIamHandlers(env) }),
 };

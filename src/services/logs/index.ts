@@ -30,5 +30,5 @@ export const logs: ServiceSpec<LogsHandlers> = {
       nextToken: { min: 1 },
     },
   },
-  create: createLogsHandlers,
+  create: (env) => ({ handlers: createLogsHandlers(env) }),
 };

@@ -66,5 +66,5 @@ export const s3: ServiceSpec<S3Handlers> = {
       GetBucketAcl: 'AccessControlPolicy',
     },
   },
-  create: createS3Handlers,
+  create: (env) => ({ handlers: createS3Handlers(env) }),
 };

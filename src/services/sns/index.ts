@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArn } from '../../core/arn.js';
-import type { HttpRoute, ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import type { HttpRoute, ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import { authorize } from './access.js';
 import type { SnsHandlers } from './api.generated.js';
 import { Deliverer } from './delivery.js';
@@ -26,27 +26,16 @@ interface Engine {
   publisher: Publisher;
 }
 
-/** One engine per environment: the handler table and the HTTP routes share it. */
-const engines = new Map<ServiceEnv, Engine>();
-
 export function snsEngine(env: ServiceEnv): Engine {
-  let e = engines.get(env);
-  if (!e) {
-    const store = createSnsStore(env.store);
-    const signer = new Signer(env.config.dataDir);
-    const deliverer = new Deliverer(store, signer, env.clock, env.targets, env.metrics);
-    e = { store, signer, deliverer, publisher: new Publisher(store, deliverer, env.clock) };
-    engines.set(env, e);
-    // deliveries survive restarts: pick up what the previous run left (pending deliveries first,
-    // so the ones the resumed fan-outs record are not picked up twice)
-    deliverer.resume();
-    e.publisher.resume();
-  }
-  return e;
+  const store = createSnsStore(env.store);
+  const signer = new Signer(env.config.dataDir);
+  const deliverer = new Deliverer(store, signer, env.clock, env.targets, env.metrics);
+  return { store, signer, deliverer, publisher: new Publisher(store, deliverer, env.clock) };
 }
 
-export function createSnsHandlers(env: ServiceEnv): SnsHandlers {
-  const { store, deliverer, publisher } = snsEngine(env);
+export function createSns(env: ServiceEnv): ServiceInstance<SnsHandlers> {
+  const engine = snsEngine(env);
+  const { store, deliverer, publisher } = engine;
   env.targets.register('sns', (inv) => {
     const p = parseArn(inv.arn)!;
     const topic = store.topicByArn(inv.arn);
@@ -66,14 +55,19 @@ export function createSnsHandlers(env: ServiceEnv): SnsHandlers {
     });
   }, { crossAccount: true });
   return {
-    ...topicHandlers(store),
-    ...subscriptionHandlers(store, deliverer),
-    ...publishHandlers(store, publisher),
+    handlers: { ...topicHandlers(store), ...subscriptionHandlers(store, deliverer), ...publishHandlers(store, publisher) },
+    routes: snsRoutes(engine),
+    start() {
+      // deliveries survive restarts: pick up what the previous run left (pending deliveries first,
+      // so the ones the resumed fan-outs record are not picked up twice)
+      deliverer.resume();
+      publisher.resume();
+    },
+    close: () => deliverer.close(),
   };
 }
 
-function snsRoutes(env: ServiceEnv): HttpRoute[] {
-  const { signer, deliverer } = snsEngine(env);
+function snsRoutes({ signer, deliverer }: Engine): HttpRoute[] {
   return [
     {
       prefix: CERT_PREFIX,
@@ -111,10 +105,5 @@ export const sns: ServiceSpec<SnsHandlers> = {
   patch: { validationErrorCode: 'ValidationError', modelConstraints: false },
   // the SubscribeURL in a SubscriptionConfirmation is opened unsigned, by a browser or curl
   anonymousOperations: ['ConfirmSubscription'],
-  create: createSnsHandlers,
-  httpRoutes: snsRoutes,
-  close() {
-    for (const e of engines.values()) e.deliverer.close();
-    engines.clear();
-  },
+  create: createSns,
 };

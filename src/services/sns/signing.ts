@@ -1,7 +1,7 @@
 /**
  * Message signatures in SNS's format. One RSA key pair and a self-signed X.509 certificate are made
  * on first use and kept in <data dir>/sns/, so signatures stay verifiable across restarts; the
- * certificate is served at SigningCertURL (CERT_PATH, an httpRoutes route of the service).
+ * certificate is served at SigningCertURL (CERT_PATH, one of the service instance's routes).
  * The string to sign is "Name\nValue\n" for a fixed list of fields per message type (Subject only
  * when present); SignatureVersion 1 signs it with SHA1withRSA, 2 with SHA256withRSA.
  */

@@ -119,5 +119,5 @@ export const sts: ServiceSpec<StsHandlers> = {
       ExternalId: { min: 2, max: 1224 },
     },
   },
-  create: createStsHandlers,
+  create: (env) => ({ handlers: createStsHandlers(env) }),
 };

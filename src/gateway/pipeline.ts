@@ -90,6 +90,13 @@ export class Gateway {
     }
   }
 
+  /** Where requests no service claims go (ServiceFront.fallback: S3). */
+  private get fallback(): Served {
+    const served = this.served.find((s) => s.spec.front?.fallback);
+    if (!served) throw new AwsError('UnknownOperationException', 'The request names no service opsbox serves.', 400);
+    return served;
+  }
+
   /** The running instance of a service (in-process tests and benchmarks reach engines through it). */
   instance<I extends ServiceInstance = ServiceInstance>(name: string): I {
     const served = this.served.find((s) => s.spec.name === name);
@@ -237,7 +244,7 @@ export class Gateway {
       return;
     }
     if (log.enabled('debug')) log.debug('request failed', { requestId, service: meta?.service, operation: routed?.op?.name, code: error.code, status: error.status });
-    const served = routed?.served ?? this.bySigningName.get('s3')!;
+    const served = routed?.served ?? this.served.find((s) => s.spec.front?.fallback) ?? this.served[0];
     const protocol = routed?.protocol ?? (wire.headers['x-amz-target'] ? awsJson11 : RPC_V2_PATH.test(wire.path) ? rpcv2Cbor : restXml);
     const m = meta ?? responseMeta(served, requestId);
     if ((error as { closeConnection?: boolean }).closeConnection) {
@@ -278,10 +285,10 @@ export class Gateway {
     const protocols = served.spec.protocols;
     if (protocols.includes('query')) return { served, protocol: awsQuery };
     const rest = protocols.includes('rest-xml') ? restXml : restJson;
-    if (served.spec.name === 's3') rewriteVirtualHost(req);
+    if (served.spec.front?.virtualHost) rewriteVirtualHost(req, served.spec.front.virtualHost);
     const match = matchRestRoute(served.model, req.method, req.path, req.query, req.headers);
     if (!match) {
-      if (served.spec.name === 's3') throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
+      if (served.spec.front?.unmatchedRoute) throw served.spec.front.unmatchedRoute();
       throw new AwsError('UnknownOperationException', `No operation of ${served.spec.name} matches ${req.method} ${req.path}`, 404);
     }
     return { served, protocol: rest, op: match.op, labels: match.labels };
@@ -301,8 +308,9 @@ export class Gateway {
     }
     const host = String(req.headers.host ?? '').split(':')[0];
     const first = host.split('.')[0];
-    if (host.endsWith('.localhost') && this.bySigningName.has(first) && first !== 's3') return this.bySigningName.get(first)!;
-    return this.bySigningName.get('s3')!;
+    const named = this.bySigningName.get(first);
+    if (host.endsWith('.localhost') && named && !named.spec.front?.fallback) return named;
+    return this.fallback;
   }
 
   private withOperation(routed: Routed, name: string): Routed {
@@ -352,14 +360,15 @@ function anonymousAllowed(routed: Routed, wire: WireRequest, auth: SigV4Auth | u
 
 function responseMeta(served: Served, requestId: string): ResponseMeta {
   const service = served.spec.name;
-  return { requestId, service, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, s3: service === 's3' };
+  const front = served.spec.front;
+  return { requestId, service, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, bareErrors: !!front?.bareErrors, xmlNamespace: front?.xmlNamespace };
 }
 
-/** bucket.localhost:4566/key → /bucket/key (virtual-hosted-style S3). */
-function rewriteVirtualHost(req: WireRequest) {
+/** bucket.localhost:4566/key → /bucket/key (virtual-hosted style; the service's ServiceFront.virtualHost). */
+function rewriteVirtualHost(req: WireRequest, pattern: RegExp) {
   const host = String(req.headers.host ?? '').split(':')[0];
-  const m = /^(.+?)\.(?:s3\.)?(?:localhost(?:\.localstack\.cloud)?|s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com)$/.exec(host);
-  if (!m || m[1] === 's3' || /^s3[.-]/.test(m[1])) return;
+  const m = pattern.exec(host);
+  if (!m?.[1]) return;
   req.path = `/${m[1]}${req.path === '/' ? '' : req.path}`;
 }
 

@@ -92,8 +92,26 @@ export interface ServiceSpec<H extends object = object> {
    * every other buffered body is capped at 64 MiB.
    */
   bodyLimits?: Record<string, number>;
+  /** Where AWS's front end for this service differs from the generic one (S3's host names, envelope, fallback). */
+  front?: ServiceFront;
   /** Operations AWS answers without a signature even in strict mode (SNS ConfirmSubscription from a SubscribeURL). */
   anonymousOperations?: string[];
+}
+
+export interface ServiceFront {
+  /** Requests nothing else claims (unsigned, no target, no query Action) come here: S3's anonymous GETs and browser uploads. */
+  fallback?: boolean;
+  /**
+   * Virtual-hosted style: a host matching this pattern names the first path segment in capture group 1
+   * (`bucket.localhost:4566/key` → `/bucket/key`); `<signing name>.localhost` never does.
+   */
+  virtualHost?: RegExp;
+  /** The error for a REST request no operation's route matches (S3: MethodNotAllowed, 405). */
+  unmatchedRoute?: () => Error;
+  /** rest-xml errors as a bare `<Error>` with RequestId and HostId (S3), not `<ErrorResponse>`. */
+  bareErrors?: boolean;
+  /** The XML namespace responses carry when the model names none (S3's). */
+  xmlNamespace?: string;
 }
 
 /** A service running in one opsbox. */

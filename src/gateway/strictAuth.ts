@@ -11,6 +11,7 @@ import { contentSha256Mismatch } from '../protocol/rest.js';
 import { ChunkSignatures, computeSignature, parseAmzDate, sha256Hex, signaturesEqual, type SigV4Auth } from './sigv4.js';
 
 export function verifyRequest(req: WireRequest, auth: SigV4Auth | undefined, credentials: Credentials, clock: Clock) {
+  // S3's SigV4 dialect (x-amz-content-sha256, its own error codes) is the signing name's, as in the SDKs' signers
   const s3 = auth?.service === 's3';
   if (!auth || !auth.signature) {
     throw s3

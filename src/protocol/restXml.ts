@@ -68,15 +68,14 @@ export const restXml: Protocol = {
 
   serializeError(err: AwsError, meta: ResponseMeta, res: ServerResponse, req: WireRequest) {
     const fields = Object.entries(err.fields).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('');
-    const body = meta.s3
+    const body = meta.bareErrors
       ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>${fields}<RequestId>${meta.requestId}</RequestId><HostId>${HOST_ID}</HostId></Error>`
       : `<ErrorResponse${nsAttr(meta)}><Error><Type>${err.sender ? 'Sender' : 'Receiver'}</Type><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>${fields}</Error><RequestId>${meta.requestId}</RequestId></ErrorResponse>`;
     sendText(res, err.status, { ...err.headers, 'x-amz-request-id': meta.requestId, 'x-amz-id-2': HOST_ID }, body, 'application/xml', req.method === 'HEAD');
   },
 };
 
-function nsAttr(meta: ResponseMeta, uri = meta.model.metadata.xmlNamespace?.uri ?? meta.model.metadata.xmlNamespace) {
-  if (meta.s3) uri = 'http://s3.amazonaws.com/doc/2006-03-01/';
+function nsAttr(meta: ResponseMeta, uri = meta.xmlNamespace ?? meta.model.metadata.xmlNamespace?.uri ?? meta.model.metadata.xmlNamespace) {
   return typeof uri === 'string' ? ` xmlns="${uri}"` : '';
 }
 

@@ -31,8 +31,10 @@ export interface ResponseMeta {
   /** awsQueryCompatible services also name the query error code in a header. */
   queryCompatible: boolean;
   patch: ModelPatch;
-  /** S3 writes errors as a bare <Error> document with RequestId and HostId. */
-  s3: boolean;
+  /** rest-xml errors as a bare <Error> document with RequestId and HostId (S3: ServiceFront.bareErrors). */
+  bareErrors: boolean;
+  /** The XML namespace of responses when the model has none (ServiceFront.xmlNamespace). */
+  xmlNamespace?: string;
 }
 
 export interface Protocol {

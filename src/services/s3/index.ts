@@ -41,6 +41,14 @@ export const s3: ServiceSpec<S3Handlers> = {
   model: 's3-2006-03-01',
   signingName: 's3',
   protocols: ['rest-xml'],
+  front: {
+    fallback: true,
+    // bucket.localhost, bucket.s3.localhost, bucket.s3.<region>.amazonaws.com; not s3.localhost itself
+    virtualHost: /^(?!s3[.-]|s3$)(.+?)\.(?:s3\.)?(?:localhost(?:\.localstack\.cloud)?|s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com)$/,
+    unmatchedRoute: () => new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405),
+    bareErrors: true,
+    xmlNamespace: 'http://s3.amazonaws.com/doc/2006-03-01/',
+  },
   patch: {
     // S3 answers bad values with its own codes (InvalidArgument, InvalidStorageClass …), never the model's constraint messages
     modelConstraints: false,

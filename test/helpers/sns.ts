@@ -2,6 +2,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { XMLParser } from 'fast-xml-parser';
 import type { InProcessOpsbox } from './inProcess.js';
+import { until } from './wait.js';
 
 const xml = new XMLParser({ parseTagValue: false });
 
@@ -49,14 +50,7 @@ export async function httpEndpoint(statuses: number[] = []) {
   return { url, received, of, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-/** Waits (in real time) until `cond` holds: HTTP round trips are real even when the clock is not. */
-export async function until(cond: () => boolean, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until };
 
 /** Long enough for a POST that would go out to have gone out. */
 export const settle = () => new Promise((r) => setTimeout(r, 80));

@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { BatchGetBuildsCommand, CodeBuildClient, CreateProjectCommand, StartBuildCommand, StopBuildCommand, type Build } from '@aws-sdk/client-codebuild';
+import { CodeBuildClient, CreateProjectCommand, StartBuildCommand, StopBuildCommand, type Build } from '@aws-sdk/client-codebuild';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ensureContainerEngine, type ContainerEngine } from '../helpers/containers.js';
 import { clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { waitBuild as waitBuildOf } from '../helpers/wait.js';
 
 let box: RunningOpsbox | undefined;
 let engine: ContainerEngine | undefined;
@@ -32,15 +33,8 @@ after(async () => {
   await box?.dispose();
 });
 
-async function waitBuild(id: string, ms = 60_000, until: (b: Build) => boolean = (b) => !!b.buildComplete): Promise<Build> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds![0];
-    if (until(b)) return b;
-    if (Date.now() > end) throw new Error(`build ${id} still ${b.buildStatus} in ${b.currentPhase}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+
+const waitBuild = (id: string, ms = 60_000, done?: (b: Build) => boolean) => waitBuildOf(cb, id, ms, done);
 
 async function logText(b: Build) {
   const r = await logs.send(new GetLogEventsCommand({ logGroupName: b.logs!.groupName, logStreamName: b.logs!.streamName, startFromHead: true }));

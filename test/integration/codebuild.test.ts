@@ -35,6 +35,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsCli, clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
 import { GitClient } from './codecommit.helpers.js';
+import { waitBuild as waitBuildOf } from '../helpers/wait.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/cb';
 const ENV = { type: 'LINUX_CONTAINER', image: 'opsbox/host', computeType: 'BUILD_GENERAL1_SMALL' } as const;
@@ -46,15 +47,8 @@ let logs: CloudWatchLogsClient;
 let git: GitClient;
 const bucket = unique('artifacts');
 
-async function waitBuild(id: string, ms = 20_000, until: (b: Build) => boolean = (b) => !!b.buildComplete): Promise<Build> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds![0];
-    if (until(b)) return b;
-    if (Date.now() > end) throw new Error(`build ${id} still ${b.buildStatus} in ${b.currentPhase}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+
+const waitBuild = (id: string, ms = 20_000, done?: (b: Build) => boolean) => waitBuildOf(cb, id, ms, done);
 
 const phases = (b: Build) => b.phases!.map((p) => `${p.phaseType}${p.phaseStatus ? `:${p.phaseStatus}` : ''}`);
 

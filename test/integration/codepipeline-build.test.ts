@@ -21,6 +21,7 @@ import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
 import { GitClient } from './codecommit.helpers.js';
+import { waitFor as waitUntil } from '../helpers/wait.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/pipeline';
 let box: RunningOpsbox;
@@ -59,15 +60,7 @@ after(async () => {
   await box.dispose();
 });
 
-async function waitFor<T>(what: string, fn: () => Promise<T> | T, pred: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (pred(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${String(JSON.stringify(v)).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(what: string, fn: () => Promise<T> | T, pred: (v: T) => boolean, ms = 30_000) => waitUntil(what, fn, pred, ms);
 
 const BUILDSPEC = `version: 0.2
 env:

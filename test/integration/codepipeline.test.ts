@@ -19,6 +19,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { CreateBucketCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { awsCli, clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
 import { GitClient } from './codecommit.helpers.js';
+import { waitFor as waitUntil } from '../helpers/wait.js';
 
 let box: RunningOpsbox;
 let cp: CodePipelineClient;
@@ -91,16 +92,7 @@ async function executions(name: string) {
   return (await cp.send(new ListPipelineExecutionsCommand({ pipelineName: name }))).pipelineExecutionSummaries ?? [];
 }
 
-/** Waits until `pred` holds for the pipeline's executions (newest first). */
-async function waitFor<T>(what: string, fn: () => Promise<T>, pred: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (pred(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v, null, 1).slice(0, 1500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(what: string, fn: () => Promise<T> | T, pred: (v: T) => boolean, ms = 15_000) => waitUntil(what, fn, pred, ms);
 
 const execStatus = (name: string, id: string) => async () => (await cp.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }))).pipelineExecution!;
 const waitStatus = (name: string, id: string, status: string, ms?: number) => waitFor(`${id} ${status}`, execStatus(name, id), (e) => e.status === status, ms);

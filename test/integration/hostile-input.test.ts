@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { BatchGetBuildsCommand, CodeBuildClient, CreateProjectCommand, StartBuildCommand, type Build } from '@aws-sdk/client-codebuild';
+import { CodeBuildClient, CreateProjectCommand, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient, CreateRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { waitBuild } from '../helpers/wait.js';
 
 let box: RunningOpsbox;
 
@@ -63,16 +64,6 @@ describe('CodeBuild artifacts to a bucket that does not exist', () => {
   const ROLE = 'arn:aws:iam::000000000000:role/cb';
   const ENV = { type: 'LINUX_CONTAINER', image: 'opsbox/host', computeType: 'BUILD_GENERAL1_SMALL' } as const;
   const buildspec = 'version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p out && echo hi > out/a.txt && echo ho > out/b.txt\nartifacts:\n  files:\n    - "**/*"\n  base-directory: out\n';
-
-  async function waitBuild(cb: CodeBuildClient, id: string): Promise<Build> {
-    const end = Date.now() + 30_000;
-    for (;;) {
-      const b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds![0];
-      if (b.buildComplete) return b;
-      if (Date.now() > end) throw new Error(`build ${id} still ${b.buildStatus} in ${b.currentPhase}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   for (const packaging of ['ZIP', 'NONE'] as const) {
     test(`packaging ${packaging}: the build ends FAILED in UPLOAD_ARTIFACTS with NoSuchBucket and the server lives on`, async () => {

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { stringToSign } from '../../src/services/sns/signing.js';
 import { clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { sleep, until as untilHolds } from '../helpers/wait.js';
 
 /** Retries 2 s apart (AWS: delays are whole seconds ≥ 1, total retry time ≤ 3600 s). */
 const FAST_RETRIES = JSON.stringify({
@@ -75,15 +76,7 @@ async function endpoint(statuses: { Notification?: number[]; SubscriptionConfirm
   return { url, of, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-async function until(cond: () => boolean, ms = 8000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = (cond: () => boolean, ms = 8000) => untilHolds(cond, ms, 20);
 
 describe('SNS http deliveries survive kill -9', () => {
   test('a retry pending at kill -9 is made after restart: same MessageId, exactly once more, signed', async () => {

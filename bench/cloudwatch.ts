@@ -21,7 +21,7 @@ import { ManualClock } from '../src/core/clock.js';
 import type { RequestContext } from '../src/gateway/context.js';
 import { createServiceEnv } from '../src/server/env.js';
 import { createCloudwatch } from '../src/services/cloudwatch/index.js';
-import { ingest } from '../src/services/cloudwatch/metrics.js';
+import { ingest } from '../src/services/cloudwatch/ingest/fold.js';
 import { describeFailure, percentile } from './load.js';
 import { RawConnection } from './rawHttp.js';
 import { na, val, type Row } from './report.js';

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { prepareGeneric } from '../../src/services/cloudwatch/prepare.js';
-import { decodePutMetricData } from '../../src/services/cloudwatch/putDecoder.js';
+import { prepareGeneric } from '../../src/services/cloudwatch/ingest/prepare.js';
+import { decodePutMetricData } from '../../src/services/cloudwatch/ingest/putDecoder.js';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Store } from '../../src/core/store.js';
-import { ingest } from '../../src/services/cloudwatch/metrics.js';
+import { ingest } from '../../src/services/cloudwatch/ingest/fold.js';
 import { createCloudwatchStore, type CloudwatchStore } from '../../src/services/cloudwatch/store.js';
 
 const MIN = 60_000;

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { AwsError } from '../../src/core/errors.js';
 import { WorkerPool } from '../../src/core/workers.js';
-import { foldBuckets, type PreparedPut } from '../../src/services/cloudwatch/metrics.js';
+import { foldBuckets, type PreparedPut } from '../../src/services/cloudwatch/ingest/fold.js';
 
 const pool = new WorkerPool(1);
 after(() => pool.close());
-const PREPARE = new URL('../../src/services/cloudwatch/prepare.js', import.meta.url).href;
+const PREPARE = new URL('../../src/services/cloudwatch/ingest/prepare.js', import.meta.url).href;
 const now = Date.UTC(2026, 10, 26, 12, 0, 30);
 
 const body = (data: unknown[]) => Buffer.from(JSON.stringify({ Namespace: 'Shop', MetricData: data }));

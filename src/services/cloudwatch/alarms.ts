@@ -1,16 +1,16 @@
 /**
  * Alarm operations: PutMetricAlarm, PutCompositeAlarm, DescribeAlarms, DescribeAlarmsForMetric,
  * DescribeAlarmHistory, DeleteAlarms, SetAlarmState, Enable/DisableAlarmActions and the tag
- * operations. The state machine itself is engine.ts; these handlers check, store and kick it.
+ * operations. The state machine itself is alarms/engine.ts; these handlers check, store and kick it.
  */
 import { requireOwnArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CloudwatchHandlers, PutCompositeAlarmInput, PutMetricAlarmInput } from './api.generated.js';
-import { parseRule, RuleError, ruleAlarms } from './composite.js';
-import type { Alarm, AlarmEngine } from './engine.js';
+import { parseRule, RuleError, ruleAlarms } from './alarms/composite.js';
+import type { Alarm, AlarmEngine } from './alarms/engine.js';
 import { dimsKey } from './format.js';
-import { metricsPeriod } from './evaluate.js';
+import { metricsPeriod } from './alarms/evaluate.js';
 import { checkQueries } from './query.js';
 import { BASIC, percentileOf } from './stats.js';
 import type { CloudwatchStore } from './store.js';

@@ -1,10 +1,12 @@
 /**
  * CloudWatch metrics, alarms and dashboards, in whichever protocol the client chose: awsQuery
  * (aws CLI v2), awsJson 1.0 with awsQueryCompatible (SDK v3), or rpc-v2-cbor (botocore ≥ 1.42).
- * metrics.ts (PutMetricData, ListMetrics, GetMetricStatistics) and query.ts (GetMetricData, with
- * math.ts) read and write store.ts; alarms.ts holds the alarm operations and engine.ts/evaluate.ts
- * the evaluation on env.clock; dashboards.ts the dashboards; health.ts opsbox's own metrics.
- * create() also installs the sink of core/metrics, so other services' datapoints land here.
+ * Handlers at the top: metrics.ts (PutMetricData, ListMetrics, GetMetricStatistics), query.ts
+ * (GetMetricData, with math.ts), alarms.ts, dashboards.ts. Engines below: ingest/ (checking and
+ * folding datapoints, the PutMetricData worker and its single-pass decoder, the write-behind
+ * journal) and alarms/ (the engine on env.clock, evaluation, composite rules, actions, the recent
+ * points alarms watch). store.ts holds the tables; health.ts opsbox's own metrics. create() also
+ * installs the sink of core/metrics, so other services' datapoints land here.
  */
 import { DEFAULT_ACCOUNT } from '../../core/credentials.js';
 import { log } from '../../core/log.js';
@@ -12,9 +14,10 @@ import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/ser
 import { alarmHandlers } from './alarms.js';
 import type { CloudwatchHandlers } from './api.generated.js';
 import { dashboardHandlers } from './dashboards.js';
-import { AlarmEngine } from './engine.js';
+import { AlarmEngine } from './alarms/engine.js';
 import { HealthMetrics } from './health.js';
-import { ingest, metricHandlers } from './metrics.js';
+import { ingest } from './ingest/fold.js';
+import { metricHandlers } from './metrics.js';
 import { queryHandlers } from './query.js';
 import { cloudwatchModelId, cloudwatchPatch } from './patch.js';
 import { createCloudwatchStore } from './store.js';
@@ -77,6 +80,6 @@ export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   queryCompatible: true,
   patch: cloudwatchPatch,
   // a large JSON PutMetricData is parsed, checked and folded into bucket rows in a worker thread
-  offload: { PutMetricData: { module: new URL('./prepare.js', import.meta.url).href, fn: 'preparePutMetricData', minBytes: 16 * 1024 } },
+  offload: { PutMetricData: { module: new URL('./ingest/prepare.js', import.meta.url).href, fn: 'preparePutMetricData', minBytes: 16 * 1024 } },
   create: createCloudwatch,
 };

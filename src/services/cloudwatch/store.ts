@@ -9,14 +9,10 @@
  * read — appending a small blob is far cheaper than rewriting a growing one on every write. Parts
  * are keyed (metric, hour, write sequence, bucket) so one call's parts sit together on disk.
  *
- * Ingest is write-behind: a call's folded buckets are appended as one record to the ingest journal
- * (core/journal.ts, cloudwatch-ingest.journal in the data dir, so an acknowledged write survives
- * kill -9) and merged into `dirty`, in memory; a flush merges the dirty buckets into
- * cloudwatch_points and cloudwatch_parts in one transaction that also records the journal sequence
- * it applied through, then empties the journal. Calls that keep hitting the same recent minutes (as
- * agents do) cost one write() each instead of two statements per bucket and a commit, and a flush
- * writes each bucket once for all of them. Reads overlay the dirty buckets on the stored rows; the
- * journal is replayed at start.
+ * Ingest is write-behind (writeBehind.ts): a call's buckets are journaled and held in memory until a
+ * flush writes them here. Calls that keep hitting the same recent minutes (as agents do) cost one
+ * write() each instead of two statements per bucket and a commit, and a flush writes each bucket
+ * once for all of them. Reads overlay the pending buckets on the stored rows.
  *
  * Alarms are few and hot: they live in memory (alarms.ts) and are written through to this table.
  */
@@ -24,11 +20,12 @@ import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { Journal } from '../../core/journal.js';
-import { log } from '../../core/log.js';
 import { dimsKey } from './format.js';
-import { bucketKey } from './metrics.js';
-import { decode, mergeHistograms, unavailable, ValueCounts } from './values.js';
+import { bucketKey } from './units.js';
+import { mergeHistograms, unavailable } from './values.js';
+import { WriteBehind, type BucketWrite } from './ingest/writeBehind.js';
+
+export type { BucketWrite };
 
 const MIGRATIONS = [
   {
@@ -130,9 +127,6 @@ const MIGRATIONS = [
 ];
 
 /** Flush the dirty buckets this long after the first one arrived, or sooner past these sizes. */
-const FLUSH_AFTER_MS = 1000;
-const FLUSH_BUCKETS = 20_000;
-const FLUSH_PAIRS = 500_000;
 
 const HOUR = 3_600_000;
 
@@ -162,57 +156,6 @@ export interface HistoryRow {
 
 export type CloudwatchStore = ReturnType<typeof createCloudwatchStore>;
 
-export interface BucketWrite {
-  metricId: number;
-  ts: number;
-  unit: string;
-  n: number;
-  sum: number;
-  min: number;
-  max: number;
-  vals: Buffer;
-}
-
-/** A bucket acknowledged but not flushed yet: its aggregate so far, its histogram being built (null: unavailable). */
-type DirtyBucket = Omit<BucketWrite, 'vals'> & { vals: ValueCounts | null };
-
-/**
- * The ingest journal's record: per bucket, metricId, ts, n, sum, min and max as float64, the unit (a length
- * byte and UTF-8) and the histogram (a uint32 byte length and its float64 pairs).
- */
-function encodeBuckets(rows: readonly BucketWrite[]): Buffer {
-  let size = 0;
-  for (const r of rows) size += 53 + r.unit.length * 3 + r.vals.length;
-  const b = Buffer.allocUnsafe(size);
-  let o = 0;
-  for (const r of rows) {
-    o = b.writeDoubleLE(r.metricId, o);
-    o = b.writeDoubleLE(r.ts, o);
-    o = b.writeDoubleLE(r.n, o);
-    o = b.writeDoubleLE(r.sum, o);
-    o = b.writeDoubleLE(r.min, o);
-    o = b.writeDoubleLE(r.max, o);
-    const len = b.write(r.unit, o + 1, 'utf8');
-    b[o] = len;
-    o = b.writeUInt32LE(r.vals.length, o + 1 + len);
-    o += r.vals.copy(b, o);
-  }
-  return b.subarray(0, o);
-}
-
-function decodeBuckets(b: Buffer): BucketWrite[] {
-  const out: BucketWrite[] = [];
-  for (let o = 0; o < b.length; ) {
-    const r = { metricId: b.readDoubleLE(o), ts: b.readDoubleLE(o + 8), n: b.readDoubleLE(o + 16), sum: b.readDoubleLE(o + 24), min: b.readDoubleLE(o + 32), max: b.readDoubleLE(o + 40) };
-    const len = b[o + 48];
-    const unit = b.toString('utf8', o + 49, o + 49 + len);
-    const size = b.readUInt32LE(o + 49 + len);
-    o += 53 + len;
-    out.push({ ...r, unit, vals: b.subarray(o, o + size) });
-    o += size;
-  }
-  return out;
-}
 
 interface MetricRef {
   id: number;
@@ -294,80 +237,7 @@ export function createCloudwatchStore(store: Store) {
   }
   const tx = db.transaction((fn: () => unknown) => fn());
 
-  /** metric id → bucketKey → the bucket's writes not flushed yet. */
-  const dirty = new Map<number, Map<number | string, DirtyBucket>>();
-  let dirtyBuckets = 0;
-  let dirtyPairs = 0;
-  const journal = new Journal(join(store.dataDir, 'cloudwatch-ingest.journal'));
-  /** The last journal record merged into `dirty` (0: nothing dirty). */
-  let loggedThrough = 0;
-  let flushTimer: NodeJS.Timeout | undefined;
-  /**
-   * Write sequence of a flush, the `seq` of its histogram parts: increasing, and unique across
-   * restarts as long as the wall clock does not step back (it starts at Date.now() × 1000).
-   */
-  let writeSeq = Date.now() * 1000;
-
-  function absorb(rows: readonly BucketWrite[], seq: number) {
-    for (const r of rows) {
-      let byKey = dirty.get(r.metricId);
-      if (!byKey) dirty.set(r.metricId, (byKey = new Map()));
-      const key = bucketKey(r.ts, r.unit);
-      let d = byKey.get(key);
-      if (!d) {
-        byKey.set(key, (d = { metricId: r.metricId, ts: r.ts, unit: r.unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new ValueCounts() }));
-        dirtyBuckets++;
-      }
-      d.n += r.n;
-      d.sum += r.sum;
-      if (r.min < d.min) d.min = r.min;
-      if (r.max > d.max) d.max = r.max;
-      const pairs = decode(r.vals);
-      if (!pairs) d.vals = null;
-      else if (d.vals) {
-        const before = d.vals.size;
-        d.vals.addPairs(pairs);
-        dirtyPairs += d.vals.size - before;
-      }
-    }
-    loggedThrough = seq;
-    if (dirtyBuckets > FLUSH_BUCKETS || dirtyPairs > FLUSH_PAIRS) flushOrRetry();
-    else if (!flushTimer && dirtyBuckets > 0) flushTimer = setTimeout(flushOrRetry, FLUSH_AFTER_MS).unref();
-  }
-
-  /** A failed flush (the disk full, say) loses nothing: the buckets stay dirty and journaled, and it is tried again. */
-  function flushOrRetry() {
-    try {
-      flush();
-    } catch (err) {
-      log.error('cloudwatch: writing ingested datapoints to the store failed; retrying', { err: String(err) });
-      flushTimer ??= setTimeout(flushOrRetry, FLUSH_AFTER_MS).unref();
-    }
-  }
-
-  function flush() {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (loggedThrough === 0) return;
-    const write = ++writeSeq;
-    tx(() => {
-      for (const byKey of dirty.values())
-        for (const d of byKey.values()) {
-          q.upsertPoint.run(d.metricId, d.ts, d.unit, d.n, d.sum, d.min, d.max);
-          q.insertPart.run(d.metricId, Math.floor(d.ts / HOUR), write, d.ts, d.unit, d.vals ? d.vals.encode() : unavailable());
-        }
-      q.setAppliedThrough.run(loggedThrough);
-    });
-    dirty.clear();
-    dirtyBuckets = dirtyPairs = 0;
-    loggedThrough = 0;
-    // records left behind if this fails are at or below applied_through: replay skips them
-    journal.clear();
-  }
-
-  // what the last run acknowledged but did not flush
-  for (const [seq, buckets] of journal.replay(q.appliedThrough.get() as number)) absorb(decodeBuckets(buckets), seq);
-  flush();
+  const writeBehind = new WriteBehind(db, q, join(store.dataDir, 'cloudwatch-ingest.journal'));
   const prepared = new Map<string, Database.Statement>();
   /** Statements whose SQL depends on which filters a request uses, prepared once per shape. */
   const prep = (sql: string) => prepared.get(sql) ?? prepared.set(sql, db.prepare(sql)).get(sql)!;
@@ -426,23 +296,19 @@ export function createCloudwatchStore(store: Store) {
         api.forgetIds(); // ids cached during the rolled-back transaction may not exist
         throw e;
       }
-      absorb(rows, journal.append(encodeBuckets(rows)));
+      writeBehind.write(rows);
       return rows;
     },
 
     /** Merges the dirty buckets into the tables in one transaction, and empties the journal. */
-    flush,
+    flush: () => writeBehind.flush(),
 
-    close() {
-      flush();
-      clearTimeout(flushTimer);
-      journal.close();
-    },
+    close: () => writeBehind.close(),
 
     /** Bucket rows of [from, to); with `withValues`, each carries its merged histogram at index 6. */
     points(metricId: number, from: number, to: number, withValues: boolean): PointRow[] {
       const rows = q.points.all(metricId, from, to) as PointRow[];
-      const pending = dirty.get(metricId);
+      const pending = writeBehind.pending(metricId);
       if (!withValues && !pending) return rows;
       const byKey = new Map(rows.map((r) => [bucketKey(r[0], r[1]), r]));
       if (withValues) {
@@ -452,7 +318,7 @@ export function createCloudwatchStore(store: Store) {
           if (r) r[6] = r[6] === undefined ? vals : mergeHistograms(r[6], vals);
         }
       }
-      for (const d of pending?.values() ?? []) {
+      for (const d of pending ?? []) {
         if (d.ts < from || d.ts >= to) continue;
         const vals = withValues ? (d.vals ? d.vals.encode() : unavailable()) : undefined;
         const r = byKey.get(bucketKey(d.ts, d.unit));

@@ -6,16 +6,16 @@
  * through env.targets, then the composite alarms that read the changed alarm.
  * How one metric alarm's datapoints become a state lives in evaluate.ts.
  */
-import { arn as makeArn } from '../../core/arn.js';
-import { log } from '../../core/log.js';
-import type { ServiceEnv } from '../../gateway/service.js';
-import type { PutMetricAlarmInput } from './api.generated.js';
+import { arn as makeArn } from '../../../core/arn.js';
+import { log } from '../../../core/log.js';
+import type { ServiceEnv } from '../../../gateway/service.js';
+import type { PutMetricAlarmInput } from '../api.generated.js';
 import { evalRule, parseRule, ruleAlarms, type Rule } from './composite.js';
 import { evaluateMetricAlarm, metricsPeriod, type Reads } from './evaluate.js';
 import { alarmEvent, notification, stateChangeSubject } from './notify.js';
-import { awsDate } from './format.js';
+import { awsDate } from '../format.js';
 import { RecentPoints } from './recent.js';
-import type { CloudwatchStore } from './store.js';
+import type { CloudwatchStore } from '../store.js';
 
 export type StateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 

@@ -5,8 +5,8 @@
  * commits for a watched metric is merged in exactly as the UPSERT merges it; rows older than what
  * any alarm still needs are pruned at each tick.
  */
-import type { CloudwatchStore, PointRow } from './store.js';
-import { mergeHistograms } from './values.js';
+import type { CloudwatchStore, PointRow } from '../store.js';
+import { mergeHistograms } from '../values.js';
 
 interface Entry {
   /** Earliest bucket the entry holds completely. */

@@ -5,13 +5,13 @@
  * else parsed, validated as the gateway would, checked as the handler would, and folded. Errors
  * are the same AwsErrors (a worker's are rethrown on the event loop).
  */
-import { validateInput } from '../../gateway/validate.js';
-import { loadModel } from '../../model/model.js';
-import { parseJsonBody } from '../../protocol/awsJson.js';
-import { fromJson } from '../../protocol/jsonValues.js';
-import type { PutMetricDataInput } from './api.generated.js';
-import { checkPut, foldBuckets, type Datum, type PreparedPut } from './metrics.js';
-import { cloudwatchModelId, cloudwatchPatch } from './patch.js';
+import { validateInput } from '../../../gateway/validate.js';
+import { loadModel } from '../../../model/model.js';
+import { parseJsonBody } from '../../../protocol/awsJson.js';
+import { fromJson } from '../../../protocol/jsonValues.js';
+import type { PutMetricDataInput } from '../api.generated.js';
+import { checkPut, foldBuckets, type Datum, type PreparedPut } from '../ingest/fold.js';
+import { cloudwatchModelId, cloudwatchPatch } from '../patch.js';
 import { decodePutMetricData } from './putDecoder.js';
 
 const model = loadModel(cloudwatchModelId);

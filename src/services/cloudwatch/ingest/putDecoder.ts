@@ -10,8 +10,9 @@
  * foldBuckets), which answers the exact AWS error. So this path never answers an error, and what it
  * returns equals what the generic path returns for the same body (test/unit/cloudwatch-decoder).
  */
-import { Byte, DECLINE, JsonScanner, memberNames, scan } from '../../protocol/jsonScanner.js';
-import { acceptedValue, BucketFolder, UNITS, type PreparedPut } from './metrics.js';
+import { Byte, DECLINE, JsonScanner, memberNames, scan } from '../../../protocol/jsonScanner.js';
+import { acceptedValue, BucketFolder, type PreparedPut } from '../ingest/fold.js';
+import { UNITS } from '../units.js';
 
 const UNIT_SET = new Set(UNITS);
 const DAY = 86_400_000;

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Alarm, AlarmState } from './engine.js';
-import { awsDate, regionName } from './format.js';
+import { awsDate, regionName } from '../format.js';
 
 const state = (s: AlarmState) => ({
   value: s.value,

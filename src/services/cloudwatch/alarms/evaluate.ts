@@ -11,11 +11,11 @@
  * AWS's table for N = M = 3 — "0 - X - X" OK everywhere, "- - - - -" INSUFFICIENT_DATA / keep /
  * ALARM / OK, "0 X X - X" ALARM everywhere, "- - X - -" ALARM / keep / ALARM / OK — holds.
  */
-import { dimsKey, javaDouble, reasonDate, awsDate } from './format.js';
+import { dimsKey, javaDouble, reasonDate, awsDate } from '../format.js';
 import type { Alarm, StateValue } from './engine.js';
-import { runQueries } from './query.js';
-import { fold, percentileOf, statistic } from './stats.js';
-import type { CloudwatchStore, PointRow } from './store.js';
+import { runQueries } from '../query.js';
+import { fold, percentileOf, statistic } from '../stats.js';
+import type { CloudwatchStore, PointRow } from '../store.js';
 
 export interface Reads {
   store: CloudwatchStore;

@@ -6,6 +6,7 @@
  */
 import type { Scope } from '../../core/arn.js';
 import type { ServiceEnv } from '../../gateway/service.js';
+import type { BuildArtifacts, ProjectArtifactsOut } from './api.generated.js';
 import { selectArtifactFiles } from './artifactFiles.js';
 import type { ArtifactsSpec, Buildspec } from './buildspec.js';
 import type { BuildPrivate } from './runner.js';
@@ -15,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 
 /** Where an S3 artifact goes: bucket and object key (a key prefix with packaging NONE). */
-export function artifactTarget(artifacts: any, buildUuid: string, projectName: string, nameOverride?: string) {
+export function artifactTarget(artifacts: ProjectArtifactsOut, buildUuid: string, projectName: string, nameOverride?: string) {
   const name = nameOverride ?? artifacts.name ?? projectName;
   const parts = [artifacts.path, artifacts.namespaceType === 'BUILD_ID' ? buildUuid : undefined, name === '/' ? undefined : name];
   const key = parts.filter((p) => p !== undefined && p !== '').join('/').replace(/\/+/g, '/').replace(/^\//, '');
@@ -75,16 +76,17 @@ export async function uploadArtifacts(
   }
 
   const uuid = doc.id.slice(doc.id.indexOf(':') + 1);
-  const targets: { artifacts: any; files: ArtifactsSpec | undefined; label: string; out: any }[] = [];
+  const targets: { artifacts: ProjectArtifactsOut; files: ArtifactsSpec | undefined; label: string; out: BuildArtifacts | undefined }[] = [];
   if (priv.artifacts && priv.artifacts.type !== 'NO_ARTIFACTS')
     targets.push({ artifacts: priv.artifacts, files: spec.artifacts, label: 'primary artifact', out: doc.artifacts });
   for (const a of priv.secondaryArtifacts ?? [])
     if (a.type !== 'NO_ARTIFACTS')
       targets.push({
         artifacts: a,
-        files: spec.secondaryArtifacts?.[a.artifactIdentifier],
+        // checkArtifacts() requires a secondary artifact's identifier
+        files: spec.secondaryArtifacts?.[a.artifactIdentifier!],
         label: `secondary artifact ${a.artifactIdentifier}`,
-        out: doc.secondaryArtifacts.find((x: any) => x.artifactIdentifier === a.artifactIdentifier),
+        out: doc.secondaryArtifacts.find((x) => x.artifactIdentifier === a.artifactIdentifier),
       });
   for (const t of targets) {
     if (!t.files) {

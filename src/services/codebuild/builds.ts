@@ -9,7 +9,7 @@ import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { pageByOffset } from '../../core/pagination.js';
 import type { Caller } from '../../gateway/context.js';
-import type { CodebuildHandlers } from './api.generated.js';
+import type { BuildArtifacts, CodebuildHandlers, EnvironmentVariable, ProjectArtifacts, StartBuildInput } from './api.generated.js';
 import { artifactLocation, artifactTarget } from './artifacts.js';
 import { badToken, checkArtifacts, checkSource, checkVariables, invalidInput } from './projects.js';
 import type { BuildPrivate, BuildRunner } from './runner.js';
@@ -34,11 +34,11 @@ function initiatorOf(caller: Caller, pipeline?: string) {
 export interface StartContext extends Scope {
   caller: Caller;
   now: number;
-  pipeline?: BuildPrivate['pipeline'] & { pipelineName?: string };
+  pipeline?: BuildPrivate['pipeline'];
 }
 
 /** Makes the build document from the project and StartBuild's input, saves it and starts the run. */
-export function startBuild(store: CodebuildStore, runner: BuildRunner, input: Record<string, any>, ctx: StartContext): BuildDoc {
+export function startBuild(store: CodebuildStore, runner: BuildRunner, input: StartBuildInput, ctx: StartContext): BuildDoc {
   const project: ProjectDoc = store.requireProject(ctx, input.projectName);
   const source = { ...project.source };
   if (input.sourceTypeOverride) source.type = input.sourceTypeOverride;
@@ -48,16 +48,16 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: Re
   if (input.insecureSslOverride !== undefined) source.insecureSsl = input.insecureSslOverride;
   checkSource(source, 'source');
   const secondarySources = input.secondarySourcesOverride ?? project.secondarySources ?? [];
-  secondarySources.forEach((s: any, i: number) => checkSource(s, `secondarySourcesOverride.${i + 1}.member`, true));
+  secondarySources.forEach((s, i) => checkSource(s, `secondarySourcesOverride.${i + 1}.member`, true));
   const artifacts = input.artifactsOverride ?? project.artifacts;
   checkArtifacts(artifacts, 'artifactsOverride');
   const secondaryArtifacts = input.secondaryArtifactsOverride ?? project.secondaryArtifacts ?? [];
-  secondaryArtifacts.forEach((a: any, i: number) => checkArtifacts(a, `secondaryArtifactsOverride.${i + 1}.member`, true));
+  secondaryArtifacts.forEach((a, i) => checkArtifacts(a, `secondaryArtifactsOverride.${i + 1}.member`, true));
   if (source.type === 'CODEPIPELINE' && !ctx.pipeline)
     throw invalidInput('Builds of a project whose source type is CODEPIPELINE can only be started by CodePipeline; override the source type to start one directly');
   const overrides = input.environmentVariablesOverride ?? [];
   checkVariables(overrides, 'environmentVariablesOverride');
-  const variables = new Map<string, any>((project.environment.environmentVariables ?? []).map((v: any) => [v.name, v]));
+  const variables = new Map<string, EnvironmentVariable>((project.environment.environmentVariables ?? []).map((v) => [v.name, v]));
   for (const v of overrides) variables.set(v.name, { type: 'PLAINTEXT', ...v });
   const timeout = input.timeoutInMinutesOverride ?? project.timeoutInMinutes;
   if (timeout < 5 || timeout > 2160) throw invalidInput('Build timeout must be between 5 and 2160 minutes');
@@ -70,11 +70,11 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: Re
   const groupName = logsConfig?.cloudWatchLogs?.groupName ?? `/aws/codebuild/${project.name}`;
   const streamName = logsConfig?.cloudWatchLogs?.streamName ? `${logsConfig.cloudWatchLogs.streamName}/${uuid}` : uuid;
   const cwStatus = logsConfig?.cloudWatchLogs?.status ?? 'ENABLED';
-  const buildArtifact = (a: any) =>
+  const buildArtifact = (a: ProjectArtifacts): BuildArtifacts =>
     a.type === 'S3' ? { location: artifactLocation(artifactTarget(a, uuid, project.name)) }
     : a.type === 'CODEPIPELINE' && ctx.pipeline?.outputArtifacts[0] ? { location: `arn:aws:s3:::${ctx.pipeline.outputArtifacts[0].bucket}/${ctx.pipeline.outputArtifacts[0].key}` }
     : { location: '' };
-  const tags: { key: string; value: string }[] = project.tags ?? [];
+  const tags = project.tags ?? [];
   const backendTag = tags.find((t) => t.key === 'opsbox:backend')?.value;
   const priv: BuildPrivate = {
     input,
@@ -101,7 +101,7 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: Re
     secondarySources,
     secondarySourceVersions: input.secondarySourcesVersionOverride ?? project.secondarySourceVersions ?? [],
     artifacts: { ...buildArtifact(artifacts), ...(artifacts.overrideArtifactName !== undefined && { overrideArtifactName: artifacts.overrideArtifactName }) },
-    secondaryArtifacts: secondaryArtifacts.map((a: any) => ({ ...buildArtifact(a), artifactIdentifier: a.artifactIdentifier })),
+    secondaryArtifacts: secondaryArtifacts.map((a) => ({ ...buildArtifact(a), artifactIdentifier: a.artifactIdentifier })),
     cache: input.cacheOverride ?? project.cache,
     environment: {
       ...project.environment,
@@ -135,7 +135,7 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: Re
 /** The build as the API returns it, without opsbox's private fields. */
 export function publicBuild(doc: BuildDoc) {
   const { opsbox: _private, ...rest } = doc;
-  return { ...rest, phases: doc.phases.map(({ pendingContext: _pending, ...p }: any) => p) };
+  return { ...rest, phases: doc.phases.map(({ pendingContext: _pending, ...p }) => p) };
 }
 
 const page = (ids: string[], token: string | undefined) => {
@@ -178,8 +178,8 @@ export function buildHandlers(store: CodebuildStore, runner: BuildRunner): Codeb
       if (!input.id) throw invalidInput('Build id must be specified');
       const old = requireBuild(ctx, input.id);
       if (old.buildStatus === 'IN_PROGRESS') throw invalidInput(`Build ${old.id} is in progress; only completed builds can be retried`);
-      const priv = old.opsbox as BuildPrivate;
-      const doc = startBuild(store, runner, { ...priv.input, projectName: old.projectName }, { account: ctx.account, region: ctx.region, caller: ctx.caller, now: ctx.clock.now(), pipeline: priv.pipeline as any });
+      const priv = old.opsbox;
+      const doc = startBuild(store, runner, { ...priv.input, projectName: old.projectName }, { account: ctx.account, region: ctx.region, caller: ctx.caller, now: ctx.clock.now(), pipeline: priv.pipeline });
       return { build: publicBuild(doc) };
     },
 

@@ -8,8 +8,9 @@ import { cp, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import type { Scope } from '../../core/arn.js';
+import type { ProjectCacheOut } from './api.generated.js';
 
-export const localCacheEnabled = (cache: any) => cache?.type === 'LOCAL' && (cache.modes ?? []).includes('LOCAL_CUSTOM_CACHE');
+export const localCacheEnabled = (cache: ProjectCacheOut | undefined) => cache?.type === 'LOCAL' && (cache.modes ?? []).includes('LOCAL_CUSTOM_CACHE');
 
 /** The folder a cache path names: "node_modules/**\/*" → "node_modules". */
 function rootOf(path: string): string | undefined {

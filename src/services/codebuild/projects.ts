@@ -7,7 +7,15 @@ import { arn, isForeignArn, parseArn, type Scope } from '../../core/arn.js';
 import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { pageByOffset } from '../../core/pagination.js';
-import type { CodebuildHandlers } from './api.generated.js';
+import type {
+  CodebuildHandlers,
+  CreateProjectInput,
+  EnvironmentVariableOut,
+  ProjectArtifactsOut,
+  ProjectEnvironmentOut,
+  ProjectSourceOut,
+  UpdateProjectInput,
+} from './api.generated.js';
 import { CURATED_IMAGES, resolveImage } from './backends/images.js';
 import type { CodebuildStore, ProjectDoc } from './store.js';
 
@@ -33,7 +41,7 @@ const COMPUTE_TYPES = ['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_MEDIUM', 'BUILD_G
 const VAR_TYPES = ['PLAINTEXT', 'PARAMETER_STORE', 'SECRETS_MANAGER'];
 const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/;
 
-function oneOf(value: unknown, allowed: string[], field: string) {
+function oneOf(value: unknown, allowed: string[], field: string): asserts value is string {
   if (typeof value !== 'string' || !allowed.includes(value))
     throw new AwsError(
       'ValidationException',
@@ -42,7 +50,7 @@ function oneOf(value: unknown, allowed: string[], field: string) {
     );
 }
 
-export function checkSource(source: any, field: string, secondary = false) {
+export function checkSource(source: ProjectSourceOut | undefined, field: string, secondary = false) {
   oneOf(source?.type, SOURCE_TYPES, `${field}.type`);
   if (secondary && !source.sourceIdentifier) throw invalidInput('Secondary source identifier must be specified');
   if (source.sourceIdentifier !== undefined && !/^[A-Za-z][A-Za-z0-9_]{0,127}$/.test(source.sourceIdentifier))
@@ -55,7 +63,7 @@ export function checkSource(source: any, field: string, secondary = false) {
   if (source.gitCloneDepth !== undefined && source.gitCloneDepth < 0) throw invalidInput('Git clone depth must be a non-negative number');
 }
 
-export function checkArtifacts(artifacts: any, field: string, secondary = false) {
+export function checkArtifacts(artifacts: ProjectArtifactsOut | undefined, field: string, secondary = false) {
   oneOf(artifacts?.type, ARTIFACT_TYPES, `${field}.type`);
   if (secondary && !artifacts.artifactIdentifier) throw invalidInput('Secondary artifact identifier must be specified');
   if (artifacts.type === 'S3' && !artifacts.location) throw invalidInput('Artifact location must be specified for artifact type S3');
@@ -63,14 +71,14 @@ export function checkArtifacts(artifacts: any, field: string, secondary = false)
   if (artifacts.namespaceType !== undefined) oneOf(artifacts.namespaceType, ['NONE', 'BUILD_ID'], `${field}.namespaceType`);
 }
 
-export function checkEnvironment(env: any, field: string) {
+export function checkEnvironment(env: ProjectEnvironmentOut | undefined, field: string) {
   oneOf(env?.type, ENV_TYPES, `${field}.type`);
   oneOf(env.computeType, COMPUTE_TYPES, `${field}.computeType`);
   if (!env.image) throw invalidInput('Environment image must be specified');
   checkVariables(env.environmentVariables ?? [], `${field}.environmentVariables`);
 }
 
-export function checkVariables(vars: any[], field: string) {
+export function checkVariables(vars: EnvironmentVariableOut[], field: string) {
   vars.forEach((v, i) => {
     if (!v.name) throw invalidInput('Environment variable name must be specified');
     if (v.type !== undefined) oneOf(v.type, VAR_TYPES, `${field}.${i + 1}.member.type`);
@@ -80,9 +88,9 @@ export function checkVariables(vars: any[], field: string) {
 
 function checkProjectShape(p: ProjectDoc) {
   checkSource(p.source, 'source');
-  (p.secondarySources ?? []).forEach((s: any, i: number) => checkSource(s, `secondarySources.${i + 1}.member`, true));
+  (p.secondarySources ?? []).forEach((s, i) => checkSource(s, `secondarySources.${i + 1}.member`, true));
   checkArtifacts(p.artifacts, 'artifacts');
-  (p.secondaryArtifacts ?? []).forEach((a: any, i: number) => checkArtifacts(a, `secondaryArtifacts.${i + 1}.member`, true));
+  (p.secondaryArtifacts ?? []).forEach((a, i) => checkArtifacts(a, `secondaryArtifacts.${i + 1}.member`, true));
   checkEnvironment(p.environment, 'environment');
   if ((p.source.type === 'CODEPIPELINE') !== (p.artifacts.type === 'CODEPIPELINE'))
     throw invalidInput('Both source and artifacts types must be set to CODEPIPELINE');
@@ -93,13 +101,21 @@ function checkProjectShape(p: ProjectDoc) {
   if (p.concurrentBuildLimit !== undefined && p.concurrentBuildLimit < 1) throw invalidInput('Project concurrent build limit must be at least 1');
 }
 
+/**
+ * A project's settings: the previous project's (UpdateProject), overlaid with each member the input
+ * sets. Every member CreateProject requires is there: CreateProject's input has it, and so does the
+ * previous project an UpdateProject changes.
+ */
+type Settings = CreateProjectInput & Partial<ProjectDoc>;
+
 /** The project as AWS stores and returns it: the user's settings plus the defaults it fills in. */
-function projectDoc(scope: Scope, input: any, now: number, previous?: ProjectDoc): ProjectDoc {
-  const base: any = previous ?? {};
-  const merged: any = { ...base };
-  for (const [k, v] of Object.entries(input)) if (v !== undefined && k !== 'badgeEnabled') merged[k] = v;
+function projectDoc(scope: Scope, input: CreateProjectInput | UpdateProjectInput, now: number, previous?: ProjectDoc): ProjectDoc {
+  const base: Partial<ProjectDoc> = previous ?? {};
+  const members: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(input)) if (v !== undefined && k !== 'badgeEnabled') members[k] = v;
+  const merged = members as Settings;
   const environment = { privilegedMode: false, imagePullCredentialsType: 'CODEBUILD', environmentVariables: [], ...merged.environment };
-  environment.environmentVariables = environment.environmentVariables.map((v: any) => ({ type: 'PLAINTEXT', ...v }));
+  environment.environmentVariables = environment.environmentVariables.map((v) => ({ type: 'PLAINTEXT', ...v }));
   return {
     name: merged.name,
     arn: arn('codebuild', scope, `project/${merged.name}`),

@@ -10,7 +10,7 @@ import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { decodeToken, encodeToken, pageByOffset } from '../../core/pagination.js';
 import type { ServiceEnv } from '../../gateway/service.js';
-import type { CodebuildHandlers } from './api.generated.js';
+import type { CodebuildHandlers, ReportExportConfig, TagList, TestCaseOut } from './api.generated.js';
 import type { Buildspec } from './buildspec.js';
 import { badToken, invalidInput } from './projects.js';
 import { readReports, summarize } from './reports.js';
@@ -20,7 +20,7 @@ const EXPIRY_MS = 30 * 24 * 3600_000;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9\-_]{1,127}$/;
 const notFound = (what: string) => new AwsError('ResourceNotFoundException', what, 400);
 
-function groupDoc(scope: Scope, name: string, type: string, exportConfig: any, tags: any[], now: number): ReportGroupDoc {
+function groupDoc(scope: Scope, name: string, type: string, exportConfig: ReportExportConfig, tags: TagList, now: number): ReportGroupDoc {
   return { arn: arn('codebuild', scope, `report-group/${name}`), name, type, exportConfig, created: now, lastModified: now, tags, status: 'ACTIVE' };
 }
 
@@ -103,7 +103,7 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
       const status = input.filter?.status;
       const keyword = input.filter?.keyword?.toLowerCase();
       let after = input.nextToken ? Number(decodeToken(input.nextToken, badToken)) : 0;
-      const testCases: any[] = [];
+      const testCases: TestCaseOut[] = [];
       // filtered pages scan forward in the report's own order, a bounded chunk at a time
       while (testCases.length < max) {
         const rows = store.testCases(input.reportArn, after, 500);

@@ -107,7 +107,8 @@ const xml = new XMLParser({
   isArray: (name) => ['testsuite', 'testcase', 'failure', 'error', 'skipped'].includes(name),
 });
 
-type XmlNode = Record<string, any>;
+/** A parsed XML element or JSON object, of whatever shape the report file has. */
+type XmlNode = Record<string, unknown>;
 
 const text = (n: unknown): string => {
   if (n == null) return '';
@@ -139,13 +140,14 @@ export function parseJunitXml(source: string, file: string): TestCase[] {
     const suiteName = String(suite['@name'] ?? '');
     for (const tc of (suite['testcase'] as XmlNode[] | undefined) ?? []) {
       const c: XmlNode = typeof tc === 'object' && tc !== null ? tc : {};
-      const failure = failureMessage(c['failure']);
-      const error = failureMessage(c['error']);
+      // the parser makes every <failure>, <error> and <skipped> a list (isArray above)
+      const failure = failureMessage(c['failure'] as XmlNode[] | undefined);
+      const error = failureMessage(c['error'] as XmlNode[] | undefined);
       let status: TestStatus = 'SUCCEEDED';
       let message: string | undefined;
       if (c['failure']) [status, message] = ['FAILED', failure];
       else if (c['error']) [status, message] = ['ERROR', error];
-      else if (c['skipped']) [status, message] = ['SKIPPED', failureMessage(c['skipped'])];
+      else if (c['skipped']) [status, message] = ['SKIPPED', failureMessage(c['skipped'] as XmlNode[] | undefined)];
       const t: TestCase = {
         testRawDataPath: file,
         prefix: String(c['@classname'] ?? '') || suiteName,
@@ -158,7 +160,7 @@ export function parseJunitXml(source: string, file: string): TestCase[] {
     }
     for (const nested of (suite['testsuite'] as XmlNode[] | undefined) ?? []) visitSuite(nested);
   };
-  const roots = doc['testsuites'];
+  const roots = doc['testsuites'] as XmlNode | undefined;
   if (roots !== undefined) for (const s of (roots?.['testsuite'] as XmlNode[] | undefined) ?? []) visitSuite(s);
   for (const s of (doc['testsuite'] as XmlNode[] | undefined) ?? []) visitSuite(s);
   return cases;
@@ -182,7 +184,7 @@ export function parseCucumberJson(source: string, file: string): TestCase[] {
       let status: TestStatus = 'SUCCEEDED';
       let message: string | undefined;
       for (const s of steps) {
-        const r = s?.result ?? {};
+        const r = (s?.result ?? {}) as XmlNode;
         duration += typeof r.duration === 'number' && r.duration > 0 ? Math.round(r.duration) : 0;
         const st = String(r.status ?? '').toLowerCase();
         if (st === 'failed' || st === 'ambiguous') {

@@ -52,7 +52,7 @@ export class Run {
     private scope: Scope,
     private doc: BuildDoc,
   ) {
-    this.priv = doc.opsbox as BuildPrivate;
+    this.priv = doc.opsbox;
     const cw = doc.logs?.cloudWatchLogs;
     this.logs = new BuildLog(env.services, env.clock, scope, doc.logs.groupName, doc.logs.streamName, cw?.status !== 'DISABLED');
   }
@@ -80,7 +80,7 @@ export class Run {
     p.contexts = [context];
     if (status !== 'SUCCEEDED') this.failed = true;
     this.save();
-    publishPhaseChange(this.env.bus, this.scope, this.doc, p, context);
+    publishPhaseChange(this.env.bus, this.scope, this.doc, { ...p, phaseStatus: status, endTime: now }, context);
   }
 
   private save() {
@@ -245,7 +245,7 @@ export class Run {
         if (reportArns.length) this.doc.reportArns = reportArns;
         await uploadArtifacts(this.env, this.scope, this.doc, this.buildspec, srcDir, this.priv, vars, (m) => this.logs.system(m));
       } catch (err) {
-        context = { statusCode: (err as any).statusCode ?? 'CLIENT_ERROR', message: (err as Error).message };
+        context = { statusCode: (err as { statusCode?: string }).statusCode ?? 'CLIENT_ERROR', message: (err as Error).message };
       }
       this.logs.system(`Phase complete: UPLOAD_ARTIFACTS State: ${context ? 'FAILED' : 'SUCCEEDED'}`);
       this.logs.system(`Phase context status code: ${context?.statusCode ?? ''} Message: ${context?.message ?? ''}`);
@@ -299,7 +299,7 @@ export class Run {
   private async fetchSources(srcDir: string, work: string, tmp: string, containerRoot: string, hostPaths: boolean, mounts: { host: string; container: string }[], vars: Record<string, string>) {
     const pipeline = this.priv.pipeline;
     const primary: SourceToFetch = { ...this.doc.source };
-    const secondaries: SourceToFetch[] = (this.doc.secondarySources ?? []).map((s: any) => ({ ...s }));
+    const secondaries: SourceToFetch[] = (this.doc.secondarySources ?? []).map((s) => ({ ...s }));
     if (pipeline) {
       const inputs = [...pipeline.inputArtifacts];
       const first = inputs.find((a) => a.name === pipeline.primarySource) ?? inputs[0];
@@ -309,7 +309,7 @@ export class Run {
     }
     this.logs.system(`Waiting for DOWNLOAD_SOURCE`);
     const fetched = await fetchSource(this.env, this.scope, primary, this.doc.sourceVersion, srcDir, tmp, 'primary source');
-    const versions = new Map<string, string>((this.doc.secondarySourceVersions ?? []).map((v: any) => [v.sourceIdentifier, v.sourceVersion]));
+    const versions = new Map<string, string>((this.doc.secondarySourceVersions ?? []).map((v) => [v.sourceIdentifier, v.sourceVersion]));
     for (const s of secondaries) {
       const id = s.sourceIdentifier!;
       const dir = join(work, `src_${id}`);

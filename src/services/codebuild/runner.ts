@@ -7,21 +7,23 @@
 import type { Scope } from '../../core/arn.js';
 import { log } from '../../core/log.js';
 import type { ServiceEnv } from '../../gateway/service.js';
+import type { ProjectArtifacts, StartBuildInput } from './api.generated.js';
 import type { Backends } from './backends/select.js';
 import { Run } from './run.js';
 import type { BuildDoc, CodebuildStore } from './store.js';
 
 /** What only opsbox keeps about a build (never returned): the StartBuild input, pipeline artifacts. */
 export interface BuildPrivate {
-  input: Record<string, any>;
+  input: StartBuildInput;
   /** The project's concurrentBuildLimit when the build started. */
   concurrentBuildLimit?: number;
   /** The effective artifact settings (project's, with StartBuild's overrides). */
-  artifacts?: any;
-  secondaryArtifacts?: any[];
+  artifacts?: ProjectArtifacts;
+  secondaryArtifacts?: ProjectArtifacts[];
   /** 'host' or 'container' when the project asks for one (tag opsbox:backend). */
   backend?: 'host' | 'container';
-  pipeline?: { inputArtifacts: { name: string; bucket: string; key: string; revision?: string }[]; outputArtifacts: { name: string; bucket: string; key: string }[]; primarySource?: string };
+  /** The pipeline's action that started the build (CodePipeline passes it as internal.codepipeline). */
+  pipeline?: { pipelineName?: string; inputArtifacts: { name: string; bucket: string; key: string; revision?: string }[]; outputArtifacts: { name: string; bucket: string; key: string }[]; primarySource?: string };
 }
 
 const MAX_RUNNING = Number(process.env.OPSBOX_CODEBUILD_CONCURRENCY) || 4;

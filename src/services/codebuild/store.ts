@@ -8,11 +8,102 @@ import type Database from 'better-sqlite3';
 import type { Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
+import type {
+  BuildArtifacts,
+  BuildOut,
+  BuildPhaseOut,
+  LogsConfig,
+  LogsLocationOut,
+  ProjectArtifacts,
+  ProjectCache,
+  ProjectEnvironment,
+  ProjectOut,
+  ProjectSource,
+  ProjectSourceVersion,
+  ReportExportConfig,
+  ReportGroupOut,
+  ReportOut,
+  TagList,
+} from './api.generated.js';
+import type { BuildPrivate } from './runner.js';
 
-export type ProjectDoc = Record<string, any> & { name: string; arn: string };
-export type BuildDoc = Record<string, any> & { id: string; arn: string; projectName: string; buildStatus: string };
-export type ReportGroupDoc = Record<string, any> & { arn: string; name: string; type: string };
-export type ReportDoc = Record<string, any> & { arn: string; reportGroupArn: string; status: string };
+/*
+ * The documents are AWS's output shapes (api.generated.ts) with what opsbox always fills in made
+ * required. Timestamps are kept as epoch milliseconds (the shapes allow Date | number). Nested
+ * settings the user gave (source, artifacts, environment) are kept as the input shapes the request
+ * was validated against, so their required members (type, image, name, value …) are known to be set.
+ */
+
+/** `T` with `U`'s members in place of its own. */
+type With<T, U> = Omit<T, keyof U> & U;
+
+/** A project as CreateProject/UpdateProject store it (projects.ts projectDoc()). */
+export type ProjectDoc = With<ProjectOut, {
+  name: string;
+  arn: string;
+  source: ProjectSource;
+  secondarySources: ProjectSource[];
+  secondarySourceVersions: ProjectSourceVersion[];
+  artifacts: ProjectArtifacts;
+  secondaryArtifacts: ProjectArtifacts[];
+  cache: ProjectCache;
+  environment: ProjectEnvironment;
+  serviceRole: string;
+  timeoutInMinutes: number;
+  queuedTimeoutInMinutes: number;
+  encryptionKey: string;
+  tags: TagList;
+  created: number;
+  lastModified: number;
+  logsConfig: LogsConfig;
+}>;
+
+/** A phase of a build; `pendingContext` (the failed command's context, until the phase ends) is opsbox's own. */
+export type BuildPhaseDoc = With<BuildPhaseOut, {
+  phaseType: string;
+  startTime: number;
+  endTime?: number;
+  pendingContext?: { statusCode: string; message: string };
+}>;
+
+/** A build as StartBuild stores it (builds.ts startBuild()); `opsbox` is never returned (publicBuild()). */
+export type BuildDoc = With<BuildOut, {
+  id: string;
+  arn: string;
+  buildNumber: number;
+  startTime: number;
+  endTime?: number;
+  currentPhase: string;
+  projectName: string;
+  buildStatus: string;
+  phases: BuildPhaseDoc[];
+  source: ProjectSource;
+  secondarySources: ProjectSource[];
+  secondarySourceVersions: ProjectSourceVersion[];
+  artifacts: BuildArtifacts;
+  secondaryArtifacts: BuildArtifacts[];
+  cache: ProjectCache;
+  environment: ProjectEnvironment;
+  serviceRole: string;
+  logs: LogsLocationOut & { groupName: string; streamName: string; deepLink: string };
+  timeoutInMinutes: number;
+  queuedTimeoutInMinutes: number;
+  initiator: string;
+  encryptionKey: string;
+  opsbox: BuildPrivate;
+}>;
+
+export type ReportGroupDoc = With<ReportGroupOut, {
+  arn: string;
+  name: string;
+  type: string;
+  exportConfig: ReportExportConfig;
+  tags: TagList;
+  created: number;
+  lastModified: number;
+}>;
+
+export type ReportDoc = With<ReportOut, { arn: string; reportGroupArn: string; status: string; created: number; expired: number }>;
 
 export interface TestCaseRow {
   report_arn: string;

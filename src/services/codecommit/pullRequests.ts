@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
-import type { CodecommitHandlers } from './api.generated.js';
+import type { CodecommitHandlers, MergePullRequestByThreeWayInput, PullRequestEventOut } from './api.generated.js';
 import { branchCommit } from './branches.js';
 import { badContinuationToken, type Codecommit } from './context.js';
 import { isAncestor, merge, mergeBase, mergeSettings, type MergeOption } from './merges.js';
@@ -25,6 +25,9 @@ export interface ApprovalRule {
   creationDate: number;
   lastModifiedUser: string;
 }
+
+/** A pull request event as record() stores it: eventDate in epoch milliseconds. */
+type PrEventDoc = PullRequestEventOut & { pullRequestId: string; eventDate: number; pullRequestEventType: string; actorArn: string };
 
 export interface PrDoc {
   pullRequestId: string;
@@ -205,7 +208,8 @@ export class PullRequests {
     return { approved: notSatisfied.length === 0 || overridden, overridden, approvalRulesSatisfied: satisfied, approvalRulesNotSatisfied: notSatisfied };
   }
 
-  async mergePr(input: { pullRequestId: string; repositoryName: string; sourceCommitId?: string; commitMessage?: string; authorName?: string; email?: string; conflictResolutionStrategy?: string; conflictDetailLevel?: string; conflictResolution?: any }, ctx: RequestContext, option: MergeOption) {
+  /** MergePullRequestBy*: the three-way input has every member (fast-forward's and squash's have some of them). */
+  async mergePr(input: MergePullRequestByThreeWayInput, ctx: RequestContext, option: MergeOption) {
     const cc = this.cc;
     const doc = this.require(ctx, input.pullRequestId);
     const row = cc.store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
@@ -366,7 +370,7 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
 
     DescribePullRequestEvents(input, ctx) {
       const doc = prs.require(ctx, input.pullRequestId);
-      let events = store.prEvents<any>(ctx, Number(doc.pullRequestId));
+      let events = store.prEvents<PrEventDoc>(ctx, Number(doc.pullRequestId));
       if (input.pullRequestEventType) events = events.filter((e) => e.pullRequestEventType === input.pullRequestEventType);
       if (input.actorArn) events = events.filter((e) => e.actorArn === input.actorArn);
       const max = input.maxResults && input.maxResults > 0 ? Math.min(input.maxResults, 100) : 100;

@@ -15,8 +15,10 @@ import type { RepoRow } from './store.js';
 function checkRuleContent(content: string | undefined) {
   if (!content) throw new AwsError('ApprovalRuleContentRequiredException', 'The content for the approval rule is empty. You must provide some content for an approval rule. The content cannot be null.');
   try {
-    const doc = JSON.parse(content);
-    if (!Array.isArray(doc.Statements) || doc.Statements.some((s: any) => s.Type !== 'Approvers')) throw new Error();
+    const doc: unknown = JSON.parse(content);
+    const statements = typeof doc === 'object' && doc !== null ? (doc as { Statements?: unknown }).Statements : undefined;
+    if (!Array.isArray(statements) || statements.some((s: unknown) => typeof s !== 'object' || s === null || (s as { Type?: unknown }).Type !== 'Approvers'))
+      throw new Error();
   } catch {
     throw new AwsError('InvalidApprovalRuleContentException', 'The content for the approval rule is not valid.');
   }

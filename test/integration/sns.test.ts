@@ -96,7 +96,7 @@ async function endpoint(status: () => number = () => 200) {
       received.push(r);
       res.writeHead(status());
       res.end();
-      for (const w of [...waiters]) if (w.pred(r)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(r));
+      for (const w of [...waiters]) if (w.pred(r)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(r); }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

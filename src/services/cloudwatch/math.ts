@@ -122,7 +122,7 @@ export function parse(src: string): Node {
 export function references(n: Node, out = new Set<string>()): Set<string> {
   if (n.k === 'id') out.add(n.name);
   else if (n.k === 'call') n.args.forEach((a) => references(a, out));
-  else if (n.k === 'bin') (references(n.a, out), references(n.b, out));
+  else if (n.k === 'bin') { references(n.a, out); references(n.b, out); }
   else if (n.k === 'un') references(n.a, out);
   return out;
 }
@@ -163,7 +163,7 @@ function binaryOp(op: string, a: Value, b: Value): Value {
   let j = 0;
   for (let i = 0; i < a.ts.length; i++) {
     while (j < b.ts.length && b.ts[j] < a.ts[i]) j++;
-    if (j < b.ts.length && b.ts[j] === a.ts[i]) (ts.push(a.ts[i]), v.push(op2(op, a.v[i], b.v[j])));
+    if (j < b.ts.length && b.ts[j] === a.ts[i]) { ts.push(a.ts[i]); v.push(op2(op, a.v[i], b.v[j])); }
   }
   return { ts, v, period: a.period, label: a.label };
 }
@@ -222,7 +222,7 @@ function fill(s: Series, how: Value, grid: number[]): Series {
         if (prev >= 0 && next >= 0) x = v[prev] + ((s.v[next] - v[prev]) * (t - ts[prev])) / (s.ts[next] - ts[prev]);
       } else throw new MathError('FILL expects a number, REPEAT or LINEAR');
     }
-    if (x !== undefined) (ts.push(t), v.push(x));
+    if (x !== undefined) { ts.push(t); v.push(x); }
   }
   return { ...s, ts, v };
 }
@@ -303,7 +303,7 @@ function call(name: string, args: Node[], ctx: MathContext): Value {
         const v: number[] = [];
         c.ts.forEach((t, i) => {
           const x = c.v[i] !== 0 ? at(a, t) : b === undefined ? undefined : at(b, t);
-          if (x !== undefined) (ts.push(t), v.push(x));
+          if (x !== undefined) { ts.push(t); v.push(x); }
         });
         return { ...c, ts, v };
       };

@@ -26,11 +26,12 @@ export function metricHandlers(store: CloudwatchStore): CloudwatchHandlers {
     ListMetrics(input, ctx) {
       const where = ['account = ?', 'region = ?', 'id > ?'];
       const args: unknown[] = [ctx.account, ctx.region, Number(readToken(input.NextToken)) || 0];
-      if (input.Namespace !== undefined) (where.push('namespace = ?'), args.push(input.Namespace));
-      if (input.MetricName !== undefined) (where.push('name = ?'), args.push(input.MetricName));
+      if (input.Namespace !== undefined) { where.push('namespace = ?'); args.push(input.Namespace); }
+      if (input.MetricName !== undefined) { where.push('name = ?'); args.push(input.MetricName); }
       if (input.RecentlyActive !== undefined) {
         if (input.RecentlyActive !== 'PT3H') throw invalid(`The value ${input.RecentlyActive} for parameter RecentlyActive is invalid.`);
-        (where.push('last_put >= ?'), args.push(ctx.clock.now() - 3 * 3_600_000));
+        where.push('last_put >= ?');
+        args.push(ctx.clock.now() - 3 * 3_600_000);
       }
       const stmt = store.prep(`SELECT id, namespace, name, dims FROM cloudwatch_metrics WHERE ${where.join(' AND ')} ORDER BY id`);
       const wanted = input.Dimensions ?? [];

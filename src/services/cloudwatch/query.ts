@@ -35,7 +35,7 @@ export function metricSeries(store: CloudwatchStore, metricId: number | undefine
   const v: number[] = [];
   for (const p of fold(rows, s, period * 1000, false)) {
     const x = statistic(p, stat);
-    if (x !== undefined) (ts.push(p.ts), v.push(x));
+    if (x !== undefined) { ts.push(p.ts); v.push(x); }
   }
   return { ts, v, period, label };
 }

@@ -346,12 +346,12 @@ export function createCloudwatchStore(store: Store) {
     ): HistoryRow[] {
       const where = ['account = ?', 'region = ?'];
       const args: unknown[] = [account, region];
-      if (f.alarmName !== undefined) (where.push('alarm_name = ?'), args.push(f.alarmName));
-      if (f.types?.length) (where.push(`alarm_type IN (${f.types.map(() => '?').join(', ')})`), args.push(...f.types));
-      if (f.itemType) (where.push('item_type = ?'), args.push(f.itemType));
-      if (f.start !== undefined) (where.push('ts >= ?'), args.push(f.start));
-      if (f.end !== undefined) (where.push('ts <= ?'), args.push(f.end));
-      if (f.afterId !== undefined) (where.push(f.ascending ? 'id > ?' : 'id < ?'), args.push(f.afterId));
+      if (f.alarmName !== undefined) { where.push('alarm_name = ?'); args.push(f.alarmName); }
+      if (f.types?.length) { where.push(`alarm_type IN (${f.types.map(() => '?').join(', ')})`); args.push(...f.types); }
+      if (f.itemType) { where.push('item_type = ?'); args.push(f.itemType); }
+      if (f.start !== undefined) { where.push('ts >= ?'); args.push(f.start); }
+      if (f.end !== undefined) { where.push('ts <= ?'); args.push(f.end); }
+      if (f.afterId !== undefined) { where.push(f.ascending ? 'id > ?' : 'id < ?'); args.push(f.afterId); }
       const dir = f.ascending ? 'ASC' : 'DESC';
       return prep(`SELECT id, alarm_name, alarm_type, ts, item_type, summary, data FROM cloudwatch_history WHERE ${where.join(' AND ')} ORDER BY id ${dir} LIMIT ?`).all(...args, f.limit) as HistoryRow[];
     },

@@ -64,6 +64,20 @@ describe('filter policy matching on message attributes', () => {
     assert.ok(!onAttrs({ tags: ['c'] }, { tags: ['String.Array', '["a","b"]'] }));
   });
 
+  test('cidr: IP address matching, in attributes, String.Array elements and the body', () => {
+    const p = { source_ip: [{ cidr: '10.0.0.0/24' }] };
+    assert.ok(onAttrs(p, { source_ip: ['String', '10.0.0.0'] }));
+    assert.ok(onAttrs(p, { source_ip: ['String', '10.0.0.255'] }));
+    assert.ok(!onAttrs(p, { source_ip: ['String', '10.0.1.0'] }));
+    assert.ok(!onAttrs(p, { source_ip: ['String', 'not an address'] }));
+    assert.ok(!onAttrs(p, {}), 'cidr needs the attribute');
+    assert.ok(onAttrs(p, { source_ip: ['String.Array', '["192.168.0.1","10.0.0.7"]'] }));
+    assert.ok(onAttrs({ ip: [{ cidr: '2001:db8::/32' }] }, { ip: ['String', '2001:db8::1'] }));
+    assert.ok(!onAttrs({ ip: [{ cidr: '2001:db8::/32' }] }, { ip: ['String', '10.0.0.1'] }));
+    assert.ok(onBody({ detail: { ip: [{ cidr: '192.168.0.0/16' }] } }, { detail: { ip: '192.168.3.4' } }));
+    assert.ok(!onBody({ detail: { ip: [{ cidr: '192.168.0.0/16' }] } }, { detail: { ip: '192.169.3.4' } }));
+  });
+
   test('$or: either alternative', () => {
     const p = { source: ['aws.cloudwatch'], $or: [{ metric: ['CPU'] }, { ns: ['AWS/EC2'] }] };
     assert.ok(onAttrs(p, { source: ['String', 'aws.cloudwatch'], ns: ['String', 'AWS/EC2'] }));
@@ -101,6 +115,8 @@ describe('filter policy validation', () => {
     rejects('{"a": [{"numeric": ["=", "5"]}]}', 'Invalid parameter: FilterPolicy: Value of equals must be numeric');
     rejects('{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"]}', 'Invalid parameter: FilterPolicy: Filter policy can not have more than 5 keys');
     rejects('{"a": {"b": ["x"]}}', 'Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy');
+    rejects('{"a": [{"cidr": "10.0.0.0/33"}]}', 'Invalid parameter: FilterPolicy: Nonsensical CIDR: 10.0.0.0/33');
+    rejects('{"a": [{"cidr": "10.0.0.0"}]}', 'Invalid parameter: FilterPolicy: Nonsensical CIDR: 10.0.0.0');
     rejects('{nope', 'Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON.', 'MessageAttributes', true);
   });
 

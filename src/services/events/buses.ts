@@ -8,19 +8,11 @@ import type { RequestContext } from '../../gateway/context.js';
 import type { EventsHandlers } from './api.generated.js';
 import type { EventsEngine } from './engine.js';
 import { busArn, busName, type EventsStore } from './store.js';
-import { decodeToken as decodeCursor, encodeToken } from '../../core/pagination.js';
+import { decodeToken as decodeCursor, keysetPage } from '../../core/pagination.js';
 
-/** Opaque list tokens carry the last name returned. */
-export { encodeToken };
+/** Opaque list tokens carry the last name (or target id) returned; pages are core's keysetPage. */
 export const decodeToken = (token: string | undefined): string =>
   token ? decodeCursor(token, () => new AwsError('ValidationException', 'The NextToken provided is invalid.', 400)) : '';
-
-/** One page of `rows` fetched with limit + 1, and the token for the next. */
-export function page<T>(rows: T[], limit: number, nameOf: (r: T) => string) {
-  if (rows.length <= limit) return { items: rows, next: undefined };
-  const items = rows.slice(0, limit);
-  return { items, next: encodeToken(nameOf(items[items.length - 1])) };
-}
 
 const tagList = (json: string) => Object.entries(JSON.parse(json) as Record<string, string>).map(([Key, Value]) => ({ Key, Value }));
 
@@ -77,7 +69,7 @@ export function busHandlers(store: EventsStore, engine: EventsEngine): EventsHan
       store.ensureDefault(ctx, ctx.clock.now());
       const limit = input.Limit ?? 100;
       const rows = store.listBuses(ctx, input.NamePrefix, decodeToken(input.NextToken), limit + 1);
-      const { items, next } = page(rows, limit, (b) => b.name);
+      const { items, next } = keysetPage(rows, limit, (b) => b.name);
       return {
         EventBuses: items.map((b) => ({
           Name: b.name,

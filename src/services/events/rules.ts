@@ -4,9 +4,10 @@
  * route and re-read the rule's schedule.
  */
 import { AwsError } from '../../core/errors.js';
+import { keysetPage } from '../../core/pagination.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { EventsHandlers } from './api.generated.js';
-import { decodeToken, page } from './buses.js';
+import { decodeToken } from './buses.js';
 import type { EventsEngine } from './engine.js';
 import { compilePattern, EventPatternError } from './pattern.js';
 import { parseSchedule, ScheduleError } from './schedule.js';
@@ -101,7 +102,7 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
       store.requireBus(ctx, bus, ctx.clock.now());
       const limit = input.Limit ?? 100;
       const rows = store.listRules(ctx, bus, input.NamePrefix, decodeToken(input.NextToken), limit + 1);
-      const { items, next } = page(rows, limit, (r) => r.name);
+      const { items, next } = keysetPage(rows, limit, (r) => r.name);
       return { Rules: items.map(describe), NextToken: next };
     },
 
@@ -130,7 +131,7 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
       store.requireBus(ctx, bus, ctx.clock.now());
       const limit = input.Limit ?? 100;
       const names = store.rulesByTarget(ctx, bus, input.TargetArn, decodeToken(input.NextToken), limit + 1);
-      const { items, next } = page(names, limit, (n) => n);
+      const { items, next } = keysetPage(names, limit, (n) => n);
       return { RuleNames: items, NextToken: next };
     },
 

@@ -5,8 +5,9 @@
  */
 import { parseArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
+import { keysetPage } from '../../core/pagination.js';
 import type { EventsHandlers, PutTargetsInput } from './api.generated.js';
-import { decodeToken, page } from './buses.js';
+import { decodeToken } from './buses.js';
 import type { EventsEngine } from './engine.js';
 import { busName, type EventsStore } from './store.js';
 import { compileTransformer, parsePath, TransformError } from './transform.js';
@@ -77,7 +78,7 @@ export function targetHandlers(store: EventsStore, engine: EventsEngine): Events
       store.requireBus(ctx, bus, ctx.clock.now());
       const rule = store.requireRule(ctx, bus, input.Rule);
       const limit = input.Limit ?? 100;
-      const { items, next } = page(store.targetsPage(rule.id, decodeToken(input.NextToken), limit + 1), limit, (t) => t.id);
+      const { items, next } = keysetPage(store.targetsPage(rule.id, decodeToken(input.NextToken), limit + 1), limit, (t) => t.id);
       return { Targets: items.map((t) => JSON.parse(t.body)), NextToken: next };
     },
   };

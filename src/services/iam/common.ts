@@ -3,7 +3,7 @@
  * applies to every policy document it returns, Marker/MaxItems pagination and tag merging.
  */
 import { AwsError } from '../../core/errors.js';
-import { encodeToken } from '../../core/pagination.js';
+import { keysetPage, offsetPage } from '../../core/pagination.js';
 
 export type Tag = { Key: string; Value: string };
 
@@ -34,8 +34,8 @@ export function checkPolicyDocument(doc: string, kind: 'trust' | 'permissions') 
 /** AWS returns policy documents URL-encoded (RFC 3986); the aws CLI decodes them, SDK users call decodeURIComponent. */
 export const encodeDocument = (doc: string) => encodeURIComponent(doc);
 
+/** The cursor in a Marker; IAM reads a marker it did not make as some cursor rather than failing. */
 export const decodeMarker = (marker?: string) => (marker ? Buffer.from(marker, 'base64url').toString('utf8') : '');
-const encodeMarker = encodeToken;
 
 export interface Page<T> {
   items: T[];
@@ -43,20 +43,13 @@ export interface Page<T> {
   Marker?: string;
 }
 
+const iamPage = <T>({ items, next }: { items: T[]; next?: string }): Page<T> => ({ items, IsTruncated: next !== undefined, Marker: next });
+
 /** Items sorted by `key`, already restricted to those after the marker (SQL: `LIMIT maxItems + 1`). */
-export function pageOf<T>(rows: T[], key: (t: T) => string, maxItems: number): Page<T> {
-  const items = rows.slice(0, maxItems);
-  const truncated = rows.length > maxItems;
-  return { items, IsTruncated: truncated, Marker: truncated ? encodeMarker(key(items[items.length - 1])) : undefined };
-}
+export const pageOf = <T>(rows: T[], key: (t: T) => string, maxItems: number): Page<T> => iamPage(keysetPage(rows, maxItems, key));
 
 /** Marker/MaxItems over a small in-memory list kept in its own order (tags, inline policy names, versions). */
-export function paginate<T>(all: T[], marker?: string, maxItems = 100): Page<T> {
-  const start = Number(decodeMarker(marker)) || 0;
-  const items = all.slice(start, start + maxItems);
-  const truncated = start + maxItems < all.length;
-  return { items, IsTruncated: truncated, Marker: truncated ? encodeMarker(String(start + maxItems)) : undefined };
-}
+export const paginate = <T>(all: T[], marker?: string, maxItems = 100): Page<T> => iamPage(offsetPage(all, Number(decodeMarker(marker)) || 0, maxItems));
 
 /** TagX: new keys are added, existing keys get the new value; more than 50 → LimitExceeded. */
 export function mergeTags(existing: Tag[], add: Tag[] | undefined, entity: string): Tag[] {

@@ -7,7 +7,7 @@ import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { LogsHandlers } from './api.generated.js';
 import type { GroupRow, LogsStore } from './store.js';
-import { decodeToken as decodeCursor, encodeToken } from '../../core/pagination.js';
+import { decodeToken as decodeCursor, encodeToken, keysetPage } from '../../core/pagination.js';
 
 /** The values PutRetentionPolicy accepts (AWS's enum for retentionInDays). */
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -93,9 +93,9 @@ export function groupHandlers(store: LogsStore): LogsHandlers {
         cls: input.logGroupClass,
         limit,
       });
-      const page = rows.slice(0, limit);
+      const { items, next } = keysetPage(rows, limit, (g) => g.name);
       return {
-        logGroups: page.map((g) => ({
+        logGroups: items.map((g) => ({
           logGroupName: g.name,
           creationTime: g.created,
           retentionInDays: g.retention ?? undefined,
@@ -106,7 +106,7 @@ export function groupHandlers(store: LogsStore): LogsHandlers {
           logGroupClass: g.class,
           logGroupArn: groupArn(ctx, g.name),
         })),
-        nextToken: rows.length > limit ? encodeToken(page[page.length - 1].name) : undefined,
+        nextToken: next,
       };
     },
 

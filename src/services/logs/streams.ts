@@ -1,7 +1,8 @@
 /** Log streams: create, describe (by name or by last event time, both directions, paged), delete. */
 import { AwsError } from '../../core/errors.js';
+import { keysetPage } from '../../core/pagination.js';
 import type { LogsHandlers } from './api.generated.js';
-import { decodeToken, encodeToken, resolveGroup, streamArn } from './groups.js';
+import { decodeToken, resolveGroup, streamArn } from './groups.js';
 import type { LogsStore, StreamRow } from './store.js';
 
 /** AWS's sequence tokens are long decimal strings; ours count the stream's accepted batches. */
@@ -33,11 +34,10 @@ export function streamHandlers(store: LogsStore): LogsHandlers {
           throw new AwsError('InvalidParameterException', 'The specified nextToken is invalid.', 400);
       }
       const rows = store.listStreams(g, { by, desc: !!input.descending, prefix: input.logStreamNamePrefix, after, limit });
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
       const key = (s: StreamRow) => (by === 'name' ? s.name : [s.last_ts ?? 0, s.name]);
+      const { items, next } = keysetPage(rows, limit, (s) => JSON.stringify(key(s)));
       return {
-        logStreams: page.map((s) => ({
+        logStreams: items.map((s) => ({
           logStreamName: s.name,
           creationTime: s.created,
           firstEventTimestamp: s.first_ts ?? undefined,
@@ -47,7 +47,7 @@ export function streamHandlers(store: LogsStore): LogsHandlers {
           arn: streamArn(ctx, g.name, s.name),
           storedBytes: s.stored_bytes,
         })),
-        nextToken: rows.length > limit ? encodeToken(JSON.stringify(key(last))) : undefined,
+        nextToken: next,
       };
     },
 

@@ -2,7 +2,8 @@
  * SNS: topics, subscriptions with real HTTP delivery, Publish. topics.ts / subscriptions.ts /
  * publish.ts hold the handlers, store.ts the tables, delivery.ts the HTTP sender with retries and
  * the delivery log (outgoing.ts the message it sends, retryPolicy.ts the delivery policies),
- * signing.ts the message signatures, filterPolicy.ts the filter policy language. Accepted messages
+ * signing.ts the message signatures, filterPolicy.ts filter policies (SNS's dialect of
+ * core/eventPattern.ts, with cidr). Accepted messages
  * and pending http(s) deliveries are kept in the store and resumed when the engine starts.
  * Also: the env.targets invoker for arn:aws:sns:… (alarm actions, EventBridge targets) and the
  * non-AWS routes under /_aws/sns/ (the signing certificate, the recent deliveries as JSON).

@@ -12,7 +12,7 @@
 import { parseArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
-import { encodeToken, readToken } from '../../core/pagination.js';
+import { keysetPage, readToken } from '../../core/pagination.js';
 
 export interface TopicRow {
   id: number;
@@ -271,8 +271,7 @@ export interface Tag {
   Value: string;
 }
 
-/** Opaque page tokens: the id of the last row of the previous page. */
-export const pageToken = (id: number) => encodeToken(`sns:${id}`);
+/** Opaque page tokens: "sns:<id>", the id of the last row of the previous page. */
 
 export function readPageToken(token: string | undefined): number {
   if (!token) return 0;
@@ -282,11 +281,7 @@ export function readPageToken(token: string | undefined): number {
 }
 
 /** Splits a page of PAGE + 1 rows into the page and its NextToken. */
-export function page<T extends { id: number }>(rows: T[]): { items: T[]; next?: string } {
-  if (rows.length <= PAGE) return { items: rows };
-  const items = rows.slice(0, PAGE);
-  return { items, next: pageToken(items[items.length - 1].id) };
-}
+export const page = <T extends { id: number }>(rows: T[]) => keysetPage(rows, PAGE, (r) => `sns:${r.id}`);
 
 /** A topic ARN's parts, or InvalidParameter with AWS's reason. */
 export function parseTopicArn(arn: string | undefined, member = 'TopicArn') {

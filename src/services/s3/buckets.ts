@@ -28,6 +28,12 @@ export function validBucketName(name: string) {
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
+/**
+ * PutBucketTagging and PutBucketPolicy answer 204 No Content. Their model has no output shape (the
+ * generated output type is void), so the status rides on an otherwise empty output, typed void.
+ */
+const noContent = (): void => ({ [HTTP_STATUS]: 204 }) as unknown as void;
+
 export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
   const config = (field: 'tags' | 'policy' | 'cors' | 'lifecycle', code: string, message: string) => (bucketName: string, ctx: RequestContext) => {
     const b = store.requireBucket(bucketName, ctx);
@@ -127,7 +133,7 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
     PutBucketTagging(input, ctx) {
       const tagSet = checkTags(input.Tagging.TagSet ?? [], false);
       set('tags', JSON.stringify(tagSet))(input.Bucket, ctx);
-      return { [HTTP_STATUS]: 204 } as any;
+      return noContent();
     },
     GetBucketTagging: (input, ctx) => ({ TagSet: JSON.parse(tags(input.Bucket, ctx)) }),
     DeleteBucketTagging: (input, ctx) => set('tags', null)(input.Bucket, ctx),
@@ -142,7 +148,7 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !input.Policy.trim().startsWith('{'))
         throw new AwsError('MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'', 400, { BucketName: input.Bucket });
       set('policy', input.Policy)(input.Bucket, ctx);
-      return { [HTTP_STATUS]: 204 } as any;
+      return noContent();
     },
     GetBucketPolicy: (input, ctx) => ({ Policy: policy(input.Bucket, ctx) }),
     DeleteBucketPolicy: (input, ctx) => set('policy', null)(input.Bucket, ctx),

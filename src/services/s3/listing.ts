@@ -4,7 +4,8 @@
  * past a whole common prefix in one index lookup, so a page costs O(page), not O(bucket).
  */
 import { AwsError } from '../../core/errors.js';
-import type { S3Handlers } from './api.generated.js';
+import type { DeleteMarkerEntryOut, ObjectVersionOut, S3Handlers } from './api.generated.js';
+import type { StoredHeaders } from './common.js';
 import type { ObjectRow, S3Store } from './store.js';
 import { decodeToken, encodeToken } from '../../core/pagination.js';
 
@@ -181,12 +182,12 @@ export function listingHandlers(store: S3Store): S3Handlers {
         olderThan = { key: after, seq: marker.seq };
       }
       const w = walk(versions(bucket.name), { prefix, delimiter: input.Delimiter || undefined, after, maxKeys, olderThan });
-      const Versions: any[] = [];
-      const DeleteMarkers: any[] = [];
+      const Versions: ObjectVersionOut[] = [];
+      const DeleteMarkers: DeleteMarkerEntryOut[] = [];
       for (const r of w.rows) {
         const common = { Key: enc(r.key), VersionId: r.version_id, IsLatest: !!r.is_latest, LastModified: new Date(r.last_modified), Owner: ownerOfRow(r) };
         if (r.delete_marker) DeleteMarkers.push(common);
-        else Versions.push({ ...common, ETag: r.etag, Size: r.size, StorageClass: JSON.parse(r.headers).StorageClass ?? 'STANDARD' });
+        else Versions.push({ ...common, ETag: r.etag, Size: r.size, StorageClass: (JSON.parse(r.headers) as StoredHeaders).StorageClass ?? 'STANDARD' });
       }
       return {
         Name: bucket.name,

@@ -189,7 +189,7 @@ export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
         Initiator: owner,
         Owner: owner,
         StorageClass: (JSON.parse(upload.headers) as StoredHeaders).StorageClass ?? 'STANDARD',
-      } as any;
+      };
     },
 
     ListMultipartUploads(input, ctx) {
@@ -223,7 +223,7 @@ export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
               Initiator: ownerOf(u.account),
             }))
           : undefined,
-      } as any;
+      };
     },
   };
 }

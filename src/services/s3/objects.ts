@@ -8,7 +8,7 @@ import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { HTTP_STATUS } from '../../protocol/rest.js';
-import type { S3Handlers } from './api.generated.js';
+import type { DeletedObject, ErrorShape, GetObjectInput, HeadObjectInput, S3Handlers } from './api.generated.js';
 import {
   checkTags, checkWrite, commitVersion, malformedXml, parseTaggingHeader, pickHeaders, quoteEtag, reportedVersion, rowTags, unquote,
   type StoredHeaders,
@@ -109,7 +109,7 @@ function describe(bucket: BucketRow, row: ObjectRow) {
 export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
   const { blobs } = env;
 
-  function getOrHead(input: any, ctx: RequestContext, withBody: boolean) {
+  function getOrHead(input: GetObjectInput | HeadObjectInput, ctx: RequestContext, withBody: boolean) {
     const bucket = store.requireBucket(input.Bucket, ctx);
     const row = resolveVersion(store, bucket, input.Key, input.VersionId, withBody ? 'GET' : 'HEAD');
     checkConditions(input, row);
@@ -127,10 +127,10 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
     for (const [from, to] of [
       ['ResponseContentType', 'ContentType'], ['ResponseContentLanguage', 'ContentLanguage'], ['ResponseExpires', 'Expires'],
       ['ResponseCacheControl', 'CacheControl'], ['ResponseContentDisposition', 'ContentDisposition'], ['ResponseContentEncoding', 'ContentEncoding'],
-    ])
+    ] as const)
       if (input[from] !== undefined) out[to] = input[from];
     if (withBody) out.Body = row.size === 0 ? Readable.from([]) : blobs.read(row.blob_id!, range);
-    return out as any;
+    return out;
   }
 
   /** Deletes the addressed version, or writes a delete marker when versioning is configured. */
@@ -208,8 +208,8 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       const objects = input.Delete.Objects ?? [];
       if (objects.length > 1000)
         throw malformedXml();
-      const Deleted: any[] = [];
-      const Errors: any[] = [];
+      const Deleted: DeletedObject[] = [];
+      const Errors: ErrorShape[] = [];
       for (const o of objects) {
         try {
           const r = deleteOne(bucket, o.Key, o.VersionId, canonicalId(ctx.account));

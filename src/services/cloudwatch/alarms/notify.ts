@@ -3,8 +3,12 @@
  * "CloudWatch Alarm State Change" detail and the JSON message an SNS alarm action publishes.
  */
 import { createHash } from 'node:crypto';
-import type { Alarm, AlarmState } from './engine.js';
+import type { PutCompositeAlarmInput } from '../api.generated.js';
+import type { Alarm, AlarmState, MetricAlarmConfig } from './engine.js';
 import { awsDate, regionName } from '../format.js';
+
+/** An alarm's configuration: PutMetricAlarm's input or PutCompositeAlarm's (minus Tags), so every member is optional. */
+type AlarmConfig = Partial<MetricAlarmConfig & Omit<PutCompositeAlarmInput, 'Tags'>>;
 
 const state = (s: AlarmState) => ({
   value: s.value,
@@ -22,9 +26,9 @@ function stableUuid(seed: string) {
 const dimsObject = (dims?: { Name: string; Value: string }[]) => Object.fromEntries((dims ?? []).map((d) => [d.Name, d.Value]));
 
 function eventMetrics(a: Alarm) {
-  const c = a.config;
+  const c: AlarmConfig = a.config;
   if (c.Metrics)
-    return c.Metrics.map((m: any) => ({
+    return c.Metrics.map((m) => ({
       id: m.Id,
       ...(m.MetricStat
         ? {
@@ -55,7 +59,7 @@ function eventMetrics(a: Alarm) {
 
 /** The `detail` of a "CloudWatch Alarm State Change" event. */
 export function alarmEvent(a: Alarm, previous: AlarmState) {
-  const c = a.config;
+  const c: AlarmConfig = a.config;
   const configuration =
     a.type === 'CompositeAlarm'
       ? { alarmRule: c.AlarmRule, ...(c.AlarmDescription ? { description: c.AlarmDescription } : {}) }
@@ -67,7 +71,7 @@ export const stateChangeSubject = (a: Alarm) => `${a.state.value}: "${a.name}" i
 
 /** The message an SNS alarm action publishes. */
 export function notification(a: Alarm, oldState: string) {
-  const c = a.config;
+  const c: AlarmConfig = a.config;
   const base = {
     AlarmName: a.name,
     AlarmDescription: c.AlarmDescription ?? null,
@@ -96,12 +100,12 @@ export function notification(a: Alarm, oldState: string) {
   const Trigger = c.Metrics
     ? {
         ...common,
-        Metrics: c.Metrics.map((m: any) => ({
+        Metrics: c.Metrics.map((m) => ({
           Id: m.Id,
           ...(m.MetricStat
             ? {
                 MetricStat: {
-                  Metric: { Dimensions: (m.MetricStat.Metric.Dimensions ?? []).map((d: any) => ({ value: d.Value, name: d.Name })), MetricName: m.MetricStat.Metric.MetricName, Namespace: m.MetricStat.Metric.Namespace },
+                  Metric: { Dimensions: (m.MetricStat.Metric.Dimensions ?? []).map((d) => ({ value: d.Value, name: d.Name })), MetricName: m.MetricStat.Metric.MetricName, Namespace: m.MetricStat.Metric.Namespace },
                   Period: m.MetricStat.Period,
                   Stat: m.MetricStat.Stat,
                   Unit: m.MetricStat.Unit ?? null,
@@ -118,7 +122,7 @@ export function notification(a: Alarm, oldState: string) {
         StatisticType: c.ExtendedStatistic ? 'ExtendedStatistic' : 'Statistic',
         ...(c.ExtendedStatistic ? { ExtendedStatistic: c.ExtendedStatistic } : { Statistic: String(c.Statistic).toUpperCase() }),
         Unit: c.Unit ?? null,
-        Dimensions: (c.Dimensions ?? []).map((d: any) => ({ value: d.Value, name: d.Name })),
+        Dimensions: (c.Dimensions ?? []).map((d) => ({ value: d.Value, name: d.Name })),
         ...common,
       };
   return { ...base, Trigger };

@@ -81,9 +81,9 @@ export class BlobStore {
 
   /** Concatenates blobs (multipart completion) into a new one, streaming. */
   async concat(ids: string[]): Promise<StoredBlob> {
-    const self = this;
+    const read = (id: string) => this.read(id);
     async function* chunks() {
-      for (const id of ids) yield* self.read(id);
+      for (const id of ids) yield* read(id);
     }
     const { Readable } = await import('node:stream');
     return this.write(Readable.from(chunks()));

@@ -56,7 +56,7 @@ export function buildVariables(
   spec: Buildspec,
   extra: { srcDir: string; resolvedVersion?: string; repoUrl?: string; secondaryDirs: Record<string, string>; role?: RoleCredentials },
 ): Record<string, string> {
-  const vars: Record<string, string> = { ...(spec.env?.variables ?? {}) };
+  const vars: Record<string, string> = { ...spec.env?.variables };
   const unsupported = (kind: string, name: string, ref: string) =>
     new PhaseFailure(
       'Decrypted Variables Error',

@@ -214,10 +214,10 @@ export function createLogsStore(store: Store) {
     listGroups(scope: Scope, opts: { after?: string; prefix?: string; pattern?: string; cls?: string; limit: number }) {
       const where = ['account = ?', 'region = ?'];
       const args: unknown[] = [scope.account, scope.region];
-      if (opts.after !== undefined) where.push('name > ?'), args.push(opts.after);
-      if (opts.prefix) where.push("substr(name, 1, ?) = ?"), args.push(opts.prefix.length, opts.prefix);
-      if (opts.pattern) where.push("instr(lower(name), lower(?)) > 0"), args.push(opts.pattern);
-      if (opts.cls) where.push('class = ?'), args.push(opts.cls);
+      if (opts.after !== undefined) { where.push('name > ?'); args.push(opts.after); }
+      if (opts.prefix) { where.push("substr(name, 1, ?) = ?"); args.push(opts.prefix.length, opts.prefix); }
+      if (opts.pattern) { where.push("instr(lower(name), lower(?)) > 0"); args.push(opts.pattern); }
+      if (opts.cls) { where.push('class = ?'); args.push(opts.cls); }
       args.push(opts.limit + 1);
       return listing(`SELECT * FROM logs_groups WHERE ${where.join(' AND ')} ORDER BY name LIMIT ?`).all(...args) as GroupRow[];
     },
@@ -258,13 +258,13 @@ export function createLogsStore(store: Store) {
       const args: unknown[] = [group.id];
       const cmp = opts.desc ? '<' : '>';
       const dir = opts.desc ? 'DESC' : 'ASC';
-      if (opts.prefix) where.push('substr(name, 1, ?) = ?'), args.push(opts.prefix.length, opts.prefix);
+      if (opts.prefix) { where.push('substr(name, 1, ?) = ?'); args.push(opts.prefix.length, opts.prefix); }
       let order: string;
       if (opts.by === 'name') {
-        if (opts.after !== undefined) where.push(`name ${cmp} ?`), args.push(opts.after);
+        if (opts.after !== undefined) { where.push(`name ${cmp} ?`); args.push(opts.after); }
         order = `name ${dir}`;
       } else {
-        if (opts.after !== undefined) where.push(`(COALESCE(last_ts, 0), name) ${cmp} (?, ?)`), args.push(...(opts.after as [number, string]));
+        if (opts.after !== undefined) { where.push(`(COALESCE(last_ts, 0), name) ${cmp} (?, ?)`); args.push(...(opts.after as [number, string])); }
         order = `COALESCE(last_ts, 0) ${dir}, name ${dir}`;
       }
       args.push(opts.limit + 1);

@@ -50,7 +50,7 @@ export function retryDelays(p: RetryPolicy): number[] {
 /** The http(s) retry policy in force for a subscription: its own, unless the topic forbids overrides. */
 export function effectiveRetryPolicy(topicAttrs: Record<string, string>, subAttrs: Record<string, string>): RetryPolicy {
   const topic = jsonOr(topicAttrs.DeliveryPolicy)?.http ?? {};
-  const base = { ...DEFAULT_HTTP_POLICY.http.defaultHealthyRetryPolicy, ...(topic.defaultHealthyRetryPolicy ?? {}) };
+  const base = { ...DEFAULT_HTTP_POLICY.http.defaultHealthyRetryPolicy, ...topic.defaultHealthyRetryPolicy };
   const sub = jsonOr(subAttrs.DeliveryPolicy)?.healthyRetryPolicy;
   return sub && !topic.disableSubscriptionOverrides ? { ...base, ...sub } : base;
 }

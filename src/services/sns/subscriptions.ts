@@ -123,7 +123,7 @@ export function subscriptionAttributes(sub: SubscriptionRow): Record<string, str
   if (sub.protocol === 'http' || sub.protocol === 'https') {
     const own = attrs.DeliveryPolicy ? JSON.parse(attrs.DeliveryPolicy) : {};
     out.EffectiveDeliveryPolicy = JSON.stringify({
-      healthyRetryPolicy: { ...DEFAULT_HTTP_POLICY.http.defaultHealthyRetryPolicy, ...(own.healthyRetryPolicy ?? {}) },
+      healthyRetryPolicy: { ...DEFAULT_HTTP_POLICY.http.defaultHealthyRetryPolicy, ...own.healthyRetryPolicy },
       sicklyRetryPolicy: own.sicklyRetryPolicy ?? null,
       throttlePolicy: own.throttlePolicy ?? null,
       requestPolicy: own.requestPolicy ?? DEFAULT_HTTP_POLICY.http.defaultRequestPolicy,

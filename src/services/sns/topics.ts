@@ -98,7 +98,7 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
 
   return {
     CreateTopic(input, ctx) {
-      const given = { ...(input.Attributes ?? {}) };
+      const given = { ...input.Attributes };
       const fifo = given.FifoTopic === 'true';
       if (fifo) {
         if (!FIFO_TOPIC_NAME.test(input.Name))

@@ -147,7 +147,7 @@ export const isPrepared = (input: unknown): input is PreparedPut => (input as Pr
 
 /** AWS's checks on a whole PutMetricData call. */
 export function checkPut(input: PutMetricDataInput, now: number) {
-  if (/^AWS\//.test(input.Namespace)) throw invalid(`The value ${input.Namespace} for parameter Namespace is invalid.`);
+  if (input.Namespace.startsWith('AWS/')) throw invalid(`The value ${input.Namespace} for parameter Namespace is invalid.`);
   if (input.MetricData.length > 1000) throw invalid('The collection MetricData must not have a size greater than 1000.');
   input.MetricData.forEach((d, i) => checkDatum(d, i + 1, now));
 }

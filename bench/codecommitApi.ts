@@ -1,0 +1,269 @@
+/**
+ * The CodeCommit JSON API under 32 concurrent clients, the way an SDK user drives it: one
+ * @aws-sdk/client-codecommit client on a keep-alive agent (maxSockets 32), a repository of ~200
+ * files pushed over git smart HTTP, then a fixed number of GetFile and GetBranch calls from 32
+ * workers, and PutFile from 32 workers each committing to its own branch (and, for contrast, all on
+ * one branch, retrying on ParentCommitIdOutdatedException). The physical limit beside it:
+ * `git cat-file --batch` reading the same blobs from a bare copy of the same repository, no HTTP.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CodeCommitClient, CreateBranchCommand, CreateRepositoryCommand, GetBranchCommand, GetFileCommand, PutFileCommand } from '@aws-sdk/client-codecommit';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { generate, git } from './codecommit.js';
+import { percentile } from './load.js';
+import { na, val, type Row } from './report.js';
+import type { Target, TargetName } from './targets.js';
+
+export interface CodecommitApiPlan {
+  files: number;
+  connections: number;
+  /** GetFile and GetBranch calls, each (after `warmup` unmeasured calls). */
+  calls: number;
+  warmup: number;
+  /** PutFile calls per connection on its own branch, and commits on the shared branch. */
+  putsPerConnection: number;
+  sharedCommits: number;
+}
+
+interface Run {
+  count: number;
+  errors: number;
+  firstError?: string;
+  p50Ms: number;
+  p99Ms: number;
+  rps: number;
+}
+
+function client(t: Target, connections: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const cc = new CodeCommitClient({
+    endpoint: `http://${t.host}:${t.port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ httpAgent: agent, connectionTimeout: 5000, requestTimeout: 30_000 }),
+  });
+  return { cc, close: () => (cc.destroy(), agent.destroy()) };
+}
+
+/** `workers` loops sharing `count` calls; call(i, worker) is one timed request. */
+async function drive(count: number, workers: number, call: (i: number, worker: number) => Promise<unknown>): Promise<Run> {
+  const latencies = new Float64Array(count);
+  let next = 0;
+  let done = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = next++; i < count; i = next++) {
+        const s = performance.now();
+        try {
+          await call(i, w);
+          latencies[done++] = performance.now() - s;
+        } catch (e) {
+          errors++;
+          firstError ??= `${(e as Error).name}: ${(e as Error).message}`;
+          if (errors > 100 && done === 0) throw new Error(firstError);
+        }
+      }
+    }),
+  );
+  const wall = performance.now() - t0;
+  const sorted = latencies.subarray(0, done).sort();
+  return { count: done, errors, firstError, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), rps: done / (wall / 1000) };
+}
+
+/** One `git cat-file --batch` reading `ids` in order (pipelined, as a long-lived reader would); ms in total. */
+function catFileBatch(home: string, bare: string, ids: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['--git-dir', bare, 'cat-file', '--batch'], { env: { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    let got = 0;
+    let pending: Buffer = Buffer.alloc(0);
+    let t0 = 0;
+    // count complete objects: "<sha> blob <size>\n<content>\n"
+    child.stdout.on('data', (d: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, d]) : d;
+      for (;;) {
+        const nl = pending.indexOf(10);
+        if (nl < 0) return;
+        const size = Number(pending.subarray(0, nl).toString('latin1').split(' ')[2]);
+        if (pending.length < nl + 1 + size + 1) return;
+        pending = pending.subarray(nl + 1 + size + 1);
+        if (++got === ids.length) {
+          const ms = performance.now() - t0;
+          child.stdin.end();
+          resolve(ms);
+        }
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (c) => got < ids.length && reject(new Error(`cat-file exited ${c} after ${got} objects`)));
+    t0 = performance.now();
+    child.stdin.write(ids.join('\n') + '\n');
+  });
+}
+
+export async function codecommitApiScenario(targets: Partial<Record<TargetName, Target | Error>>, plan: CodecommitApiPlan, log: (s: string) => void) {
+  const section = `CodeCommit JSON API, ${plan.connections} connections (SDK v3 keep-alive, ${plan.files} files, ${plan.calls.toLocaleString('en-US')} calls each)`;
+  const rows: Row[] = [
+    { section, label: 'GetFile p50', unit: 'ms', better: 'lower', target: { op: '<=', value: 5 }, cells: {} },
+    { section, label: 'GetFile p99', unit: 'ms', better: 'lower', cells: {} },
+    { section, label: 'GetFile throughput', unit: 'req/s', better: 'higher', target: { op: '>=', value: 2000 }, cells: {} },
+    { section, label: 'git cat-file --batch, same blobs, one process (physical limit): per blob', unit: 'ms', better: 'lower', cells: {} },
+    { section, label: 'git cat-file --batch, same blobs, one process (physical limit)', unit: 'blobs/s', better: 'higher', cells: {} },
+    { section, label: 'GetFile req/s as a share of cat-file blobs/s', unit: '%', better: 'higher', cells: {} },
+    { section, label: 'GetBranch p50', unit: 'ms', better: 'lower', cells: {} },
+    { section, label: 'GetBranch p99', unit: 'ms', better: 'lower', cells: {} },
+    { section, label: 'GetBranch throughput', unit: 'req/s', better: 'higher', cells: {} },
+    { section, label: `PutFile p50, own branch per connection`, unit: 'ms', better: 'lower', target: { op: '<=', value: 50 }, cells: {} },
+    { section, label: `PutFile p99, own branch per connection`, unit: 'ms', better: 'lower', cells: {} },
+    { section, label: `PutFile throughput, own branch per connection`, unit: 'commits/s', better: 'higher', cells: {} },
+    { section, label: 'PutFile, one shared branch, retry on ParentCommitIdOutdated: p50 per commit', unit: 'ms', better: 'lower', cells: {} },
+    { section, label: 'PutFile, one shared branch, retry on ParentCommitIdOutdated', unit: 'commits/s', better: 'higher', cells: {} },
+    { section, label: 'PutFile, one shared branch: ParentCommitIdOutdated answers per commit', unit: 'x', better: 'lower', cells: {} },
+  ];
+  const details: Record<string, unknown> = {};
+  await probeMoto(targets.moto, rows);
+  const t = targets.opsbox;
+  if (!t || t instanceof Error) {
+    for (const r of rows) r.cells.opsbox = na(t ?? 'opsbox not started');
+    return { rows, details };
+  }
+  const root = mkdtempSync(join(tmpdir(), 'bench-ccapi-'));
+  const home = join(root, 'home');
+  mkdirSync(home);
+  writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = Bench\n\temail = bench@example.com\n[credential]\n\thelper =\n');
+  const { cc, close } = client(t, plan.connections);
+  try {
+    const name = `bench-api-${Date.now().toString(36)}`;
+    const src = join(root, 'src');
+    mkdirSync(src);
+    log(`codecommit-api: ${plan.files} files pushed to ${name}`);
+    await generate(home, src, { files: plan.files, commits: 10 });
+    await cc.send(new CreateRepositoryCommand({ repositoryName: name }));
+    await git(home, src, ['push', '-q', `http://${t.host}:${t.port}/v1/repos/${name}`, 'main']);
+    const bare = join(root, 'bare.git');
+    await git(home, root, ['clone', '-q', '--bare', src, bare]);
+    const listing = await git(home, src, ['ls-tree', '-r', '-z', 'main']);
+    const files = listing.split('\0').filter(Boolean).map((rec) => ({ id: rec.split(/[ \t]/)[2], path: rec.slice(rec.indexOf('\t') + 1) }));
+
+    const getFile = (i: number) => cc.send(new GetFileCommand({ repositoryName: name, commitSpecifier: 'main', filePath: files[i % files.length].path }));
+    const getBranch = () => cc.send(new GetBranchCommand({ repositoryName: name, branchName: 'main' }));
+    const first = await getFile(0);
+    if (first.fileContent?.length !== Number(first.fileSize)) throw new Error('GetFile: content length differs from fileSize');
+    log(`codecommit-api: GetFile × ${plan.calls} on ${plan.connections} connections`);
+    await drive(plan.warmup, plan.connections, getFile);
+    const gf = await drive(plan.calls, plan.connections, getFile);
+    log(`codecommit-api: GetBranch × ${plan.calls}`);
+    await drive(plan.warmup, plan.connections, getBranch);
+    const gb = await drive(plan.calls, plan.connections, getBranch);
+    const ids = Array.from({ length: plan.calls }, (_, i) => files[i % files.length].id);
+    await catFileBatch(home, bare, ids.slice(0, plan.warmup));
+    const catMs = await catFileBatch(home, bare, ids);
+    details.getFile = gf;
+    details.getBranch = gb;
+    details.catFileMs = catMs;
+    for (const [i, r] of [
+      [0, gf],
+      [6, gb],
+    ] as const) {
+      if (r.errors) log(`codecommit-api: ${r.errors} errors, first: ${r.firstError}`);
+      rows[i].cells.opsbox = val(r.p50Ms);
+      rows[i + 1].cells.opsbox = val(r.p99Ms);
+      rows[i + 2].cells.opsbox = val(r.rps);
+    }
+    rows[3].cells.opsbox = val(catMs / ids.length);
+    rows[4].cells.opsbox = val(ids.length / (catMs / 1000));
+    rows[5].cells.opsbox = val((100 * gf.rps) / (ids.length / (catMs / 1000)));
+
+    // PutFile: each connection commits to its own branch, parent = its previous commit
+    const tip = (await getBranch()).branch!.commitId!;
+    const tips: string[] = [];
+    for (let w = 0; w < plan.connections; w++) {
+      await cc.send(new CreateBranchCommand({ repositoryName: name, branchName: `w${w}`, commitId: tip }));
+      tips.push(tip);
+    }
+    let seq = 0;
+    const put = async (_: number, w: number) => {
+      const n = seq++;
+      const r = await cc.send(new PutFileCommand({ repositoryName: name, branchName: `w${w}`, parentCommitId: tips[w], filePath: `w${w}/n.txt`, fileContent: Buffer.from(`${w} ${n}\n`), commitMessage: `put ${n}` }));
+      tips[w] = r.commitId!;
+    };
+    log(`codecommit-api: PutFile × ${plan.putsPerConnection} on each of ${plan.connections} branches`);
+    await drive(plan.connections, plan.connections, put);
+    const pf = await drive(plan.putsPerConnection * plan.connections, plan.connections, put);
+    details.putFile = pf;
+    if (pf.errors) log(`codecommit-api: PutFile ${pf.errors} errors, first: ${pf.firstError}`);
+    rows[9].cells.opsbox = pf.errors ? na(`${pf.errors} errors: ${pf.firstError}`) : val(pf.p50Ms);
+    rows[10].cells.opsbox = val(pf.p99Ms);
+    rows[11].cells.opsbox = val(pf.rps);
+
+    // the same, all on one branch: read the tip, put, and on ParentCommitIdOutdatedException read it again
+    log(`codecommit-api: ${plan.sharedCommits} PutFile commits on one branch from ${plan.connections} connections`);
+    await cc.send(new CreateBranchCommand({ repositoryName: name, branchName: 'shared', commitId: tip }));
+    let outdated = 0;
+    const sharedPut = async (i: number) => {
+      for (let attempt = 0; ; attempt++) {
+        const parent = (await cc.send(new GetBranchCommand({ repositoryName: name, branchName: 'shared' }))).branch!.commitId!;
+        try {
+          await cc.send(new PutFileCommand({ repositoryName: name, branchName: 'shared', parentCommitId: parent, filePath: `shared/${i % 16}.txt`, fileContent: Buffer.from(`${i} ${attempt} ${seq++}\n`) }));
+          return;
+        } catch (e) {
+          if ((e as Error).name !== 'ParentCommitIdOutdatedException' || attempt > 10_000) throw e;
+          outdated++;
+        }
+      }
+    };
+    const sp = await drive(plan.sharedCommits, plan.connections, sharedPut);
+    details.sharedPut = { ...sp, outdated };
+    rows[12].cells.opsbox = sp.errors ? na(`${sp.errors} errors: ${sp.firstError}`) : val(sp.p50Ms);
+    rows[13].cells.opsbox = val(sp.rps);
+    rows[14].cells.opsbox = val(outdated / Math.max(1, sp.count));
+  } catch (e) {
+    log(`codecommit-api failed: ${(e as Error).stack}`);
+    for (const r of rows) if (!r.cells.opsbox) r.cells.opsbox = na(e);
+  } finally {
+    close();
+    rmSync(root, { recursive: true, force: true });
+  }
+  return { rows, details };
+}
+
+/** moto 5.2.1's CodeCommit has CreateRepository, GetRepository and DeleteRepository only; ask it rather than assume. */
+async function probeMoto(m: Target | Error | undefined, rows: Row[]) {
+  if (!m) return;
+  let reason: string;
+  if (m instanceof Error) reason = `moto not started: ${m.message}`;
+  else {
+    const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const call = (op: string, body: object) =>
+      fetch(`http://${m.host}:${m.port}/`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-amz-json-1.1',
+          'X-Amz-Target': `CodeCommit_20150413.${op}`,
+          'X-Amz-Date': date,
+          Authorization: `AWS4-HMAC-SHA256 Credential=test/${date.slice(0, 8)}/us-east-1/codecommit/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+        },
+        body: JSON.stringify(body),
+      });
+    try {
+      const name = `bench-api-${Date.now().toString(36)}`;
+      await (await call('CreateRepository', { repositoryName: name })).text();
+      const r = await call('GetFile', { repositoryName: name, filePath: 'README.md' });
+      const text = await r.text();
+      reason =
+        r.status >= 500 || /not.*implemented/i.test(text)
+          ? `moto: not implemented (GetFile → HTTP ${r.status}; moto 5.2.1's CodeCommit has CreateRepository, GetRepository, DeleteRepository only)`
+          : `moto answered GetFile with HTTP ${r.status}: ${text.slice(0, 100)}`;
+    } catch (e) {
+      reason = `moto: GetFile failed: ${(e as Error).message}`;
+    }
+  }
+  for (const r of rows) if (!r.label.includes('cat-file')) r.cells.moto = na(reason);
+}

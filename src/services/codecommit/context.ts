@@ -1,8 +1,10 @@
 /**
- * What every CodeCommit module shares: the store, the git runner, a per-repository write lock
- * (pushes and API commits serialize per repository so before/after ref snapshots are exact), and
- * `refsChanged`, the one place a reference change becomes events, triggers and default-branch
- * bookkeeping — whether it came from a git push or an API call.
+ * What every CodeCommit module shares: the store, the git runner, each repository's long-lived
+ * object reader (`git cat-file --batch`) and ref updater (`git update-ref --stdin`), a
+ * per-repository write lock (pushes and API ref updates serialize per repository so before/after
+ * ref snapshots are exact; API commits build their objects outside it and hold it only for the
+ * compare-and-swap of the branch), and `refsChanged`, the one place a reference change becomes
+ * events, triggers and default-branch bookkeeping — whether it came from a git push or an API call.
  */
 import { randomUUID } from 'node:crypto';
 import { arn } from '../../core/arn.js';
@@ -10,6 +12,8 @@ import { log } from '../../core/log.js';
 import { AwsError } from '../../core/errors.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { Git, ZERO } from './git.js';
+import { ObjectReader } from './objectReader.js';
+import { forgetRefs, RefUpdater } from './refs.js';
 import { CodecommitStore, type RepoRow } from './store.js';
 
 /** CodeCommit's answer to a nextToken it did not make. */
@@ -34,6 +38,8 @@ export class Codecommit {
   readonly store: CodecommitStore;
   readonly git: Git;
   private locks = new Map<string, Promise<unknown>>();
+  private readers = new Map<string, ObjectReader>();
+  private updaters = new Map<string, RefUpdater>();
   /** Called (under the repository lock) after refs change: pull requests follow their branches. */
   readonly onRefsChanged: ((row: RepoRow, refs: Set<string>, callerUserArn: string) => Promise<void>)[] = [];
 
@@ -48,6 +54,40 @@ export class Codecommit {
 
   gitDir(row: RepoRow) {
     return this.store.gitDir(row);
+  }
+
+  /** The repository's object reader (its child starts on first use and stops when idle). */
+  reader(row: RepoRow): ObjectReader {
+    const dir = this.gitDir(row);
+    let r = this.readers.get(dir);
+    if (!r) this.readers.set(dir, (r = new ObjectReader({ spawn: () => this.git.spawn(dir, ['cat-file', '--batch', '-z']) })));
+    return r;
+  }
+
+  /** The repository's ref updater; call it with the repository lock held. */
+  refUpdater(row: RepoRow): RefUpdater {
+    const dir = this.gitDir(row);
+    let u = this.updaters.get(dir);
+    if (!u) this.updaters.set(dir, (u = new RefUpdater(() => this.git.spawn(dir, ['update-ref', '--stdin']))));
+    return u;
+  }
+
+  /** Stops a repository's git children (it is being deleted). */
+  forget(row: RepoRow) {
+    const dir = this.gitDir(row);
+    this.readers.get(dir)?.close();
+    this.updaters.get(dir)?.close();
+    this.readers.delete(dir);
+    this.updaters.delete(dir);
+    forgetRefs(dir);
+  }
+
+  /** Stops every git child (the server is stopping); they start again on use. */
+  close() {
+    for (const r of this.readers.values()) r.close();
+    for (const u of this.updaters.values()) u.close();
+    this.readers.clear();
+    this.updaters.clear();
   }
 
   repoArn(row: RepoRow) {

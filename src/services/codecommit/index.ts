@@ -17,9 +17,14 @@ import { reviewHandlers } from './reviews.js';
 
 /** One Codecommit per environment: the handler table and the git route share its locks. */
 const instances = new WeakMap<ServiceEnv, Codecommit>();
+/** Every instance, so close() can stop their git children (cat-file, update-ref). */
+const live = new Set<Codecommit>();
 function instance(env: ServiceEnv) {
   let cc = instances.get(env);
-  if (!cc) instances.set(env, (cc = new Codecommit(env)));
+  if (!cc) {
+    instances.set(env, (cc = new Codecommit(env)));
+    live.add(cc);
+  }
   return cc;
 }
 
@@ -45,4 +50,7 @@ export const codecommit: ServiceSpec<CodecommitHandlers> = {
   patch: {},
   create: createCodecommitHandlers,
   httpRoutes: (env) => [gitHttpRoute(instance(env))],
+  close() {
+    for (const cc of live) cc.close();
+  },
 };

@@ -197,6 +197,8 @@ export class ObjectReader {
   private stderr = '';
   private cache: ObjectCache;
   private closed = false;
+  /** Trees being read and parsed, so concurrent walks share one read. */
+  private trees = new Map<string, Promise<TreeEntry[] | undefined>>();
   /** Children started so far (restarts included); for tests and diagnostics. */
   starts = 0;
 
@@ -225,15 +227,23 @@ export class ObjectReader {
   }
 
   /** A tree's entries, parsed (cached by id); undefined when `id` is not a tree. */
-  async tree(id: string): Promise<TreeEntry[] | undefined> {
+  tree(id: string): Promise<TreeEntry[] | undefined> {
     const hit = this.cache.get(id);
-    if (hit?.tree) return hit.tree;
-    const obj = hit?.obj ?? (await this.read(id));
-    if (!obj || obj.type !== 'tree') return undefined;
-    const tree = parseTree(obj.content, obj.id.length / 2);
-    const e = this.cache.get(obj.id);
-    if (e) e.tree = tree;
-    return tree;
+    if (hit?.tree) return Promise.resolve(hit.tree);
+    let p = this.trees.get(id);
+    if (!p) {
+      p = (async () => {
+        const obj = hit?.obj ?? (await this.read(id));
+        if (!obj || obj.type !== 'tree') return undefined;
+        const tree = parseTree(obj.content, obj.id.length / 2);
+        const e = this.cache.get(obj.id);
+        if (e) e.tree = tree;
+        return tree;
+      })();
+      this.trees.set(id, p);
+      void p.finally(() => this.trees.delete(id)).catch(() => {});
+    }
+    return p;
   }
 
   /** Stops the child; pending requests fail. The next read starts a new one. */

@@ -1,0 +1,98 @@
+/**
+ * Writing git objects in-process, as git writes loose objects: id = SHA-1 of "<type> <size>\0" +
+ * content, zlib-deflated (git's core.looseCompression default, level 1) into a temporary file in
+ * objects/xx/, then hard-linked to its final name (renamed where links are refused), so a reader
+ * never sees half an object and two writers of the same object cannot clash. An object already
+ * there is only freshened (its mtime touched, as git does, so gc's prune grace period restarts).
+ * Tree and commit bodies are serialized here too; nothing is run.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { deflate as deflateCb, deflateSync } from 'node:zlib';
+
+const deflate = promisify(deflateCb);
+
+export type WritableType = 'blob' | 'tree' | 'commit';
+
+/** The id git gives `content` as an object of `type`. */
+export function objectId(type: WritableType, content: Buffer): string {
+  return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+}
+
+/** Writes the object (if it is not there yet) and returns its id. */
+export async function writeObject(gitDir: string, type: WritableType, content: Buffer): Promise<string> {
+  const id = objectId(type, content);
+  const dir = join(gitDir, 'objects', id.slice(0, 2));
+  const file = join(dir, id.slice(2));
+  if (await stat(file).then(() => true, () => false)) {
+    const now = new Date();
+    await utimes(file, now, now).catch(() => {});
+    return id;
+  }
+  const raw = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
+  // small objects are quicker deflated inline than through the thread pool
+  const z = raw.length > 64 * 1024 ? await deflate(raw, { level: 1 }) : deflateSync(raw, { level: 1 });
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
+  await writeFile(tmp, z, { mode: 0o444 });
+  try {
+    await link(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return rename(tmp, file).then(() => id);
+  }
+  await unlink(tmp).catch(() => {});
+  return id;
+}
+
+export interface TreeItem {
+  name: string;
+  /** As ls-tree prints it or shorter: 100644, 100755, 120000, 160000, 040000/40000. */
+  mode: string;
+  id: string;
+}
+
+/**
+ * A tree object's body: entries sorted as git sorts them (by name bytes, a tree's name compared
+ * as if it ended in "/"), each "<mode> <name>\0<raw id>", modes without leading zeros.
+ */
+export function serializeTree(items: TreeItem[]): Buffer {
+  const keyed = items.map((it) => {
+    const mode = it.mode.replace(/^0+/, '');
+    const name = Buffer.from(it.name, 'utf8');
+    return { mode, name, id: it.id, key: mode === '40000' ? Buffer.concat([name, Buffer.from('/')]) : name };
+  });
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  const parts: Buffer[] = [];
+  for (const k of keyed) parts.push(Buffer.from(`${k.mode} `), k.name, Buffer.from([0]), Buffer.from(k.id, 'hex'));
+  return Buffer.concat(parts);
+}
+
+const crud = (c: string) => c <= ' ' || '.,:;<>"\\\''.includes(c);
+
+/** An ident part as git writes it: no crud at either end, no newline or angle bracket inside. */
+export function identPart(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && crud(s[a])) a++;
+  while (b > a && crud(s[b - 1])) b--;
+  return s.slice(a, b).replace(/[\n<>]/g, '');
+}
+
+export interface CommitFields {
+  tree: string;
+  parents: string[];
+  author: { name: string; email: string; date: string };
+  committer: { name: string; email: string; date: string };
+  /** Kept byte for byte, as commit-tree keeps what it reads on stdin. */
+  message: string;
+}
+
+export function serializeCommit(c: CommitFields): Buffer {
+  const who = (p: CommitFields['author']) => `${identPart(p.name)} <${identPart(p.email)}> ${p.date}`;
+  let text = `tree ${c.tree}\n`;
+  for (const p of c.parents) text += `parent ${p}\n`;
+  text += `author ${who(c.author)}\ncommitter ${who(c.committer)}\n\n${c.message}`;
+  return Buffer.from(text, 'utf8');
+}

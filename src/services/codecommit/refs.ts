@@ -1,0 +1,167 @@
+/**
+ * Refs without a process per call. Reading: a ref is its loose file under the git directory, else
+ * its line in packed-refs (parsed once per change of that file) — git's files backend, read the way
+ * git reads it, exact (no rev-parse abbreviation rules). Writing: one long-lived
+ * `git update-ref --stdin` per repository runs each compare-and-swap as its own transaction
+ * (start / update <ref> <new> <old> / prepare / commit), so git itself takes the ref lock and checks
+ * the old value. A failed transaction ends that child (update-ref dies on it); the next one starts
+ * a new child.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ZERO } from './git.js';
+
+const ID = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
+
+const packed = new Map<string, { key: string; refs: Map<string, string> }>();
+
+async function packedRefs(gitDir: string): Promise<Map<string, string>> {
+  const file = join(gitDir, 'packed-refs');
+  const st = await stat(file).catch(() => undefined);
+  if (!st) {
+    packed.delete(gitDir);
+    return new Map();
+  }
+  const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  const hit = packed.get(gitDir);
+  if (hit?.key === key) return hit.refs;
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const refs = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (!line || line[0] === '#' || line[0] === '^') continue;
+    const sp = line.indexOf(' ');
+    refs.set(line.slice(sp + 1), line.slice(0, sp));
+  }
+  packed.set(gitDir, { key, refs });
+  return refs;
+}
+
+/** Forgets a repository's cached packed-refs (it was deleted). */
+export function forgetRefs(gitDir: string) {
+  packed.delete(gitDir);
+}
+
+/**
+ * The object id a full ref name (refs/heads/x, refs/tags/x) points to, following symbolic refs;
+ * undefined when there is no such ref. The name must already be a valid ref name.
+ */
+export async function readRef(gitDir: string, ref: string, depth = 0): Promise<string | undefined> {
+  if (depth > 5 || !ref.startsWith('refs/') || ref.includes('..')) return undefined;
+  let text: string | undefined;
+  try {
+    text = (await readFile(join(gitDir, ref), 'utf8')).trim();
+  } catch (err) {
+    // EISDIR: refs/heads/a is a folder of refs (a/b), not a ref; ENOENT/ENOTDIR: not loose
+    if (!['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  if (text === undefined) return (await packedRefs(gitDir)).get(ref);
+  if (text.startsWith('ref: ')) return readRef(gitDir, text.slice(5).trim(), depth + 1);
+  // a loose file being written is never seen half-written (git renames the lock into place)
+  return ID.test(text) ? text : undefined;
+}
+
+/** One repository's `git update-ref --stdin`; callers serialize (they hold the repository lock). */
+export class RefUpdater {
+  private child?: ChildProcess;
+  private out = '';
+  private waiter?: (line: string | undefined) => void;
+  private idle?: NodeJS.Timeout;
+
+  constructor(
+    private readonly spawnUpdater: () => ChildProcess,
+    private readonly idleMs = 10_000,
+  ) {}
+
+  /** Atomically moves `ref` from `old` (ZERO: must not exist) to `next` (ZERO: delete); false if it was not at `old`. */
+  async update(ref: string, next: string, old: string): Promise<boolean> {
+    if (/[\s\0]/.test(ref) || !ID.test(next) || !ID.test(old)) return false;
+    clearTimeout(this.idle);
+    const cmd = next === ZERO ? `delete ${ref} ${old}` : `update ${ref} ${next} ${old}`;
+    const child = this.child ?? this.start();
+    setRef(child, true);
+    const reply = this.lines(child, 3);
+    child.stdin!.write(`start\n${cmd}\nprepare\ncommit\n`);
+    const lines = await reply;
+    this.scheduleIdle();
+    return lines?.join('\n') === 'start: ok\nprepare: ok\ncommit: ok';
+  }
+
+  close() {
+    clearTimeout(this.idle);
+    const child = this.child;
+    this.child = undefined;
+    if (child) {
+      child.stdin?.end();
+      child.kill();
+    }
+  }
+
+  /** The next `n` stdout lines, or undefined when the child ended first. */
+  private async lines(child: ChildProcess, n: number): Promise<string[] | undefined> {
+    const got: string[] = [];
+    while (got.length < n) {
+      const line = await new Promise<string | undefined>((resolve) => {
+        const nl = this.out.indexOf('\n');
+        if (nl >= 0) {
+          const l = this.out.slice(0, nl);
+          this.out = this.out.slice(nl + 1);
+          return resolve(l);
+        }
+        if (this.child !== child) return resolve(undefined);
+        this.waiter = resolve;
+      });
+      if (line === undefined) return undefined;
+      got.push(line);
+    }
+    return got;
+  }
+
+  private start(): ChildProcess {
+    const child = this.spawnUpdater();
+    this.child = child;
+    this.out = '';
+    const wake = () => {
+      const w = this.waiter;
+      this.waiter = undefined;
+      if (!w) return;
+      const nl = this.out.indexOf('\n');
+      if (nl >= 0) {
+        const l = this.out.slice(0, nl);
+        this.out = this.out.slice(nl + 1);
+        w(l);
+      } else if (this.child !== child) w(undefined);
+      else this.waiter = w;
+    };
+    child.stdout!.on('data', (d: Buffer) => {
+      if (this.child !== child) return;
+      this.out += d.toString('utf8');
+      wake();
+    });
+    child.stderr!.resume();
+    child.stdin!.on('error', () => {});
+    const gone = () => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      wake();
+    };
+    child.on('error', gone);
+    child.on('close', gone);
+    return child;
+  }
+
+  private scheduleIdle() {
+    const child = this.child;
+    if (!child) return;
+    this.idle = setTimeout(() => this.child === child && this.close(), this.idleMs);
+    this.idle.unref();
+    setRef(child, false);
+  }
+}
+
+/** An idle child must not keep the process alive; a busy one must. */
+export function setRef(child: ChildProcess, on: boolean) {
+  for (const s of [child.stdout, child.stderr, child.stdin] as unknown as ({ ref?(): void; unref?(): void } | null)[]) (on ? s?.ref?.() : s?.unref?.());
+  if (on) child.ref();
+  else child.unref();
+}

@@ -127,8 +127,8 @@ async function main() {
       const r = await codecommitApiScenario(
         data,
         quick
-          ? { files: 200, connections: 32, calls: 1000, warmup: 200, putsPerConnection: 5, sharedCommits: 64 }
-          : { files: 200, connections: 32, calls: 5000, warmup: 500, putsPerConnection: 20, sharedCommits: 256 },
+          ? { files: 200, connections: 32, calls: 1000, warmup: 500, rounds: 1, putsPerConnection: 5, sharedCommits: 64 }
+          : { files: 200, connections: 32, calls: 5000, warmup: 2000, rounds: 3, putsPerConnection: 20, sharedCommits: 256 },
         log,
       );
       rows.push(...r.rows);

@@ -197,6 +197,7 @@ export class ObjectReader {
   private stderr = '';
   private cache: ObjectCache;
   private closed = false;
+  private corked = false;
   /** Trees being read and parsed, so concurrent walks share one read. */
   private trees = new Map<string, Promise<TreeEntry[] | undefined>>();
   /** Children started so far (restarts included); for tests and diagnostics. */
@@ -269,7 +270,17 @@ export class ObjectReader {
     const child = this.child ?? this.start();
     this.parser.expect(p.name);
     if (this.pending.length === 1) this.setRef(child, true);
-    child.stdin!.write(p.name + '\0');
+    const stdin = child.stdin!;
+    // requests from one turn of the event loop go out in one write
+    if (!this.corked) {
+      this.corked = true;
+      stdin.cork();
+      setImmediate(() => {
+        this.corked = false;
+        stdin.uncork();
+      });
+    }
+    stdin.write(p.name + '\0');
   }
 
   private start(): ChildProcess {

@@ -1,13 +1,18 @@
 /**
  * Writing git objects in-process, as git writes loose objects: id = SHA-1 of "<type> <size>\0" +
  * content, zlib-deflated (git's core.looseCompression default, level 1) into a temporary file in
- * objects/xx/, then hard-linked to its final name (renamed where links are refused), so a reader
- * never sees half an object and two writers of the same object cannot clash. An object already
- * there is only freshened (its mtime touched, as git does, so gc's prune grace period restarts).
- * Tree and commit bodies are serialized here too; nothing is run.
+ * objects/xx/, then renamed to its final name (git's core.createObject=rename), so a reader never
+ * sees half an object; two writers of one object write the same bytes, so either rename may win.
+ * An object already there is only freshened (its mtime touched, as git does, so gc's prune grace
+ * period restarts). Tree and commit bodies are serialized here too; nothing is run.
+ *
+ * Creating a file is the expensive part (hundreds of microseconds of kernel time on a busy VM
+ * disk), so it stays off the event loop (fs/promises); the existence check is a synchronous stat,
+ * small objects are deflated inline, and each objects/xx folder is made once per process.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { statSync, utimesSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflate as deflateCb, deflateSync } from 'node:zlib';
@@ -21,28 +26,42 @@ export function objectId(type: WritableType, content: Buffer): string {
   return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
 }
 
+const SMALL = 64 * 1024;
+let tmpSeq = 0;
+/** objects/xx folders known to exist (bounded: forgotten wholesale when large). */
+const dirs = new Set<string>();
+
 /** Writes the object (if it is not there yet) and returns its id. */
 export async function writeObject(gitDir: string, type: WritableType, content: Buffer): Promise<string> {
   const id = objectId(type, content);
   const dir = join(gitDir, 'objects', id.slice(0, 2));
   const file = join(dir, id.slice(2));
-  if (await stat(file).then(() => true, () => false)) {
+  if (statSync(file, { throwIfNoEntry: false })) {
     const now = new Date();
-    await utimes(file, now, now).catch(() => {});
+    try {
+      utimesSync(file, now, now);
+    } catch {
+      /* read-only or just pruned: the rename below would not help either */
+    }
     return id;
   }
   const raw = Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]);
-  // small objects are quicker deflated inline than through the thread pool
-  const z = raw.length > 64 * 1024 ? await deflate(raw, { level: 1 }) : deflateSync(raw, { level: 1 });
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
-  await writeFile(tmp, z, { mode: 0o444 });
-  try {
-    await link(tmp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return rename(tmp, file).then(() => id);
+  const z = raw.length <= SMALL ? deflateSync(raw, { level: 1 }) : await deflate(raw, { level: 1 });
+  const tmp = join(dir, `tmp_obj_${process.pid}_${tmpSeq++}`);
+  if (!dirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    if (dirs.size > 100_000) dirs.clear();
+    dirs.add(dir);
   }
-  await unlink(tmp).catch(() => {});
+  try {
+    await writeFile(tmp, z, { mode: 0o444, flag: 'wx' });
+  } catch (err) {
+    // the folder went away (repository deleted and made again): make it and try once more
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    await writeFile(tmp, z, { mode: 0o444, flag: 'wx' });
+  }
+  await rename(tmp, file);
   return id;
 }
 

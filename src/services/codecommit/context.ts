@@ -13,7 +13,7 @@ import { AwsError } from '../../core/errors.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { Git, ZERO } from './git.js';
 import { ObjectReader } from './objectReader.js';
-import { forgetRefs, RefUpdater } from './refs.js';
+import { forgetRefs, readRef, RefUpdater } from './refs.js';
 import { CodecommitStore, type RepoRow } from './store.js';
 
 /** CodeCommit's answer to a nextToken it did not make. */
@@ -40,6 +40,8 @@ export class Codecommit {
   private locks = new Map<string, Promise<unknown>>();
   private readers = new Map<string, ObjectReader>();
   private updaters = new Map<string, RefUpdater>();
+  /** Branch moves waiting for the repository lock (queueRefMove), by repository id. */
+  private moves = new Map<string, { row: RepoRow; change: RefChange; callerArn: string; resolve(ok: boolean): void; reject(err: unknown): void }[]>();
   /** Called (under the repository lock) after refs change: pull requests follow their branches. */
   readonly onRefsChanged: ((row: RepoRow, refs: Set<string>, callerUserArn: string) => Promise<void>)[] = [];
 
@@ -68,8 +70,37 @@ export class Codecommit {
   refUpdater(row: RepoRow): RefUpdater {
     const dir = this.gitDir(row);
     let u = this.updaters.get(dir);
-    if (!u) this.updaters.set(dir, (u = new RefUpdater(() => this.git.spawn(dir, ['update-ref', '--stdin']))));
+    if (!u) this.updaters.set(dir, (u = new RefUpdater(() => this.git.spawn(dir, ['update-ref', '--stdin']), (ref) => readRef(dir, ref))));
     return u;
+  }
+
+  /**
+   * An API commit's compare-and-swap of its branch, without holding the lock while waiting for it:
+   * moves queued while the repository lock is busy go together — one lock section and one
+   * update-ref round trip for all of them — then each one that succeeded is published
+   * (refsChanged) in arrival order before its caller hears back. False: the ref was not at `old`.
+   */
+  queueRefMove(row: RepoRow, change: RefChange, callerArn: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      let queue = this.moves.get(row.id);
+      if (queue) return void queue.push({ row, change, callerArn, resolve, reject });
+      this.moves.set(row.id, (queue = [{ row, change, callerArn, resolve, reject }]));
+      void this.withLock(row.id, async () => {
+        const batch = this.moves.get(row.id) ?? [];
+        this.moves.delete(row.id);
+        let i = 0;
+        try {
+          const moved = await this.refUpdater(row).updateMany(batch.map((m) => m.change));
+          for (; i < batch.length; i++) {
+            const m = batch[i];
+            if (moved[i]) await this.refsChanged(m.row, [m.change], m.callerArn);
+            m.resolve(moved[i]);
+          }
+        } catch (err) {
+          for (; i < batch.length; i++) batch[i].reject(err);
+        }
+      });
+    });
   }
 
   /** Stops a repository's git children (it is being deleted). */

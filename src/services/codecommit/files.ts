@@ -170,14 +170,18 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
   if (treeId === parentTree || set.size === 0)
     throw new AwsError('NoChangeException', 'The commit cannot be created because no changes will be made to the repository as a result of this commit. A commit must contain at least one change.');
   const commitId = await commitTree(cc, row, ctx, treeId!, parent ? [parent] : [], { name: req.name, email: req.email, message: req.message });
-  await cc.withLock(row.id, async () => {
-    // without a parent, the rules depend on which branches exist: check them again under the lock
-    if (!parent) await checkParent(cc, row, req.branch, req.parentCommitId);
-    if (await moveBranch(cc, row, req.branch, commitId, tip ?? ZERO, ctx.caller.arn)) return;
-    // the branch moved since we read it: the parent rules say why (Outdated, or Required)
+  const outdated = () => new AwsError('ParentCommitIdOutdatedException', 'The file could not be added because the provided parent commit ID is not the current tip of the specified branch. To view the full commit ID of the current head of the branch, use GetBranch.');
+  if (!parent) {
+    // without a parent the rules depend on which branches exist: check them again under the lock
+    await cc.withLock(row.id, async () => {
+      await checkParent(cc, row, req.branch, req.parentCommitId);
+      if (!(await moveBranch(cc, row, req.branch, commitId, tip ?? ZERO, ctx.caller.arn))) throw outdated();
+    });
+  } else if (!(await cc.queueRefMove(row, { ref: `refs/heads/${req.branch}`, old: tip ?? ZERO, next: commitId }, ctx.caller.arn))) {
+    // the branch moved since we read it: the parent rules say why
     await checkParent(cc, row, req.branch, req.parentCommitId);
-    throw new AwsError('ParentCommitIdOutdatedException', 'The file could not be added because the provided parent commit ID is not the current tip of the specified branch. To view the full commit ID of the current head of the branch, use GetBranch.');
-  });
+    throw outdated();
+  }
   return { commitId, treeId: treeId!, filesAdded: added, filesUpdated: updated, filesDeleted: deleted };
 }
 

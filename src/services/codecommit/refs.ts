@@ -84,21 +84,54 @@ export class RefUpdater {
 
   constructor(
     private readonly spawnUpdater: () => ChildProcess,
+    /** Reads a ref's current value (to settle a transaction whose answer was cut off). */
+    private readonly current: (ref: string) => Promise<string | undefined>,
     private readonly idleMs = 10_000,
   ) {}
 
   /** Atomically moves `ref` from `old` (ZERO: must not exist) to `next` (ZERO: delete); false if it was not at `old`. */
   async update(ref: string, next: string, old: string): Promise<boolean> {
-    if (/[\s\0]/.test(ref) || !ID.test(next) || !ID.test(old)) return false;
-    clearTimeout(this.idle);
-    const cmd = next === ZERO ? `delete ${ref} ${old}` : `update ${ref} ${next} ${old}`;
-    const child = this.child ?? this.start();
-    setRef(child, true);
-    const reply = this.lines(child, 3);
-    child.stdin!.write(`start\n${cmd}\nprepare\ncommit\n`);
-    const lines = await reply;
-    this.scheduleIdle();
-    return lines?.join('\n') === 'start: ok\nprepare: ok\ncommit: ok';
+    return (await this.updateMany([{ ref, next, old }]))[0];
+  }
+
+  /**
+   * Several compare-and-swaps, each its own transaction, written in one go (one round trip for
+   * all). update-ref dies on the first that fails: the ones before it are done, the one that
+   * failed is answered from the ref itself (moved to `next` or not), and the rest are sent again
+   * to a new child.
+   */
+  async updateMany(updates: { ref: string; next: string; old: string }[]): Promise<boolean[]> {
+    const results: boolean[] = [];
+    let rest = updates;
+    while (rest.length) {
+      const valid = rest.findIndex((u) => /[\s\0]/.test(u.ref) || !ID.test(u.next) || !ID.test(u.old));
+      if (valid === 0) {
+        results.push(false);
+        rest = rest.slice(1);
+        continue;
+      }
+      const batch = valid < 0 ? rest : rest.slice(0, valid);
+      clearTimeout(this.idle);
+      const child = this.child ?? this.start();
+      setRef(child, true);
+      const reply = this.lines(child, 3 * batch.length);
+      child.stdin!.write(batch.map((u) => `start\n${u.next === ZERO ? `delete ${u.ref} ${u.old}` : `update ${u.ref} ${u.next} ${u.old}`}\nprepare\ncommit\n`).join(''));
+      const lines = await reply;
+      this.scheduleIdle();
+      let done = 0;
+      while (done < batch.length && lines.slice(3 * done, 3 * done + 3).join('\n') === 'start: ok\nprepare: ok\ncommit: ok') done++;
+      for (let i = 0; i < done; i++) results.push(true);
+      rest = rest.slice(done);
+      if (done < batch.length) {
+        // this one ended the child: refused at prepare (the ref was not at `old`), or cut off
+        // after it (child killed), when only the ref itself can say whether it moved
+        const u = rest[0];
+        const prepared = lines[3 * done + 1] === 'prepare: ok';
+        results.push(prepared && (await this.current(u.ref)) === (u.next === ZERO ? undefined : u.next));
+        rest = rest.slice(1);
+      }
+    }
+    return results;
   }
 
   close() {
@@ -111,8 +144,8 @@ export class RefUpdater {
     }
   }
 
-  /** The next `n` stdout lines, or undefined when the child ended first. */
-  private async lines(child: ChildProcess, n: number): Promise<string[] | undefined> {
+  /** The next `n` stdout lines, or fewer when the child ended first. */
+  private async lines(child: ChildProcess, n: number): Promise<string[]> {
     const got: string[] = [];
     while (got.length < n) {
       const line = await new Promise<string | undefined>((resolve) => {
@@ -125,7 +158,7 @@ export class RefUpdater {
         if (this.child !== child) return resolve(undefined);
         this.waiter = resolve;
       });
-      if (line === undefined) return undefined;
+      if (line === undefined) return got;
       got.push(line);
     }
     return got;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ZERO } from '../../src/services/codecommit/git.js';
-import { identPart, serializeCommit, serializeTree, writeObject } from '../../src/services/codecommit/objectWriter.js';
+import { identPart, PendingObjects, serializeCommit, serializeTree, writeObject, writePack } from '../../src/services/codecommit/objectWriter.js';
 import { readRef, RefUpdater } from '../../src/services/codecommit/refs.js';
 
 let root: string;
@@ -92,6 +92,29 @@ describe('RefUpdater', () => {
     assert.equal(await u.update('refs/heads/bad name', c1, ZERO), false);
     assert.equal(starts, 3);
   });
+
+  test('distinct refs all at their old values: one transaction, one child; one refused: the others still move', async () => {
+    const u = updater();
+    starts = 0;
+    assert.deepEqual(
+      await u.updateMany([
+        { ref: 'refs/heads/m1', next: c1, old: ZERO },
+        { ref: 'refs/heads/m2', next: c2, old: ZERO },
+        { ref: 'refs/heads/m3', next: c3, old: ZERO },
+      ]),
+      [true, true, true],
+    );
+    assert.equal(starts, 1);
+    assert.deepEqual(
+      await u.updateMany([
+        { ref: 'refs/heads/m1', next: c2, old: c1 },
+        { ref: 'refs/heads/m2', next: c3, old: c1 }, // m2 is at c2: refused
+        { ref: 'refs/heads/m3', next: c1, old: c3 },
+      ]),
+      [true, false, true],
+    );
+    assert.deepEqual([git(['rev-parse', 'refs/heads/m1']), git(['rev-parse', 'refs/heads/m2']), git(['rev-parse', 'refs/heads/m3'])], [c2, c2, c1]);
+  });
 });
 
 describe('objects written in-process', () => {
@@ -122,5 +145,31 @@ describe('objects written in-process', () => {
     git(['update-ref', 'refs/heads/written', commit]);
     const fsck = spawnSync('git', ['--git-dir', bare, 'fsck', '--strict', '--no-dangling'], { env });
     assert.equal(fsck.status, 0, fsck.stderr.toString() + fsck.stdout.toString());
+  });
+});
+
+describe('objects written as one pack', () => {
+  test('writePack: git verify-pack accepts pack and index; cat-file reads every object; big and empty blobs too', async () => {
+    const pending = new PendingObjects();
+    const big = Buffer.alloc(200_000, 'x');
+    const ids = [
+      await pending.sink('blob', Buffer.from('packed\n')),
+      await pending.sink('blob', Buffer.alloc(0)),
+      await pending.sink('blob', big),
+    ];
+    const tree = await pending.sink('tree', serializeTree(ids.map((id, i) => ({ name: `f${i}`, mode: '100644', id }))));
+    const who = { name: 'p', email: 'p@x', date: '1700000000 +0000' };
+    const commit = await pending.sink('commit', serializeCommit({ tree, parents: [c1], author: who, committer: who, message: 'packed\n' }));
+    const name = await writePack(bare, pending.objects);
+    assert.match(name ?? '', /^pack-[0-9a-f]{40}$/);
+    const verify = spawnSync('git', ['verify-pack', '-v', join(bare, 'objects', 'pack', `${name}.idx`)], { env });
+    assert.equal(verify.status, 0, verify.stderr.toString());
+    assert.equal(git(['cat-file', '-p', `${commit}:f0`]), 'packed');
+    assert.equal(git(['cat-file', '-s', ids[2]]), String(big.length));
+    assert.equal(git(['cat-file', '-t', ids[1]]), 'blob');
+    git(['update-ref', 'refs/heads/packed', commit]);
+    const fsck = spawnSync('git', ['--git-dir', bare, 'fsck', '--strict', '--no-dangling'], { env });
+    assert.equal(fsck.status, 0, fsck.stderr.toString() + fsck.stdout.toString());
+    assert.equal(await writePack(bare, new Map()), undefined);
   });
 });

@@ -6,6 +6,7 @@
  * compare-and-swap of the branch), and `refsChanged`, the one place a reference change becomes
  * events, triggers and default-branch bookkeeping — whether it came from a git push or an API call.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { arn } from '../../core/arn.js';
 import { log } from '../../core/log.js';
@@ -13,6 +14,7 @@ import { AwsError } from '../../core/errors.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { Git, ZERO } from './git.js';
 import { ObjectReader } from './objectReader.js';
+import { writePack, type PendingObjects } from './objectWriter.js';
 import { forgetRefs, readRef, RefUpdater } from './refs.js';
 import { CodecommitStore, type RepoRow } from './store.js';
 
@@ -41,7 +43,10 @@ export class Codecommit {
   private readers = new Map<string, ObjectReader>();
   private updaters = new Map<string, RefUpdater>();
   /** Branch moves waiting for the repository lock (queueRefMove), by repository id. */
-  private moves = new Map<string, { row: RepoRow; change: RefChange; callerArn: string; resolve(ok: boolean): void; reject(err: unknown): void }[]>();
+  private moves = new Map<string, { row: RepoRow; change: RefChange; callerArn: string; objects?: PendingObjects; resolve(ok: boolean): void; reject(err: unknown): void }[]>();
+  /** Packs written by queueRefMove per repository since the last repack, and repacks running. */
+  private packs = new Map<string, number>();
+  private repacks = new Set<ChildProcess>();
   /** Called (under the repository lock) after refs change: pull requests follow their branches. */
   readonly onRefsChanged: ((row: RepoRow, refs: Set<string>, callerUserArn: string) => Promise<void>)[] = [];
 
@@ -76,20 +81,24 @@ export class Codecommit {
 
   /**
    * An API commit's compare-and-swap of its branch, without holding the lock while waiting for it:
-   * moves queued while the repository lock is busy go together — one lock section and one
-   * update-ref round trip for all of them — then each one that succeeded is published
-   * (refsChanged) in arrival order before its caller hears back. False: the ref was not at `old`.
+   * moves queued while the repository lock is busy go together — one lock section, one pack of
+   * their new objects, one update-ref round trip for all of them — then each one that succeeded
+   * is published (refsChanged) in arrival order before its caller hears back. False: the ref was
+   * not at `old`.
    */
-  queueRefMove(row: RepoRow, change: RefChange, callerArn: string): Promise<boolean> {
+  queueRefMove(row: RepoRow, change: RefChange, callerArn: string, objects?: PendingObjects): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      let queue = this.moves.get(row.id);
-      if (queue) return void queue.push({ row, change, callerArn, resolve, reject });
-      this.moves.set(row.id, (queue = [{ row, change, callerArn, resolve, reject }]));
+      const item = { row, change, callerArn, objects, resolve, reject };
+      const queue = this.moves.get(row.id);
+      if (queue) return void queue.push(item);
+      this.moves.set(row.id, [item]);
       void this.withLock(row.id, async () => {
         const batch = this.moves.get(row.id) ?? [];
         this.moves.delete(row.id);
         let i = 0;
         try {
+          const all = new Map(batch.flatMap((m) => [...(m.objects?.objects ?? [])]));
+          if (await writePack(this.gitDir(row), all)) this.packWritten(row);
           const moved = await this.refUpdater(row).updateMany(batch.map((m) => m.change));
           for (; i < batch.length; i++) {
             const m = batch[i];
@@ -101,6 +110,25 @@ export class Codecommit {
         }
       });
     });
+  }
+
+  /**
+   * Every 32 packs written by API commits, `git repack --geometric=2 -d` folds the small packs
+   * together in the background (git's own gc would only start at 50 packs, and only after a push),
+   * so readers never search more than a few dozen packs.
+   */
+  private packWritten(row: RepoRow) {
+    const n = (this.packs.get(row.id) ?? 0) + 1;
+    this.packs.set(row.id, n % 32);
+    if (n < 32) return;
+    const child = this.git.spawn(this.gitDir(row), ['repack', '--geometric=2', '-d', '-q']);
+    this.repacks.add(child);
+    child.once('close', () => this.repacks.delete(child));
+    child.stdin?.end();
+    child.stdout?.resume();
+    child.stderr?.resume();
+    child.on('error', () => {});
+    child.on('close', (code) => code && log.warn('codecommit repack failed', { repository: row.name, code }));
   }
 
   /** Stops a repository's git children (it is being deleted). */
@@ -115,6 +143,7 @@ export class Codecommit {
 
   /** Stops every git child (the server is stopping); they start again on use. */
   close() {
+    for (const c of this.repacks) c.kill();
     for (const r of this.readers.values()) r.close();
     for (const u of this.updaters.values()) u.close();
     this.readers.clear();

@@ -1,10 +1,11 @@
 /**
  * Files: reading (GetFile, GetFolder, GetBlob) through the repository's object reader, and
  * committing through the API (PutFile, DeleteFile, CreateCommit). A commit is checked against the
- * branch tip (AWS's parent commit rules) and its objects are built with tree.ts without any lock —
- * concurrent writers only write objects — then moved onto the branch with a compare-and-swap under
- * the repository lock, the only section they share: if the branch moved meanwhile, the parent
- * rules are checked again and answer ParentCommitIdOutdatedException (or Required), as AWS does.
+ * branch tip (AWS's parent commit rules) and its objects are built with tree.ts without any lock,
+ * then written and moved onto the branch with a compare-and-swap under the repository lock — the
+ * only section concurrent commits share, and they share it: those waiting together go in one pack
+ * and one update-ref round trip (Codecommit.queueRefMove). If the branch moved meanwhile, the
+ * parent rules are checked again and answer ParentCommitIdOutdatedException, as AWS does.
  */
 import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
@@ -15,7 +16,8 @@ import type { Codecommit } from './context.js';
 import { ZERO } from './git.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
-import { buildTreeOf, checkPath, commitTree, entryAt, lookupPaths, MODES, parentsOf, treeOf, writeBlob, type Entry } from './tree.js';
+import { PendingObjects } from './objectWriter.js';
+import { buildTreeOf, checkPath, commitTree, entryAt, looseObjects, lookupPaths, MODES, parentsOf, treeOf, writeBlob, type Entry } from './tree.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
 const MAX_FILE = 6 * 1024 * 1024;
@@ -77,6 +79,11 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
   for (const d of req.deletes) checkPath(d, 'file path');
   for (const m of req.modes) checkPath(m.path, 'file path');
   const { tip, parent } = await checkParent(cc, row, req.branch, req.parentCommitId);
+  // with a parent, the new objects are collected and written in one pack with those of the other
+  // commits that queue for the lock at the same time (queueRefMove); nothing is written for a
+  // commit refused below. Without one (a new repository's first commit) they are written loose.
+  const pending = parent ? new PendingObjects() : undefined;
+  const sink = pending?.sink ?? looseObjects(cc, row);
   const parentTree = parent ? await treeOf(cc, row, parent) : undefined;
   // every path the checks below look at: the changed paths, their sources and their folders
   const wanted = [...req.puts.flatMap((p) => [p.path, ...(p.source ? [p.source.path] : [])]), ...req.deletes, ...req.modes.map((m) => m.path)];
@@ -120,7 +127,7 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
     } else {
       if (!p.content?.length) throw new AwsError('FileContentRequiredException', 'The file cannot be added because it is empty. Empty files cannot be added to the repository with this API.');
       if (p.content.length > MAX_FILE) throw new AwsError('FileContentSizeLimitExceededException', 'The file cannot be added because it is too large. The maximum file size is 6 MB, and the combined file content change size is 7 MB. Consider making these changes using a Git client.');
-      entry = { mode: checkMode(p.mode) ?? tree.get(path)?.mode ?? '100644', type: 'blob', id: await writeBlob(cc, row, p.content) };
+      entry = { mode: checkMode(p.mode) ?? tree.get(path)?.mode ?? '100644', type: 'blob', id: await writeBlob(cc, row, p.content, sink) };
     }
     const existing = tree.get(path);
     if (existing?.type === 'tree')
@@ -161,15 +168,15 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
       const empty = trial.emptied.filter((f) => candidates.has(f));
       if (!empty.length) break;
       const depth = Math.max(...empty.map((f) => f.split('/').length));
-      const keepId = await writeBlob(cc, row, Buffer.alloc(0));
+      const keepId = await writeBlob(cc, row, Buffer.alloc(0), sink);
       for (const folder of empty.filter((f) => f.split('/').length === depth)) set.set(`${folder}/.gitkeep`, { mode: '100644', type: 'blob', id: keepId });
     }
   }
 
-  const treeId = set.size ? (await buildTreeOf(cc, row, parentTree, set)).id : parentTree;
+  const treeId = set.size ? (await buildTreeOf(cc, row, parentTree, set, { sink })).id : parentTree;
   if (treeId === parentTree || set.size === 0)
     throw new AwsError('NoChangeException', 'The commit cannot be created because no changes will be made to the repository as a result of this commit. A commit must contain at least one change.');
-  const commitId = await commitTree(cc, row, ctx, treeId!, parent ? [parent] : [], { name: req.name, email: req.email, message: req.message });
+  const commitId = await commitTree(cc, row, ctx, treeId!, parent ? [parent] : [], { name: req.name, email: req.email, message: req.message }, sink);
   const outdated = () => new AwsError('ParentCommitIdOutdatedException', 'The file could not be added because the provided parent commit ID is not the current tip of the specified branch. To view the full commit ID of the current head of the branch, use GetBranch.');
   if (!parent) {
     // without a parent the rules depend on which branches exist: check them again under the lock
@@ -177,7 +184,7 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
       await checkParent(cc, row, req.branch, req.parentCommitId);
       if (!(await moveBranch(cc, row, req.branch, commitId, tip ?? ZERO, ctx.caller.arn))) throw outdated();
     });
-  } else if (!(await cc.queueRefMove(row, { ref: `refs/heads/${req.branch}`, old: tip ?? ZERO, next: commitId }, ctx.caller.arn))) {
+  } else if (!(await cc.queueRefMove(row, { ref: `refs/heads/${req.branch}`, old: tip ?? ZERO, next: commitId }, ctx.caller.arn, pending))) {
     // the branch moved since we read it: the parent rules say why
     await checkParent(cc, row, req.branch, req.parentCommitId);
     throw outdated();

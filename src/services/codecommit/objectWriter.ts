@@ -9,13 +9,17 @@
  * Creating a file is the expensive part (hundreds of microseconds of kernel time on a busy VM
  * disk), so it stays off the event loop (fs/promises); the existence check is a synchronous stat,
  * small objects are deflated inline, and each objects/xx folder is made once per process.
+ *
+ * Objects can also be collected (PendingObjects) and written together as one pack (writePack):
+ * two files for any number of objects — how the API commits that wait for the repository lock
+ * together get their blobs, trees and commits into the repository.
  */
 import { createHash } from 'node:crypto';
-import { statSync, utimesSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { deflate as deflateCb, deflateSync } from 'node:zlib';
+import { crc32, deflate as deflateCb, deflateSync } from 'node:zlib';
 
 const deflate = promisify(deflateCb);
 
@@ -63,6 +67,89 @@ export async function writeObject(gitDir: string, type: WritableType, content: B
   }
   await rename(tmp, file);
   return id;
+}
+
+/** Where a commit's new objects go: written now (writeObject), or collected for a pack. */
+export type ObjectSink = (type: WritableType, content: Buffer) => Promise<string>;
+
+/** Objects collected for one pack; `sink` computes ids and keeps the contents. */
+export class PendingObjects {
+  readonly objects = new Map<string, { type: WritableType; content: Buffer }>();
+  readonly sink: ObjectSink = (type, content) => {
+    const id = objectId(type, content);
+    this.objects.set(id, { type, content });
+    return Promise.resolve(id);
+  };
+}
+
+const PACK_TYPE: Record<WritableType, number> = { commit: 1, tree: 2, blob: 3 };
+
+/**
+ * Writes `objects` as one pack (version 2, whole objects, no deltas) and its index (version 2) in
+ * objects/pack, named after the pack's checksum as git names them. The pack is renamed into place
+ * before its index: git finds packs through their .idx, so a visible index always has its pack.
+ * git itself finds a pack written after it started (it rescans on a missing object).
+ */
+export async function writePack(gitDir: string, objects: Map<string, { type: WritableType; content: Buffer }>): Promise<string | undefined> {
+  // (async only for deflating large objects in the thread pool)
+  if (objects.size === 0) return undefined;
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(12);
+  head.write('PACK', 0, 'latin1');
+  head.writeUInt32BE(2, 4);
+  head.writeUInt32BE(objects.size, 8);
+  parts.push(head);
+  let offset = 12;
+  const entries: { id: string; offset: number; crc: number }[] = [];
+  for (const [id, o] of objects) {
+    const bytes: number[] = [];
+    let size = o.content.length;
+    let c = (PACK_TYPE[o.type] << 4) | (size & 15);
+    size = Math.floor(size / 16);
+    while (size > 0) {
+      bytes.push(c | 0x80);
+      c = size & 0x7f;
+      size = Math.floor(size / 128);
+    }
+    bytes.push(c);
+    const hdr = Buffer.from(bytes);
+    const z = o.content.length <= SMALL ? deflateSync(o.content, { level: 1 }) : await deflate(o.content, { level: 1 });
+    if (offset >= 2 ** 31) throw new Error('pack too large for 32-bit offsets');
+    entries.push({ id, offset, crc: crc32(z, crc32(hdr)) });
+    parts.push(hdr, z);
+    offset += hdr.length + z.length;
+  }
+  const packSum = createHash('sha1');
+  for (const p of parts) packSum.update(p);
+  const checksum = packSum.digest();
+  parts.push(checksum);
+
+  entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const n = entries.length;
+  const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + 20);
+  idx.writeUInt32BE(0xff744f63, 0);
+  idx.writeUInt32BE(2, 4);
+  const fanout = new Array<number>(256).fill(0);
+  for (const e of entries) fanout[parseInt(e.id.slice(0, 2), 16)]++;
+  for (let i = 0, sum = 0; i < 256; i++) idx.writeUInt32BE((sum += fanout[i]), 8 + i * 4);
+  let pos = 8 + 256 * 4;
+  for (const e of entries) pos += idx.write(e.id, pos, 'hex');
+  for (const e of entries) pos = idx.writeUInt32BE(e.crc >>> 0, pos);
+  for (const e of entries) pos = idx.writeUInt32BE(e.offset, pos);
+  checksum.copy(idx, pos);
+  const idxFile = Buffer.concat([idx, createHash('sha1').update(idx).digest()]);
+
+  // synchronous: the caller holds the repository lock, which every waiting commit needs back
+  // soon; two files written without giving the event loop away keep that section short
+  const dir = join(gitDir, 'objects', 'pack');
+  const name = `pack-${checksum.toString('hex')}`;
+  const tmp = join(dir, `tmp_pack_${process.pid}_${tmpSeq++}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(tmp, Buffer.concat(parts), { mode: 0o444, flag: 'wx' });
+  renameSync(tmp, join(dir, `${name}.pack`));
+  writeFileSync(tmp + '.idx', idxFile, { mode: 0o444, flag: 'wx' });
+  renameSync(tmp + '.idx', join(dir, `${name}.idx`));
+  return name;
 }
 
 export interface TreeItem {

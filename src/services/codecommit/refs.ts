@@ -95,29 +95,35 @@ export class RefUpdater {
   }
 
   /**
-   * Several compare-and-swaps, each its own transaction, written in one go (one round trip for
-   * all). update-ref dies on the first that fails: the ones before it are done, the one that
-   * failed is answered from the ref itself (moved to `next` or not), and the rest are sent again
-   * to a new child.
+   * Several compare-and-swaps in one go. First as one transaction (git locks every ref, checks
+   * every old value, then moves them all — or none): one round trip, three lines back. If that
+   * is refused (some ref was not at its `old`, or a ref appears twice), each is run as its own
+   * transaction, still written together: update-ref dies on the first that fails, the ones
+   * before it are done, the failed one is answered from the ref itself when it got past prepare
+   * (the child was killed, not refused), and the rest go to a new child.
    */
   async updateMany(updates: { ref: string; next: string; old: string }[]): Promise<boolean[]> {
+    const bad = (u: { ref: string; next: string; old: string }) => /[\s\0]/.test(u.ref) || !ID.test(u.next) || !ID.test(u.old);
+    const line = (u: { ref: string; next: string; old: string }) => (u.next === ZERO ? `delete ${u.ref} ${u.old}\n` : `update ${u.ref} ${u.next} ${u.old}\n`);
+    if (updates.length > 1 && !updates.some(bad) && new Set(updates.map((u) => u.ref)).size === updates.length) {
+      const lines = await this.send(`start\n${updates.map(line).join('')}prepare\ncommit\n`, 3);
+      if (lines.join('\n') === 'start: ok\nprepare: ok\ncommit: ok') return updates.map(() => true);
+      if (lines[1] === 'prepare: ok') {
+        // cut off after prepare: what happened is in the refs themselves
+        return Promise.all(updates.map(async (u) => (await this.current(u.ref)) === (u.next === ZERO ? undefined : u.next)));
+      }
+    }
     const results: boolean[] = [];
     let rest = updates;
     while (rest.length) {
-      const valid = rest.findIndex((u) => /[\s\0]/.test(u.ref) || !ID.test(u.next) || !ID.test(u.old));
-      if (valid === 0) {
+      const invalid = rest.findIndex(bad);
+      if (invalid === 0) {
         results.push(false);
         rest = rest.slice(1);
         continue;
       }
-      const batch = valid < 0 ? rest : rest.slice(0, valid);
-      clearTimeout(this.idle);
-      const child = this.child ?? this.start();
-      setRef(child, true);
-      const reply = this.lines(child, 3 * batch.length);
-      child.stdin!.write(batch.map((u) => `start\n${u.next === ZERO ? `delete ${u.ref} ${u.old}` : `update ${u.ref} ${u.next} ${u.old}`}\nprepare\ncommit\n`).join(''));
-      const lines = await reply;
-      this.scheduleIdle();
+      const batch = invalid < 0 ? rest : rest.slice(0, invalid);
+      const lines = await this.send(batch.map((u) => `start\n${line(u)}prepare\ncommit\n`).join(''), 3 * batch.length);
       let done = 0;
       while (done < batch.length && lines.slice(3 * done, 3 * done + 3).join('\n') === 'start: ok\nprepare: ok\ncommit: ok') done++;
       for (let i = 0; i < done; i++) results.push(true);
@@ -132,6 +138,18 @@ export class RefUpdater {
       }
     }
     return results;
+  }
+
+  /** Writes `commands` to the child (started if needed) and collects `n` answer lines, or fewer if it ends. */
+  private async send(commands: string, n: number): Promise<string[]> {
+    clearTimeout(this.idle);
+    const child = this.child ?? this.start();
+    setRef(child, true);
+    const reply = this.lines(child, n);
+    child.stdin!.write(commands);
+    const lines = await reply;
+    this.scheduleIdle();
+    return lines;
   }
 
   close() {

@@ -2,15 +2,15 @@
  * Trees and commits without a working tree and without running git: a commit's tree is read
  * through the repository's ObjectReader (only the folders on the paths a change touches), the
  * requested puts/deletes/mode changes are applied to those folders in memory, and the changed
- * trees, the blobs and the commit are written as loose objects (objectWriter.ts). Untouched
- * subtrees keep their ids and are never read.
+ * trees, the blobs and the commit go to an ObjectSink (objectWriter.ts): loose objects, or
+ * collected for one pack with other commits. Untouched subtrees keep their ids and are never read.
  */
 import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { Codecommit } from './context.js';
 import type { TreeEntry } from './objectReader.js';
 import { EMPTY_TREE } from './git.js';
-import { identPart, objectId, serializeCommit, serializeTree, writeObject, type TreeItem } from './objectWriter.js';
+import { identPart, objectId, serializeCommit, serializeTree, writeObject, type ObjectSink, type TreeItem } from './objectWriter.js';
 import type { RepoRow } from './store.js';
 
 export interface Entry {
@@ -68,8 +68,14 @@ export async function entryAt(cc: Codecommit, row: RepoRow, root: string | undef
   return (await lookupPaths(cc, row, root, [path])).get(path);
 }
 
-export function writeBlob(cc: Codecommit, row: RepoRow, content: Buffer): Promise<string> {
-  return writeObject(cc.gitDir(row), 'blob', content);
+/** Where new objects go unless a caller collects them: loose objects in the repository. */
+export function looseObjects(cc: Codecommit, row: RepoRow): ObjectSink {
+  const dir = cc.gitDir(row);
+  return (type, content) => writeObject(dir, type, content);
+}
+
+export function writeBlob(cc: Codecommit, row: RepoRow, content: Buffer, sink = looseObjects(cc, row)): Promise<string> {
+  return sink('blob', content);
 }
 
 export interface Author {
@@ -109,7 +115,13 @@ export async function buildTree(cc: Codecommit, row: RepoRow, parentTree: string
   return (await buildTreeOf(cc, row, parentTree, set)).id;
 }
 
-export async function buildTreeOf(cc: Codecommit, row: RepoRow, parentTree: string | undefined, set: Map<string, Entry | undefined>, opts: { write?: boolean } = {}): Promise<BuiltTree> {
+export async function buildTreeOf(
+  cc: Codecommit,
+  row: RepoRow,
+  parentTree: string | undefined,
+  set: Map<string, Entry | undefined>,
+  opts: { write?: boolean; sink?: ObjectSink } = {},
+): Promise<BuiltTree> {
   const root: Edit = { leaves: new Map(), folders: new Map() };
   for (const [path, e] of set) {
     const names = path.split('/');
@@ -122,7 +134,7 @@ export async function buildTreeOf(cc: Codecommit, row: RepoRow, parentTree: stri
     node.leaves.set(names[names.length - 1], e);
   }
   const reader = cc.reader(row);
-  const dir = cc.gitDir(row);
+  const sink = opts.sink ?? looseObjects(cc, row);
   const emptied: string[] = [];
   const writes: Promise<string>[] = [];
   const write = opts.write ?? true;
@@ -149,7 +161,7 @@ export async function buildTreeOf(cc: Codecommit, row: RepoRow, parentTree: stri
     if (entries.size === 0 && prefix) return undefined;
     const body = serializeTree([...entries.values()]);
     if (!write) return objectId('tree', body);
-    const p = writeObject(dir, 'tree', body);
+    const p = sink('tree', body);
     writes.push(p);
     return p;
   };
@@ -159,10 +171,10 @@ export async function buildTreeOf(cc: Codecommit, row: RepoRow, parentTree: stri
   return { id, emptied };
 }
 
-export async function commitTree(cc: Codecommit, row: RepoRow, ctx: RequestContext, tree: string, parents: string[], a: Author): Promise<string> {
+export async function commitTree(cc: Codecommit, row: RepoRow, ctx: RequestContext, tree: string, parents: string[], a: Author, sink = looseObjects(cc, row)): Promise<string> {
   const who = identity(ctx, a);
   const person = { ...who, date: gitDate(ctx.clock.now()) };
-  return writeObject(cc.gitDir(row), 'commit', serializeCommit({ tree, parents, author: person, committer: person, message: a.message ?? '' }));
+  return sink('commit', serializeCommit({ tree, parents, author: person, committer: person, message: a.message ?? '' }));
 }
 
 /** The tree id of a commit (CommitDoesNotExistException when `commit` names none). */

@@ -60,40 +60,40 @@ describe('RefUpdater', () => {
   const updaters: RefUpdater[] = [];
   after(() => updaters.forEach((u) => u.close()));
   let starts = 0;
-  const updater = () => {
+  /** An updater; `stale` makes its view of the refs lie (as if another writer had moved them), so git itself refuses. */
+  const updater = (stale?: Map<string, string>) => {
     const u = new RefUpdater(
       () => {
         starts++;
         return spawn('git', ['--git-dir', bare, 'update-ref', '--stdin'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       },
-      (ref) => readRef(bare, ref),
+      async (ref) => stale?.get(ref) ?? readRef(bare, ref),
     );
     updaters.push(u);
     return u;
   };
 
-  test('a batch: each compare-and-swap its own transaction; a refused one fails alone, the rest go on in a new child', async () => {
+  test('a batch: old values checked first (a mismatch is refused without asking git), chained updates of one ref in order', async () => {
     const u = updater();
     starts = 0;
     const r = await u.updateMany([
       { ref: 'refs/heads/x', next: c1, old: ZERO },
       { ref: 'refs/heads/y', next: c2, old: c1 }, // y does not exist: refused
       { ref: 'refs/heads/z', next: c3, old: ZERO },
-      { ref: 'refs/heads/x', next: c2, old: c1 },
-      { ref: 'refs/heads/x', next: c3, old: c1 }, // x is at c2 now: refused
+      { ref: 'refs/heads/x', next: c2, old: c1 }, // after the first: x is at c1
+      { ref: 'refs/heads/x', next: c3, old: c1 }, // x is at c2 by then: refused
+      { ref: 'refs/heads/bad name', next: c1, old: ZERO },
     ]);
-    assert.deepEqual(r, [true, false, true, true, false]);
+    assert.deepEqual(r, [true, false, true, true, false, false]);
     assert.equal(git(['rev-parse', 'refs/heads/x']), c2);
     assert.equal(git(['rev-parse', 'refs/heads/z']), c3);
     assert.equal(await readRef(bare, 'refs/heads/y'), undefined);
-    assert.equal(starts, 2);
     assert.equal(await u.update('refs/heads/z', ZERO, c3), true);
     assert.equal(await readRef(bare, 'refs/heads/z'), undefined);
-    assert.equal(await u.update('refs/heads/bad name', c1, ZERO), false);
-    assert.equal(starts, 3);
+    assert.equal(starts, 1);
   });
 
-  test('distinct refs all at their old values: one transaction, one child; one refused: the others still move', async () => {
+  test('distinct refs: one transaction; refused by git (a writer the check did not see): each alone, the others still move', async () => {
     const u = updater();
     starts = 0;
     assert.deepEqual(
@@ -105,14 +105,18 @@ describe('RefUpdater', () => {
       [true, true, true],
     );
     assert.equal(starts, 1);
+    const liar = updater(new Map([['refs/heads/m2', c1]])); // m2 is really at c2
+    starts = 0;
     assert.deepEqual(
-      await u.updateMany([
+      await liar.updateMany([
         { ref: 'refs/heads/m1', next: c2, old: c1 },
-        { ref: 'refs/heads/m2', next: c3, old: c1 }, // m2 is at c2: refused
+        { ref: 'refs/heads/m2', next: c3, old: c1 },
         { ref: 'refs/heads/m3', next: c1, old: c3 },
       ]),
       [true, false, true],
     );
+    // the joint transaction and the lone m2 each ended a child
+    assert.equal(starts, 3);
     assert.deepEqual([git(['rev-parse', 'refs/heads/m1']), git(['rev-parse', 'refs/heads/m2']), git(['rev-parse', 'refs/heads/m3'])], [c2, c2, c1]);
   });
 });

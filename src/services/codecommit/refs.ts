@@ -95,17 +95,39 @@ export class RefUpdater {
   }
 
   /**
-   * Several compare-and-swaps in one go. First as one transaction (git locks every ref, checks
-   * every old value, then moves them all — or none): one round trip, three lines back. If that
-   * is refused (some ref was not at its `old`, or a ref appears twice), each is run as its own
-   * transaction, still written together: update-ref dies on the first that fails, the ones
-   * before it are done, the failed one is answered from the ref itself when it got past prepare
-   * (the child was killed, not refused), and the rest go to a new child.
+   * Several compare-and-swaps in one go. Those whose old value is not the ref's are refused
+   * without asking git; the rest go as one transaction (git locks every ref, checks every old
+   * value, then moves them all — or none): one round trip, three lines back. If that is refused
+   * anyway, or a ref appears twice, each is run as its own transaction, still written together:
+   * update-ref dies on the first that fails, the ones before it are done, the failed one is
+   * answered from the ref itself when it got past prepare (the child was killed, not refused),
+   * and the rest go to a new child.
    */
   async updateMany(updates: { ref: string; next: string; old: string }[]): Promise<boolean[]> {
     const bad = (u: { ref: string; next: string; old: string }) => /[\s\0]/.test(u.ref) || !ID.test(u.next) || !ID.test(u.old);
     const line = (u: { ref: string; next: string; old: string }) => (u.next === ZERO ? `delete ${u.ref} ${u.old}\n` : `update ${u.ref} ${u.next} ${u.old}\n`);
-    if (updates.length > 1 && !updates.some(bad) && new Set(updates.map((u) => u.ref)).size === updates.length) {
+    // The callers hold the repository lock, so the refs cannot move under us: an update whose old
+    // value is not the current one (after the batch's earlier updates) is refused here, without
+    // sending it — a refusal would end the child. Commits racing for one branch mostly end here.
+    const value = new Map<string, string>();
+    const results: (boolean | undefined)[] = [];
+    const send: { ref: string; next: string; old: string }[] = [];
+    for (const u of updates) {
+      const cur = value.get(u.ref) ?? (bad(u) ? undefined : ((await this.current(u.ref)) ?? ZERO));
+      if (bad(u) || cur !== u.old) results.push(false);
+      else {
+        results.push(undefined);
+        value.set(u.ref, u.next);
+        send.push(u);
+      }
+    }
+    const sent = await this.transactions(send, line);
+    return results.map((r) => r ?? sent.shift()!);
+  }
+
+  private async transactions(updates: { ref: string; next: string; old: string }[], line: (u: { ref: string; next: string; old: string }) => string): Promise<boolean[]> {
+    if (updates.length === 0) return [];
+    if (updates.length > 1 && new Set(updates.map((u) => u.ref)).size === updates.length) {
       const lines = await this.send(`start\n${updates.map(line).join('')}prepare\ncommit\n`, 3);
       if (lines.join('\n') === 'start: ok\nprepare: ok\ncommit: ok') return updates.map(() => true);
       if (lines[1] === 'prepare: ok') {
@@ -116,21 +138,14 @@ export class RefUpdater {
     const results: boolean[] = [];
     let rest = updates;
     while (rest.length) {
-      const invalid = rest.findIndex(bad);
-      if (invalid === 0) {
-        results.push(false);
-        rest = rest.slice(1);
-        continue;
-      }
-      const batch = invalid < 0 ? rest : rest.slice(0, invalid);
-      const lines = await this.send(batch.map((u) => `start\n${line(u)}prepare\ncommit\n`).join(''), 3 * batch.length);
+      const lines = await this.send(rest.map((u) => `start\n${line(u)}prepare\ncommit\n`).join(''), 3 * rest.length);
       let done = 0;
-      while (done < batch.length && lines.slice(3 * done, 3 * done + 3).join('\n') === 'start: ok\nprepare: ok\ncommit: ok') done++;
+      while (done < rest.length && lines.slice(3 * done, 3 * done + 3).join('\n') === 'start: ok\nprepare: ok\ncommit: ok') done++;
       for (let i = 0; i < done; i++) results.push(true);
       rest = rest.slice(done);
-      if (done < batch.length) {
-        // this one ended the child: refused at prepare (the ref was not at `old`), or cut off
-        // after it (child killed), when only the ref itself can say whether it moved
+      if (rest.length) {
+        // this one ended the child: refused at prepare, or cut off after it (child killed), when
+        // only the ref itself can say whether it moved
         const u = rest[0];
         const prepared = lines[3 * done + 1] === 'prepare: ok';
         results.push(prepared && (await this.current(u.ref)) === (u.next === ZERO ? undefined : u.next));

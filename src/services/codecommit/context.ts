@@ -138,6 +138,7 @@ export class Codecommit {
     this.updaters.get(dir)?.close();
     this.readers.delete(dir);
     this.updaters.delete(dir);
+    this.packs.delete(row.id);
     forgetRefs(dir);
   }
 

@@ -46,7 +46,7 @@ export class Codecommit {
   private moves = new Map<string, { row: RepoRow; change: RefChange; callerArn: string; objects?: PendingObjects; resolve(ok: boolean): void; reject(err: unknown): void }[]>();
   /** Packs written by queueRefMove per repository since the last repack, and repacks running. */
   private packs = new Map<string, number>();
-  private repacks = new Set<ChildProcess>();
+  private repacks = new Map<string, ChildProcess>();
   /** Called (under the repository lock) after refs change: pull requests follow their branches. */
   readonly onRefsChanged: ((row: RepoRow, refs: Set<string>, callerUserArn: string) => Promise<void>)[] = [];
 
@@ -97,6 +97,8 @@ export class Codecommit {
         this.moves.delete(row.id);
         let i = 0;
         try {
+          // deleted while these waited (DeleteRepository holds the lock too): nothing to write into
+          if (!this.store.repoById(row.id)) throw new AwsError('RepositoryDoesNotExistException', `${row.name} does not exist`);
           const all = new Map(batch.flatMap((m) => [...(m.objects?.objects ?? [])]));
           if (await writePack(this.gitDir(row), all)) this.packWritten(row);
           const moved = await this.refUpdater(row).updateMany(batch.map((m) => m.change));
@@ -119,11 +121,11 @@ export class Codecommit {
    */
   private packWritten(row: RepoRow) {
     const n = (this.packs.get(row.id) ?? 0) + 1;
-    this.packs.set(row.id, n % 32);
-    if (n < 32) return;
+    this.packs.set(row.id, n >= 32 && !this.repacks.has(row.id) ? 0 : n);
+    if (n < 32 || this.repacks.has(row.id)) return;
     const child = this.git.spawn(this.gitDir(row), ['repack', '--geometric=2', '-d', '-q']);
-    this.repacks.add(child);
-    child.once('close', () => this.repacks.delete(child));
+    this.repacks.set(row.id, child);
+    child.once('close', () => this.repacks.get(row.id) === child && this.repacks.delete(row.id));
     child.stdin?.end();
     child.stdout?.resume();
     child.stderr?.resume();
@@ -131,8 +133,8 @@ export class Codecommit {
     child.on('close', (code) => code && log.warn('codecommit repack failed', { repository: row.name, code }));
   }
 
-  /** Stops a repository's git children (it is being deleted). */
-  forget(row: RepoRow) {
+  /** Stops a repository's git children (it is being deleted); resolves once a running repack has exited. */
+  async forget(row: RepoRow) {
     const dir = this.gitDir(row);
     this.readers.get(dir)?.close();
     this.updaters.get(dir)?.close();
@@ -140,11 +142,17 @@ export class Codecommit {
     this.updaters.delete(dir);
     this.packs.delete(row.id);
     forgetRefs(dir);
+    const repack = this.repacks.get(row.id);
+    if (repack && repack.exitCode === null && repack.signalCode === null) {
+      const exited = new Promise((ok) => repack.once('close', ok));
+      repack.kill();
+      await exited;
+    }
   }
 
   /** Stops every git child (the server is stopping); they start again on use. */
   close() {
-    for (const c of this.repacks) c.kill();
+    for (const c of this.repacks.values()) c.kill();
     for (const r of this.readers.values()) r.close();
     for (const u of this.updaters.values()) u.close();
     this.readers.clear();

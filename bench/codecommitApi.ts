@@ -7,7 +7,7 @@
  * `git cat-file --batch` reading the same blobs from a bare copy of the same repository, no HTTP.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +40,22 @@ interface Run {
   p50Ms: number;
   p99Ms: number;
   rps: number;
+  /** CPU per call: this process (the load generator) and the server process (µs). */
+  clientCpuUs: number;
+  serverCpuUs: number;
 }
+
+/** utime + stime of a process, in µs (from /proc; Linux only, 0 elsewhere). */
+function procCpuUs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * (1e6 / 100);
+  } catch {
+    return 0;
+  }
+}
+
+let serverPid = 0;
 
 function client(t: Target, connections: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -62,6 +77,8 @@ async function drive(count: number, workers: number, call: (i: number, worker: n
   let errors = 0;
   let firstError: string | undefined;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const s0 = procCpuUs(serverPid);
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
       for (let i = next++; i < count; i = next++) {
@@ -78,8 +95,11 @@ async function drive(count: number, workers: number, call: (i: number, worker: n
     }),
   );
   const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const serverCpuUs = (procCpuUs(serverPid) - s0) / Math.max(1, done);
+  const clientCpuUs = (c.user + c.system) / Math.max(1, done);
   const sorted = latencies.subarray(0, done).sort();
-  return { count: done, errors, firstError, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), rps: done / (wall / 1000) };
+  return { count: done, errors, firstError, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), rps: done / (wall / 1000), clientCpuUs, serverCpuUs };
 }
 
 /** Runs `measure` `rounds` times and keeps the median round by req/s (a burst of load from elsewhere lands on one round only). */
@@ -151,6 +171,9 @@ export async function codecommitApiScenario(targets: Partial<Record<TargetName, 
     catMs: mk('git cat-file --batch, same blobs, one process (physical limit): per blob', 'ms', 'lower'),
     catRate: mk('git cat-file --batch, same blobs, one process (physical limit)', 'blobs/s', 'higher'),
     share: mk('GetFile (SDK) req/s as a share of cat-file blobs/s', '%', 'higher'),
+    sdkCpu: mk('GetFile: CPU per call in the SDK v3 client (the load generator)', 'µs', 'lower'),
+    srvCpu: mk('GetFile: CPU per call in opsbox (SDK round)', 'µs', 'lower'),
+    rawSrvCpu: mk('GetFile: CPU per call in opsbox (raw round)', 'µs', 'lower'),
     gbP50: mk('GetBranch p50', 'ms', 'lower'),
     gbP99: mk('GetBranch p99', 'ms', 'lower'),
     gbRps: mk('GetBranch throughput', 'req/s', 'higher'),
@@ -175,6 +198,7 @@ export async function codecommitApiScenario(targets: Partial<Record<TargetName, 
   mkdirSync(home);
   writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = Bench\n\temail = bench@example.com\n[credential]\n\thelper =\n');
   const { cc, close } = client(t, plan.connections);
+  serverPid = t.pid;
   try {
     const name = `bench-api-${Date.now().toString(36)}`;
     const src = join(root, 'src');
@@ -223,6 +247,9 @@ export async function codecommitApiScenario(targets: Partial<Record<TargetName, 
     r.catMs.cells.opsbox = val(catMs / ids.length);
     r.catRate.cells.opsbox = val(ids.length / (catMs / 1000));
     r.share.cells.opsbox = val((100 * gf.rps) / (ids.length / (catMs / 1000)));
+    r.sdkCpu.cells.opsbox = val(gf.clientCpuUs);
+    r.srvCpu.cells.opsbox = val(gf.serverCpuUs);
+    r.rawSrvCpu.cells.opsbox = val(raw.serverCpuUs);
 
     // PutFile: each connection commits to its own branch, parent = its previous commit
     const tip = (await getBranch()).branch!.commitId!;
@@ -304,5 +331,5 @@ async function probeMoto(m: Target | Error | undefined, rows: Row[]) {
       reason = `moto: GetFile failed: ${(e as Error).message}`;
     }
   }
-  for (const r of rows) if (!r.label.includes('cat-file')) r.cells.moto = na(reason);
+  for (const r of rows) if (!/cat-file|CPU per call/.test(r.label)) r.cells.moto = na(reason);
 }

@@ -188,6 +188,7 @@ export async function codecommitApiScenario(targets: Partial<Record<TargetName, 
 
   const details: Record<string, unknown> = {};
   await probeMoto(targets.moto, rows);
+  details.bare = await bareLimit(targets.bare, plan, r);
   const t = targets.opsbox;
   if (!t || t instanceof Error) {
     for (const r of rows) r.cells.opsbox = na(t ?? 'opsbox not started');
@@ -298,6 +299,50 @@ export async function codecommitApiScenario(targets: Partial<Record<TargetName, 
     rmSync(root, { recursive: true, force: true });
   }
   return { rows, details };
+}
+
+/**
+ * The same SDK client and raw sockets against the bare node:http server's canned GetFile and
+ * GetBranch answers: what the load generator and Node's HTTP stack manage with a server that
+ * does nothing (the "bare node" column).
+ */
+async function bareLimit(b: Target | Error | undefined, plan: CodecommitApiPlan, r: Record<string, Row>) {
+  if (!b) return undefined;
+  const fail = (e: unknown) => {
+    for (const k of ['gfP50', 'gfP99', 'gfRps', 'rawP50', 'rawRps', 'gbP50', 'gbP99', 'gbRps', 'sdkCpu']) r[k].cells.bare = na(e);
+  };
+  if (b instanceof Error) return fail(b);
+  const { cc, close } = client(b, plan.connections);
+  const pid = serverPid;
+  serverPid = b.pid;
+  try {
+    const getFile = () => cc.send(new GetFileCommand({ repositoryName: 'bare', commitSpecifier: 'main', filePath: 'src/m0/file0.ts' }));
+    const getBranch = () => cc.send(new GetBranchCommand({ repositoryName: 'bare', branchName: 'main' }));
+    await drive(plan.warmup, plan.connections, getFile);
+    const gf = await medianOf(plan.rounds, () => drive(plan.calls, plan.connections, getFile));
+    const req = [signedCall(b, 'GetFile', { repositoryName: 'bare', commitSpecifier: 'main', filePath: 'src/m0/file0.ts' })];
+    await driveRaw(b, plan.warmup, plan.connections, req);
+    const raw = await medianOf(plan.rounds, () => driveRaw(b, plan.calls, plan.connections, req));
+    await drive(plan.warmup, plan.connections, getBranch);
+    const gb = await medianOf(plan.rounds, () => drive(plan.calls, plan.connections, getBranch));
+    for (const [run, p50, p99, rps] of [
+      [gf, r.gfP50, r.gfP99, r.gfRps],
+      [raw, r.rawP50, undefined, r.rawRps],
+      [gb, r.gbP50, r.gbP99, r.gbRps],
+    ] as const) {
+      p50.cells.bare = val(run.p50Ms);
+      if (p99) p99.cells.bare = val(run.p99Ms);
+      rps.cells.bare = val(run.rps);
+    }
+    r.sdkCpu.cells.bare = val(gf.clientCpuUs);
+    return { getFile: gf, getFileRaw: raw, getBranch: gb };
+  } catch (e) {
+    fail(e);
+    return undefined;
+  } finally {
+    serverPid = pid;
+    close();
+  }
 }
 
 /** moto 5.2.1's CodeCommit has CreateRepository, GetRepository and DeleteRepository only; ask it rather than assume. */

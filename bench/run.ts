@@ -125,7 +125,7 @@ async function main() {
     if (only.has('codecommit-api')) {
       // moto is still up: the scenario asks it whether it serves GetFile at all
       const r = await codecommitApiScenario(
-        data,
+        { ...data, bare: targets.bare },
         quick
           ? { files: 200, connections: 32, calls: 1000, warmup: 500, rounds: 1, putsPerConnection: 5, sharedCommits: 64 }
           : { files: 200, connections: 32, calls: 5000, warmup: 2000, rounds: 3, putsPerConnection: 20, sharedCommits: 256 },

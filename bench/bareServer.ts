@@ -1,6 +1,8 @@
 /**
  * "The limit": a bare node:http server that reads the request body and answers a canned STS
- * GetCallerIdentity response. Run as a child process by the bench: node bareServer.js PORT
+ * GetCallerIdentity response — or, for CodeCommit's X-Amz-Target, a canned GetFile (a 1.5 KB file)
+ * or GetBranch answer, so an SDK client's own ceiling can be measured against it.
+ * Run as a child process by the bench: node bareServer.js PORT
  */
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -16,10 +18,22 @@ const BODY = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/20
   </ResponseMetadata>
 </GetCallerIdentityResponse>`;
 
+const COMMIT = 'c'.repeat(40);
+const CODECOMMIT: Record<string, string> = {
+  GetFile: JSON.stringify({ commitId: COMMIT, blobId: 'b'.repeat(40), filePath: 'src/m0/file0.ts', fileMode: 'NORMAL', fileSize: 1120, fileContent: Buffer.alloc(1120, 'x').toString('base64') }),
+  GetBranch: JSON.stringify({ branch: { branchName: 'main', commitId: COMMIT } }),
+};
+
 const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
   req.resume();
   req.on('end', () => {
     const id = randomUUID();
+    const target = String(req.headers['x-amz-target'] ?? '');
+    if (target.startsWith('CodeCommit_20150413.')) {
+      const body = CODECOMMIT[target.slice(20)] ?? '{}';
+      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': id });
+      return res.end(body);
+    }
     const body = BODY.replace('REQUEST_ID', id);
     res.writeHead(200, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': id });
     res.end(body);

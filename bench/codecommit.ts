@@ -23,7 +23,7 @@ export interface CodecommitPlan {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length / 2) - 1];
 
-function git(home: string, cwd: string, args: string[], input?: string): Promise<string> {
+export function git(home: string, cwd: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile('git', args, { cwd, maxBuffer: 256 * 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' } }, (err, stdout, stderr) =>
       err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim()),
@@ -33,7 +33,7 @@ function git(home: string, cwd: string, args: string[], input?: string): Promise
 }
 
 /** A repository with `commits` commits adding files until there are `files`, via fast-import. */
-async function generate(home: string, dir: string, plan: CodecommitPlan) {
+export async function generate(home: string, dir: string, plan: Pick<CodecommitPlan, 'files' | 'commits'>) {
   await git(home, dir, ['init', '-q', '--initial-branch=main']);
   const perCommit = Math.ceil(plan.files / plan.commits);
   const child = spawn('git', ['fast-import', '--quiet'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });

@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
+ *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
  *
  * --profile sts|putmetricdata: instead of the benchmark, CPU-profile opsbox under 32-connection
  * GetCallerIdentity load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { cloudwatchScenario } from './cloudwatch.js';
 import { codebuildScenario } from './codebuild.js';
 import { codecommitScenario } from './codecommit.js';
+import { codecommitApiScenario } from './codecommitApi.js';
 import { codepipelineScenario } from './codepipeline.js';
 import { coldStartScenario } from './coldStart.js';
 import { eventsScenario } from './events.js';
@@ -36,7 +37,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 });
-const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,events,codecommit,codebuild,codepipeline').split(','));
+const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline').split(','));
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
 const quick = !!values.quick;
 
@@ -120,6 +121,18 @@ async function main() {
       );
       rows.push(...r.rows);
       details.cloudwatch = r.details;
+    }
+    if (only.has('codecommit-api')) {
+      // moto is still up: the scenario asks it whether it serves GetFile at all
+      const r = await codecommitApiScenario(
+        { ...data, bare: targets.bare },
+        quick
+          ? { files: 200, connections: 32, calls: 1000, warmup: 500, rounds: 1, putsPerConnection: 5, sharedCommits: 64 }
+          : { files: 200, connections: 32, calls: 5000, warmup: 2000, rounds: 3, putsPerConnection: 20, sharedCommits: 256 },
+        log,
+      );
+      rows.push(...r.rows);
+      details.codecommitApi = r.details;
     }
     await stop('bare');
     // moto may still be chewing on the seeding call it timed out on: stop it before the in-process scenarios

@@ -5,7 +5,9 @@
  * plus the aws CLI where its own encoding matters.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { awsCli, clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
@@ -257,6 +259,43 @@ describe('files and commits', () => {
     const del = await ok(box.url, 'DeleteFile', { repositoryName: name, branchName: 'main', filePath: 'moved.txt', parentCommitId: c.commitId });
     assert.equal(del.filePath, 'moved.txt');
     assert.equal(errorCode(await api(box.url, 'GetFile', { repositoryName: name, filePath: 'moved.txt' })), 'FileDoesNotExistException');
+  });
+});
+
+describe('concurrent API commits', () => {
+  test('PutFile from 12 clients at once: on one parent one commit lands and the rest get ParentCommitIdOutdatedException; on their own branches all land, one event each; git fsck is clean', async () => {
+    const name = unique('conc');
+    const tip = await seed(name);
+    const racers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => api(box.url, 'PutFile', { repositoryName: name, branchName: 'main', parentCommitId: tip, filePath: `r${i}.txt`, fileContent: b64(`racer ${i}`) })),
+    );
+    const won = racers.filter((r) => r.status === 200);
+    assert.equal(won.length, 1, JSON.stringify(racers.map((r) => r.body.__type ?? r.body.commitId)));
+    for (const r of racers) if (r.status !== 200) assert.equal(errorCode(r), 'ParentCommitIdOutdatedException');
+    assert.equal((await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'main' })).branch.commitId, won[0].body.commitId);
+
+    for (let i = 0; i < 12; i++) await ok(box.url, 'CreateBranch', { repositoryName: name, branchName: `b${i}`, commitId: tip });
+    const tips = Array.from({ length: 12 }, () => tip);
+    await Promise.all(
+      tips.map(async (_, i) => {
+        for (let k = 0; k < 3; k++) {
+          const r = await ok(box.url, 'PutFile', { repositoryName: name, branchName: `b${i}`, parentCommitId: tips[i], filePath: `dir${i}/f.txt`, fileContent: b64(`${i} ${k}`) });
+          tips[i] = r.commitId;
+        }
+      }),
+    );
+    for (let i = 0; i < 12; i++) {
+      assert.equal((await ok(box.url, 'GetBranch', { repositoryName: name, branchName: `b${i}` })).branch.commitId, tips[i]);
+      const f = await ok(box.url, 'GetFile', { repositoryName: name, commitSpecifier: `b${i}`, filePath: `dir${i}/f.txt` });
+      assert.equal(Buffer.from(f.fileContent, 'base64').toString(), `${i} 2`);
+    }
+    const updates = () => sink.events.filter((e) => e.detail.repositoryName === name && e.detail.event === 'referenceUpdated' && /^b\d+$/.test(e.detail.referenceName));
+    await sink.waitFor(() => updates().length === 36);
+    assert.equal(new Set(updates().map((e) => e.detail.commitId)).size, 36);
+
+    const id = (await ok(box.url, 'GetRepository', { repositoryName: name })).repositoryMetadata.repositoryId;
+    const gitDir = join(box.dataDir, 'codecommit', '000000000000', 'us-east-1', `${id}.git`);
+    execFileSync('git', ['--git-dir', gitDir, 'fsck', '--strict', '--no-dangling'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: box.dataDir, GIT_CONFIG_NOSYSTEM: '1' }, stdio: 'pipe' });
   });
 });
 

@@ -1,11 +1,14 @@
 /**
- * Branches: each change is a compare-and-swap `git update-ref` under the repository lock, then
- * published through Codecommit.refsChanged like a push would be.
+ * Branches: each change is a compare-and-swap through the repository's `git update-ref --stdin`
+ * under the repository lock, then published through Codecommit.refsChanged like a push would be.
+ * Reading a branch reads its ref file (refs.ts): no process.
  */
 import { AwsError } from '../../core/errors.js';
 import type { CodecommitHandlers } from './api.generated.js';
 import { badContinuationToken, type Codecommit } from './context.js';
 import { ZERO } from './git.js';
+import { readRef } from './refs.js';
+import { resolveSpecifier } from './commits.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
 import { pageByOffset } from '../../core/pagination.js';
@@ -27,9 +30,8 @@ export function checkBranchName(name: string | undefined): string {
   return name;
 }
 
-export async function branchCommit(cc: Codecommit, row: RepoRow, branch: string): Promise<string | undefined> {
-  const refs = await cc.git.refs(cc.gitDir(row));
-  return refs.get(`refs/heads/${branch}`);
+export function branchCommit(cc: Codecommit, row: RepoRow, branch: string): Promise<string | undefined> {
+  return readRef(cc.gitDir(row), `refs/heads/${branch}`);
 }
 
 /** Throws BranchDoesNotExistException. */
@@ -42,7 +44,7 @@ export async function requireBranch(cc: Codecommit, row: RepoRow, branch: string
 /** Moves refs/heads/<branch> from old to next and publishes the change; false if it moved meanwhile. */
 export async function moveBranch(cc: Codecommit, row: RepoRow, branch: string, next: string, old: string, callerArn: string, merge?: Parameters<Codecommit['refsChanged']>[3]) {
   const ref = `refs/heads/${branch}`;
-  const ok = await cc.git.updateRef(cc.gitDir(row), ref, next, old);
+  const ok = await cc.refUpdater(row).update(ref, next, old);
   if (ok) await cc.refsChanged(row, [{ ref, old, next }], callerArn, merge);
   return ok;
 }
@@ -56,7 +58,7 @@ export function branchHandlers(cc: Codecommit): CodecommitHandlers {
       if (!input.commitId) throw new AwsError('CommitIdRequiredException', 'A commit ID was not specified.');
       return cc.withLock(row.id, async () => {
         if (await branchCommit(cc, row, branch)) throw new AwsError('BranchNameExistsException', `Branch ${branch} already exists`);
-        const commit = /^[0-9a-f]{40}$/.test(input.commitId) ? await git.resolveCommit(cc.gitDir(row), input.commitId) : undefined;
+        const commit = /^[0-9a-f]{40}$/.test(input.commitId) ? await resolveSpecifier(cc, row, input.commitId) : undefined;
         if (!commit) throw new AwsError('CommitDoesNotExistException', `Could not find commit ${input.commitId}`);
         if (!(await moveBranch(cc, row, branch, commit, ZERO, ctx.caller.arn)))
           throw new AwsError('BranchNameExistsException', `Branch ${branch} already exists`);

@@ -1,13 +1,16 @@
 /**
- * Reading history: commit specifiers (branch, tag, id) resolved by git, commits parsed from
- * `git cat-file commit`, and GetDifferences from `git diff-tree`.
+ * Reading history: commit specifiers (branch, tag, id) resolved from the ref files and the
+ * repository's object reader, commits parsed from their objects (both without a process per
+ * call), and GetDifferences from `git diff-tree`.
  */
 import { AwsError } from '../../core/errors.js';
 import type { CodecommitHandlers } from './api.generated.js';
 import { badContinuationToken, type Codecommit } from './context.js';
 import { EMPTY_TREE } from './git.js';
 import { checkRepositoryName } from './repositories.js';
+import { readRef } from './refs.js';
 import type { RepoRow } from './store.js';
+import { entryAt } from './tree.js';
 import { pageByOffset } from '../../core/pagination.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
@@ -29,9 +32,12 @@ function person(line: string) {
 
 export async function readCommit(cc: Codecommit, row: RepoRow, id: string): Promise<ParsedCommit | undefined> {
   if (!HEX40.test(id)) return undefined;
-  const r = await cc.git.run(cc.gitDir(row), ['cat-file', 'commit', id], { okCodes: [1, 128] });
-  if (r.code !== 0) return undefined;
-  const text = r.stdout.toString('utf8');
+  const reader = cc.reader(row);
+  let obj = await reader.read(id);
+  // as `git cat-file commit <tag>` does, an annotated tag reads as the commit it tags
+  if (obj?.type === 'tag') obj = await reader.read(`${id}^{commit}`);
+  if (obj?.type !== 'commit') return undefined;
+  const text = obj.content.toString('utf8');
   const split = text.indexOf('\n\n');
   const header = split < 0 ? text : text.slice(0, split);
   const c: ParsedCommit = {
@@ -62,13 +68,24 @@ export async function readCommit(cc: Codecommit, row: RepoRow, id: string): Prom
 export async function resolveSpecifier(cc: Codecommit, row: RepoRow, spec: string | undefined): Promise<string | undefined> {
   const s = spec ?? cc.store.repoById(row.id)?.default_branch ?? undefined;
   if (!s) return undefined;
+  if (HEX40.test(s)) return (await cc.reader(row).read(s))?.type === 'commit' ? s : undefined;
+  if (s.startsWith('-') || /[\0\s~^:?*[\\]|\.\.|@\{/.test(s)) return undefined;
   const dir = cc.gitDir(row);
-  if (HEX40.test(s)) return (await cc.git.objectType(dir, s)) === 'commit' ? s : undefined;
   for (const ref of [`refs/heads/${s}`, `refs/tags/${s}`]) {
-    const id = await cc.git.resolveCommit(dir, ref);
-    if (id) return id;
+    const id = await readRef(dir, ref);
+    if (id) return peelCommit(cc, row, id);
   }
   return undefined;
+}
+
+/** The commit an object id is or (an annotated tag) points to; undefined for anything else. */
+export async function peelCommit(cc: Codecommit, row: RepoRow, id: string): Promise<string | undefined> {
+  const reader = cc.reader(row);
+  const obj = await reader.read(id);
+  if (obj?.type === 'commit') return obj.id;
+  if (obj?.type !== 'tag') return undefined;
+  const peeled = await reader.read(`${id}^{commit}`);
+  return peeled?.type === 'commit' ? peeled.id : undefined;
 }
 
 /** Throws CommitDoesNotExistException for a specifier that names no commit. */
@@ -119,8 +136,9 @@ export function commitHandlers(cc: Codecommit): CodecommitHandlers {
         [input.afterPath, after],
       ] as const) {
         if (!p || c === EMPTY_TREE) continue;
-        const hit = await git.run(dir, ['ls-tree', '--full-tree', c, '--', p.replace(/^\/+|\/+$/g, '')]);
-        if (!hit.stdout.length) throw new AwsError('PathDoesNotExistException', `The specified path ${p} does not exist.`);
+        const commit = await readCommit(cc, row, c);
+        const path = p.replace(/^\/+|\/+$/g, '');
+        if (path && !(await entryAt(cc, row, commit?.treeId, path))) throw new AwsError('PathDoesNotExistException', `The specified path ${p} does not exist.`);
       }
       const out = await git.run(dir, ['diff-tree', '-r', '-z', '--no-renames', '--raw', '--full-index', before, after]);
       const parts = out.stdout.toString('utf8').split('\0');

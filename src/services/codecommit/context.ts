@@ -1,15 +1,21 @@
 /**
- * What every CodeCommit module shares: the store, the git runner, a per-repository write lock
- * (pushes and API commits serialize per repository so before/after ref snapshots are exact), and
- * `refsChanged`, the one place a reference change becomes events, triggers and default-branch
- * bookkeeping — whether it came from a git push or an API call.
+ * What every CodeCommit module shares: the store, the git runner, each repository's long-lived
+ * object reader (`git cat-file --batch`) and ref updater (`git update-ref --stdin`), a
+ * per-repository write lock (pushes and API ref updates serialize per repository so before/after
+ * ref snapshots are exact; API commits build their objects outside it and hold it only for the
+ * compare-and-swap of the branch), and `refsChanged`, the one place a reference change becomes
+ * events, triggers and default-branch bookkeeping — whether it came from a git push or an API call.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { arn } from '../../core/arn.js';
 import { log } from '../../core/log.js';
 import { AwsError } from '../../core/errors.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { Git, ZERO } from './git.js';
+import { ObjectReader } from './objectReader.js';
+import { writePack, type PendingObjects } from './objectWriter.js';
+import { forgetRefs, readRef, RefUpdater } from './refs.js';
 import { CodecommitStore, type RepoRow } from './store.js';
 
 /** CodeCommit's answer to a nextToken it did not make. */
@@ -34,6 +40,13 @@ export class Codecommit {
   readonly store: CodecommitStore;
   readonly git: Git;
   private locks = new Map<string, Promise<unknown>>();
+  private readers = new Map<string, ObjectReader>();
+  private updaters = new Map<string, RefUpdater>();
+  /** Branch moves waiting for the repository lock (queueRefMove), by repository id. */
+  private moves = new Map<string, { row: RepoRow; change: RefChange; callerArn: string; objects?: PendingObjects; resolve(ok: boolean): void; reject(err: unknown): void }[]>();
+  /** Packs written by queueRefMove per repository since the last repack, and repacks running. */
+  private packs = new Map<string, number>();
+  private repacks = new Map<string, ChildProcess>();
   /** Called (under the repository lock) after refs change: pull requests follow their branches. */
   readonly onRefsChanged: ((row: RepoRow, refs: Set<string>, callerUserArn: string) => Promise<void>)[] = [];
 
@@ -48,6 +61,102 @@ export class Codecommit {
 
   gitDir(row: RepoRow) {
     return this.store.gitDir(row);
+  }
+
+  /** The repository's object reader (its child starts on first use and stops when idle). */
+  reader(row: RepoRow): ObjectReader {
+    const dir = this.gitDir(row);
+    let r = this.readers.get(dir);
+    if (!r) this.readers.set(dir, (r = new ObjectReader({ spawn: () => this.git.spawn(dir, ['cat-file', '--batch', '-z']) })));
+    return r;
+  }
+
+  /** The repository's ref updater; call it with the repository lock held. */
+  refUpdater(row: RepoRow): RefUpdater {
+    const dir = this.gitDir(row);
+    let u = this.updaters.get(dir);
+    if (!u) this.updaters.set(dir, (u = new RefUpdater(() => this.git.spawn(dir, ['update-ref', '--stdin']), (ref) => readRef(dir, ref))));
+    return u;
+  }
+
+  /**
+   * An API commit's compare-and-swap of its branch, without holding the lock while waiting for it:
+   * moves queued while the repository lock is busy go together — one lock section, one pack of
+   * their new objects, one update-ref round trip for all of them — then each one that succeeded
+   * is published (refsChanged) in arrival order before its caller hears back. False: the ref was
+   * not at `old`.
+   */
+  queueRefMove(row: RepoRow, change: RefChange, callerArn: string, objects?: PendingObjects): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const item = { row, change, callerArn, objects, resolve, reject };
+      const queue = this.moves.get(row.id);
+      if (queue) return void queue.push(item);
+      this.moves.set(row.id, [item]);
+      void this.withLock(row.id, async () => {
+        const batch = this.moves.get(row.id) ?? [];
+        this.moves.delete(row.id);
+        let i = 0;
+        try {
+          // deleted while these waited (DeleteRepository holds the lock too): nothing to write into
+          if (!this.store.repoById(row.id)) throw new AwsError('RepositoryDoesNotExistException', `${row.name} does not exist`);
+          const all = new Map(batch.flatMap((m) => [...(m.objects?.objects ?? [])]));
+          if (await writePack(this.gitDir(row), all)) this.packWritten(row);
+          const moved = await this.refUpdater(row).updateMany(batch.map((m) => m.change));
+          for (; i < batch.length; i++) {
+            const m = batch[i];
+            if (moved[i]) await this.refsChanged(m.row, [m.change], m.callerArn);
+            m.resolve(moved[i]);
+          }
+        } catch (err) {
+          for (; i < batch.length; i++) batch[i].reject(err);
+        }
+      });
+    });
+  }
+
+  /**
+   * Every 32 packs written by API commits, `git repack --geometric=2 -d` folds the small packs
+   * together in the background (git's own gc would only start at 50 packs, and only after a push),
+   * so readers never search more than a few dozen packs.
+   */
+  private packWritten(row: RepoRow) {
+    const n = (this.packs.get(row.id) ?? 0) + 1;
+    this.packs.set(row.id, n >= 32 && !this.repacks.has(row.id) ? 0 : n);
+    if (n < 32 || this.repacks.has(row.id)) return;
+    const child = this.git.spawn(this.gitDir(row), ['repack', '--geometric=2', '-d', '-q']);
+    this.repacks.set(row.id, child);
+    child.once('close', () => this.repacks.get(row.id) === child && this.repacks.delete(row.id));
+    child.stdin?.end();
+    child.stdout?.resume();
+    child.stderr?.resume();
+    child.on('error', () => {});
+    child.on('close', (code) => code && log.warn('codecommit repack failed', { repository: row.name, code }));
+  }
+
+  /** Stops a repository's git children (it is being deleted); resolves once a running repack has exited. */
+  async forget(row: RepoRow) {
+    const dir = this.gitDir(row);
+    this.readers.get(dir)?.close();
+    this.updaters.get(dir)?.close();
+    this.readers.delete(dir);
+    this.updaters.delete(dir);
+    this.packs.delete(row.id);
+    forgetRefs(dir);
+    const repack = this.repacks.get(row.id);
+    if (repack && repack.exitCode === null && repack.signalCode === null) {
+      const exited = new Promise((ok) => repack.once('close', ok));
+      repack.kill();
+      await exited;
+    }
+  }
+
+  /** Stops every git child (the server is stopping); they start again on use. */
+  close() {
+    for (const c of this.repacks.values()) c.kill();
+    for (const r of this.readers.values()) r.close();
+    for (const u of this.updaters.values()) u.close();
+    this.readers.clear();
+    this.updaters.clear();
   }
 
   repoArn(row: RepoRow) {

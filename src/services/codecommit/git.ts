@@ -2,7 +2,9 @@
  * Runs git itself (never a shell): every call is execFile/spawn with an argument array and an
  * isolated environment (no system or user config, HOME inside the data dir), so what a user puts
  * in a name or a path can never become a command or an option. Small outputs are collected;
- * packs and other large streams are piped by the callers of `spawnGit`.
+ * packs and other large streams are piped by the callers of `spawn`. Hot paths do not run git
+ * per call: objects are read through objectReader.ts, written by objectWriter.ts, and refs are
+ * read and moved by refs.ts (long-lived children started with `spawn`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -107,26 +109,5 @@ export class Git {
       map.set(line.slice(i + 1), line.slice(0, i));
     }
     return map;
-  }
-
-  /** The commit a specifier (full ref, branch, tag or id) names, or undefined. */
-  async resolveCommit(gitDir: string, spec: string): Promise<string | undefined> {
-    if (!spec || spec.startsWith('-') || /[\0\s~^:?*[\\]|\.\.|@\{/.test(spec)) return undefined;
-    const r = await this.run(gitDir, ['rev-parse', '--verify', '--quiet', `${spec}^{commit}`], { okCodes: [1, 128] });
-    const id = r.code === 0 ? r.stdout.toString().trim() : '';
-    return /^[0-9a-f]{40}$/.test(id) ? id : undefined;
-  }
-
-  async objectType(gitDir: string, id: string): Promise<string | undefined> {
-    if (!/^[0-9a-f]{4,40}$/.test(id)) return undefined;
-    const r = await this.run(gitDir, ['cat-file', '-t', id], { okCodes: [1, 128] });
-    return r.code === 0 ? r.stdout.toString().trim() : undefined;
-  }
-
-  /** Atomically moves a ref from `old` (ZERO: must not exist) to `next` (ZERO: delete). */
-  async updateRef(gitDir: string, ref: string, next: string, old: string): Promise<boolean> {
-    const args = next === ZERO ? ['update-ref', '-d', ref, old] : ['update-ref', ref, next, old];
-    const r = await this.run(gitDir, args, { okCodes: [1, 128] });
-    return r.code === 0;
   }
 }

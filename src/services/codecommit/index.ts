@@ -36,8 +36,9 @@ export const codecommit: ServiceSpec<CodecommitHandlers> = {
   // CodeCommit answers bad values with its own exceptions (InvalidRepositoryNameException, InvalidSortByException …)
   patch: { modelConstraints: false },
   create(env) {
-    // the handler table and the git route share one Codecommit: its locks and repository cache
+    // the handler table and the git route share one Codecommit: its locks, repository cache and
+    // long-lived git children (cat-file, update-ref), which close() stops
     const cc = new Codecommit(env);
-    return { handlers: createCodecommitHandlers(env, cc), routes: [gitHttpRoute(cc)] };
+    return { handlers: createCodecommitHandlers(env, cc), routes: [gitHttpRoute(cc)], close: () => cc.close() };
   },
 };

@@ -12,7 +12,7 @@ import { requireSpecifier } from './commits.js';
 import type { Codecommit } from './context.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
-import { buildTree, checkPath, commitTree, MODES, writeBlob, type Author, type Entry } from './tree.js';
+import { buildTree, checkPath, commitTree, MODES, treeOf, writeBlob, type Author, type Entry } from './tree.js';
 
 export type MergeOption = 'FAST_FORWARD_MERGE' | 'SQUASH_MERGE' | 'THREE_WAY_MERGE';
 
@@ -136,7 +136,7 @@ export function mergeSettings(input: {
 
 /** Produces the merge commit (or the fast-forward target) and moves the branch; returns the new tip. */
 export async function merge(cc: Codecommit, row: RepoRow, ctx: RequestContext, req: MergeRequest): Promise<{ commitId: string; treeId: string; baseCommitId?: string }> {
-  const tree = async (c: string) => cc.git.text(cc.gitDir(row), ['rev-parse', `${c}^{tree}`]);
+  const tree = (c: string) => treeOf(cc, row, c);
   let commitId: string;
   let baseCommitId: string | undefined;
   if (req.option === 'FAST_FORWARD_MERGE') {
@@ -171,7 +171,8 @@ export async function merge(cc: Codecommit, row: RepoRow, ctx: RequestContext, r
 
 async function blobInfo(cc: Codecommit, row: RepoRow, s: ConflictStage | undefined) {
   if (!s) return { size: undefined, binary: false };
-  const content = (await cc.git.run(cc.gitDir(row), ['cat-file', 'blob', s.id], { okCodes: [128] })).stdout;
+  const obj = await cc.reader(row).read(s.id);
+  const content = obj?.type === 'blob' ? obj.content : Buffer.alloc(0);
   return { size: content.length, binary: content.subarray(0, 8000).includes(0) };
 }
 

@@ -163,6 +163,7 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       if (!row) return {};
       await cc.withLock(row.id, async () => {
         store.deleteRepo(row.id);
+        await cc.forget(row);
         await rm(cc.gitDir(row), { recursive: true, force: true });
       });
       return { repositoryId: row.id };

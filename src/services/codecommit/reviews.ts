@@ -11,6 +11,7 @@ import type { Codecommit } from './context.js';
 import type { PrDoc, PullRequests } from './pullRequests.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
+import { entryAt, treeOf } from './tree.js';
 
 function checkRuleContent(content: string | undefined) {
   if (!content) throw new AwsError('ApprovalRuleContentRequiredException', 'The content for the approval rule is empty. You must provide some content for an approval rule. The content cannot be null.');
@@ -60,9 +61,7 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
 
   async function blobAt(row: RepoRow, commit: string | undefined, path: string | undefined) {
     if (!commit || !path) return undefined;
-    const out = await cc.git.run(cc.gitDir(row), ['ls-tree', '-z', '--full-tree', commit, '--', path]);
-    const rec = out.stdout.toString('utf8').split('\0')[0];
-    return rec ? rec.split(/[ \t]/)[2] : undefined;
+    return (await entryAt(cc, row, await treeOf(cc, row, commit), path))?.id;
   }
 
   async function postComment(ctx: RequestContext, row: RepoRow, prId: number | null, input: { beforeCommitId?: string; afterCommitId: string; location?: CommentDoc['location']; content: string; clientRequestToken?: string }) {

@@ -24,6 +24,8 @@ export function checkBranchName(name: string | undefined): string {
     name.endsWith('.') ||
     name.endsWith('.lock') ||
     name === '@' ||
+    // git check-ref-format refuses control characters, space and these punctuation marks
+    // oxlint-disable-next-line no-control-regex
     /\.\.|\/\/|@\{|[\x00-\x20\x7f~^:?*[\\]/.test(name) ||
     name.split('/').some((p) => p.startsWith('.') || p.endsWith('.lock'));
   if (bad) throw new AwsError('InvalidBranchNameException', 'The specified reference name is not valid.');

@@ -336,7 +336,10 @@ export class ObjectReader {
 
   /** An idle child must not keep the process alive; a busy one must. */
   private setRef(child: ChildProcess, on: boolean) {
-    for (const s of [child.stdout, child.stderr, child.stdin] as unknown as ({ ref?(): void; unref?(): void } | null)[]) (on ? s?.ref?.() : s?.unref?.());
+    for (const s of [child.stdout, child.stderr, child.stdin] as unknown as ({ ref?(): void; unref?(): void } | null)[]) {
+      if (on) s?.ref?.();
+      else s?.unref?.();
+    }
     if (on) child.ref();
     else child.unref();
   }

@@ -20,7 +20,14 @@ const BODY = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/20
 
 const COMMIT = 'c'.repeat(40);
 const CODECOMMIT: Record<string, string> = {
-  GetFile: JSON.stringify({ commitId: COMMIT, blobId: 'b'.repeat(40), filePath: 'src/m0/file0.ts', fileMode: 'NORMAL', fileSize: 1120, fileContent: Buffer.alloc(1120, 'x').toString('base64') }),
+  GetFile: JSON.stringify({
+    commitId: COMMIT,
+    blobId: 'b'.repeat(40),
+    filePath: 'src/m0/file0.ts',
+    fileMode: 'NORMAL',
+    fileSize: 1120,
+    fileContent: Buffer.alloc(1120, 'x').toString('base64'),
+  }),
   GetBranch: JSON.stringify({ branch: { branchName: 'main', commitId: COMMIT } }),
 };
 
@@ -31,7 +38,11 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     if (target.startsWith('CodeCommit_20150413.')) {
       const body = CODECOMMIT[target.slice(20)] ?? '{}';
-      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': id });
+      res.writeHead(200, {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'Content-Length': Buffer.byteLength(body),
+        'x-amzn-RequestId': id,
+      });
       return res.end(body);
     }
     const body = BODY.replace('REQUEST_ID', id);

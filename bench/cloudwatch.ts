@@ -71,7 +71,7 @@ export function ingestBatches(t: Target, plan: Pick<CloudwatchPlan, 'batches'>, 
   const now = Date.now();
   const out: Buffer[] = [];
   let seed = 1;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let b = 0; b < plan.batches; b++) {
     const MetricData = arrays
       ? Array.from({ length: 10 }, (_, i) => ({
@@ -156,7 +156,13 @@ async function queryLatency(t: Target, conn: RawConnection, plan: CloudwatchPlan
     for (let m = m0; m < Math.min(1440, m0 + 100); m++) {
       const Counts = Values.map((_, i) => 41 + ((i + m) % 13));
       samples += Counts.reduce((s, c) => s + c, 0);
-      MetricData.push({ MetricName: metric.MetricName, Dimensions: metric.Dimensions, Values, Counts, Timestamp: (start + m * 60_000 + 1000) / 1000 });
+      MetricData.push({
+        MetricName: metric.MetricName,
+        Dimensions: metric.Dimensions,
+        Values,
+        Counts,
+        Timestamp: (start + m * 60_000 + 1000) / 1000,
+      });
     }
     await call(conn, t, 'PutMetricData', { Namespace: ns, MetricData });
   }
@@ -196,7 +202,16 @@ export async function alarmTicks(plan: Pick<CloudwatchPlan, 'alarms' | 'ticks' |
   cw.start?.();
   try {
     const scope = { account: '000000000000', region: 'us-east-1' };
-    const ctx = { ...scope, clock, requestId: 'bench', service: 'cloudwatch', operation: 'PutMetricAlarm', host: 'localhost', headers: {}, caller: {} } as unknown as RequestContext;
+    const ctx = {
+      ...scope,
+      clock,
+      requestId: 'bench',
+      service: 'cloudwatch',
+      operation: 'PutMetricAlarm',
+      host: 'localhost',
+      headers: {},
+      caller: {},
+    } as unknown as RequestContext;
     const putAll = (minute: number) =>
       ingest(
         cw.store,
@@ -213,7 +228,18 @@ export async function alarmTicks(plan: Pick<CloudwatchPlan, 'alarms' | 'ticks' |
     const createStart = performance.now();
     for (let i = 0; i < plan.alarms; i++)
       await cw.handlers.PutMetricAlarm!(
-        { AlarmName: `alarm-${i}`, Namespace: 'Bench', MetricName: `m${i}`, Statistic: 'Average', Period: 60, EvaluationPeriods: 3, DatapointsToAlarm: 1, Threshold: 50, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' },
+        {
+          AlarmName: `alarm-${i}`,
+          Namespace: 'Bench',
+          MetricName: `m${i}`,
+          Statistic: 'Average',
+          Period: 60,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 1,
+          Threshold: 50,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+        },
         ctx,
       );
     const createSeconds = (performance.now() - createStart) / 1000;
@@ -236,14 +262,58 @@ export async function alarmTicks(plan: Pick<CloudwatchPlan, 'alarms' | 'ticks' |
   }
 }
 
-export async function cloudwatchScenario(targets: Partial<Record<TargetName, Target | Error>>, plan: CloudwatchPlan, log: (s: string) => void) {
+export async function cloudwatchScenario(
+  targets: Partial<Record<TargetName, Target | Error>>,
+  plan: CloudwatchPlan,
+  log: (s: string) => void,
+) {
   const section = 'CloudWatch metrics and alarms (awsJson 1.0)';
-  const ingestRow: Row = { section, label: 'PutMetricData, 1,000 MetricData per call, 1 connection', unit: 'datapoints/s', better: 'higher', target: { op: '>=', value: 500_000 }, cells: {} };
-  const parallelRow: Row = { section, label: 'PutMetricData, 1,000 MetricData per call, 4 connections', unit: 'datapoints/s', better: 'higher', target: { op: '>=', value: 500_000 }, cells: {} };
-  const arraysRow: Row = { section, label: 'PutMetricData, 1,000 datapoints as 10 × 100 Values', unit: 'datapoints/s', better: 'higher', cells: {} };
-  const queryRow: Row = { section, label: 'GetMetricData 24 h @ 1 min, 10M datapoints, Average p50', unit: 'ms', better: 'lower', target: { op: '<=', value: 20 }, cells: {} };
-  const pctRow: Row = { section, label: 'GetMetricData 24 h @ 1 min, 10M datapoints, p99 stat p50', unit: 'ms', better: 'lower', cells: {} };
-  const tickRow: Row = { section, label: `alarm tick, ${plan.alarms.toLocaleString('en-US')} alarms (in-process)`, unit: 'ms', better: 'lower', target: { op: '<=', value: 200 }, cells: {} };
+  const ingestRow: Row = {
+    section,
+    label: 'PutMetricData, 1,000 MetricData per call, 1 connection',
+    unit: 'datapoints/s',
+    better: 'higher',
+    target: { op: '>=', value: 500_000 },
+    cells: {},
+  };
+  const parallelRow: Row = {
+    section,
+    label: 'PutMetricData, 1,000 MetricData per call, 4 connections',
+    unit: 'datapoints/s',
+    better: 'higher',
+    target: { op: '>=', value: 500_000 },
+    cells: {},
+  };
+  const arraysRow: Row = {
+    section,
+    label: 'PutMetricData, 1,000 datapoints as 10 × 100 Values',
+    unit: 'datapoints/s',
+    better: 'higher',
+    cells: {},
+  };
+  const queryRow: Row = {
+    section,
+    label: 'GetMetricData 24 h @ 1 min, 10M datapoints, Average p50',
+    unit: 'ms',
+    better: 'lower',
+    target: { op: '<=', value: 20 },
+    cells: {},
+  };
+  const pctRow: Row = {
+    section,
+    label: 'GetMetricData 24 h @ 1 min, 10M datapoints, p99 stat p50',
+    unit: 'ms',
+    better: 'lower',
+    cells: {},
+  };
+  const tickRow: Row = {
+    section,
+    label: `alarm tick, ${plan.alarms.toLocaleString('en-US')} alarms (in-process)`,
+    unit: 'ms',
+    better: 'lower',
+    target: { op: '<=', value: 200 },
+    cells: {},
+  };
   const details: Record<string, unknown> = {};
   for (const [name, t] of Object.entries(targets) as [TargetName, Target | Error][]) {
     if (!t) continue;
@@ -284,15 +354,15 @@ export async function cloudwatchScenario(targets: Partial<Record<TargetName, Tar
     }
     // the bare server only takes the bodies in (the most a Node HTTP server can ingest); it stores nothing to query
     if (name !== 'bare')
-    try {
-      log(`cloudwatch: ${t.name}, seeding 10M datapoints and timing 24 h GetMetricData`);
-      const q = await queryLatency(t, conn, plan);
-      mine.query = q;
-      queryRow.cells[name] = val(q.average.p50);
-      pctRow.cells[name] = val(q.percentile.p50);
-    } catch (e) {
-      queryRow.cells[name] = pctRow.cells[name] = na(e);
-    }
+      try {
+        log(`cloudwatch: ${t.name}, seeding 10M datapoints and timing 24 h GetMetricData`);
+        const q = await queryLatency(t, conn, plan);
+        mine.query = q;
+        queryRow.cells[name] = val(q.average.p50);
+        pctRow.cells[name] = val(q.percentile.p50);
+      } catch (e) {
+        queryRow.cells[name] = pctRow.cells[name] = na(e);
+      }
     conn.destroy();
     details[name] = mine;
   }

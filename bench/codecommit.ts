@@ -25,8 +25,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.leng
 
 export function git(home: string, cwd: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile('git', args, { cwd, maxBuffer: 256 * 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' } }, (err, stdout, stderr) =>
-      err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim()),
+    const child = execFile(
+      'git',
+      args,
+      {
+        cwd,
+        maxBuffer: 256 * 1024 * 1024,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' },
+      },
+      (err, stdout, stderr) => (err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim())),
     );
     if (input !== undefined) child.stdin!.end(input);
   });
@@ -36,7 +43,11 @@ export function git(home: string, cwd: string, args: string[], input?: string): 
 export async function generate(home: string, dir: string, plan: Pick<CodecommitPlan, 'files' | 'commits'>) {
   await git(home, dir, ['init', '-q', '--initial-branch=main']);
   const perCommit = Math.ceil(plan.files / plan.commits);
-  const child = spawn('git', ['fast-import', '--quiet'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn('git', ['fast-import', '--quiet'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1' },
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
   child.stdin.on('error', () => {});
   const done = new Promise<void>((ok, fail) => child.on('close', (c) => (c === 0 ? ok() : fail(new Error(`fast-import exited ${c}`)))));
   let n = 0;
@@ -64,11 +75,18 @@ async function timed(fn: () => Promise<unknown>) {
 }
 
 async function call(url: string, headers: Record<string, string>, body: string) {
-  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const date = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const service = headers['X-Amz-Target']?.startsWith('AWSEvents') ? 'events' : headers['X-Amz-Target'] ? 'codecommit' : 'sns';
   const res = await fetch(url + '/', {
     method: 'POST',
-    headers: { ...headers, 'X-Amz-Date': date, Authorization: `AWS4-HMAC-SHA256 Credential=test/${date.slice(0, 8)}/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}` },
+    headers: {
+      ...headers,
+      'X-Amz-Date': date,
+      Authorization: `AWS4-HMAC-SHA256 Credential=test/${date.slice(0, 8)}/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+    },
     body,
   });
   const text = await res.text();
@@ -110,12 +128,20 @@ async function listen(url: string) {
     `Action=Subscribe&Version=2010-03-31&TopicArn=${encodeURIComponent(topic)}&Protocol=http&Endpoint=${encodeURIComponent(`http://127.0.0.1:${port}/`)}&Attributes.entry.1.key=RawMessageDelivery&Attributes.entry.1.value=true`,
   );
   await fetch(await confirmed);
-  await call(url, json('AWSEvents.PutRule'), JSON.stringify({ Name: `bench-cc-${port}`, EventPattern: JSON.stringify({ source: ['aws.codecommit'] }) }));
+  await call(
+    url,
+    json('AWSEvents.PutRule'),
+    JSON.stringify({ Name: `bench-cc-${port}`, EventPattern: JSON.stringify({ source: ['aws.codecommit'] }) }),
+  );
   await call(url, json('AWSEvents.PutTargets'), JSON.stringify({ Rule: `bench-cc-${port}`, Targets: [{ Id: '1', Arn: topic }] }));
   return { arrivals, close: () => server.close() };
 }
 
-export async function codecommitScenario(targets: Partial<Record<TargetName, Target | Error>>, plan: CodecommitPlan, log: (s: string) => void) {
+export async function codecommitScenario(
+  targets: Partial<Record<TargetName, Target | Error>>,
+  plan: CodecommitPlan,
+  log: (s: string) => void,
+) {
   const section = `CodeCommit git smart HTTP (${plan.files.toLocaleString('en-US')} files, ${plan.commits} commits)`;
   const rows: Row[] = [
     { section, label: 'git clone over opsbox HTTP', unit: 'ms', better: 'lower', cells: {} },
@@ -124,7 +150,14 @@ export async function codecommitScenario(targets: Partial<Record<TargetName, Tar
     { section, label: 'git push (all history) to opsbox HTTP', unit: 'ms', better: 'lower', cells: {} },
     { section, label: 'git push (all history) over file:// (physical limit)', unit: 'ms', better: 'lower', cells: {} },
     { section, label: 'push: opsbox / file:// ratio', unit: 'x', better: 'lower', target: { op: '<=', value: 1.3 }, cells: {} },
-    { section, label: 'event arrival after git push returns (p50)', unit: 'ms', better: 'lower', target: { op: '<=', value: 50 }, cells: {} },
+    {
+      section,
+      label: 'event arrival after git push returns (p50)',
+      unit: 'ms',
+      better: 'lower',
+      target: { op: '<=', value: 50 },
+      cells: {},
+    },
   ];
   const t = targets.opsbox;
   if (!t || t instanceof Error) {

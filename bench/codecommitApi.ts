@@ -11,7 +11,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CodeCommitClient, CreateBranchCommand, CreateRepositoryCommand, GetBranchCommand, GetFileCommand, PutFileCommand } from '@aws-sdk/client-codecommit';
+import {
+  CodeCommitClient,
+  CreateBranchCommand,
+  CreateRepositoryCommand,
+  GetBranchCommand,
+  GetFileCommand,
+  PutFileCommand,
+} from '@aws-sdk/client-codecommit';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { generate, git } from './codecommit.js';
 import { describeFailure, percentile } from './load.js';
@@ -99,7 +106,16 @@ async function drive(count: number, workers: number, call: (i: number, worker: n
   const serverCpuUs = (procCpuUs(serverPid) - s0) / Math.max(1, done);
   const clientCpuUs = (c.user + c.system) / Math.max(1, done);
   const sorted = latencies.subarray(0, done).sort();
-  return { count: done, errors, firstError, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), rps: done / (wall / 1000), clientCpuUs, serverCpuUs };
+  return {
+    count: done,
+    errors,
+    firstError,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    rps: done / (wall / 1000),
+    clientCpuUs,
+    serverCpuUs,
+  };
 }
 
 /** Runs `measure` `rounds` times and keeps the median round by req/s (a burst of load from elsewhere lands on one round only). */
@@ -125,14 +141,24 @@ async function driveRaw(t: Target, count: number, connections: number, requests:
 
 function signedCall(t: Target, op: string, input: object): Buffer {
   const body = JSON.stringify(input);
-  const headers = signV4({ method: 'POST', host: `${t.host}:${t.port}`, path: '/', service: 'codecommit', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `CodeCommit_20150413.${op}` }, body });
+  const headers = signV4({
+    method: 'POST',
+    host: `${t.host}:${t.port}`,
+    path: '/',
+    service: 'codecommit',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `CodeCommit_20150413.${op}` },
+    body,
+  });
   return rawRequest('POST', '/', headers, body);
 }
 
 /** One `git cat-file --batch` reading `ids` in order (pipelined, as a long-lived reader would); ms in total. */
 function catFileBatch(home: string, bare: string, ids: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['--git-dir', bare, 'cat-file', '--batch'], { env: { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('git', ['--git-dir', bare, 'cat-file', '--batch'], {
+      env: { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let got = 0;
     let pending: Buffer = Buffer.alloc(0);
     let t0 = 0;
@@ -159,9 +185,20 @@ function catFileBatch(home: string, bare: string, ids: string[]): Promise<number
   });
 }
 
-export async function codecommitApiScenario(targets: Partial<Record<TargetName, Target | Error>>, plan: CodecommitApiPlan, log: (s: string) => void) {
+export async function codecommitApiScenario(
+  targets: Partial<Record<TargetName, Target | Error>>,
+  plan: CodecommitApiPlan,
+  log: (s: string) => void,
+) {
   const section = `CodeCommit JSON API, ${plan.connections} connections (SDK v3 keep-alive, ${plan.files} files, ${plan.calls.toLocaleString('en-US')} calls each)`;
-  const mk = (label: string, unit: string, better: Row['better'], target?: Row['target']): Row => ({ section, label, unit, better, target, cells: {} });
+  const mk = (label: string, unit: string, better: Row['better'], target?: Row['target']): Row => ({
+    section,
+    label,
+    unit,
+    better,
+    target,
+    cells: {},
+  });
   const r = {
     gfP50: mk('GetFile p50', 'ms', 'lower', { op: '<=', value: 5 }),
     gfP99: mk('GetFile p99', 'ms', 'lower'),
@@ -211,9 +248,13 @@ export async function codecommitApiScenario(targets: Partial<Record<TargetName, 
     const bare = join(root, 'bare.git');
     await git(home, root, ['clone', '-q', '--bare', src, bare]);
     const listing = await git(home, src, ['ls-tree', '-r', '-z', 'main']);
-    const files = listing.split('\0').filter(Boolean).map((rec) => ({ id: rec.split(/[ \t]/)[2], path: rec.slice(rec.indexOf('\t') + 1) }));
+    const files = listing
+      .split('\0')
+      .filter(Boolean)
+      .map((rec) => ({ id: rec.split(/[ \t]/)[2], path: rec.slice(rec.indexOf('\t') + 1) }));
 
-    const getFile = (i: number) => cc.send(new GetFileCommand({ repositoryName: name, commitSpecifier: 'main', filePath: files[i % files.length].path }));
+    const getFile = (i: number) =>
+      cc.send(new GetFileCommand({ repositoryName: name, commitSpecifier: 'main', filePath: files[i % files.length].path }));
     const getBranch = () => cc.send(new GetBranchCommand({ repositoryName: name, branchName: 'main' }));
     const first = await getFile(0);
     if (first.fileContent?.length !== Number(first.fileSize)) throw new Error('GetFile: content length differs from fileSize');
@@ -262,7 +303,16 @@ export async function codecommitApiScenario(targets: Partial<Record<TargetName, 
     let seq = 0;
     const put = async (_: number, w: number) => {
       const n = seq++;
-      const r = await cc.send(new PutFileCommand({ repositoryName: name, branchName: `w${w}`, parentCommitId: tips[w], filePath: `w${w}/n.txt`, fileContent: Buffer.from(`${w} ${n}\n`), commitMessage: `put ${n}` }));
+      const r = await cc.send(
+        new PutFileCommand({
+          repositoryName: name,
+          branchName: `w${w}`,
+          parentCommitId: tips[w],
+          filePath: `w${w}/n.txt`,
+          fileContent: Buffer.from(`${w} ${n}\n`),
+          commitMessage: `put ${n}`,
+        }),
+      );
       tips[w] = r.commitId!;
     };
     log(`codecommit-api: PutFile × ${plan.putsPerConnection} on each of ${plan.connections} branches`);
@@ -279,7 +329,15 @@ export async function codecommitApiScenario(targets: Partial<Record<TargetName, 
       for (let attempt = 0; ; attempt++) {
         const parent = (await cc.send(new GetBranchCommand({ repositoryName: name, branchName: 'shared' }))).branch!.commitId!;
         try {
-          await cc.send(new PutFileCommand({ repositoryName: name, branchName: 'shared', parentCommitId: parent, filePath: `shared/${i % 16}.txt`, fileContent: Buffer.from(`${i} ${attempt} ${seq++}\n`) }));
+          await cc.send(
+            new PutFileCommand({
+              repositoryName: name,
+              branchName: 'shared',
+              parentCommitId: parent,
+              filePath: `shared/${i % 16}.txt`,
+              fileContent: Buffer.from(`${i} ${attempt} ${seq++}\n`),
+            }),
+          );
           return;
         } catch (e) {
           if ((e as Error).name !== 'ParentCommitIdOutdatedException' || attempt > 10_000) throw e;
@@ -351,7 +409,10 @@ async function probeMoto(m: Target | Error | undefined, rows: Row[]) {
   let reason: string;
   if (m instanceof Error) reason = `moto not started: ${m.message}`;
   else {
-    const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const date = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     const call = (op: string, body: object) =>
       fetch(`http://${m.host}:${m.port}/`, {
         method: 'POST',

@@ -13,7 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchGetBuildsCommand, CodeBuildClient, CreateProjectCommand } from '@aws-sdk/client-codebuild';
 import { CodeCommitClient, CreateRepositoryCommand } from '@aws-sdk/client-codecommit';
-import { CodePipelineClient, CreatePipelineCommand, ListActionExecutionsCommand, ListPipelineExecutionsCommand } from '@aws-sdk/client-codepipeline';
+import {
+  CodePipelineClient,
+  CreatePipelineCommand,
+  ListActionExecutionsCommand,
+  ListPipelineExecutionsCommand,
+} from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { na, val, type Row } from './report.js';
 import type { Target, TargetName } from './targets.js';
@@ -27,33 +32,64 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function git(home: string, cwd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' } }, (err, stdout, stderr) =>
-      err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim()),
+    execFile(
+      'git',
+      args,
+      { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' } },
+      (err, stdout, stderr) => (err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout.trim())),
     );
   });
 }
 
-export async function codepipelineScenario(targets: Partial<Record<TargetName, Target | Error>>, plan: CodepipelinePlan, log: (s: string) => void) {
+export async function codepipelineScenario(
+  targets: Partial<Record<TargetName, Target | Error>>,
+  plan: CodepipelinePlan,
+  log: (s: string) => void,
+) {
   const section = 'CodePipeline orchestration (Source → no-op CodeBuild → S3 deploy)';
   const rows: Row[] = [
-    { section, label: 'git push returns → execution started (p50)', unit: 'ms', better: 'lower', target: { op: '<=', value: 200 }, cells: {} },
+    {
+      section,
+      label: 'git push returns → execution started (p50)',
+      unit: 'ms',
+      better: 'lower',
+      target: { op: '<=', value: 200 },
+      cells: {},
+    },
     { section, label: 'git push returns → execution Succeeded (p50)', unit: 'ms', better: 'lower', cells: {} },
     { section, label: 'the no-op build itself, CodeBuild startTime → endTime (p50)', unit: 'ms', better: 'lower', cells: {} },
-    { section, label: 'orchestration overhead, 3 stages (push → Succeeded minus build) (p50)', unit: 'ms', better: 'lower', target: { op: '<=', value: 1000 }, cells: {} },
+    {
+      section,
+      label: 'orchestration overhead, 3 stages (push → Succeeded minus build) (p50)',
+      unit: 'ms',
+      better: 'lower',
+      target: { op: '<=', value: 1000 },
+      cells: {},
+    },
   ];
   const t = targets.opsbox;
   if (!t || t instanceof Error) {
     for (const r of rows) r.cells.opsbox = na(t ?? 'opsbox not started');
     return { rows, details: {} };
   }
-  const config = { endpoint: `http://${t.host}:${t.port}`, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const config = {
+    endpoint: `http://${t.host}:${t.port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
   const cp = new CodePipelineClient(config);
   const cb = new CodeBuildClient(config);
   const root = mkdtempSync(join(tmpdir(), 'bench-cp-'));
   const home = join(root, 'home');
   mkdirSync(home);
   writeFileSync(join(home, '.gitconfig'), '[user]\n\tname = Bench\n\temail = bench@example.com\n[credential]\n\thelper =\n');
-  const details = { startRawMs: [] as number[], startMs: [] as number[], succeededMs: [] as number[], buildMs: [] as number[], overheadMs: [] as number[] };
+  const details = {
+    startRawMs: [] as number[],
+    startMs: [] as number[],
+    succeededMs: [] as number[],
+    buildMs: [] as number[],
+    overheadMs: [] as number[],
+  };
   try {
     const id = Date.now().toString(36);
     const repo = `bench-cp-${id}`;
@@ -67,23 +103,66 @@ export async function codepipelineScenario(targets: Partial<Record<TargetName, T
     const s3 = new S3Client({ ...config, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: `bench-cp-art-${id}` }));
     await s3.send(new CreateBucketCommand({ Bucket: `bench-cp-site-${id}` }));
-    await cb.send(new CreateProjectCommand({
-      name: `bench-cp-${id}`, serviceRole: 'arn:aws:iam::000000000000:role/bench',
-      source: { type: 'CODEPIPELINE', buildspec: 'version: 0.2\nphases:\n  build:\n    commands:\n      - "true"\nartifacts:\n  files:\n    - index.html\n' },
-      artifacts: { type: 'CODEPIPELINE' }, environment: { type: 'LINUX_CONTAINER', image: 'opsbox/host', computeType: 'BUILD_GENERAL1_SMALL' },
-    }));
+    await cb.send(
+      new CreateProjectCommand({
+        name: `bench-cp-${id}`,
+        serviceRole: 'arn:aws:iam::000000000000:role/bench',
+        source: {
+          type: 'CODEPIPELINE',
+          buildspec: 'version: 0.2\nphases:\n  build:\n    commands:\n      - "true"\nartifacts:\n  files:\n    - index.html\n',
+        },
+        artifacts: { type: 'CODEPIPELINE' },
+        environment: { type: 'LINUX_CONTAINER', image: 'opsbox/host', computeType: 'BUILD_GENERAL1_SMALL' },
+      }),
+    );
     const name = `bench-cp-${id}`;
-    await cp.send(new CreatePipelineCommand({
-      pipeline: {
-        name, roleArn: 'arn:aws:iam::000000000000:role/bench', artifactStore: { type: 'S3', location: `bench-cp-art-${id}` },
-        stages: [
-          { name: 'Source', actions: [{ name: 'Source', actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' }, configuration: { RepositoryName: repo, BranchName: 'main' }, outputArtifacts: [{ name: 'Src' }] }] },
-          { name: 'Build', actions: [{ name: 'Build', actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' }, configuration: { ProjectName: `bench-cp-${id}` }, inputArtifacts: [{ name: 'Src' }], outputArtifacts: [{ name: 'Out' }] }] },
-          { name: 'Deploy', actions: [{ name: 'Deploy', actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'S3', version: '1' }, configuration: { BucketName: `bench-cp-site-${id}`, Extract: 'true' }, inputArtifacts: [{ name: 'Out' }] }] },
-        ],
-      },
-    }));
-    const latest = async () => (await cp.send(new ListPipelineExecutionsCommand({ pipelineName: name, maxResults: 1 }))).pipelineExecutionSummaries![0];
+    await cp.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name,
+          roleArn: 'arn:aws:iam::000000000000:role/bench',
+          artifactStore: { type: 'S3', location: `bench-cp-art-${id}` },
+          stages: [
+            {
+              name: 'Source',
+              actions: [
+                {
+                  name: 'Source',
+                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
+                  configuration: { RepositoryName: repo, BranchName: 'main' },
+                  outputArtifacts: [{ name: 'Src' }],
+                },
+              ],
+            },
+            {
+              name: 'Build',
+              actions: [
+                {
+                  name: 'Build',
+                  actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' },
+                  configuration: { ProjectName: `bench-cp-${id}` },
+                  inputArtifacts: [{ name: 'Src' }],
+                  outputArtifacts: [{ name: 'Out' }],
+                },
+              ],
+            },
+            {
+              name: 'Deploy',
+              actions: [
+                {
+                  name: 'Deploy',
+                  actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'S3', version: '1' },
+                  configuration: { BucketName: `bench-cp-site-${id}`, Extract: 'true' },
+                  inputArtifacts: [{ name: 'Out' }],
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    const latest = async () =>
+      (await cp.send(new ListPipelineExecutionsCommand({ pipelineName: name, maxResults: 1 }))).pipelineExecutionSummaries![0];
     const settle = async (executionId: string) => {
       const end = performance.now() + 60_000;
       for (;;) {
@@ -112,7 +191,9 @@ export async function codepipelineScenario(targets: Partial<Record<TargetName, T
       }
       const done = await settle(e.pipelineExecutionId!);
       if (done.status !== 'Succeeded') throw new Error(`execution ended ${done.status}`);
-      const actions = (await cp.send(new ListActionExecutionsCommand({ pipelineName: name, filter: { pipelineExecutionId: done.pipelineExecutionId } }))).actionExecutionDetails!;
+      const actions = (
+        await cp.send(new ListActionExecutionsCommand({ pipelineName: name, filter: { pipelineExecutionId: done.pipelineExecutionId } }))
+      ).actionExecutionDetails!;
       const buildId = actions.find((a) => a.actionName === 'Build')!.output!.executionResult!.externalExecutionId!;
       const b = (await cb.send(new BatchGetBuildsCommand({ ids: [buildId] }))).builds![0];
       if (i === 0) continue;

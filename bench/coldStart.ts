@@ -12,10 +12,20 @@ const median = (xs: number[]) => percentile(Float64Array.from(xs).sort(), 50);
 
 export async function coldStartScenario(spawns: number, log: (s: string) => void) {
   const section = 'Cold start (spawn → first 200)';
-  const start: Row = { section, label: `spawn → health 200, median of ${spawns}`, unit: 'ms', better: 'lower', target: { op: '<=', value: 400 }, cells: {} };
+  const start: Row = {
+    section,
+    label: `spawn → health 200, median of ${spawns}`,
+    unit: 'ms',
+    better: 'lower',
+    target: { op: '<=', value: 400 },
+    cells: {},
+  };
   const first: Row = { section, label: 'then first GetCallerIdentity', unit: 'ms', better: 'lower', cells: {} };
   const details: Record<string, { startMs: number[]; firstCallMs: number[] }> = {};
-  for (const [name, launch] of [['opsbox', startOpsbox], ['bare', startBare]] as const) {
+  for (const [name, launch] of [
+    ['opsbox', startOpsbox],
+    ['bare', startBare],
+  ] as const) {
     const d = (details[name] = { startMs: [] as number[], firstCallMs: [] as number[] });
     try {
       for (let i = 0; i < spawns; i++) {
@@ -27,7 +37,9 @@ export async function coldStartScenario(spawns: number, log: (s: string) => void
           await t.stop();
         }
       }
-      log(`cold start: ${name} ${d.startMs.map((x) => x.toFixed(0)).join(', ')} ms; first call ${d.firstCallMs.map((x) => x.toFixed(1)).join(', ')} ms`);
+      log(
+        `cold start: ${name} ${d.startMs.map((x) => x.toFixed(0)).join(', ')} ms; first call ${d.firstCallMs.map((x) => x.toFixed(1)).join(', ')} ms`,
+      );
       start.cells[name] = val(median(d.startMs));
       first.cells[name] = val(median(d.firstCallMs));
     } catch (e) {

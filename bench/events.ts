@@ -95,7 +95,19 @@ async function measure(plan: EventsPlan, indexed: boolean): Promise<Measured> {
     const engine = new EventsEngine(es, targets, systemClock);
     store.db.transaction(() => {
       for (let i = 0; i < plan.rules; i++) {
-        const id = es.insertRule({ ...SCOPE, bus: 'default', name: `r${i}`, pattern: JSON.stringify(patternFor(i, indexed)), schedule: null, state: 'ENABLED', description: null, role_arn: null, managed_by: null, created: 0, tags: '{}' });
+        const id = es.insertRule({
+          ...SCOPE,
+          bus: 'default',
+          name: `r${i}`,
+          pattern: JSON.stringify(patternFor(i, indexed)),
+          schedule: null,
+          state: 'ENABLED',
+          description: null,
+          role_arn: null,
+          managed_by: null,
+          created: 0,
+          tags: '{}',
+        });
         es.putTargets(id, [{ Id: 't', Arn: `arn:aws:bench:us-east-1:000000000000:sink/${i}` }]);
       }
     })();
@@ -109,7 +121,12 @@ async function measure(plan: EventsPlan, indexed: boolean): Promise<Measured> {
       let t0 = performance.now();
       for (const e of events) matched += engine.countMatches(SCOPE.account, SCOPE.region, 'default', e);
       let seconds = (performance.now() - t0) / 1000;
-      out.match.push({ events: events.length, seconds, eventsPerSecond: events.length / seconds, matchedPerEvent: matched / events.length });
+      out.match.push({
+        events: events.length,
+        seconds,
+        eventsPerSecond: events.length / seconds,
+        matchedPerEvent: matched / events.length,
+      });
 
       const matchedBefore = engine.stats.matched;
       t0 = performance.now();
@@ -117,7 +134,12 @@ async function measure(plan: EventsPlan, indexed: boolean): Promise<Measured> {
       engine.drain();
       await new Promise((ok) => setImmediate(ok)); // the invocations' promises settle too
       seconds = (performance.now() - t0) / 1000;
-      out.route.push({ events: events.length, seconds, eventsPerSecond: events.length / seconds, matchedPerEvent: (engine.stats.matched - matchedBefore) / events.length });
+      out.route.push({
+        events: events.length,
+        seconds,
+        eventsPerSecond: events.length / seconds,
+        matchedPerEvent: (engine.stats.matched - matchedBefore) / events.length,
+      });
     }
     engine.close();
     return out;
@@ -132,7 +154,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.leng
 export async function eventsScenario(targets: Partial<Record<TargetName, Target | Error>>, plan: EventsPlan, log: (s: string) => void) {
   const section = 'EventBridge rules (in-process engine)';
   const rules = plan.rules.toLocaleString('en-US');
-  const row = (label: string, target?: number): Row => ({ section, label, unit: 'events/s', better: 'higher', target: target ? { op: '>=', value: target } : undefined, cells: {} });
+  const row = (label: string, target?: number): Row => ({
+    section,
+    label,
+    unit: 'events/s',
+    better: 'higher',
+    target: target ? { op: '>=', value: target } : undefined,
+    cells: {},
+  });
   const rows = {
     match: row(`matching against ${rules} rules (exact source)`, 50_000),
     route: row(`routing + target invocation, ${rules} rules (exact source)`),

@@ -86,7 +86,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 /** "HTTP 501 NotImplemented: …" from an AWS error body in XML or JSON. */
 export function describeFailure(res: { status: number; body: Buffer | string }) {
   const text = res.body.toString();
-  const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? /"__type"\s*:\s*"(?:[^"#]*#)?([^"]+)"/.exec(text)?.[1] ?? /"code"\s*:\s*"([^"]+)"/i.exec(text)?.[1];
+  const code =
+    /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ??
+    /"__type"\s*:\s*"(?:[^"#]*#)?([^"]+)"/.exec(text)?.[1] ??
+    /"code"\s*:\s*"([^"]+)"/i.exec(text)?.[1];
   const msg = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? /"message"\s*:\s*"([^"]*)"/i.exec(text)?.[1];
   return `HTTP ${res.status}${code ? ` ${code}` : ''}${msg ? `: ${msg.slice(0, 120)}` : text && !code ? `: ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`;
 }

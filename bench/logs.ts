@@ -77,14 +77,26 @@ async function round(t: Target, conn: RawConnection, plan: LogsPlan, logGroupNam
   }
   const seconds = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
-  return { batches: lat.length, seconds, eventsPerSecond: (lat.length * plan.batchSize) / seconds, p50Ms: lat[Math.ceil(lat.length / 2) - 1] };
+  return {
+    batches: lat.length,
+    seconds,
+    eventsPerSecond: (lat.length * plan.batchSize) / seconds,
+    p50Ms: lat[Math.ceil(lat.length / 2) - 1],
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length / 2) - 1];
 
 export async function logsScenario(targets: Partial<Record<TargetName, Target | Error>>, plan: LogsPlan, log: (s: string) => void) {
   const section = 'CloudWatch Logs PutLogEvents (awsJson1.1)';
-  const rate: Row = { section, label: `${plan.batches} batches of ${plan.batchSize.toLocaleString('en-US')} events, 1 connection`, unit: 'events/s', better: 'higher', target: { op: '>=', value: 200_000 }, cells: {} };
+  const rate: Row = {
+    section,
+    label: `${plan.batches} batches of ${plan.batchSize.toLocaleString('en-US')} events, 1 connection`,
+    unit: 'events/s',
+    better: 'higher',
+    target: { op: '>=', value: 200_000 },
+    cells: {},
+  };
   const p50: Row = { section, label: 'PutLogEvents p50 per batch', unit: 'ms', better: 'lower', cells: {} };
   const live = new Map<Target, { conn: RawConnection; group: string; rounds: Round[] }>();
   for (const [name, t] of Object.entries(targets) as [TargetName, Target | Error][]) {

@@ -22,7 +22,9 @@ export async function bareContainerRun(dockerHost: string, image: string): Promi
   const env = { ...process.env, ...(conf ? { CONTAINERS_CONF: conf } : {}) };
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) =>
-    execFile('podman', ['run', '--rm', image, 'true'], { env }, (err, _out, stderr) => (err ? reject(new Error(`podman run: ${err.message} ${stderr}`)) : resolve())),
+    execFile('podman', ['run', '--rm', image, 'true'], { env }, (err, _out, stderr) =>
+      err ? reject(new Error(`podman run: ${err.message} ${stderr}`)) : resolve(),
+    ),
   );
   return performance.now() - t0;
 }

@@ -40,7 +40,15 @@ export async function profileOpsbox(durationMs: number, log: (s: string) => void
     for (const c of conns) c.destroy();
   } else {
     log(`profiling opsbox (pid ${t.pid}) under 32 connections for ${durationMs} ms`);
-    const r = await runLoad({ host: t.host, port: t.port, request: getCallerIdentityRequest(t), connections: 32, warmupMs: 500, durationMs, ok: isIdentity });
+    const r = await runLoad({
+      host: t.host,
+      port: t.port,
+      request: getCallerIdentityRequest(t),
+      connections: 32,
+      warmupMs: 500,
+      durationMs,
+      ok: isIdentity,
+    });
     log(`${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}`);
   }
   await t.stop();
@@ -51,7 +59,8 @@ export async function profileOpsbox(durationMs: number, log: (s: string) => void
   const self = new Map<number, number>();
   prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  const name = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${n.callFrame.lineNumber + 1}`;
+  const name = (n: ProfileNode) =>
+    `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${n.callFrame.lineNumber + 1}`;
 
   const selfBy = new Map<string, number>();
   for (const [id, us] of self) {
@@ -75,6 +84,10 @@ export async function profileOpsbox(durationMs: number, log: (s: string) => void
   console.log(`\nself time (top 25 of ${(total / 1e6).toFixed(1)} s sampled)`);
   for (const [k, us] of [...selfBy].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(us)}  ${k}`);
   console.log('\ninclusive time of opsbox functions (top 25)');
-  for (const [k, us] of [...incl].filter(([k]) => k.includes('dist/')).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(us)}  ${k}`);
+  for (const [k, us] of [...incl]
+    .filter(([k]) => k.includes('dist/'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25))
+    console.log(`${pct(us)}  ${k}`);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -24,7 +24,10 @@ export class RawConnection {
   private waiter: { resolve(r: RawResponse): void; reject(e: Error): void; timer: NodeJS.Timeout } | undefined;
   connects = 0;
 
-  constructor(readonly host: string, readonly port: number) {}
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
 
   request(bytes: Buffer, timeoutMs = 15_000): Promise<RawResponse> {
     if (!this.sock) this.connect();

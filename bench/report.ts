@@ -36,7 +36,8 @@ function fmtNumber(v: number) {
 
 /** opsbox's advantage over another target: >1 means opsbox is better, whatever the direction. */
 export function advantage(row: Row, other: TargetName): number | undefined {
-  const a = row.cells.opsbox, b = row.cells[other];
+  const a = row.cells.opsbox,
+    b = row.cells[other];
   if (!a || !b || !('value' in a) || !('value' in b) || a.value === 0 || b.value === 0) return undefined;
   return row.better === 'higher' ? a.value / b.value : b.value / a.value;
 }
@@ -70,13 +71,19 @@ export function renderTable(rows: Row[]): string {
     body.push([
       `  ${r.label}`,
       ...COLUMNS.map((c) => cell(r.cells[c.name], r.unit)),
-      r.target ? `${r.target.op === '<=' ? '≤' : '≥'} ${fmtNumber(r.target.value)} ${r.unit}${ok === undefined ? '' : ok ? ' ✓' : ' ✗'}` : '',
+      r.target
+        ? `${r.target.op === '<=' ? '≤' : '≥'} ${fmtNumber(r.target.value)} ${r.unit}${ok === undefined ? '' : ok ? ' ✓' : ' ✗'}`
+        : '',
       vsMoto === undefined ? '' : `${fmtNumber(vsMoto)}× ${vsMoto >= 1 ? 'better' : 'worse'}`,
       vsBare === undefined ? '' : `${Math.round(vsBare * 100)}% of limit`,
     ]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 1).map((b) => (b[i] ?? '').length)));
-  const line = (cols: string[]) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cols: string[]) =>
+    cols
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), widths.map((w) => '─'.repeat(w)).join('  ')];
   for (const b of body) out.push(b.length === 1 ? b[0] : line(b));
   if (notes.length) out.push('', ...notes.map((n, i) => `[${i + 1}] ${n}`));
@@ -84,7 +91,13 @@ export function renderTable(rows: Row[]): string {
 }
 
 export function machine() {
-  return { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 2 ** 30) };
+  return {
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '',
+    memGiB: Math.round(totalmem() / 2 ** 30),
+  };
 }
 
 export function writeJson(file: string, data: unknown) {

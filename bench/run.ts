@@ -63,7 +63,8 @@ async function start(name: TargetName, launch: () => Promise<Target>): Promise<T
 }
 
 async function main() {
-  if (values.profile !== undefined) return profileOpsbox(quick ? 3000 : 8000, log, values.profile === 'putmetricdata' ? 'putmetricdata' : 'sts');
+  if (values.profile !== undefined)
+    return profileOpsbox(quick ? 3000 : 8000, log, values.profile === 'putmetricdata' ? 'putmetricdata' : 'sts');
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
   const startedAt = new Date();
@@ -95,18 +96,34 @@ async function main() {
     }
 
     if (only.has('sts')) {
-      const r = await stsScenario(targets, quick ? { warmupMs: 300, durationMs: 1500, rounds: 1 } : { warmupMs: 1000, durationMs: 2000, rounds: 3 }, log);
+      const r = await stsScenario(
+        targets,
+        quick ? { warmupMs: 300, durationMs: 1500, rounds: 1 } : { warmupMs: 1000, durationMs: 2000, rounds: 3 },
+        log,
+      );
       rows.push(...r.rows);
       details.sts = r.details;
     }
     const data = { opsbox: targets.opsbox, moto: targets.moto };
     if (only.has('s3')) {
-      const r = await s3Scenario(data, quick ? { smallCount: 20, bigRounds: 1, bigSize: 100 * 2 ** 20, bigBudgetMs: 20_000 } : { smallCount: 100, bigRounds: 3, bigSize: 100 * 2 ** 20, bigBudgetMs: 60_000 }, log);
+      const r = await s3Scenario(
+        data,
+        quick
+          ? { smallCount: 20, bigRounds: 1, bigSize: 100 * 2 ** 20, bigBudgetMs: 20_000 }
+          : { smallCount: 100, bigRounds: 3, bigSize: 100 * 2 ** 20, bigBudgetMs: 60_000 },
+        log,
+      );
       rows.push(...r.rows);
       details.s3 = r.details;
     }
     if (only.has('logs')) {
-      const r = await logsScenario(data, quick ? { batches: 20, batchSize: 1000, rounds: 1, budgetMs: 15_000 } : { batches: 100, batchSize: 1000, rounds: 3, budgetMs: 20_000 }, log);
+      const r = await logsScenario(
+        data,
+        quick
+          ? { batches: 20, batchSize: 1000, rounds: 1, budgetMs: 15_000 }
+          : { batches: 100, batchSize: 1000, rounds: 3, budgetMs: 20_000 },
+        log,
+      );
       rows.push(...r.rows);
       details.logs = r.details;
     }
@@ -138,12 +155,20 @@ async function main() {
     // moto may still be chewing on the seeding call it timed out on: stop it before the in-process scenarios
     await stop('moto');
     if (only.has('events')) {
-      const r = await eventsScenario(data, quick ? { rules: 1000, events: 20_000, rounds: 1 } : { rules: 1000, events: 50_000, rounds: 3 }, log);
+      const r = await eventsScenario(
+        data,
+        quick ? { rules: 1000, events: 20_000, rounds: 1 } : { rules: 1000, events: 50_000, rounds: 3 },
+        log,
+      );
       rows.push(...r.rows);
       details.events = r.details;
     }
     if (only.has('codecommit')) {
-      const r = await codecommitScenario(data, quick ? { files: 5000, commits: 500, rounds: 1, eventPushes: 5 } : { files: 5000, commits: 500, rounds: 3, eventPushes: 10 }, log);
+      const r = await codecommitScenario(
+        data,
+        quick ? { files: 5000, commits: 500, rounds: 1, eventPushes: 5 } : { files: 5000, commits: 500, rounds: 3, eventPushes: 10 },
+        log,
+      );
       rows.push(...r.rows);
       details.codecommit = r.details;
     }
@@ -162,11 +187,23 @@ async function main() {
   }
 
   const m = machine();
-  console.log(`\nopsbox bench · ${startedAt.toISOString().slice(0, 10)} · node ${m.node} · ${m.cpus} CPUs (${m.cpuModel}) · ${m.memGiB} GiB · load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}${quick ? ' · --quick' : ''}\n`);
+  console.log(
+    `\nopsbox bench · ${startedAt.toISOString().slice(0, 10)} · node ${m.node} · ${m.cpus} CPUs (${m.cpuModel}) · ${m.memGiB} GiB · load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}${quick ? ' · --quick' : ''}\n`,
+  );
   console.log(renderTable(rows));
-  console.log(`\n"opsbox vs moto": how many times better opsbox is (>1 is better); "of limit": opsbox as a share of a bare node:http server.`);
+  console.log(
+    `\n"opsbox vs moto": how many times better opsbox is (>1 is better); "of limit": opsbox as a share of a bare node:http server.`,
+  );
   console.log(`The load generator runs in this process and shares the ${m.cpus} CPUs with the server under test.`);
-  writeJson(RESULTS, { date: startedAt.toISOString(), quick, loadAverageAtStart: loadAtStart, machine: m, durationSeconds: (performance.now() - t0) / 1000, rows, details });
+  writeJson(RESULTS, {
+    date: startedAt.toISOString(),
+    quick,
+    loadAverageAtStart: loadAtStart,
+    machine: m,
+    durationSeconds: (performance.now() - t0) / 1000,
+    rows,
+    details,
+  });
   log(`wrote ${RESULTS}`);
 }
 

@@ -43,7 +43,15 @@ interface Sent {
   error?: string;
 }
 
-function s3Request(t: Target, agent: http.Agent, method: string, path: string, body?: { size: number; hash?: Hash }, md5?: boolean, timeoutMs = 120_000): Promise<Sent> {
+function s3Request(
+  t: Target,
+  agent: http.Agent,
+  method: string,
+  path: string,
+  body?: { size: number; hash?: Hash },
+  md5?: boolean,
+  timeoutMs = 120_000,
+): Promise<Sent> {
   const headers = signV4({ method, host: `${t.host}:${t.port}`, path, service: 's3', payloadHash: 'UNSIGNED-PAYLOAD' });
   const sendHeaders: Record<string, string | number> = { ...headers, 'content-length': body?.size ?? 0 };
   if (body) sendHeaders['content-type'] = 'application/octet-stream';
@@ -99,7 +107,14 @@ export interface S3Plan {
 export async function s3Scenario(targets: Partial<Record<TargetName, Target | Error>>, plan: S3Plan, log: (s: string) => void) {
   const section = 'S3 PutObject + GetObject (path-style, UNSIGNED-PAYLOAD)';
   const big = `${Math.round(plan.bigSize / MiB)} MiB`;
-  const mk = (label: string, unit: string, better: 'lower' | 'higher', target?: Row['target']): Row => ({ section, label, unit, better, target, cells: {} });
+  const mk = (label: string, unit: string, better: 'lower' | 'higher', target?: Row['target']): Row => ({
+    section,
+    label,
+    unit,
+    better,
+    target,
+    cells: {},
+  });
   const rows = {
     smallPut: mk(`1 MiB PutObject, ${plan.smallCount} sequential`, 'MiB/s', 'higher'),
     smallGet: mk('1 MiB GetObject', 'MiB/s', 'higher'),
@@ -124,7 +139,8 @@ export async function s3Scenario(targets: Partial<Record<TargetName, Target | Er
       const created = await s3Request(t, agent, 'PUT', `/${bucket}`);
       if (created.status !== 200) throw new Error(`CreateBucket: ${created.error}`);
       log(`s3: ${name}, ${plan.smallCount} × 1 MiB put+get`);
-      let putS = 0, getS = 0;
+      let putS = 0,
+        getS = 0;
       for (let i = 0; i < plan.smallCount; i++) {
         const r = await putGet(t, agent, `/${bucket}/small/${i}`, MiB, i === 0);
         putS += r.putS;
@@ -152,7 +168,13 @@ export async function s3Scenario(targets: Partial<Record<TargetName, Target | Er
         }
       } finally {
         const mem = sampler.stop();
-        Object.assign(d, { bigRounds: rounds, rssBeforeKb: before?.rssKb, peakRssKb: mem.peakKb, hwmAfterKb: mem.hwmKb, rssSamples: mem.samples });
+        Object.assign(d, {
+          bigRounds: rounds,
+          rssBeforeKb: before?.rssKb,
+          peakRssKb: mem.peakKb,
+          hwmAfterKb: mem.hwmKb,
+          rssSamples: mem.samples,
+        });
         if (before && mem.samples > 0) {
           rows.bigGrowth.cells[name] = val((mem.peakKb - before.rssKb) / 1024);
           rows.bigPeak.cells[name] = val(mem.peakKb / 1024);

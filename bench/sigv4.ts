@@ -26,16 +26,24 @@ const sha256Hex = (data: Buffer | string) => createHash('sha256').update(data).d
 /** Returns the headers to send: the given ones plus Host, X-Amz-Date and Authorization. */
 export function signV4(input: SignInput): Record<string, string> {
   const region = input.region ?? 'us-east-1';
-  const amzDate = (input.date ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = (input.date ?? new Date())
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const payloadHash = input.payloadHash ?? sha256Hex(input.body ?? '');
   const headers: Record<string, string> = { ...input.headers, host: input.host, 'x-amz-date': amzDate };
   if (input.service === 's3') headers['x-amz-content-sha256'] = payloadHash;
-  const names = Object.keys(headers).map((h) => h.toLowerCase()).sort();
+  const names = Object.keys(headers)
+    .map((h) => h.toLowerCase())
+    .sort();
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v.trim().replace(/\s+/g, ' ')]));
   const canonical = [
     input.method,
-    input.path.split('/').map((s) => encodeURIComponent(s)).join('/'),
+    input.path
+      .split('/')
+      .map((s) => encodeURIComponent(s))
+      .join('/'),
     '',
     names.map((n) => `${n}:${lower[n]}\n`).join(''),
     names.join(';'),

@@ -51,7 +51,14 @@ const median = (xs: number[]) => percentile(Float64Array.from(xs).sort(), 50);
 
 export async function stsScenario(targets: Partial<Record<TargetName, Target | Error>>, timing: StsTiming, log: (s: string) => void) {
   const section = 'STS GetCallerIdentity (awsQuery, SigV4)';
-  const mk = (label: string, unit: string, better: 'lower' | 'higher', target?: Row['target']): Row => ({ section, label, unit, better, target, cells: {} });
+  const mk = (label: string, unit: string, better: 'lower' | 'higher', target?: Row['target']): Row => ({
+    section,
+    label,
+    unit,
+    better,
+    target,
+    cells: {},
+  });
   const rows = {
     c1: {
       p50: mk('1 connection p50', 'ms', 'lower', { op: '<=', value: 1 }),
@@ -84,8 +91,18 @@ export async function stsScenario(targets: Partial<Record<TargetName, Target | E
     for (let round = 0; round < timing.rounds; round++) {
       for (const t of live) {
         const warmupMs = round === 0 ? timing.warmupMs : Math.min(200, timing.warmupMs);
-        log(`sts: ${t.name}, ${connections} connection(s), round ${round + 1}/${timing.rounds}, ${warmupMs} ms warmup + ${timing.durationMs} ms`);
-        const r = await runLoad({ host: t.host, port: t.port, request: getCallerIdentityRequest(t), connections, warmupMs, durationMs: timing.durationMs, ok: isIdentity });
+        log(
+          `sts: ${t.name}, ${connections} connection(s), round ${round + 1}/${timing.rounds}, ${warmupMs} ms warmup + ${timing.durationMs} ms`,
+        );
+        const r = await runLoad({
+          host: t.host,
+          port: t.port,
+          request: getCallerIdentityRequest(t),
+          connections,
+          warmupMs,
+          durationMs: timing.durationMs,
+          ok: isIdentity,
+        });
         if (r.errors) log(`sts: ${t.name}: ${r.errors} errors, first: ${r.firstError}`);
         results.get(t)!.push(r);
       }

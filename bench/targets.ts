@@ -61,7 +61,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitReady(proc: ChildProcess, port: number, path: string, ready: (s: number) => boolean, timeoutMs: number, pollMs: number) {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`exited with ${proc.exitCode ?? proc.signalCode} before answering`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`exited with ${proc.exitCode ?? proc.signalCode} before answering`);
     const status = await probe(port, path);
     if (status !== undefined && ready(status)) return;
     await sleep(pollMs);
@@ -69,7 +70,16 @@ async function waitReady(proc: ChildProcess, port: number, path: string, ready: 
   throw new Error(`did not answer ${path} within ${timeoutMs} ms`);
 }
 
-async function launch(name: TargetName, cmd: string, args: string[], path: string, ready: (s: number) => boolean, port: number, timeoutMs: number, env: Record<string, string> = {}): Promise<Target> {
+async function launch(
+  name: TargetName,
+  cmd: string,
+  args: string[],
+  path: string,
+  ready: (s: number) => boolean,
+  port: number,
+  timeoutMs: number,
+  env: Record<string, string> = {},
+): Promise<Target> {
   const t0 = performance.now();
   const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(proc);
@@ -96,7 +106,16 @@ async function launch(name: TargetName, cmd: string, args: string[], path: strin
 
 export async function startOpsbox(nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
-  return launch('opsbox', process.execPath, [...nodeArgs, OPSBOX_CLI, 'start', '--port', String(port), '--ephemeral'], '/_opsbox/health', (s) => s === 200, port, 15_000, { OPSBOX_LOG_LEVEL: 'warn', ...env });
+  return launch(
+    'opsbox',
+    process.execPath,
+    [...nodeArgs, OPSBOX_CLI, 'start', '--port', String(port), '--ephemeral'],
+    '/_opsbox/health',
+    (s) => s === 200,
+    port,
+    15_000,
+    { OPSBOX_LOG_LEVEL: 'warn', ...env },
+  );
 }
 
 export async function startMoto(): Promise<Target> {

@@ -23,12 +23,28 @@ const SERVICES = {
 const OVERRIDES = JSON.parse(readFileSync(new URL('../models/overrides.json', import.meta.url), 'utf8'));
 
 // names the generated file itself uses
-const RESERVED = new Set(['Date', 'Array', 'Record', 'Readable', 'Buffer', 'Handler', 'Promise', 'Error', 'Object', 'String', 'Number', 'Boolean', 'Map', 'Set']);
+const RESERVED = new Set([
+  'Date',
+  'Array',
+  'Record',
+  'Readable',
+  'Buffer',
+  'Handler',
+  'Promise',
+  'Error',
+  'Object',
+  'String',
+  'Number',
+  'Boolean',
+  'Map',
+  'Set',
+]);
 
 function generate(folder, modelId) {
   const model = JSON.parse(readFileSync(new URL(`../models/${modelId}.json`, import.meta.url), 'utf8'));
   // the same departures src/model/model.ts applies on load
-  for (const [shape, { members }] of Object.entries(OVERRIDES[modelId]?.required ?? {})) model.shapes[shape] = { ...model.shapes[shape], required: members };
+  for (const [shape, { members }] of Object.entries(OVERRIDES[modelId]?.required ?? {}))
+    model.shapes[shape] = { ...model.shapes[shape], required: members };
   const shapes = model.shapes;
   const pascal = folder.charAt(0).toUpperCase() + folder.slice(1);
   const opAliases = new Set(Object.keys(model.operations).flatMap((n) => [`${n}Input`, `${n}Output`]));
@@ -89,14 +105,23 @@ function generate(folder, modelId) {
         return `Array<${refType(s.member, dir)}>`;
       case 'map':
         return `Record<string, ${refType(s.value, dir)}>`;
-      case 'integer': case 'long': case 'float': case 'double':
+      case 'integer':
+      case 'long':
+      case 'float':
+      case 'double':
         return 'number';
       case 'boolean':
         return 'boolean';
       case 'timestamp':
         return dir === 'in' ? 'Date' : 'Date | number';
       case 'blob':
-        return s.streaming || ref.streaming ? (dir === 'in' ? 'Readable' : 'Readable | Buffer | string') : dir === 'in' ? 'Buffer' : 'Buffer | string';
+        return s.streaming || ref.streaming
+          ? dir === 'in'
+            ? 'Readable'
+            : 'Readable | Buffer | string'
+          : dir === 'in'
+            ? 'Buffer'
+            : 'Buffer | string';
       default:
         return 'string';
     }
@@ -114,7 +139,8 @@ function generate(folder, modelId) {
     `import type { Handler } from '../../gateway/service.js';`,
     '',
   ];
-  for (const [key, type] of [...emitted].sort(([a], [b]) => (a < b ? -1 : 1))) if (!opAliases.has(key)) lines.push(`export type ${key} = ${type};`);
+  for (const [key, type] of [...emitted].sort(([a], [b]) => (a < b ? -1 : 1)))
+    if (!opAliases.has(key)) lines.push(`export type ${key} = ${type};`);
   const all = lines.join('\n') + ops.map((o) => o.input + o.output).join('');
   if (all.includes('Readable')) lines.splice(2, 0, `import type { Readable } from 'node:stream';`);
   lines.push('');

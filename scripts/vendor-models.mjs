@@ -11,12 +11,34 @@ import { gunzipSync } from 'node:zlib';
 /** botocore service name → API version opsbox serves (undefined: the newest botocore has). */
 const SERVICES = {
   // served today
-  sts: '2011-06-15', iam: '2010-05-08', s3: '2006-03-01', logs: '2014-03-28', cloudwatch: '2010-08-01',
-  events: '2015-10-07', sns: '2010-03-31', codecommit: '2015-04-13', codebuild: '2016-10-06', codepipeline: '2015-07-09',
+  sts: '2011-06-15',
+  iam: '2010-05-08',
+  s3: '2006-03-01',
+  logs: '2014-03-28',
+  cloudwatch: '2010-08-01',
+  events: '2015-10-07',
+  sns: '2010-03-31',
+  codecommit: '2015-04-13',
+  codebuild: '2016-10-06',
+  codepipeline: '2015-07-09',
   // the next batch
-  ecr: undefined, ecs: undefined, elbv2: undefined, ec2: undefined, 'application-autoscaling': undefined, apprunner: undefined,
-  lambda: undefined, ssm: undefined, secretsmanager: undefined, kms: undefined, codedeploy: undefined, cloudformation: undefined,
-  appconfig: undefined, appconfigdata: undefined, xray: undefined, 'ssm-incidents': undefined, 'ssm-contacts': undefined,
+  ecr: undefined,
+  ecs: undefined,
+  elbv2: undefined,
+  ec2: undefined,
+  'application-autoscaling': undefined,
+  apprunner: undefined,
+  lambda: undefined,
+  ssm: undefined,
+  secretsmanager: undefined,
+  kms: undefined,
+  codedeploy: undefined,
+  cloudformation: undefined,
+  appconfig: undefined,
+  appconfigdata: undefined,
+  xray: undefined,
+  'ssm-incidents': undefined,
+  'ssm-contacts': undefined,
 };
 
 const DROP = new Set(['documentation', 'documentationUrl', 'deprecatedMessage']);
@@ -39,13 +61,21 @@ function render(model) {
   return `{\n  "metadata": ${JSON.stringify(model.metadata)},\n  "operations": {\n${section(model.operations)}\n  },\n  "shapes": {\n${section(model.shapes)}\n  }\n}\n`;
 }
 
-const botocore = execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__)); print(botocore.__version__)'], { encoding: 'utf8' }).trim().split('\n');
+const botocore = execFileSync(
+  'python3',
+  ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__)); print(botocore.__version__)'],
+  { encoding: 'utf8' },
+)
+  .trim()
+  .split('\n');
 const [dataDir, version] = [join(botocore[0], 'data'), botocore[1]];
 const outDir = new URL('../models/', import.meta.url).pathname;
 mkdirSync(outDir, { recursive: true });
 const index = {};
 for (const [service, pinned] of Object.entries(SERVICES)) {
-  const versions = readdirSync(join(dataDir, service)).filter((v) => existsSync(join(dataDir, service, v, 'service-2.json.gz'))).sort();
+  const versions = readdirSync(join(dataDir, service))
+    .filter((v) => existsSync(join(dataDir, service, v, 'service-2.json.gz')))
+    .sort();
   const apiVersion = pinned ?? versions.at(-1);
   if (!versions.includes(apiVersion)) throw new Error(`botocore ${version} has no ${service} ${apiVersion} (has ${versions.join(', ')})`);
   const raw = JSON.parse(gunzipSync(readFileSync(join(dataDir, service, apiVersion, 'service-2.json.gz'))).toString('utf8'));

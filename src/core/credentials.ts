@@ -28,7 +28,10 @@ export class Credentials {
   private cache = new Map<string, CredentialRecord | null>();
   private readonly root: CredentialRecord;
 
-  constructor(private store: Store, rootKey = { id: 'test', secret: 'test' }) {
+  constructor(
+    private store: Store,
+    rootKey = { id: 'test', secret: 'test' },
+  ) {
     store.migrate('core_credentials', [
       {
         version: 1,
@@ -82,7 +85,19 @@ export class Credentials {
         `INSERT OR REPLACE INTO core_credentials (access_key_id, secret, session_token, account, arn, user_id, user_name, status, created_at, expires_at, source)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(rec.accessKeyId, rec.secretAccessKey, rec.sessionToken ?? null, rec.account, rec.arn, rec.userId, rec.userName ?? null, rec.status, rec.createdAt, rec.expiresAt ?? null, rec.source);
+      .run(
+        rec.accessKeyId,
+        rec.secretAccessKey,
+        rec.sessionToken ?? null,
+        rec.account,
+        rec.arn,
+        rec.userId,
+        rec.userName ?? null,
+        rec.status,
+        rec.createdAt,
+        rec.expiresAt ?? null,
+        rec.source,
+      );
     this.cache.delete(rec.accessKeyId);
   }
 

@@ -18,13 +18,8 @@ export class AwsError extends Error {
   }
 }
 
-export const internalFailure = (message = 'An internal error occurred.') =>
-  new AwsError('InternalFailure', message, 500, {}, false);
+export const internalFailure = (message = 'An internal error occurred.') => new AwsError('InternalFailure', message, 500, {}, false);
 
 /** The uniform answer for an operation opsbox does not implement yet. */
 export const notImplemented = (service: string, operation: string) =>
-  new AwsError(
-    'NotImplemented',
-    `The operation ${operation} of service ${service} is not implemented by opsbox yet.`,
-    501,
-  );
+  new AwsError('NotImplemented', `The operation ${operation} of service ${service} is not implemented by opsbox yet.`, 501);

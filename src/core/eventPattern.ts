@@ -46,7 +46,8 @@ export const RULER_WORDING = {
   badMatchValue: () => 'Match value must be String, number, true, false, or null',
   noMatchName: () => 'Match expression name not found',
   unknownType: (op: string) => `Unrecognized match type ${op}`,
-  oneKey: (op: string) => (op === 'numeric' || op === 'anything-but' ? 'Too many elements in numeric expression' : 'Only one key allowed in match expression'),
+  oneKey: (op: string) =>
+    op === 'numeric' || op === 'anything-but' ? 'Too many elements in numeric expression' : 'Only one key allowed in match expression',
   notString: (op: string) => `${op} match pattern must be a string`,
   existsNotBoolean: () => 'exists match pattern must be either true or false.',
   cidrNotString: () => 'prefix match pattern must be a string', // sic
@@ -80,7 +81,8 @@ export type Wording = { [K in keyof typeof RULER_WORDING]: (...args: Parameters<
 /** Every reason of `wording` with `prefix` in front (SNS's "FilterPolicy: "). */
 export function prefixWording(wording: Wording, prefix: string): Wording {
   const out: Record<string, (...args: never[]) => string> = {};
-  for (const [name, say] of Object.entries(wording) as [string, (...args: never[]) => string][]) out[name] = (...args) => prefix + say(...args);
+  for (const [name, say] of Object.entries(wording) as [string, (...args: never[]) => string][])
+    out[name] = (...args) => prefix + say(...args);
   return out as unknown as Wording;
 }
 
@@ -229,7 +231,11 @@ export function eventMatcher(node: PatternObject): Matcher {
     }
     for (const branches of ors) {
       let any = false;
-      for (const b of branches) if (b(v)) { any = true; break; }
+      for (const b of branches)
+        if (b(v)) {
+          any = true;
+          break;
+        }
       if (!any) return false;
     }
     return true;
@@ -322,10 +328,13 @@ function compileLeaf(values: unknown[], d: PatternDialect): PatternLeaf {
     const set = new Set(strings);
     tests.unshift((x) => typeof x === 'string' && set.has(x));
   }
-  const test: ValueTest = tests.length === 1 ? tests[0] : (x) => {
-    for (const t of tests) if (t(x)) return true;
-    return false;
-  };
+  const test: ValueTest =
+    tests.length === 1
+      ? tests[0]
+      : (x) => {
+          for (const t of tests) if (t(x)) return true;
+          return false;
+        };
   const single = onlyExact && strings.length === 1 && tests.length === 1 ? strings[0] : undefined;
   return { leaf: true, test, single, onlyExact, existsTrue, absent, size: values.length };
 }

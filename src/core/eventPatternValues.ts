@@ -34,8 +34,12 @@ export function compileMatchExpression(expr: Record<string, unknown>, d: Pattern
       onlyOne();
       const s = stringOrIgnoreCase(arg, op, d);
       if (op === 'prefix')
-        return s.ignoreCase ? (x) => typeof x === 'string' && x.slice(0, s.value.length).toLowerCase() === s.value : (x) => typeof x === 'string' && x.startsWith(s.value);
-      return s.ignoreCase ? (x) => typeof x === 'string' && x.slice(x.length - s.value.length).toLowerCase() === s.value : (x) => typeof x === 'string' && x.endsWith(s.value);
+        return s.ignoreCase
+          ? (x) => typeof x === 'string' && x.slice(0, s.value.length).toLowerCase() === s.value
+          : (x) => typeof x === 'string' && x.startsWith(s.value);
+      return s.ignoreCase
+        ? (x) => typeof x === 'string' && x.slice(x.length - s.value.length).toLowerCase() === s.value
+        : (x) => typeof x === 'string' && x.endsWith(s.value);
     }
     case 'equals-ignore-case': {
       if (typeof arg !== 'string') d.fail(d.say.notString(op));
@@ -127,7 +131,7 @@ function compileAnythingBut(arg: unknown, d: PatternDialect): ValueTest {
     else if (typeof v === 'number') numbers++;
     else d.fail(d.say.abListItem());
   }
-  if (strict && (strings > 0) === (numbers > 0)) d.fail(d.say.abMixed());
+  if (strict && strings > 0 === numbers > 0) d.fail(d.say.abMixed());
   const set = new Set<unknown>(arg);
   return (x) => !set.has(x);
 }

@@ -25,7 +25,10 @@ export async function revParse(gitDir: string, rev: string): Promise<string | un
 
 /** Whether `name` is a branch of the repository. */
 export async function isBranch(gitDir: string, name: string): Promise<boolean> {
-  return git(gitDir, ['show-ref', '--verify', '--quiet', `refs/heads/${name}`]).then(() => true, () => false);
+  return git(gitDir, ['show-ref', '--verify', '--quiet', `refs/heads/${name}`]).then(
+    () => true,
+    () => false,
+  );
 }
 
 export interface CommitInfo {

@@ -5,7 +5,12 @@
  */
 import type { Readable } from 'node:stream';
 
-export type ObjectReader = (account: string, bucket: string, key: string, versionId?: string) => Promise<{ body: Readable; size: number } | undefined>;
+export type ObjectReader = (
+  account: string,
+  bucket: string,
+  key: string,
+  versionId?: string,
+) => Promise<{ body: Readable; size: number } | undefined>;
 
 export class ObjectStore {
   private reader: ObjectReader | undefined;

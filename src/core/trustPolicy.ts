@@ -106,6 +106,12 @@ const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Arr
 
 /** IAM's * and ? wildcards; action names compare case-insensitively. */
 function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, ignoreCase ? 'is' : 's');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    ignoreCase ? 'is' : 's',
+  );
   return re.test(value);
 }

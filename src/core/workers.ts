@@ -29,7 +29,8 @@ class TaskWorker {
       if (!p) return;
       this.pending.delete(m.id);
       if (!m.failure) p.resolve(m.result);
-      else if ('aws' in m.failure) p.reject(new AwsError(m.failure.aws.code, m.failure.aws.message, m.failure.aws.status, m.failure.aws.fields));
+      else if ('aws' in m.failure)
+        p.reject(new AwsError(m.failure.aws.code, m.failure.aws.message, m.failure.aws.status, m.failure.aws.fields));
       else p.reject(new Error(m.failure.crash));
     });
     this.worker.on('error', (err) => {

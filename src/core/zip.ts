@@ -73,7 +73,11 @@ export interface ZipEntry {
  * Calls `onFile` for every file of the zip file in turn, and `onFolder` for folder entries (skipped
  * without it); rejects with ZipError for a damaged archive, or with what a callback throws.
  */
-export function readZipFile(file: string, onFile: (entry: ZipEntry, content: Readable) => Promise<void>, onFolder?: (entry: ZipEntry) => void): Promise<number> {
+export function readZipFile(
+  file: string,
+  onFile: (entry: ZipEntry, content: Readable) => Promise<void>,
+  onFolder?: (entry: ZipEntry) => void,
+): Promise<number> {
   return new Promise((ok, fail) => {
     yauzl().open(file, { lazyEntries: true, autoClose: true }, (err, zip) => {
       if (err || !zip) return fail(new ZipError(err?.message ?? 'not a zip archive'));

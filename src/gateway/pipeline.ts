@@ -76,7 +76,10 @@ export class Gateway {
     if (this.recent.size > 1) for (const [s, t] of this.recent) if (now - t > CONCURRENCY_WINDOW_MS) this.recent.delete(s);
   }
 
-  constructor(specs: ServiceSpec[], private env: ServiceEnv) {
+  constructor(
+    specs: ServiceSpec[],
+    private env: ServiceEnv,
+  ) {
     for (const spec of specs) {
       const model = loadModel(spec.model);
       const instance = spec.create(env);
@@ -196,7 +199,8 @@ export class Gateway {
       meta = responseMeta(routed.served, requestId);
       if (!(routed.op && streamingPayload(routed.served.model, routed.op))) wire.body = await readBody(req, bodyLimit(routed));
       // the signature covers the bytes as sent: checked before a gzip body is inflated
-      if (this.env.config.auth === 'strict' && !anonymousAllowed(routed, wire, auth)) verifyRequest(wire, auth, this.env.credentials, this.env.clock);
+      if (this.env.config.auth === 'strict' && !anonymousAllowed(routed, wire, auth))
+        verifyRequest(wire, auth, this.env.credentials, this.env.clock);
       // SDKs gzip large bodies of operations with the requestCompression trait (CloudWatch PutMetricData);
       // REST protocols keep Content-Encoding as the object's own metadata (S3), so only RPC bodies are inflated
       if (wire.body && !routed.protocol.name.startsWith('rest') && /^\s*gzip\s*$/i.test(String(req.headers['content-encoding'] ?? '')))
@@ -214,36 +218,72 @@ export class Gateway {
       if (offload && wire.body && wire.body.length >= offload.minBytes && protocol.name.startsWith('json')) {
         const task = { body: wire.body, now: this.env.clock.now(), protocol: protocol.name };
         // a worker pays off only when the event loop has other clients to serve meanwhile
-        input = await (this.clientsActive > 1 ? this.workers.run(offload.module, offload.fn, task) : this.workers.here(offload.module, offload.fn, task));
+        input = await (this.clientsActive > 1
+          ? this.workers.run(offload.module, offload.fn, task)
+          : this.workers.here(offload.module, offload.fn, task));
       } else {
         input = (await protocol.parse(served.model, op!, wire, routed.labels)) as Record<string, unknown>;
-        validateInput(served.model, op!.name, op!.input, input, served.patch, protocol.name === 'query' ? 'ValidationError' : 'ValidationException');
+        validateInput(
+          served.model,
+          op!.name,
+          op!.input,
+          input,
+          served.patch,
+          protocol.name === 'query' ? 'ValidationError' : 'ValidationException',
+        );
       }
       const handler = served.handlers[op!.name];
       if (!handler) throw notImplemented(served.spec.name, op!.name);
       const output = await handler(input, ctx);
       await protocol.serialize(op!, output, meta, res, wire);
-      if (log.enabled('debug')) log.debug('request', { requestId, service: meta.service, operation: op!.name, account: ctx.account, region: ctx.region, status: res.statusCode });
+      if (log.enabled('debug'))
+        log.debug('request', {
+          requestId,
+          service: meta.service,
+          operation: op!.name,
+          account: ctx.account,
+          region: ctx.region,
+          status: res.statusCode,
+        });
     } catch (err) {
       this.fail(err, routed, meta, requestId, wire, res);
     }
   }
 
-  private fail(err: unknown, routed: Routed | undefined, meta: ResponseMeta | undefined, requestId: string, wire: WireRequest, res: ServerResponse) {
+  private fail(
+    err: unknown,
+    routed: Routed | undefined,
+    meta: ResponseMeta | undefined,
+    requestId: string,
+    wire: WireRequest,
+    res: ServerResponse,
+  ) {
     let error: AwsError;
     if (err instanceof AwsError) error = err;
     // the client went away mid-body: nothing was stored and there is no one to answer
     else if (wire.stream.destroyed && (err as NodeJS.ErrnoException)?.code === 'ECONNRESET')
       error = new AwsError('IncompleteBody', 'The request body ended before its Content-Length.', 400);
     else {
-      log.error('unhandled error', { requestId, service: meta?.service, operation: routed?.op?.name, err: err instanceof Error ? err.stack : String(err) });
+      log.error('unhandled error', {
+        requestId,
+        service: meta?.service,
+        operation: routed?.op?.name,
+        err: err instanceof Error ? err.stack : String(err),
+      });
       error = internalFailure();
     }
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    if (log.enabled('debug')) log.debug('request failed', { requestId, service: meta?.service, operation: routed?.op?.name, code: error.code, status: error.status });
+    if (log.enabled('debug'))
+      log.debug('request failed', {
+        requestId,
+        service: meta?.service,
+        operation: routed?.op?.name,
+        code: error.code,
+        status: error.status,
+      });
     const served = routed?.served ?? this.served.find((s) => s.spec.front?.fallback) ?? this.served[0];
     const protocol = routed?.protocol ?? (wire.headers['x-amz-target'] ? awsJson11 : RPC_V2_PATH.test(wire.path) ? rpcv2Cbor : restXml);
     const m = meta ?? responseMeta(served, requestId);
@@ -274,10 +314,21 @@ export class Gateway {
       const served = this.byTarget.get(target.slice(0, dot));
       if (!served) throw new AwsError('UnknownOperationException', `Unknown target prefix in X-Amz-Target: ${target}`, 400);
       const ct = String(req.headers['content-type'] ?? '');
-      const json = ct.includes('1.0') ? awsJson10 : ct.includes('1.1') ? awsJson11 : served.model.metadata.jsonVersion === '1.0' ? awsJson10 : awsJson11;
+      const json = ct.includes('1.0')
+        ? awsJson10
+        : ct.includes('1.1')
+          ? awsJson11
+          : served.model.metadata.jsonVersion === '1.0'
+            ? awsJson10
+            : awsJson11;
       return this.withOperation({ served, protocol: json }, target.slice(dot + 1));
     }
-    if (!auth && req.method === 'POST' && req.path === '/' && /^application\/x-www-form-urlencoded\b/i.test(String(req.headers['content-type'] ?? ''))) {
+    if (
+      !auth &&
+      req.method === 'POST' &&
+      req.path === '/' &&
+      /^application\/x-www-form-urlencoded\b/i.test(String(req.headers['content-type'] ?? ''))
+    ) {
       const queryService = this.served.find((s) => s.spec.protocols.includes('query'));
       if (queryService) return { served: queryService, protocol: awsQuery, byAction: true };
     }
@@ -322,7 +373,8 @@ export class Gateway {
     if (routed.opName !== undefined) throw new AwsError('UnknownOperationException', `Unknown operation ${routed.opName}`, 400);
     const action = queryParams(req).get('Action');
     if (!action) throw new AwsError('MissingAction', 'Missing Action', 400);
-    if (routed.byAction) routed.served = this.served.find((s) => s.spec.protocols.includes('query') && s.model.operation(action)) ?? routed.served;
+    if (routed.byAction)
+      routed.served = this.served.find((s) => s.spec.protocols.includes('query') && s.model.operation(action)) ?? routed.served;
     const op = routed.served.model.operation(action);
     if (!op) throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`, 400);
     routed.op = op;
@@ -361,7 +413,15 @@ function anonymousAllowed(routed: Routed, wire: WireRequest, auth: SigV4Auth | u
 function responseMeta(served: Served, requestId: string): ResponseMeta {
   const service = served.spec.name;
   const front = served.spec.front;
-  return { requestId, service, model: served.model, queryCompatible: !!served.spec.queryCompatible, patch: served.patch, bareErrors: !!front?.bareErrors, xmlNamespace: front?.xmlNamespace };
+  return {
+    requestId,
+    service,
+    model: served.model,
+    queryCompatible: !!served.spec.queryCompatible,
+    patch: served.patch,
+    bareErrors: !!front?.bareErrors,
+    xmlNamespace: front?.xmlNamespace,
+  };
 }
 
 /** bucket.localhost:4566/key → /bucket/key (virtual-hosted style; the service's ServiceFront.virtualHost). */

@@ -19,7 +19,8 @@ export interface SigV4Auth {
   expires?: number;
 }
 
-const HEADER_RE = /^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)/;
+const HEADER_RE =
+  /^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)/;
 
 export function readSigV4(headers: IncomingHttpHeaders, query: URLSearchParams): SigV4Auth | undefined {
   const auth = headers.authorization;
@@ -27,8 +28,13 @@ export function readSigV4(headers: IncomingHttpHeaders, query: URLSearchParams):
     const m = HEADER_RE.exec(auth);
     if (m)
       return {
-        accessKeyId: m[1], date: m[2], region: m[3], service: m[4],
-        signedHeaders: m[5].split(';'), signature: m[6], presigned: false,
+        accessKeyId: m[1],
+        date: m[2],
+        region: m[3],
+        service: m[4],
+        signedHeaders: m[5].split(';'),
+        signature: m[6],
+        presigned: false,
         amzDate: (headers['x-amz-date'] as string) ?? undefined,
       };
     const v2 = /^AWS ([^:]+):/.exec(auth);
@@ -39,7 +45,10 @@ export function readSigV4(headers: IncomingHttpHeaders, query: URLSearchParams):
   if (cred && query.get('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256') {
     const [accessKeyId, date, region, service] = cred.split('/');
     return {
-      accessKeyId, date, region, service,
+      accessKeyId,
+      date,
+      region,
+      service,
       signedHeaders: (query.get('X-Amz-SignedHeaders') ?? 'host').split(';'),
       signature: query.get('X-Amz-Signature') ?? '',
       presigned: true,

@@ -21,19 +21,27 @@ export function verifyRequest(req: WireRequest, auth: SigV4Auth | undefined, cre
   const record = credentials.find(auth.accessKeyId);
   const now = clock.now();
   if (!record || record.status !== 'Active' || (record.expiresAt && record.expiresAt < now)) {
-    if (record?.expiresAt && record.expiresAt < now) throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 403);
+    if (record?.expiresAt && record.expiresAt < now)
+      throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 403);
     throw s3
-      ? new AwsError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', 403, { AWSAccessKeyId: auth.accessKeyId })
+      ? new AwsError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', 403, {
+          AWSAccessKeyId: auth.accessKeyId,
+        })
       : new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
   }
   if (record.sessionToken) {
     const token = auth.presigned ? req.query.get('X-Amz-Security-Token') : req.headers['x-amz-security-token'];
-    if (token !== record.sessionToken) throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    if (token !== record.sessionToken)
+      throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
   }
   if (auth.presigned) checkPresignedTimes(auth, now, s3);
   else checkRequestTime(req, auth, now, s3);
   const payloadHash = signedPayloadHash(req, auth, s3);
-  const expected = computeSignature({ method: req.method, path: req.path, query: req.query, headers: req.headers, payloadHash }, auth, record.secretAccessKey);
+  const expected = computeSignature(
+    { method: req.method, path: req.path, query: req.query, headers: req.headers, payloadHash },
+    auth,
+    record.secretAccessKey,
+  );
   if (!signaturesEqual(expected, auth.signature)) {
     throw new AwsError(
       'SignatureDoesNotMatch',
@@ -53,7 +61,11 @@ export function verifyRequest(req: WireRequest, auth: SigV4Auth | undefined, cre
     req.payloadCheck = { chunks: new ChunkSignatures(auth, record.secretAccessKey), signedTrailer: payloadHash.endsWith('-TRAILER') };
 }
 
-const STREAMING = ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'];
+const STREAMING = [
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+  'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+];
 
 /**
  * The payload hash the signature must cover. S3 takes the client's x-amz-content-sha256 (a hash that
@@ -65,12 +77,18 @@ function signedPayloadHash(req: WireRequest, auth: SigV4Auth, s3: boolean): stri
   if (!s3) return sha256Hex(req.body ?? Buffer.alloc(0));
   if (auth.presigned) return req.query.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD';
   const declared = req.headers['x-amz-content-sha256'];
-  if (typeof declared !== 'string') throw new AwsError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256', 400);
+  if (typeof declared !== 'string')
+    throw new AwsError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256', 400);
   if (declared === 'UNSIGNED-PAYLOAD' || STREAMING.includes(declared) || /^[0-9a-f]{64}$/.test(declared)) return declared;
-  throw new AwsError('InvalidArgument', 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.', 400, {
-    ArgumentName: 'x-amz-content-sha256',
-    ArgumentValue: declared,
-  });
+  throw new AwsError(
+    'InvalidArgument',
+    'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+    400,
+    {
+      ArgumentName: 'x-amz-content-sha256',
+      ArgumentValue: declared,
+    },
+  );
 }
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -106,13 +124,15 @@ function checkRequestTime(req: WireRequest, auth: SigV4Auth, now: number, s3: bo
 
 /** A presigned URL lives at most a week, from its X-Amz-Date on. */
 function checkPresignedTimes(auth: SigV4Auth, now: number, s3: boolean) {
-  const queryError = (message: string) =>
-    new AwsError(s3 ? 'AuthorizationQueryParametersError' : 'IncompleteSignature', message, 400);
+  const queryError = (message: string) => new AwsError(s3 ? 'AuthorizationQueryParametersError' : 'IncompleteSignature', message, 400);
   const expires = auth.expires;
   if (expires === undefined)
-    throw queryError('Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.');
+    throw queryError(
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
   if (!Number.isInteger(expires) || expires < 0) throw queryError('X-Amz-Expires should be a number');
-  if (expires > MAX_PRESIGNED_EXPIRES) throw queryError(`X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGNED_EXPIRES}`);
+  if (expires > MAX_PRESIGNED_EXPIRES)
+    throw queryError(`X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGNED_EXPIRES}`);
   const signedAt = parseAmzDate(auth.amzDate);
   if (signedAt === undefined) throw queryError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   if (signedAt > now + MAX_SKEW_MS) throw new AwsError('AccessDenied', 'Request is not valid yet', 403);

@@ -13,7 +13,8 @@ const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 function checkRequired(model: ServiceModel, shape: Shape, value: Record<string, unknown>, path: string, problems: string[]) {
   for (const name of shape.required ?? []) {
     const v = value[name];
-    if (v === undefined || v === null) problems.push(`Value null at '${path}${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
+    if (v === undefined || v === null)
+      problems.push(`Value null at '${path}${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`);
   }
   for (const name in shape.members) {
     const v = value[name];
@@ -24,7 +25,10 @@ function checkRequired(model: ServiceModel, shape: Shape, value: Record<string, 
     else if (m.type === 'list' && Array.isArray(v)) {
       const item = model.resolve(m.member!);
       if (item.type === 'structure')
-        v.forEach((el, i) => el && checkRequired(model, item, el as Record<string, unknown>, `${path}${lowerFirst(name)}.${i + 1}.member.`, problems));
+        v.forEach(
+          (el, i) =>
+            el && checkRequired(model, item, el as Record<string, unknown>, `${path}${lowerFirst(name)}.${i + 1}.member.`, problems),
+        );
     }
   }
 }
@@ -56,7 +60,8 @@ function listText(list: unknown[]) {
 
 /** `label`: the member's path as AWS prints it ('roleName', 'targets.1.member.id'). */
 function checkConstraint(label: string, value: unknown, c: Constraint, problems: string[]) {
-  const show = typeof value === 'string' || typeof value === 'number' ? `'${value}'` : Array.isArray(value) ? `'${listText(value)}'` : 'null';
+  const show =
+    typeof value === 'string' || typeof value === 'number' ? `'${value}'` : Array.isArray(value) ? `'${listText(value)}'` : 'null';
   const at = `Value ${show} at '${label}' failed to satisfy constraint: `;
   if (typeof value === 'string' || Array.isArray(value)) {
     const len = value.length;
@@ -109,7 +114,10 @@ function planOf(model: ServiceModel, shape: Shape, building = new Set<Shape>()):
       if (inner.length) check.struct = inner;
     } else if (m.type === 'list' && m.member) {
       const item = model.resolve(m.member);
-      const items = { constraint: modelConstraint(item), struct: item.type === 'structure' && !item.document ? planOf(model, item, building) : undefined };
+      const items = {
+        constraint: modelConstraint(item),
+        struct: item.type === 'structure' && !item.document ? planOf(model, item, building) : undefined,
+      };
       if (items.struct?.length === 0) items.struct = undefined;
       if (items.constraint || items.struct) check.items = items;
     }
@@ -161,7 +169,10 @@ export function validateInput(
   for (const name in shape.members) {
     const v = input[name];
     if (v === undefined || v === null) continue;
-    const c = patch.constraints?.[`${operation}.${name}`] ?? patch.constraints?.[name] ?? (useModel ? modelConstraint(model.member(shape, name)) : undefined);
+    const c =
+      patch.constraints?.[`${operation}.${name}`] ??
+      patch.constraints?.[name] ??
+      (useModel ? modelConstraint(model.member(shape, name)) : undefined);
     if (c) checkConstraint(lowerFirst(name), v, c, problems);
   }
   if (useModel) checkNested(planOf(model, shape), input, '', problems, true);

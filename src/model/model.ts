@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs';
 
 export type ShapeType =
-  | 'structure' | 'list' | 'map' | 'string' | 'integer' | 'long' | 'float' | 'double'
-  | 'boolean' | 'timestamp' | 'blob' | 'character';
+  'structure' | 'list' | 'map' | 'string' | 'integer' | 'long' | 'float' | 'double' | 'boolean' | 'timestamp' | 'blob' | 'character';
 
 export interface Shape {
   type: ShapeType;

@@ -134,7 +134,11 @@ export class AwsChunkedDecoder extends Transform {
 const incomplete = () =>
   new AwsError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header', 400);
 const signatureMismatch = () =>
-  new AwsError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', 403);
+  new AwsError(
+    'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    403,
+  );
 const malformed = () => new AwsError('IncompleteBody', 'The request body terminated unexpectedly', 400);
 
 export function isAwsChunked(headers: Record<string, string | string[] | undefined>) {

@@ -27,8 +27,25 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /** The bytes the scanner (and its callers) look for. */
 export const enum Byte {
-  Tab = 9, Lf = 10, Cr = 13, Space = 32, Quote = 34, Comma = 44, Minus = 45, Dot = 46, Zero = 48, Nine = 57,
-  Colon = 58, LBracket = 91, Backslash = 92, RBracket = 93, LowerE = 101, UpperE = 69, Plus = 43, LBrace = 123, RBrace = 125,
+  Tab = 9,
+  Lf = 10,
+  Cr = 13,
+  Space = 32,
+  Quote = 34,
+  Comma = 44,
+  Minus = 45,
+  Dot = 46,
+  Zero = 48,
+  Nine = 57,
+  Colon = 58,
+  LBracket = 91,
+  Backslash = 92,
+  RBracket = 93,
+  LowerE = 101,
+  UpperE = 69,
+  Plus = 43,
+  LBrace = 123,
+  RBrace = 125,
 }
 
 /** Member names by their first byte, each with its index in the list given (see JsonScanner.key). */

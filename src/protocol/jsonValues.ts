@@ -13,8 +13,19 @@ const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 // Input conversion runs over a plan compiled once per resolved shape (members pre-resolved, wire
 // names and required members precomputed) instead of consulting the model per value. Field paths
 // are only spelled out when an error needs one: the walk keeps a stack of path segments.
-const STRUCT = 0, DOCUMENT = 1, LIST = 2, MAP = 3, STRING = 4, BOOLEAN = 5, INTEGER = 6, FLOAT = 7, TIMESTAMP = 8, BLOB = 9, OTHER = 10;
-const MEMBER = 0, INDEX = 1;
+const STRUCT = 0,
+  DOCUMENT = 1,
+  LIST = 2,
+  MAP = 3,
+  STRING = 4,
+  BOOLEAN = 5,
+  INTEGER = 6,
+  FLOAT = 7,
+  TIMESTAMP = 8,
+  BLOB = 9,
+  OTHER = 10;
+const MEMBER = 0,
+  INDEX = 1;
 
 interface Plan {
   kind: number;
@@ -41,16 +52,29 @@ const plans = new WeakMap<Shape, Plan>();
 
 function kindOf(shape: Shape): number {
   switch (shape.type) {
-    case 'structure': return shape.document ? DOCUMENT : STRUCT;
-    case 'list': return LIST;
-    case 'map': return MAP;
-    case 'string': case 'character': return STRING;
-    case 'boolean': return BOOLEAN;
-    case 'integer': case 'long': return INTEGER;
-    case 'float': case 'double': return FLOAT;
-    case 'timestamp': return TIMESTAMP;
-    case 'blob': return BLOB;
-    default: return OTHER;
+    case 'structure':
+      return shape.document ? DOCUMENT : STRUCT;
+    case 'list':
+      return LIST;
+    case 'map':
+      return MAP;
+    case 'string':
+    case 'character':
+      return STRING;
+    case 'boolean':
+      return BOOLEAN;
+    case 'integer':
+    case 'long':
+      return INTEGER;
+    case 'float':
+    case 'double':
+      return FLOAT;
+    case 'timestamp':
+      return TIMESTAMP;
+    case 'blob':
+      return BLOB;
+    default:
+      return OTHER;
   }
 }
 
@@ -171,7 +195,10 @@ function struct(w: Walk, p: Plan, value: unknown, check: boolean): Record<string
     if (v === undefined || v === null) continue;
     const kind = m.plan.kind;
     // plain strings and numbers are kept as they are, without a call
-    out[m.name] = (kind === STRING && typeof v === 'string') || (kind === FLOAT && typeof v === 'number') ? v : convert(w, m.plan, v, check, m.name, MEMBER);
+    out[m.name] =
+      (kind === STRING && typeof v === 'string') || (kind === FLOAT && typeof v === 'number')
+        ? v
+        : convert(w, m.plan, v, check, m.name, MEMBER);
   }
   return out;
 }
@@ -193,7 +220,8 @@ function list(w: Walk, p: Plan, value: unknown, check: boolean): unknown[] {
 }
 
 function map(w: Walk, p: Plan, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || Array.isArray(value)) throw serializationError(`Unexpected ${typeName(value)} at '${here(w)}': expected a map`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw serializationError(`Unexpected ${typeName(value)} at '${here(w)}': expected a map`);
   const item = p.item ?? (p.item = planOf(w.model.resolve(p.shape.value!)));
   const obj = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};

@@ -70,7 +70,13 @@ function compileRoutes(model: ServiceModel): Route[] {
       requiredHeaders,
       requiredQuery,
       // a deprecated operation loses ties to its replacement on the same route
-      score: (query.length + requiredQuery.length) * 1000 + requiredHeaders.length * 100 + literalChars * 2 - labels.length - (greedy ? 1 : 0) - (op.deprecated ? 0.5 : 0),
+      score:
+        (query.length + requiredQuery.length) * 1000 +
+        requiredHeaders.length * 100 +
+        literalChars * 2 -
+        labels.length -
+        (greedy ? 1 : 0) -
+        (op.deprecated ? 0.5 : 0),
     });
   }
   routes.sort((a, b) => b.score - a.score);
@@ -79,7 +85,13 @@ function compileRoutes(model: ServiceModel): Route[] {
 }
 
 /** Finds the operation a REST request addresses; the most specific template wins. */
-export function matchRestRoute(model: ServiceModel, method: string, path: string, query: URLSearchParams, headers: Record<string, unknown>) {
+export function matchRestRoute(
+  model: ServiceModel,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  headers: Record<string, unknown>,
+) {
   for (const route of compileRoutes(model)) {
     if (route.method !== method) continue;
     if (!route.requiredHeaders.every((h) => headers[h] !== undefined)) continue;
@@ -146,7 +158,11 @@ export function readRestInput(
         if (raw === undefined) break;
         if (Array.isArray(raw)) raw = raw.join(', ');
         if (wire.toLowerCase() === 'content-encoding') {
-          raw = raw.split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked').join(', ');
+          raw = raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s && s !== 'aws-chunked')
+            .join(', ');
           if (!raw) break;
         }
         if (wire.toLowerCase() === 'content-length' && req.headers['x-amz-decoded-content-length'])
@@ -159,7 +175,8 @@ export function readRestInput(
       case 'headers': {
         const prefix = wire.toLowerCase();
         const map: Record<string, string> = {};
-        for (const [h, v] of Object.entries(req.headers)) if (h.startsWith(prefix) && v !== undefined) map[h.slice(prefix.length)] = String(v);
+        for (const [h, v] of Object.entries(req.headers))
+          if (h.startsWith(prefix) && v !== undefined) map[h.slice(prefix.length)] = String(v);
         if (Object.keys(map).length) out[name] = map;
         break;
       }
@@ -200,7 +217,8 @@ export function requestStream(req: WireRequest): Readable {
   const expected = declared === undefined ? undefined : Number(declared);
   if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0))
     throw new AwsError('InvalidArgument', 'x-amz-decoded-content-length is not a valid number of bytes', 400);
-  const decoder = check && 'chunks' in check ? new AwsChunkedDecoder(expected, check.chunks, check.signedTrailer) : new AwsChunkedDecoder(expected);
+  const decoder =
+    check && 'chunks' in check ? new AwsChunkedDecoder(expected, check.chunks, check.signedTrailer) : new AwsChunkedDecoder(expected);
   // pipeline puts an error handler on both: a decoder error (bad framing, wrong length) fails the
   // handler's read of the stream, or is dropped when nobody reads it, instead of crashing the process
   pipeline(req.stream, decoder).catch(() => {});
@@ -244,7 +262,7 @@ export interface RestOutput {
 
 export function writeRestOutput(model: ServiceModel, op: Operation, output: Record<string, unknown>): RestOutput {
   const override = (output as Record<symbol, unknown>)[HTTP_STATUS];
-  const result: RestOutput = { status: typeof override === 'number' ? override : op.http.responseCode ?? 200, headers: {} };
+  const result: RestOutput = { status: typeof override === 'number' ? override : (op.http.responseCode ?? 200), headers: {} };
   const shape = op.output;
   if (!shape) return result;
   for (const name in shape.members) {
@@ -258,7 +276,8 @@ export function writeRestOutput(model: ServiceModel, op: Operation, output: Reco
         break;
       case 'header':
         if (m.jsonvalue) result.headers[wire] = Buffer.from(JSON.stringify(v)).toString('base64');
-        else if (m.type === 'timestamp') result.headers[wire] = String(formatTimestamp(v as Date, (m.timestampFormat as TimestampFormat) ?? 'rfc822'));
+        else if (m.type === 'timestamp')
+          result.headers[wire] = String(formatTimestamp(v as Date, (m.timestampFormat as TimestampFormat) ?? 'rfc822'));
         else if (m.type === 'list') result.headers[wire] = (v as unknown[]).join(',');
         else result.headers[wire] = String(v);
         break;

@@ -14,7 +14,13 @@ export const restJson: Protocol = {
   name: 'rest-json',
 
   parse(model, op: Operation, req: WireRequest, labels = {}) {
-    return readRestInput(model, op, req, labels, (shape, body) => fromJson(model, shape, parseJsonBody(body), '') as Record<string, unknown>);
+    return readRestInput(
+      model,
+      op,
+      req,
+      labels,
+      (shape, body) => fromJson(model, shape, parseJsonBody(body), '') as Record<string, unknown>,
+    );
   },
 
   async serialize(op: Operation, output: any, meta: ResponseMeta, res: ServerResponse, req: WireRequest) {
@@ -32,7 +38,12 @@ export const restJson: Protocol = {
   },
 
   serializeError(err: AwsError, meta: ResponseMeta, res: ServerResponse) {
-    send(res, err.status, { 'x-amzn-RequestId': meta.requestId, 'x-amzn-ErrorType': err.code }, JSON.stringify({ message: err.message, ...err.fields }));
+    send(
+      res,
+      err.status,
+      { 'x-amzn-RequestId': meta.requestId, 'x-amzn-ErrorType': err.code },
+      JSON.stringify({ message: err.message, ...err.fields }),
+    );
   },
 };
 

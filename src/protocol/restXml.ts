@@ -67,11 +67,20 @@ export const restXml: Protocol = {
   },
 
   serializeError(err: AwsError, meta: ResponseMeta, res: ServerResponse, req: WireRequest) {
-    const fields = Object.entries(err.fields).map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`).join('');
+    const fields = Object.entries(err.fields)
+      .map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`)
+      .join('');
     const body = meta.bareErrors
       ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>${fields}<RequestId>${meta.requestId}</RequestId><HostId>${HOST_ID}</HostId></Error>`
       : `<ErrorResponse${nsAttr(meta)}><Error><Type>${err.sender ? 'Sender' : 'Receiver'}</Type><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>${fields}</Error><RequestId>${meta.requestId}</RequestId></ErrorResponse>`;
-    sendText(res, err.status, { ...err.headers, 'x-amz-request-id': meta.requestId, 'x-amz-id-2': HOST_ID }, body, 'application/xml', req.method === 'HEAD');
+    sendText(
+      res,
+      err.status,
+      { ...err.headers, 'x-amz-request-id': meta.requestId, 'x-amz-id-2': HOST_ID },
+      body,
+      'application/xml',
+      req.method === 'HEAD',
+    );
   },
 };
 
@@ -79,7 +88,14 @@ function nsAttr(meta: ResponseMeta, uri = meta.xmlNamespace ?? meta.model.metada
   return typeof uri === 'string' ? ` xmlns="${uri}"` : '';
 }
 
-function sendText(res: ServerResponse, status: number, headers: Record<string, string | number>, text: string, type: string, head: boolean) {
+function sendText(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+  text: string,
+  type: string,
+  head: boolean,
+) {
   const buf = Buffer.from(text, 'utf8');
   res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': buf.length });
   res.end(head ? undefined : buf);

@@ -109,7 +109,13 @@ export function parseXmlDocument(text: string): Record<string, XmlNode[]> {
 }
 
 const textOf = (node: XmlNode): string =>
-  typeof node === 'string' ? node : typeof node['#text'] === 'string' ? (node['#text'] as string) : Array.isArray(node['#text']) ? String((node['#text'] as string[]).join('')) : '';
+  typeof node === 'string'
+    ? node
+    : typeof node['#text'] === 'string'
+      ? (node['#text'] as string)
+      : Array.isArray(node['#text'])
+        ? String((node['#text'] as string[]).join(''))
+        : '';
 
 /** Reads the members of structure `shape` from an element node. */
 export function readStructure(model: ServiceModel, shape: Shape, node: XmlNode, path: string): Record<string, unknown> {

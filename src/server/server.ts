@@ -57,7 +57,9 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
         version: VERSION,
         started,
         dataDir,
-        services: Object.fromEntries(gateway.served.map((s) => [s.spec.name, { state: 'running', operations: Object.keys(s.handlers).length }])),
+        services: Object.fromEntries(
+          gateway.served.map((s) => [s.spec.name, { state: 'running', operations: Object.keys(s.handlers).length }]),
+        ),
       });
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
       return res.end(body);

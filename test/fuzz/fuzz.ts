@@ -16,12 +16,41 @@ import type { ServiceSpec } from '../../src/gateway/service.js';
 export const SEEDS: { name: string; request: FuzzRequest }[] = [
   { name: 'JSON body null', request: json('CodeCommit_20150413.GetRepository', 'null') },
   { name: 'null list element', request: json('CodeCommit_20150413.BatchGetRepositories', '{"repositoryNames":[null]}') },
-  { name: 'putFiles [null]', request: json('CodeCommit_20150413.CreateCommit', '{"repositoryName":"r","branchName":"main","putFiles":[null]}') },
+  {
+    name: 'putFiles [null]',
+    request: json('CodeCommit_20150413.CreateCommit', '{"repositoryName":"r","branchName":"main","putFiles":[null]}'),
+  },
   { name: 'Targets [null]', request: json('AWSEvents.PutTargets', '{"Rule":"r","Targets":[null]}') },
-  { name: 'MetricDataQueries null element', request: json('GraniteServiceVersion20100801.GetMetricData', '{"MetricDataQueries":[{"Id":"a","Expression":"1"},null],"StartTime":0,"EndTime":1}', '1.0') },
-  { name: 'deep timestamp', request: json('Logs_20140328.PutLogEvents', `{"logGroupName":"g","logStreamName":"s","logEvents":[{"timestamp":${'['.repeat(5000)}1${']'.repeat(5000)},"message":"m"}]}`) },
-  { name: 'SNS attribute without DataType', request: query('Action=Publish&Version=2010-03-31&TopicArn=arn:aws:sns:us-east-1:000000000000:t&Message=m&MessageAttributes.entry.1.Name=a&MessageAttributes.entry.1.Value.StringValue=v') },
-  { name: 'git garbage pkt-line', request: { method: 'POST', path: '/v1/repos/nope/git-upload-pack', headers: { 'content-type': 'application/x-git-upload-pack-request' }, body: Buffer.from('zzzzgarbage') } },
+  {
+    name: 'MetricDataQueries null element',
+    request: json(
+      'GraniteServiceVersion20100801.GetMetricData',
+      '{"MetricDataQueries":[{"Id":"a","Expression":"1"},null],"StartTime":0,"EndTime":1}',
+      '1.0',
+    ),
+  },
+  {
+    name: 'deep timestamp',
+    request: json(
+      'Logs_20140328.PutLogEvents',
+      `{"logGroupName":"g","logStreamName":"s","logEvents":[{"timestamp":${'['.repeat(5000)}1${']'.repeat(5000)},"message":"m"}]}`,
+    ),
+  },
+  {
+    name: 'SNS attribute without DataType',
+    request: query(
+      'Action=Publish&Version=2010-03-31&TopicArn=arn:aws:sns:us-east-1:000000000000:t&Message=m&MessageAttributes.entry.1.Name=a&MessageAttributes.entry.1.Value.StringValue=v',
+    ),
+  },
+  {
+    name: 'git garbage pkt-line',
+    request: {
+      method: 'POST',
+      path: '/v1/repos/nope/git-upload-pack',
+      headers: { 'content-type': 'application/x-git-upload-pack-request' },
+      body: Buffer.from('zzzzgarbage'),
+    },
+  },
 ];
 
 export interface FuzzRequest {
@@ -32,11 +61,21 @@ export interface FuzzRequest {
 }
 
 function json(target: string, body: string, version = '1.1'): FuzzRequest {
-  return { method: 'POST', path: '/', headers: { 'x-amz-target': target, 'content-type': `application/x-amz-json-${version}`, authorization: auth(target) }, body: Buffer.from(body) };
+  return {
+    method: 'POST',
+    path: '/',
+    headers: { 'x-amz-target': target, 'content-type': `application/x-amz-json-${version}`, authorization: auth(target) },
+    body: Buffer.from(body),
+  };
 }
 
 function query(body: string, service = 'sns'): FuzzRequest {
-  return { method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth(service) }, body: Buffer.from(body) };
+  return {
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth(service) },
+    body: Buffer.from(body),
+  };
 }
 
 /** An unverified SigV4 header naming the service (default auth mode reads only the scope). */
@@ -47,7 +86,18 @@ function auth(service: string) {
 
 const text = fc.oneof(
   fc.string({ maxLength: 12 }),
-  fc.constantFrom('', ' ', 'a'.repeat(300), '../../etc/passwd', 'arn:aws:s3:::x', 'arn:aws:iam::111111111111:role/r', '\u0000', '%', '{', '*'),
+  fc.constantFrom(
+    '',
+    ' ',
+    'a'.repeat(300),
+    '../../etc/passwd',
+    'arn:aws:s3:::x',
+    'arn:aws:iam::111111111111:role/r',
+    '\u0000',
+    '%',
+    '{',
+    '*',
+  ),
 );
 const hostile = fc.oneof(
   fc.constant(null),
@@ -136,14 +186,29 @@ function requestArb(t: Target): fc.Arbitrary<FuzzRequest> {
       req = query(form.toString(), signing);
     } else if (protocol === 'rpc-v2-cbor') {
       const body = Buffer.from(cborEncode(value ?? null));
-      req = { method: 'POST', path: `/service/${t.spec.smithyName}/operation/${name}`, headers: { 'smithy-protocol': 'rpc-v2-cbor', 'content-type': 'application/cbor', accept: 'application/cbor', authorization: auth(signing) }, body };
+      req = {
+        method: 'POST',
+        path: `/service/${t.spec.smithyName}/operation/${name}`,
+        headers: {
+          'smithy-protocol': 'rpc-v2-cbor',
+          'content-type': 'application/cbor',
+          accept: 'application/cbor',
+          authorization: auth(signing),
+        },
+        body,
+      };
     } else {
       // rest: the operation's route with its labels filled from the input where it has them
       const uri = (t.op.http.requestUri ?? '/').replace(/\{(\w+)\+?\}/g, (_m, label: string) => {
         const v = (value as Record<string, unknown> | null)?.[label];
         return encodeURIComponent(typeof v === 'string' && v ? v : 'fuzz-bucket');
       });
-      req = { method: t.op.http.method ?? 'GET', path: uri, headers: { authorization: auth(signing), 'content-type': 'application/xml' }, body: Buffer.from(`<x>${JSON.stringify(value)}</x>`) };
+      req = {
+        method: t.op.http.method ?? 'GET',
+        path: uri,
+        headers: { authorization: auth(signing), 'content-type': 'application/xml' },
+        body: Buffer.from(`<x>${JSON.stringify(value)}</x>`),
+      };
     }
     // now and then the body is cut short, as by a client that lost its connection mid-write
     if (cut === 0 && req.body && req.body.length > 2) req.body = req.body.subarray(0, req.body.length >> 1);
@@ -159,7 +224,12 @@ export interface FuzzReport {
 /** Sends one request; a 5xx, a transport error or an answer later than `timeoutMs` is a failure. */
 async function send(url: string, req: FuzzRequest, timeoutMs: number): Promise<{ status: number | string; body: string }> {
   try {
-    const res = await fetch(url + req.path, { method: req.method, headers: req.headers, body: req.method === 'GET' || req.method === 'HEAD' || !req.body ? undefined : new Uint8Array(req.body), signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url + req.path, {
+      method: req.method,
+      headers: req.headers,
+      body: req.method === 'GET' || req.method === 'HEAD' || !req.body ? undefined : new Uint8Array(req.body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     return { status: res.status, body: (await res.text()).slice(0, 300) };
   } catch (err) {
     return { status: `transport: ${(err as Error).message}`, body: '' };
@@ -174,7 +244,8 @@ export async function fuzz(url: string, opts: { runs: number; seed?: number; tim
     const r = await send(url, req, timeoutMs);
     report.sent++;
     // 501 NotImplemented is the uniform answer of an operation opsbox does not serve yet
-    if (typeof r.status !== 'number' || (r.status >= 500 && r.status !== 501)) report.failures.push({ name, status: r.status, body: r.body, request: req });
+    if (typeof r.status !== 'number' || (r.status >= 500 && r.status !== 501))
+      report.failures.push({ name, status: r.status, body: r.body, request: req });
   };
   for (const s of SEEDS) await check(`seed: ${s.name}`, s.request);
   for (const t of targets()) {

@@ -34,7 +34,12 @@ async function setup(): Promise<ContainerEngine | { skip: string }> {
       err ? reject(new Error(`${SETUP_SCRIPT} failed: ${err.message}\n${stderr}`)) : resolve(stdout),
     ),
   );
-  const vars = Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const vars = Object.fromEntries(
+    out
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   if (!vars.DOCKER_HOST || !vars.OPSBOX_TEST_IMAGE) throw new Error(`${SETUP_SCRIPT} printed no DOCKER_HOST/OPSBOX_TEST_IMAGE:\n${out}`);
   return {
     dockerHost: vars.DOCKER_HOST,

@@ -84,7 +84,9 @@ export class InProcessOpsbox {
       handle: async (request: any) => {
         const query = Object.entries(request.query ?? {})
           .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]))
-          .map(([k, v]) => (v === null ? encodeURIComponent(k as string) : `${encodeURIComponent(k as string)}=${encodeURIComponent(v as string)}`))
+          .map(([k, v]) =>
+            v === null ? encodeURIComponent(k as string) : `${encodeURIComponent(k as string)}=${encodeURIComponent(v as string)}`,
+          )
           .join('&');
         const body = await toBuffer(request.body);
         const res = await this.send({

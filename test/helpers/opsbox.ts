@@ -69,7 +69,10 @@ export async function startOpsbox(opts: { dataDir?: string; env?: Record<string,
 }
 
 /** Config for any @aws-sdk/client-* v3 client pointed at opsbox. */
-export function clientConfig(url: string, opts: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string; region?: string } = {}) {
+export function clientConfig(
+  url: string,
+  opts: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string; region?: string } = {},
+) {
   return {
     endpoint: url,
     region: opts.region ?? 'us-east-1',

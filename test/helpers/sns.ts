@@ -58,8 +58,9 @@ export const settle = () => new Promise((r) => setTimeout(r, 80));
 /** A new topic with `ep` (an endpoint not subscribed to anything yet) subscribed over http and confirmed. */
 export async function confirmedTopic(gw: InProcessOpsbox, ep: Endpoint, name: string, account = 'test') {
   const topicArn = (await snsQuery(gw, 'CreateTopic', { Name: name }, account)).result.TopicArn as string;
-  const subscriptionArn = (await snsQuery(gw, 'Subscribe', { TopicArn: topicArn, Protocol: 'http', Endpoint: ep.url, ReturnSubscriptionArn: 'true' }, account)).result
-    .SubscriptionArn as string;
+  const subscriptionArn = (
+    await snsQuery(gw, 'Subscribe', { TopicArn: topicArn, Protocol: 'http', Endpoint: ep.url, ReturnSubscriptionArn: 'true' }, account)
+  ).result.SubscriptionArn as string;
   await until(() => ep.of('SubscriptionConfirmation').length === 1);
   const token = JSON.parse(ep.of('SubscriptionConfirmation')[0].body).Token;
   await snsQuery(gw, 'ConfirmSubscription', { TopicArn: topicArn, Token: token }, account);

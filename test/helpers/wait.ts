@@ -27,7 +27,12 @@ export async function until(cond: () => boolean, ms = 3000, everyMs = 10) {
 }
 
 /** A build, once `done` holds for it (by default: complete). */
-export async function waitBuild(cb: CodeBuildClient, id: string, ms = 30_000, done: (b: Build) => boolean = (b) => !!b.buildComplete): Promise<Build> {
+export async function waitBuild(
+  cb: CodeBuildClient,
+  id: string,
+  ms = 30_000,
+  done: (b: Build) => boolean = (b) => !!b.buildComplete,
+): Promise<Build> {
   const end = Date.now() + ms;
   for (;;) {
     const b = (await cb.send(new BatchGetBuildsCommand({ ids: [id] }))).builds![0];

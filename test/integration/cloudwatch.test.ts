@@ -45,7 +45,9 @@ function python(script: string) {
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
   };
   return new Promise<string>((resolve, reject) =>
-    execFile('python3', ['-c', script], { env }, (err, stdout, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve(stdout))),
+    execFile('python3', ['-c', script], { env }, (err, stdout, stderr) =>
+      err ? reject(new Error(stderr || String(err))) : resolve(stdout),
+    ),
   );
 }
 
@@ -56,20 +58,73 @@ describe('aws CLI v2 (awsQuery)', () => {
     const ns = unique('Shop');
     const ts = minuteAgo().toISOString();
     for (const v of ['120', '80'])
-      assert.equal((await awsCli(box.url, ['cloudwatch', 'put-metric-data', '--namespace', ns, '--metric-name', 'Latency', '--unit', 'Milliseconds', '--value', v, '--dimensions', 'Service=api', '--timestamp', ts])).code, 0);
+      assert.equal(
+        (
+          await awsCli(box.url, [
+            'cloudwatch',
+            'put-metric-data',
+            '--namespace',
+            ns,
+            '--metric-name',
+            'Latency',
+            '--unit',
+            'Milliseconds',
+            '--value',
+            v,
+            '--dimensions',
+            'Service=api',
+            '--timestamp',
+            ts,
+          ])
+        ).code,
+        0,
+      );
     const r = await awsCli(box.url, [
-      'cloudwatch', 'get-metric-statistics', '--namespace', ns, '--metric-name', 'Latency', '--dimensions', 'Name=Service,Value=api',
-      '--start-time', new Date(Date.now() - 600_000).toISOString(), '--end-time', new Date(Date.now() + 60_000).toISOString(),
-      '--period', '60', '--statistics', 'Average', 'Sum', 'SampleCount', 'Maximum',
+      'cloudwatch',
+      'get-metric-statistics',
+      '--namespace',
+      ns,
+      '--metric-name',
+      'Latency',
+      '--dimensions',
+      'Name=Service,Value=api',
+      '--start-time',
+      new Date(Date.now() - 600_000).toISOString(),
+      '--end-time',
+      new Date(Date.now() + 60_000).toISOString(),
+      '--period',
+      '60',
+      '--statistics',
+      'Average',
+      'Sum',
+      'SampleCount',
+      'Maximum',
     ]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.Label, 'Latency');
-    assert.deepEqual(out.Datapoints.map((d: any) => [d.Average, d.Sum, d.SampleCount, d.Maximum, d.Unit]), [[100, 200, 2, 120, 'Milliseconds']]);
+    assert.deepEqual(
+      out.Datapoints.map((d: any) => [d.Average, d.Sum, d.SampleCount, d.Maximum, d.Unit]),
+      [[100, 200, 2, 120, 'Milliseconds']],
+    );
     const pct = await awsCli(box.url, [
-      'cloudwatch', 'get-metric-statistics', '--namespace', ns, '--metric-name', 'Latency', '--dimensions', 'Name=Service,Value=api',
-      '--start-time', new Date(Date.now() - 600_000).toISOString(), '--end-time', new Date(Date.now() + 60_000).toISOString(),
-      '--period', '60', '--extended-statistics', 'p50', 'p99',
+      'cloudwatch',
+      'get-metric-statistics',
+      '--namespace',
+      ns,
+      '--metric-name',
+      'Latency',
+      '--dimensions',
+      'Name=Service,Value=api',
+      '--start-time',
+      new Date(Date.now() - 600_000).toISOString(),
+      '--end-time',
+      new Date(Date.now() + 60_000).toISOString(),
+      '--period',
+      '60',
+      '--extended-statistics',
+      'p50',
+      'p99',
     ]);
     assert.deepEqual(JSON.parse(pct.stdout).Datapoints[0].ExtendedStatistics, { p50: 80, p99: 120 });
     const list = JSON.parse((await awsCli(box.url, ['cloudwatch', 'list-metrics', '--namespace', ns])).stdout);
@@ -79,23 +134,64 @@ describe('aws CLI v2 (awsQuery)', () => {
   test('put-metric-alarm → describe-alarms (the issue example), then the alarm evaluates at once', async () => {
     const name = unique('api-5xx');
     const r = await awsCli(box.url, [
-      'cloudwatch', 'put-metric-alarm', '--alarm-name', name, '--namespace', 'Shop', '--metric-name', 'Errors', '--statistic', 'Sum', '--period', '60',
-      '--evaluation-periods', '3', '--datapoints-to-alarm', '2', '--threshold', '5', '--comparison-operator', 'GreaterThanThreshold',
-      '--treat-missing-data', 'notBreaching', '--alarm-actions', 'arn:aws:sns:us-east-1:000000000000:oncall',
+      'cloudwatch',
+      'put-metric-alarm',
+      '--alarm-name',
+      name,
+      '--namespace',
+      'Shop',
+      '--metric-name',
+      'Errors',
+      '--statistic',
+      'Sum',
+      '--period',
+      '60',
+      '--evaluation-periods',
+      '3',
+      '--datapoints-to-alarm',
+      '2',
+      '--threshold',
+      '5',
+      '--comparison-operator',
+      'GreaterThanThreshold',
+      '--treat-missing-data',
+      'notBreaching',
+      '--alarm-actions',
+      'arn:aws:sns:us-east-1:000000000000:oncall',
     ]);
     assert.equal(r.code, 0, r.stderr);
     const d = JSON.parse((await awsCli(box.url, ['cloudwatch', 'describe-alarms', '--alarm-names', name])).stdout);
     const a = d.MetricAlarms[0];
     assert.equal(a.AlarmArn, `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`);
-    assert.deepEqual([a.EvaluationPeriods, a.DatapointsToAlarm, a.Threshold, a.TreatMissingData, a.AlarmActions], [3, 2, 5, 'notBreaching', ['arn:aws:sns:us-east-1:000000000000:oncall']]);
+    assert.deepEqual(
+      [a.EvaluationPeriods, a.DatapointsToAlarm, a.Threshold, a.TreatMissingData, a.AlarmActions],
+      [3, 2, 5, 'notBreaching', ['arn:aws:sns:us-east-1:000000000000:oncall']],
+    );
     assert.equal(a.StateValue, 'OK');
-    assert.equal(a.StateReason, 'Threshold Crossed: no datapoints were received for 3 periods and 3 missing datapoints were treated as [NonBreaching].');
+    assert.equal(
+      a.StateReason,
+      'Threshold Crossed: no datapoints were received for 3 periods and 3 missing datapoints were treated as [NonBreaching].',
+    );
   });
 
   test('errors come back with AWS codes: InvalidParameterCombination, MissingParameter', async () => {
-    const r = await awsCli(box.url, ['cloudwatch', 'put-metric-data', '--namespace', 'X', '--metric-name', 'L', '--value', '1', '--statistic-values', 'SampleCount=1,Sum=1,Minimum=1,Maximum=1']);
+    const r = await awsCli(box.url, [
+      'cloudwatch',
+      'put-metric-data',
+      '--namespace',
+      'X',
+      '--metric-name',
+      'L',
+      '--value',
+      '1',
+      '--statistic-values',
+      'SampleCount=1,Sum=1,Minimum=1,Maximum=1',
+    ]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /InvalidParameterCombination.*The parameters MetricData\.member\.1\.Value and MetricData\.member\.1\.StatisticValues are mutually exclusive/);
+    assert.match(
+      r.stderr,
+      /InvalidParameterCombination.*The parameters MetricData\.member\.1\.Value and MetricData\.member\.1\.StatisticValues are mutually exclusive/,
+    );
     const d = await awsCli(box.url, ['cloudwatch', 'get-dashboard', '--dashboard-name', 'nope']);
     assert.match(d.stderr, /ResourceNotFound/);
   });
@@ -108,7 +204,14 @@ describe('aws CLI v2 (awsQuery)', () => {
     assert.deepEqual(JSON.parse(put.stdout).DashboardValidationMessages, []);
     const got = JSON.parse((await awsCli(box.url, ['cloudwatch', 'get-dashboard', '--dashboard-name', name])).stdout);
     assert.deepEqual(got, { DashboardArn: `arn:aws:cloudwatch::000000000000:dashboard/${name}`, DashboardBody: body, DashboardName: name });
-    const bad = await awsCli(box.url, ['cloudwatch', 'put-dashboard', '--dashboard-name', name, '--dashboard-body', '{"widgets":[{"type":"metric","properties":{}}]}']);
+    const bad = await awsCli(box.url, [
+      'cloudwatch',
+      'put-dashboard',
+      '--dashboard-name',
+      name,
+      '--dashboard-body',
+      '{"widgets":[{"type":"metric","properties":{}}]}',
+    ]);
     assert.match(bad.stderr, /InvalidParameterInput.*The dashboard body is invalid, there are 1 validation errors/s);
     assert.match(bad.stderr, /"dataPath" : "\/widgets\/0\/properties"/);
     const notJson = await awsCli(box.url, ['cloudwatch', 'put-dashboard', '--dashboard-name', name, '--dashboard-body', '{nope']);
@@ -126,10 +229,19 @@ describe('SDK v3 (awsJson 1.0)', () => {
     await cw.send(
       new PutMetricDataCommand({
         Namespace: ns,
-        MetricData: Array.from({ length: 1000 }, (_, i) => ({ MetricName: i % 2 ? 'Odd' : 'Even', Value: i, Timestamp, Dimensions: [{ Name: 'Host', Value: 'h1' }] })),
+        MetricData: Array.from({ length: 1000 }, (_, i) => ({
+          MetricName: i % 2 ? 'Odd' : 'Even',
+          Value: i,
+          Timestamp,
+          Dimensions: [{ Name: 'Host', Value: 'h1' }],
+        })),
       }),
     );
-    const metric = (Id: string, MetricName: string) => ({ Id, MetricStat: { Metric: { Namespace: ns, MetricName, Dimensions: [{ Name: 'Host', Value: 'h1' }] }, Period: 60, Stat: 'SampleCount' }, ReturnData: false });
+    const metric = (Id: string, MetricName: string) => ({
+      Id,
+      MetricStat: { Metric: { Namespace: ns, MetricName, Dimensions: [{ Name: 'Host', Value: 'h1' }] }, Period: 60, Stat: 'SampleCount' },
+      ReturnData: false,
+    });
     const out = await cw.send(
       new GetMetricDataCommand({
         StartTime: new Date(Timestamp.getTime() - 60_000),
@@ -137,7 +249,10 @@ describe('SDK v3 (awsJson 1.0)', () => {
         MetricDataQueries: [metric('odd', 'Odd'), metric('even', 'Even'), { Id: 'total', Expression: 'odd + even', Label: 'All' }],
       }),
     );
-    assert.deepEqual(out.MetricDataResults!.map((r) => [r.Id, r.Label, r.Values]), [['total', 'All', [1000]]]);
+    assert.deepEqual(
+      out.MetricDataResults!.map((r) => [r.Id, r.Label, r.Values]),
+      [['total', 'All', [1000]]],
+    );
     const list = await cw.send(new ListMetricsCommand({ Namespace: ns }));
     assert.equal(list.Metrics!.length, 2);
   });
@@ -145,7 +260,12 @@ describe('SDK v3 (awsJson 1.0)', () => {
   test('PutMetricData: values beyond ±2^360 (1e308) or below 2^-360 → InvalidParameterValue, in small and large bodies', async () => {
     const ns = unique('Range');
     const Timestamp = minuteAgo();
-    for (const [bad, n] of [[1e308, 1], [-1e200, 1], [1e-200, 1], [1e308, 1000]] as const) {
+    for (const [bad, n] of [
+      [1e308, 1],
+      [-1e200, 1],
+      [1e-200, 1],
+      [1e308, 1000],
+    ] as const) {
       const data = Array.from({ length: n }, (_, i) => ({ MetricName: 'M', Value: i === n - 1 ? bad : 1, Timestamp }));
       await assert.rejects(
         cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data })),
@@ -156,31 +276,63 @@ describe('SDK v3 (awsJson 1.0)', () => {
       cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: [{ MetricName: 'M', Values: [1, 1e308], Timestamp }] })),
       (e: any) => code(e) === 'InvalidParameterValue',
     );
-    await cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: [{ MetricName: 'M', Value: 2 ** 359, Timestamp }, { MetricName: 'M', Value: 0, Timestamp }] }));
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: ns,
+        MetricData: [
+          { MetricName: 'M', Value: 2 ** 359, Timestamp },
+          { MetricName: 'M', Value: 0, Timestamp },
+        ],
+      }),
+    );
   });
 
   test('large batches are checked as small ones: the bad member is named, nothing of the call is stored; percentiles hold', async () => {
     const ns = unique('BulkBad');
     const Timestamp = minuteAgo();
-    const data = Array.from({ length: 1000 }, (_, i) => ({ MetricName: 'Lat', Value: i + 1, Timestamp, Dimensions: [{ Name: 'Host', Value: `h${i % 3}` }] }));
+    const data = Array.from({ length: 1000 }, (_, i) => ({
+      MetricName: 'Lat',
+      Value: i + 1,
+      Timestamp,
+      Dimensions: [{ Name: 'Host', Value: `h${i % 3}` }],
+    }));
     await assert.rejects(
-      cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data.map((d, i) => (i === 699 ? { ...d, Value: undefined, Values: [1], Counts: [1, 2] } : d)) })),
-      (e: any) => code(e) === 'InvalidParameterValue' && /MetricData\.member\.700\.Values and MetricData\.member\.700\.Counts/.test(e.message),
+      cw.send(
+        new PutMetricDataCommand({
+          Namespace: ns,
+          MetricData: data.map((d, i) => (i === 699 ? { ...d, Value: undefined, Values: [1], Counts: [1, 2] } : d)),
+        }),
+      ),
+      (e: any) =>
+        code(e) === 'InvalidParameterValue' && /MetricData\.member\.700\.Values and MetricData\.member\.700\.Counts/.test(e.message),
     );
     const missingName = (n: number) =>
-      cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data.slice(0, n).map((d, i) => (i === 4 ? { ...d, MetricName: undefined as any } : d)) })).then(
-        () => assert.fail('accepted'),
-        (e: any) => [code(e), e.message, e.$metadata.httpStatusCode],
-      );
+      cw
+        .send(
+          new PutMetricDataCommand({
+            Namespace: ns,
+            MetricData: data.slice(0, n).map((d, i) => (i === 4 ? { ...d, MetricName: undefined as any } : d)),
+          }),
+        )
+        .then(
+          () => assert.fail('accepted'),
+          (e: any) => [code(e), e.message, e.$metadata.httpStatusCode],
+        );
     const [small, large] = [await missingName(10), await missingName(1000)];
     assert.deepEqual(large, small, 'a large body (parsed in a worker) fails exactly as a small one');
     assert.match(large[1], /metricData\.5\.member\.metricName/);
     assert.equal((await cw.send(new ListMetricsCommand({ Namespace: ns }))).Metrics!.length, 0, 'a rejected call stores nothing');
     await cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: data.map((d) => ({ ...d, Dimensions: undefined })) }));
-    const stats = await cw.send(new GetMetricStatisticsCommand({
-      Namespace: ns, MetricName: 'Lat', StartTime: new Date(Timestamp.getTime() - 60_000), EndTime: new Date(Timestamp.getTime() + 60_000), Period: 60,
-      ExtendedStatistics: ['p50', 'p99'],
-    }));
+    const stats = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: ns,
+        MetricName: 'Lat',
+        StartTime: new Date(Timestamp.getTime() - 60_000),
+        EndTime: new Date(Timestamp.getTime() + 60_000),
+        Period: 60,
+        ExtendedStatistics: ['p50', 'p99'],
+      }),
+    );
     const [p50, p99] = [stats.Datapoints![0].ExtendedStatistics!.p50!, stats.Datapoints![0].ExtendedStatistics!.p99!];
     // 1,000 distinct values are kept in 1 %-wide bins (values.ts), as CloudWatch's own sketch bounds its error
     assert.ok(Math.abs(p50 - 500) <= 5 && Math.abs(p99 - 990) <= 10, `p50 ${p50}, p99 ${p99}`);
@@ -189,12 +341,21 @@ describe('SDK v3 (awsJson 1.0)', () => {
   test('dashboards: PutDashboard warnings, ListDashboards prefix, DeleteDashboards of a missing one → ResourceNotFound', async () => {
     const name = unique('wide');
     const put = await cw.send(
-      new PutDashboardCommand({ DashboardName: name, DashboardBody: JSON.stringify({ widgets: [{ type: 'text', x: 20, width: 10, height: 2, properties: { markdown: 'x' } }] }) }),
+      new PutDashboardCommand({
+        DashboardName: name,
+        DashboardBody: JSON.stringify({ widgets: [{ type: 'text', x: 20, width: 10, height: 2, properties: { markdown: 'x' } }] }),
+      }),
     );
-    assert.deepEqual(put.DashboardValidationMessages!.map((m) => m.DataPath), ['/widgets/0']);
+    assert.deepEqual(
+      put.DashboardValidationMessages!.map((m) => m.DataPath),
+      ['/widgets/0'],
+    );
     assert.equal((await cw.send(new GetDashboardCommand({ DashboardName: name }))).DashboardName, name);
     assert.equal((await cw.send(new ListDashboardsCommand({ DashboardNamePrefix: name }))).DashboardEntries!.length, 1);
-    await assert.rejects(cw.send(new DeleteDashboardsCommand({ DashboardNames: [name, `${name}-missing`] })), (e: any) => code(e) === 'ResourceNotFound');
+    await assert.rejects(
+      cw.send(new DeleteDashboardsCommand({ DashboardNames: [name, `${name}-missing`] })),
+      (e: any) => code(e) === 'ResourceNotFound',
+    );
     await cw.send(new DeleteDashboardsCommand({ DashboardNames: [name] }));
     await assert.rejects(cw.send(new GetDashboardCommand({ DashboardName: name })), (e: any) => code(e) === 'ResourceNotFound');
   });
@@ -220,7 +381,10 @@ print(json.dumps({'dp': [[d['Sum'], d['SampleCount'], d['Average'], d['Unit']] f
     const r = JSON.parse(out);
     assert.deepEqual(r.dp, [[9, 4, 2.25, 'Count']]);
     assert.equal(r.state, 'ALARM');
-    assert.match(r.reason, /^Threshold Crossed: 1 out of the last 1 datapoints \[9\.0 \(\d\d\/\d\d\/\d\d \d\d:\d\d:00\)\] was greater than or equal to the threshold \(5\.0\)/);
+    assert.match(
+      r.reason,
+      /^Threshold Crossed: 1 out of the last 1 datapoints \[9\.0 \(\d\d\/\d\d\/\d\d \d\d:\d\d:00\)\] was greater than or equal to the threshold \(5\.0\)/,
+    );
     assert.equal(r.err, 'InvalidParameterValue');
   });
 });
@@ -232,7 +396,18 @@ describe('durability', () => {
     const dash = unique('durable');
     const Timestamp = minuteAgo();
     await cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: [{ MetricName: 'M', Value: 42, Timestamp }] }));
-    await cw.send(new PutMetricAlarmCommand({ AlarmName: alarm, Namespace: ns, MetricName: 'M', Statistic: 'Maximum', Period: 60, EvaluationPeriods: 1, Threshold: 40, ComparisonOperator: 'GreaterThanThreshold' }));
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: alarm,
+        Namespace: ns,
+        MetricName: 'M',
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 40,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
     await cw.send(new PutDashboardCommand({ DashboardName: dash, DashboardBody: '{"widgets":[]}' }));
     const before = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: [alarm] }))).MetricAlarms![0];
     assert.equal(before.StateValue, 'ALARM');
@@ -240,18 +415,38 @@ describe('durability', () => {
     box = await startOpsbox({ dataDir: box.dataDir });
     cw = new CloudWatchClient(clientConfig(box.url));
     const stats = await cw.send(
-      new GetMetricStatisticsCommand({ Namespace: ns, MetricName: 'M', StartTime: new Date(Timestamp.getTime() - 60_000), EndTime: new Date(Timestamp.getTime() + 60_000), Period: 60, Statistics: ['Maximum'] }),
+      new GetMetricStatisticsCommand({
+        Namespace: ns,
+        MetricName: 'M',
+        StartTime: new Date(Timestamp.getTime() - 60_000),
+        EndTime: new Date(Timestamp.getTime() + 60_000),
+        Period: 60,
+        Statistics: ['Maximum'],
+      }),
     );
-    assert.deepEqual(stats.Datapoints!.map((d) => d.Maximum), [42]);
+    assert.deepEqual(
+      stats.Datapoints!.map((d) => d.Maximum),
+      [42],
+    );
     const afterKill = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: [alarm] }))).MetricAlarms![0];
     assert.equal(afterKill.StateValue, 'ALARM');
     assert.equal(afterKill.StateReason, before.StateReason);
     assert.equal((await cw.send(new GetDashboardCommand({ DashboardName: dash }))).DashboardBody, '{"widgets":[]}');
     await cw.send(new PutMetricDataCommand({ Namespace: ns, MetricData: [{ MetricName: 'M', Value: 1, Timestamp }] }));
     const merged = await cw.send(
-      new GetMetricStatisticsCommand({ Namespace: ns, MetricName: 'M', StartTime: new Date(Timestamp.getTime() - 60_000), EndTime: new Date(Timestamp.getTime() + 60_000), Period: 60, Statistics: ['SampleCount', 'Sum'] }),
+      new GetMetricStatisticsCommand({
+        Namespace: ns,
+        MetricName: 'M',
+        StartTime: new Date(Timestamp.getTime() - 60_000),
+        EndTime: new Date(Timestamp.getTime() + 60_000),
+        Period: 60,
+        Statistics: ['SampleCount', 'Sum'],
+      }),
     );
-    assert.deepEqual(merged.Datapoints!.map((d) => [d.SampleCount, d.Sum]), [[2, 43]]);
+    assert.deepEqual(
+      merged.Datapoints!.map((d) => [d.SampleCount, d.Sum]),
+      [[2, 43]],
+    );
   });
 
   test('a batch acknowledged just before kill -9 is all there after restart, percentiles included (ingest log replay)', async () => {
@@ -267,8 +462,13 @@ describe('durability', () => {
     const query = () =>
       cw.send(
         new GetMetricStatisticsCommand({
-          Namespace: ns, MetricName: 'Latency', Dimensions: [{ Name: 'Host', Value: 'h1' }],
-          StartTime: new Date(Timestamp.getTime() - 60_000), EndTime: new Date(Timestamp.getTime() + 60_000), Period: 60, ExtendedStatistics: ['p50', 'p100'],
+          Namespace: ns,
+          MetricName: 'Latency',
+          Dimensions: [{ Name: 'Host', Value: 'h1' }],
+          StartTime: new Date(Timestamp.getTime() - 60_000),
+          EndTime: new Date(Timestamp.getTime() + 60_000),
+          Period: 60,
+          ExtendedStatistics: ['p50', 'p100'],
         }),
       );
     // the server flushes its ingest log a second after the first write: kill it before that
@@ -277,12 +477,26 @@ describe('durability', () => {
     box = await startOpsbox({ dataDir: box.dataDir });
     cw = new CloudWatchClient(clientConfig(box.url));
     const stats = await query();
-    assert.deepEqual(stats.Datapoints!.map((d) => d.ExtendedStatistics), [{ p50: 50, p100: 98 }]);
+    assert.deepEqual(
+      stats.Datapoints!.map((d) => d.ExtendedStatistics),
+      [{ p50: 50, p100: 98 }],
+    );
     const sum = await cw.send(
-      new GetMetricStatisticsCommand({ Namespace: ns, MetricName: 'Latency', Dimensions: [{ Name: 'Host', Value: 'h1' }], StartTime: new Date(Timestamp.getTime() - 60_000), EndTime: new Date(Timestamp.getTime() + 60_000), Period: 60, Statistics: ['SampleCount', 'Sum'] }),
+      new GetMetricStatisticsCommand({
+        Namespace: ns,
+        MetricName: 'Latency',
+        Dimensions: [{ Name: 'Host', Value: 'h1' }],
+        StartTime: new Date(Timestamp.getTime() - 60_000),
+        EndTime: new Date(Timestamp.getTime() + 60_000),
+        Period: 60,
+        Statistics: ['SampleCount', 'Sum'],
+      }),
     );
     // h1 got i = 1, 5, 9, … 997: values (i % 100) + 1
     const expected = Array.from({ length: 250 }, (_, k) => ((4 * k + 1) % 100) + 1);
-    assert.deepEqual(sum.Datapoints!.map((d) => [d.SampleCount, d.Sum]), [[250, expected.reduce((a, b) => a + b, 0)]]);
+    assert.deepEqual(
+      sum.Datapoints!.map((d) => [d.SampleCount, d.Sum]),
+      [[250, expected.reduce((a, b) => a + b, 0)]],
+    );
   });
 });

@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { BUILD_ID_LABEL, MAX_LINE, createContainerBackend, lastContainerEngineError } from '../../src/services/codebuild/backends/container.js';
+import {
+  BUILD_ID_LABEL,
+  MAX_LINE,
+  createContainerBackend,
+  lastContainerEngineError,
+} from '../../src/services/codebuild/backends/container.js';
 import { imageEnvVar, resolveImage } from '../../src/services/codebuild/backends/images.js';
 import { ProvisioningError, type BuildExecution, type ExecutionBackend } from '../../src/services/codebuild/backends/types.js';
 import { ensureContainerEngine, type ContainerEngine } from '../helpers/containers.js';
@@ -36,7 +41,10 @@ describe('CodeBuild container backend', { skip }, () => {
     workDir = mkdtempSync(join(tmpdir(), 'cbct-src-'));
     scriptsDir = mkdtempSync(join(tmpdir(), 'cbct-scripts-'));
     writeFileSync(join(workDir, 'input.txt'), 'from the source\n');
-    writeFileSync(join(scriptsDir, 'driver.sh'), 'echo "driver in $(pwd)"\ncat input.txt\necho to-stderr >&2\necho "FOO=$FOO BAR=$BAR"\nprintf "ünïcödé ✓\\r\\n"\necho made > made.txt\nexit 7\n');
+    writeFileSync(
+      join(scriptsDir, 'driver.sh'),
+      'echo "driver in $(pwd)"\ncat input.txt\necho to-stderr >&2\necho "FOO=$FOO BAR=$BAR"\nprintf "ünïcödé ✓\\r\\n"\necho made > made.txt\nexit 7\n',
+    );
   });
 
   after(async () => {
@@ -63,7 +71,9 @@ describe('CodeBuild container backend', { skip }, () => {
   };
 
   const leftovers = async () =>
-    (await docker.listContainers({ all: true, filters: { label: [BUILD_ID_LABEL] } })).filter((c) => c.Labels[BUILD_ID_LABEL]?.startsWith(`${project}:`));
+    (await docker.listContainers({ all: true, filters: { label: [BUILD_ID_LABEL] } })).filter((c) =>
+      c.Labels[BUILD_ID_LABEL]?.startsWith(`${project}:`),
+    );
 
   test('provision: a local image → a log line naming the image and the engine', async () => {
     const line = await backend.provision(engine.image, new AbortController().signal);
@@ -89,13 +99,19 @@ describe('CodeBuild container backend', { skip }, () => {
 
   test('provision: an unmapped curated image → ProvisioningError at once, saying to build/tag or map it', async () => {
     const t0 = Date.now();
-    await assert.rejects(backend.provision('aws/codebuild/amazonlinux2-x86_64-standard:5.0', new AbortController().signal), (e: unknown) => {
-      assert.ok(e instanceof ProvisioningError);
-      assert.match(e.message, /pull access denied for aws\/codebuild\/amazonlinux2-x86_64-standard:5\.0, repository does not exist or may require 'docker login'/);
-      assert.match(e.message, /OPSBOX_CODEBUILD_IMAGE_AWS_CODEBUILD_AMAZONLINUX2_X86_64_STANDARD_5_0=/);
-      assert.match(e.message, /aws-codebuild-docker-images/);
-      return true;
-    });
+    await assert.rejects(
+      backend.provision('aws/codebuild/amazonlinux2-x86_64-standard:5.0', new AbortController().signal),
+      (e: unknown) => {
+        assert.ok(e instanceof ProvisioningError);
+        assert.match(
+          e.message,
+          /pull access denied for aws\/codebuild\/amazonlinux2-x86_64-standard:5\.0, repository does not exist or may require 'docker login'/,
+        );
+        assert.match(e.message, /OPSBOX_CODEBUILD_IMAGE_AWS_CODEBUILD_AMAZONLINUX2_X86_64_STANDARD_5_0=/);
+        assert.match(e.message, /aws-codebuild-docker-images/);
+        return true;
+      },
+    );
     assert.ok(Date.now() - t0 < 1000);
   });
 
@@ -114,13 +130,18 @@ describe('CodeBuild container backend', { skip }, () => {
       lines.filter(([s]) => s === 'stdout').map(([, l]) => l),
       ['driver in /codebuild/output/src123/src', 'from the source', 'FOO=foo value BAR=a=b c', 'ünïcödé ✓'],
     );
-    assert.deepEqual(lines.filter(([s]) => s === 'stderr'), [['stderr', 'to-stderr']]);
+    assert.deepEqual(
+      lines.filter(([s]) => s === 'stderr'),
+      [['stderr', 'to-stderr']],
+    );
     assert.equal(readFileSync(join(workDir, 'made.txt'), 'utf8'), 'made\n');
   });
 
   test('run: many interleaved lines on one stream keep their order; a last line without newline still arrives', async () => {
     const lines: [string, string][] = [];
-    const r = await backend.run(exec({ lines, command: ['sh', '-c', 'i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); done; printf tail'] }));
+    const r = await backend.run(
+      exec({ lines, command: ['sh', '-c', 'i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); done; printf tail'] }),
+    );
     assert.equal(r.exitCode, 0);
     const out = lines.map(([, l]) => l);
     assert.equal(out.length, 2001);
@@ -199,7 +220,10 @@ describe('CodeBuild container backend', { skip }, () => {
     while (!lines.length && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
     await other.close();
     assert.deepEqual(await running, { exitCode: null, signal: 'SIGKILL' });
-    assert.deepEqual((await leftovers()).filter((c) => c.Labels[BUILD_ID_LABEL] === e.buildId), []);
+    assert.deepEqual(
+      (await leftovers()).filter((c) => c.Labels[BUILD_ID_LABEL] === e.buildId),
+      [],
+    );
   });
 
   test('run: an image that is not there → ProvisioningError, nothing left behind', async () => {
@@ -224,7 +248,14 @@ describe('CodeBuild image map', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cbct-map-'));
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'images.json');
-    writeFileSync(file, JSON.stringify({ 'aws/codebuild/standard:6.0': 'local/std6', 'aws/codebuild/*': 'local/any', 'aws/codebuild/amazonlinux*': 'local/al' }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'aws/codebuild/standard:6.0': 'local/std6',
+        'aws/codebuild/*': 'local/any',
+        'aws/codebuild/amazonlinux*': 'local/al',
+      }),
+    );
     const env = { OPSBOX_CODEBUILD_IMAGES: file, OPSBOX_CODEBUILD_IMAGE_AWS_CODEBUILD_STANDARD_7_0: 'local/std7-env' };
     try {
       assert.equal(resolveImage('aws/codebuild/standard:7.0', { 'aws/codebuild/standard:7.0': 'local/opt' }, env), 'local/opt');
@@ -234,7 +265,10 @@ describe('CodeBuild image map', () => {
       assert.equal(resolveImage('aws/codebuild/standard:5.0', {}, env), 'local/any');
       assert.equal(resolveImage('node:20', {}, env), 'node:20');
       assert.equal(resolveImage('aws/codebuild/standard:7.0', {}, {}), 'aws/codebuild/standard:7.0');
-      assert.equal(imageEnvVar('aws/codebuild/amazonlinux2-aarch64-standard:3.0'), 'OPSBOX_CODEBUILD_IMAGE_AWS_CODEBUILD_AMAZONLINUX2_AARCH64_STANDARD_3_0');
+      assert.equal(
+        imageEnvVar('aws/codebuild/amazonlinux2-aarch64-standard:3.0'),
+        'OPSBOX_CODEBUILD_IMAGE_AWS_CODEBUILD_AMAZONLINUX2_AARCH64_STANDARD_3_0',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -33,24 +33,32 @@ after(async () => {
   await box?.dispose();
 });
 
-
 const waitBuild = (id: string, ms = 60_000, done?: (b: Build) => boolean) => waitBuildOf(cb, id, ms, done);
 
 async function logText(b: Build) {
-  const r = await logs.send(new GetLogEventsCommand({ logGroupName: b.logs!.groupName, logStreamName: b.logs!.streamName, startFromHead: true }));
+  const r = await logs.send(
+    new GetLogEventsCommand({ logGroupName: b.logs!.groupName, logStreamName: b.logs!.streamName, startFromHead: true }),
+  );
   return r.events!.map((e) => e.message).join('\n');
 }
 
 async function project(buildspec: string, image = engine!.image, extra: Record<string, unknown> = {}) {
   const name = unique('ctr');
-  await cb.send(new CreateProjectCommand({
-    name,
-    source: { type: 'NO_SOURCE', buildspec },
-    artifacts: { type: 'NO_ARTIFACTS' },
-    environment: { type: 'LINUX_CONTAINER', image, computeType: 'BUILD_GENERAL1_SMALL', environmentVariables: [{ name: 'STAGE', value: 'test' }] },
-    serviceRole: 'arn:aws:iam::000000000000:role/cb',
-    ...extra,
-  }));
+  await cb.send(
+    new CreateProjectCommand({
+      name,
+      source: { type: 'NO_SOURCE', buildspec },
+      artifacts: { type: 'NO_ARTIFACTS' },
+      environment: {
+        type: 'LINUX_CONTAINER',
+        image,
+        computeType: 'BUILD_GENERAL1_SMALL',
+        environmentVariables: [{ name: 'STAGE', value: 'test' }],
+      },
+      serviceRole: 'arn:aws:iam::000000000000:role/cb',
+      ...extra,
+    }),
+  );
   return name;
 }
 

@@ -47,19 +47,29 @@ let logs: CloudWatchLogsClient;
 let git: GitClient;
 const bucket = unique('artifacts');
 
-
 const waitBuild = (id: string, ms = 20_000, done?: (b: Build) => boolean) => waitBuildOf(cb, id, ms, done);
 
 const phases = (b: Build) => b.phases!.map((p) => `${p.phaseType}${p.phaseStatus ? `:${p.phaseStatus}` : ''}`);
 
 async function inlineProject(buildspec: string, extra: Record<string, unknown> = {}) {
   const name = unique('p');
-  await cb.send(new CreateProjectCommand({ name, source: { type: 'NO_SOURCE', buildspec }, artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE, ...extra }));
+  await cb.send(
+    new CreateProjectCommand({
+      name,
+      source: { type: 'NO_SOURCE', buildspec },
+      artifacts: { type: 'NO_ARTIFACTS' },
+      environment: ENV,
+      serviceRole: ROLE,
+      ...extra,
+    }),
+  );
   return name;
 }
 
 async function logText(b: Build) {
-  const r = await logs.send(new GetLogEventsCommand({ logGroupName: b.logs!.groupName, logStreamName: b.logs!.streamName, startFromHead: true }));
+  const r = await logs.send(
+    new GetLogEventsCommand({ logGroupName: b.logs!.groupName, logStreamName: b.logs!.streamName, startFromHead: true }),
+  );
   return r.events!.map((e) => e.message).join('\n');
 }
 
@@ -157,8 +167,17 @@ reports:
     const b = await waitBuild(started.id!);
     assert.equal(b.buildStatus, 'SUCCEEDED', JSON.stringify(b.phases));
     assert.deepEqual(phases(b), [
-      'SUBMITTED:SUCCEEDED', 'QUEUED:SUCCEEDED', 'PROVISIONING:SUCCEEDED', 'DOWNLOAD_SOURCE:SUCCEEDED', 'INSTALL:SUCCEEDED', 'PRE_BUILD:SUCCEEDED',
-      'BUILD:SUCCEEDED', 'POST_BUILD:SUCCEEDED', 'UPLOAD_ARTIFACTS:SUCCEEDED', 'FINALIZING:SUCCEEDED', 'COMPLETED',
+      'SUBMITTED:SUCCEEDED',
+      'QUEUED:SUCCEEDED',
+      'PROVISIONING:SUCCEEDED',
+      'DOWNLOAD_SOURCE:SUCCEEDED',
+      'INSTALL:SUCCEEDED',
+      'PRE_BUILD:SUCCEEDED',
+      'BUILD:SUCCEEDED',
+      'POST_BUILD:SUCCEEDED',
+      'UPLOAD_ARTIFACTS:SUCCEEDED',
+      'FINALIZING:SUCCEEDED',
+      'COMPLETED',
     ]);
     assert.equal(b.resolvedSourceVersion, repo.commit);
     assert.equal(b.currentPhase, 'COMPLETED');
@@ -168,14 +187,25 @@ reports:
     const text = await logText(b);
     assert.match(text, /greeting=from-buildspec level=2 in app/, 'project variables win over buildspec ones; cd persists across phases');
     assert.match(text, /succeeding=1/);
-    assert.match(text, new RegExp(`arn:aws:sts::000000000000:assumed-role/cb/AWSCodeBuild-${b.id!.split(':')[1]}`), 'the build calls AWS as its service role');
+    assert.match(
+      text,
+      new RegExp(`arn:aws:sts::000000000000:assumed-role/cb/AWSCodeBuild-${b.id!.split(':')[1]}`),
+      'the build calls AWS as its service role',
+    );
     assert.match(text, /\[Container\] \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{6} Entering phase BUILD/);
     assert.match(text, /Running command echo installing/);
 
     const zip = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'out.zip' }));
     const file = join(mkdtempSync(join(tmpdir(), 'cb-zip-')), 'out.zip');
     writeFileSync(file, await zip.Body!.transformToByteArray());
-    const listing = execFileSync('python3', ['-c', 'import sys,zipfile; print("\\n".join(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))', file]).toString().trim().split('\n');
+    const listing = execFileSync('python3', [
+      '-c',
+      'import sys,zipfile; print("\\n".join(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))',
+      file,
+    ])
+      .toString()
+      .trim()
+      .split('\n');
     assert.deepEqual(listing, ['main.txt', 'sub/deep.txt']);
 
     assert.equal(b.reportArns?.length, 1);
@@ -188,13 +218,19 @@ reports:
     assert.equal(report.testSummary!.statusCounts!.SKIPPED, 1);
     assert.equal(report.testSummary!.durationInNanoSeconds, 750_000_000);
     const cases = (await cb.send(new DescribeTestCasesCommand({ reportArn: report.arn! }))).testCases!;
-    assert.deepEqual(cases.map((c) => [c.prefix, c.name, c.status, c.durationInNanoSeconds]), [
-      ['cart.total', 'adds items', 'SUCCEEDED', 250_000_000],
-      ['cart.total', 'applies discount', 'FAILED', 500_000_000],
-      ['cart.io', 'skips', 'SKIPPED', 0],
-    ]);
+    assert.deepEqual(
+      cases.map((c) => [c.prefix, c.name, c.status, c.durationInNanoSeconds]),
+      [
+        ['cart.total', 'adds items', 'SUCCEEDED', 250_000_000],
+        ['cart.total', 'applies discount', 'FAILED', 500_000_000],
+        ['cart.io', 'skips', 'SKIPPED', 0],
+      ],
+    );
     const failed = (await cb.send(new DescribeTestCasesCommand({ reportArn: report.arn!, filter: { status: 'FAILED' } }))).testCases!;
-    assert.deepEqual(failed.map((c) => c.name), ['applies discount']);
+    assert.deepEqual(
+      failed.map((c) => c.name),
+      ['applies discount'],
+    );
     const groups = (await cb.send(new ListReportGroupsCommand({}))).reportGroups!;
     assert.ok(groups.includes(report.reportGroupArn!));
   });
@@ -215,9 +251,23 @@ phases:
 `);
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
     assert.equal(b.buildStatus, 'FAILED');
-    assert.deepEqual(phases(b), ['SUBMITTED:SUCCEEDED', 'QUEUED:SUCCEEDED', 'PROVISIONING:SUCCEEDED', 'DOWNLOAD_SOURCE:SUCCEEDED', 'INSTALL:SUCCEEDED', 'PRE_BUILD:FAILED', 'FINALIZING:SUCCEEDED', 'COMPLETED']);
+    assert.deepEqual(phases(b), [
+      'SUBMITTED:SUCCEEDED',
+      'QUEUED:SUCCEEDED',
+      'PROVISIONING:SUCCEEDED',
+      'DOWNLOAD_SOURCE:SUCCEEDED',
+      'INSTALL:SUCCEEDED',
+      'PRE_BUILD:FAILED',
+      'FINALIZING:SUCCEEDED',
+      'COMPLETED',
+    ]);
     const pre = b.phases!.find((p) => p.phaseType === 'PRE_BUILD')!;
-    assert.deepEqual(pre.contexts, [{ statusCode: 'COMMAND_EXECUTION_ERROR', message: 'Error while executing command: exit_code_3() { return 3; }; exit_code_3. Reason: exit status 3' }]);
+    assert.deepEqual(pre.contexts, [
+      {
+        statusCode: 'COMMAND_EXECUTION_ERROR',
+        message: 'Error while executing command: exit_code_3() { return 3; }; exit_code_3. Reason: exit status 3',
+      },
+    ]);
     const text = await logText(b);
     assert.match(text, /cleanup/);
     assert.doesNotMatch(text, /never|not-built/);
@@ -240,7 +290,15 @@ phases:
 `);
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
     assert.equal(b.buildStatus, 'FAILED');
-    assert.deepEqual(phases(b).slice(4), ['INSTALL:FAILED', 'PRE_BUILD:SUCCEEDED', 'BUILD:FAILED', 'POST_BUILD:SUCCEEDED', 'UPLOAD_ARTIFACTS:SUCCEEDED', 'FINALIZING:SUCCEEDED', 'COMPLETED']);
+    assert.deepEqual(phases(b).slice(4), [
+      'INSTALL:FAILED',
+      'PRE_BUILD:SUCCEEDED',
+      'BUILD:FAILED',
+      'POST_BUILD:SUCCEEDED',
+      'UPLOAD_ARTIFACTS:SUCCEEDED',
+      'FINALIZING:SUCCEEDED',
+      'COMPLETED',
+    ]);
     assert.match(await logText(b), /post succeeding=0/);
   });
 
@@ -282,16 +340,22 @@ phases:
     const b = await waitBuild(second);
     assert.equal(b.buildStatus, 'SUCCEEDED');
     const queuedPhase = b.phases!.find((p) => p.phaseType === 'QUEUED')!;
-    assert.ok(queuedPhase.endTime!.getTime() >= a.phases!.find((p) => p.phaseType === 'BUILD')!.endTime!.getTime(), 'the second left QUEUED only after the first had built');
+    assert.ok(
+      queuedPhase.endTime!.getTime() >= a.phases!.find((p) => p.phaseType === 'BUILD')!.endTime!.getTime(),
+      'the second left QUEUED only after the first had built',
+    );
   });
 
   test('a build past its timeout ends TIMED_OUT with its commands killed', async () => {
-    const name = await inlineProject(`version: 0.2
+    const name = await inlineProject(
+      `version: 0.2
 phases:
   build:
     commands:
       - sleep 60
-`, { timeoutInMinutes: 5 });
+`,
+      { timeoutInMinutes: 5 },
+    );
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!, 15_000);
     assert.equal(b.buildStatus, 'TIMED_OUT');
     const build = b.phases!.find((p) => p.phaseType === 'BUILD')!;
@@ -313,11 +377,21 @@ phases:
   test('a source version that does not exist fails DOWNLOAD_SOURCE with CLIENT_ERROR', async () => {
     const repo = await pushRepo({ 'buildspec.yml': 'version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n' });
     const name = unique('p');
-    await cb.send(new CreateProjectCommand({ name, source: { type: 'CODECOMMIT', location: `https://git-codecommit.us-east-1.amazonaws.com/v1/repos/${repo.repositoryName}` }, artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE }));
+    await cb.send(
+      new CreateProjectCommand({
+        name,
+        source: { type: 'CODECOMMIT', location: `https://git-codecommit.us-east-1.amazonaws.com/v1/repos/${repo.repositoryName}` },
+        artifacts: { type: 'NO_ARTIFACTS' },
+        environment: ENV,
+        serviceRole: ROLE,
+      }),
+    );
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name, sourceVersion: 'nope' }))).build!.id!);
     const dl = b.phases!.find((p) => p.phaseType === 'DOWNLOAD_SOURCE')!;
     assert.equal(dl.phaseStatus, 'CLIENT_ERROR');
-    assert.deepEqual(dl.contexts, [{ statusCode: 'CLIENT_ERROR', message: 'CLIENT_ERROR: reference not found for primary source and source version nope' }]);
+    assert.deepEqual(dl.contexts, [
+      { statusCode: 'CLIENT_ERROR', message: 'CLIENT_ERROR: reference not found for primary source and source version nope' },
+    ]);
     // a tag and a commit id are source versions too
     await git.must(repo.dir, ['tag', 'v1']);
     await git.must(repo.dir, ['push', '-q', `${box.url}/v1/repos/${repo.repositoryName}`, 'v1']);
@@ -342,17 +416,26 @@ cache:
   paths:
     - 'deps/**/*'
 `;
-    execFileSync('python3', ['-c', 'import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],"w")\nz.writestr("buildspec.yml",sys.argv[2])\nz.writestr("data.txt","from-zip\\n")\nz.close()', zipFile, buildspec]);
+    execFileSync('python3', [
+      '-c',
+      'import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],"w")\nz.writestr("buildspec.yml",sys.argv[2])\nz.writestr("data.txt","from-zip\\n")\nz.close()',
+      zipFile,
+      buildspec,
+    ]);
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src/app.zip', Body: readFileSync(zipFile) }));
     const name = unique('s3src');
-    await cb.send(new CreateProjectCommand({
-      name,
-      source: { type: 'S3', location: `${bucket}/src/app.zip` },
-      secondarySources: [{ type: 'CODECOMMIT', location: `${box.url}/v1/repos/${lib.repositoryName}`, sourceIdentifier: 'lib' }],
-      cache: { type: 'LOCAL', modes: ['LOCAL_CUSTOM_CACHE'] },
-      artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE,
-    }));
+    await cb.send(
+      new CreateProjectCommand({
+        name,
+        source: { type: 'S3', location: `${bucket}/src/app.zip` },
+        secondarySources: [{ type: 'CODECOMMIT', location: `${box.url}/v1/repos/${lib.repositoryName}`, sourceIdentifier: 'lib' }],
+        cache: { type: 'LOCAL', modes: ['LOCAL_CUSTOM_CACHE'] },
+        artifacts: { type: 'NO_ARTIFACTS' },
+        environment: ENV,
+        serviceRole: ROLE,
+      }),
+    );
     const first = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
     assert.equal(first.buildStatus, 'SUCCEEDED', JSON.stringify(first.phases));
     const text = await logText(first);
@@ -364,7 +447,8 @@ cache:
   });
 
   test('secondary artifacts go to their own S3 locations; BUILD_ID namespace; packaging NONE; a buildspec name evaluated by the shell', async () => {
-    const name = await inlineProject(`version: 0.2
+    const name = await inlineProject(
+      `version: 0.2
 phases:
   build:
     commands:
@@ -379,14 +463,28 @@ artifacts:
       files:
         - logs/build.log
       discard-paths: yes
-`, {
-      artifacts: { type: 'S3', location: bucket, path: 'builds', namespaceType: 'BUILD_ID', name: 'web', packaging: 'NONE', overrideArtifactName: true },
-      secondaryArtifacts: [{ type: 'S3', location: bucket, path: 'logs', name: 'l', packaging: 'NONE', artifactIdentifier: 'logs' }],
-    });
+`,
+      {
+        artifacts: {
+          type: 'S3',
+          location: bucket,
+          path: 'builds',
+          namespaceType: 'BUILD_ID',
+          name: 'web',
+          packaging: 'NONE',
+          overrideArtifactName: true,
+        },
+        secondaryArtifacts: [{ type: 'S3', location: bucket, path: 'logs', name: 'l', packaging: 'NONE', artifactIdentifier: 'logs' }],
+      },
+    );
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
     assert.equal(b.buildStatus, 'SUCCEEDED', JSON.stringify(b.phases));
     const uuid = b.id!.split(':')[1];
-    assert.equal(b.artifacts!.location, `arn:aws:s3:::${bucket}/builds/${uuid}/site-1`, 'the buildspec name, evaluated by the shell, overrides the project one');
+    assert.equal(
+      b.artifacts!.location,
+      `arn:aws:s3:::${bucket}/builds/${uuid}/site-1`,
+      'the buildspec name, evaluated by the shell, overrides the project one',
+    );
     assert.equal(b.secondaryArtifacts![0].location, `arn:aws:s3:::${bucket}/logs/l`);
     const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
     const keys = (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents!.map((o) => o.Key);
@@ -399,7 +497,16 @@ artifacts:
 
   test('a PARAMETER_STORE variable fails DOWNLOAD_SOURCE with a clear message until Parameter Store exists', async () => {
     const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo x\n');
-    const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name, environmentVariablesOverride: [{ name: 'DB', value: '/shop/db', type: 'PARAMETER_STORE' }] }))).build!.id!);
+    const b = await waitBuild(
+      (
+        await cb.send(
+          new StartBuildCommand({
+            projectName: name,
+            environmentVariablesOverride: [{ name: 'DB', value: '/shop/db', type: 'PARAMETER_STORE' }],
+          }),
+        )
+      ).build!.id!,
+    );
     const dl = b.phases!.find((p) => p.phaseType === 'DOWNLOAD_SOURCE')!;
     assert.equal(dl.phaseStatus, 'FAILED');
     assert.equal(dl.contexts![0].statusCode, 'Decrypted Variables Error');
@@ -415,7 +522,9 @@ phases:
 `);
     const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!, 30_000);
     assert.equal(b.buildStatus, 'SUCCEEDED');
-    const r = await logs.send(new GetLogEventsCommand({ logGroupName: b.logs!.groupName, logStreamName: b.logs!.streamName, startFromHead: true, limit: 10000 }));
+    const r = await logs.send(
+      new GetLogEventsCommand({ logGroupName: b.logs!.groupName, logStreamName: b.logs!.streamName, startFromHead: true, limit: 10000 }),
+    );
     assert.ok(r.events!.some((e) => e.message === 'line 0'));
     const health = await fetch(`${box.url}/_opsbox/health`);
     assert.equal(health.status, 200);
@@ -424,9 +533,19 @@ phases:
 
 describe('CodeBuild API', () => {
   test('projects: create, duplicate, batch get, update, list, delete', async () => {
-    const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo x\n', { tags: [{ key: 'team', value: 'shop' }] });
+    const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo x\n', {
+      tags: [{ key: 'team', value: 'shop' }],
+    });
     await assert.rejects(
-      cb.send(new CreateProjectCommand({ name, source: { type: 'NO_SOURCE', buildspec: 'x' }, artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE })),
+      cb.send(
+        new CreateProjectCommand({
+          name,
+          source: { type: 'NO_SOURCE', buildspec: 'x' },
+          artifacts: { type: 'NO_ARTIFACTS' },
+          environment: ENV,
+          serviceRole: ROLE,
+        }),
+      ),
       (e: any) => e.name === 'ResourceAlreadyExistsException' && e.$metadata.httpStatusCode === 400,
     );
     const got = await cb.send(new BatchGetProjectsCommand({ names: [name, 'missing-project'] }));
@@ -442,26 +561,58 @@ describe('CodeBuild API', () => {
   });
 
   test('bad input gets AWS errors', async () => {
-    await assert.rejects(cb.send(new StartBuildCommand({ projectName: 'no-such-project' })), (e: any) => e.name === 'ResourceNotFoundException');
     await assert.rejects(
-      cb.send(new CreateProjectCommand({ name: unique('p'), source: { type: 'NO_SOURCE' }, artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE })),
+      cb.send(new StartBuildCommand({ projectName: 'no-such-project' })),
+      (e: any) => e.name === 'ResourceNotFoundException',
+    );
+    await assert.rejects(
+      cb.send(
+        new CreateProjectCommand({
+          name: unique('p'),
+          source: { type: 'NO_SOURCE' },
+          artifacts: { type: 'NO_ARTIFACTS' },
+          environment: ENV,
+          serviceRole: ROLE,
+        }),
+      ),
       (e: any) => e.name === 'InvalidInputException' && /buildspec cannot be empty/.test(e.message),
     );
     await assert.rejects(
-      cb.send(new CreateProjectCommand({ name: unique('p'), source: { type: 'SVN' as any, location: 'x' }, artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE })),
+      cb.send(
+        new CreateProjectCommand({
+          name: unique('p'),
+          source: { type: 'SVN' as any, location: 'x' },
+          artifacts: { type: 'NO_ARTIFACTS' },
+          environment: ENV,
+          serviceRole: ROLE,
+        }),
+      ),
       (e: any) => /source\.type/.test(e.message),
     );
     await assert.rejects(
-      cb.send(new CreateProjectCommand({ name: unique('p'), source: { type: 'NO_SOURCE', buildspec: 'x' }, artifacts: { type: 'S3' }, environment: ENV, serviceRole: ROLE })),
+      cb.send(
+        new CreateProjectCommand({
+          name: unique('p'),
+          source: { type: 'NO_SOURCE', buildspec: 'x' },
+          artifacts: { type: 'S3' },
+          environment: ENV,
+          serviceRole: ROLE,
+        }),
+      ),
       (e: any) => e.name === 'InvalidInputException' && /location/.test(e.message),
     );
     const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo x\n');
-    await assert.rejects(cb.send(new StartBuildCommand({ projectName: name, timeoutInMinutesOverride: 1 })), (e: any) => e.name === 'InvalidInputException');
+    await assert.rejects(
+      cb.send(new StartBuildCommand({ projectName: name, timeoutInMinutesOverride: 1 })),
+      (e: any) => e.name === 'InvalidInputException',
+    );
   });
 
   test('RetryBuild, ListBuildsForProject, BatchDeleteBuilds; the aws CLI sees the same builds', async () => {
     const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo "n=$CODEBUILD_BUILD_NUMBER"\n');
-    const first = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name, environmentVariablesOverride: [{ name: 'X', value: '1' }] }))).build!.id!);
+    const first = await waitBuild(
+      (await cb.send(new StartBuildCommand({ projectName: name, environmentVariablesOverride: [{ name: 'X', value: '1' }] }))).build!.id!,
+    );
     const retried = await waitBuild((await cb.send(new RetryBuildCommand({ id: first.id }))).build!.id!);
     assert.equal(retried.buildNumber, 2);
     assert.deepEqual(retried.environment!.environmentVariables, [{ name: 'X', value: '1', type: 'PLAINTEXT' }]);
@@ -480,21 +631,34 @@ describe('CodeBuild API', () => {
     const a = (await cb.send(new StartBuildCommand({ projectName: name, idempotencyToken: 'tok-1' }))).build!;
     const b = (await cb.send(new StartBuildCommand({ projectName: name, idempotencyToken: 'tok-1' }))).build!;
     assert.equal(b.id, a.id);
-    await assert.rejects(cb.send(new StartBuildCommand({ projectName: name, idempotencyToken: 'tok-1', sourceVersion: 'other' })), (e: any) => e.name === 'InvalidInputException');
+    await assert.rejects(
+      cb.send(new StartBuildCommand({ projectName: name, idempotencyToken: 'tok-1', sourceVersion: 'other' })),
+      (e: any) => e.name === 'InvalidInputException',
+    );
     await waitBuild(a.id!);
     const images = await awsCli(box.url, ['codebuild', 'list-curated-environment-images']);
     assert.equal(images.code, 0, images.stderr);
-    const names = JSON.parse(images.stdout).platforms.flatMap((p: any) => p.languages.flatMap((l: any) => l.images.map((i: any) => i.name)));
+    const names = JSON.parse(images.stdout).platforms.flatMap((p: any) =>
+      p.languages.flatMap((l: any) => l.images.map((i: any) => i.name)),
+    );
     assert.ok(names.includes('aws/codebuild/standard:7.0'));
   });
 
   test('the aws CLI creates a project and starts a build', async () => {
     const name = unique('cli');
     const created = await awsCli(box.url, [
-      'codebuild', 'create-project', '--name', name,
-      '--source', JSON.stringify({ type: 'NO_SOURCE', buildspec: 'version: 0.2\nphases:\n  build:\n    commands:\n      - echo from-cli\n' }),
-      '--artifacts', 'type=NO_ARTIFACTS', '--environment', 'type=LINUX_CONTAINER,image=opsbox/host,computeType=BUILD_GENERAL1_SMALL',
-      '--service-role', ROLE,
+      'codebuild',
+      'create-project',
+      '--name',
+      name,
+      '--source',
+      JSON.stringify({ type: 'NO_SOURCE', buildspec: 'version: 0.2\nphases:\n  build:\n    commands:\n      - echo from-cli\n' }),
+      '--artifacts',
+      'type=NO_ARTIFACTS',
+      '--environment',
+      'type=LINUX_CONTAINER,image=opsbox/host,computeType=BUILD_GENERAL1_SMALL',
+      '--service-role',
+      ROLE,
     ]);
     assert.equal(created.code, 0, created.stderr);
     const started = await awsCli(box.url, ['codebuild', 'start-build', '--project-name', name]);
@@ -507,18 +671,38 @@ describe('CodeBuild API', () => {
   test('an EventBridge rule on a CodeCommit push starts a build of the pushed commit; AWS/CodeBuild metrics count it', async () => {
     const repo = await pushRepo({ 'buildspec.yml': 'version: 0.2\nphases:\n  build:\n    commands:\n      - echo pushed\n' });
     const name = unique('on-push');
-    await cb.send(new CreateProjectCommand({ name, source: { type: 'CODECOMMIT', location: `${box.url}/v1/repos/${repo.repositoryName}` }, artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE }));
+    await cb.send(
+      new CreateProjectCommand({
+        name,
+        source: { type: 'CODECOMMIT', location: `${box.url}/v1/repos/${repo.repositoryName}` },
+        artifacts: { type: 'NO_ARTIFACTS' },
+        environment: ENV,
+        serviceRole: ROLE,
+      }),
+    );
     const events = new EventBridgeClient(clientConfig(box.url));
-    await events.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: ['aws.codecommit'], detail: { repositoryName: [repo.repositoryName], referenceName: ['main'] } }) }));
-    await events.send(new PutTargetsCommand({
-      Rule: name,
-      Targets: [{
-        Id: 'build',
-        Arn: `arn:aws:codebuild:us-east-1:000000000000:project/${name}`,
-        RoleArn: ROLE,
-        InputTransformer: { InputPathsMap: { commit: '$.detail.commitId' }, InputTemplate: '{"sourceVersion": <commit>}' },
-      }],
-    }));
+    await events.send(
+      new PutRuleCommand({
+        Name: name,
+        EventPattern: JSON.stringify({
+          source: ['aws.codecommit'],
+          detail: { repositoryName: [repo.repositoryName], referenceName: ['main'] },
+        }),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({
+        Rule: name,
+        Targets: [
+          {
+            Id: 'build',
+            Arn: `arn:aws:codebuild:us-east-1:000000000000:project/${name}`,
+            RoleArn: ROLE,
+            InputTransformer: { InputPathsMap: { commit: '$.detail.commitId' }, InputTemplate: '{"sourceVersion": <commit>}' },
+          },
+        ],
+      }),
+    );
     writeFileSync(join(repo.dir, 'second.txt'), '2');
     await git.must(repo.dir, ['add', '-A']);
     await git.must(repo.dir, ['commit', '-q', '-m', 'second']);
@@ -537,11 +721,21 @@ describe('CodeBuild API', () => {
     assert.equal(b.resolvedSourceVersion, second);
 
     const cw = new CloudWatchClient(clientConfig(box.url));
-    const stats = await cw.send(new GetMetricStatisticsCommand({
-      Namespace: 'AWS/CodeBuild', MetricName: 'SucceededBuilds', Dimensions: [{ Name: 'ProjectName', Value: name }],
-      StartTime: new Date(Date.now() - 600_000), EndTime: new Date(Date.now() + 60_000), Period: 60, Statistics: ['Sum'],
-    }));
-    assert.equal(stats.Datapoints!.reduce((s, d) => s + d.Sum!, 0), 1);
+    const stats = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'AWS/CodeBuild',
+        MetricName: 'SucceededBuilds',
+        Dimensions: [{ Name: 'ProjectName', Value: name }],
+        StartTime: new Date(Date.now() - 600_000),
+        EndTime: new Date(Date.now() + 60_000),
+        Period: 60,
+        Statistics: ['Sum'],
+      }),
+    );
+    assert.equal(
+      stats.Datapoints!.reduce((s, d) => s + d.Sum!, 0),
+      1,
+    );
   });
 });
 
@@ -552,7 +746,15 @@ describe('CodeBuild durability', () => {
     try {
       const c = new CodeBuildClient(clientConfig(own.url));
       const name = unique('p');
-      await c.send(new CreateProjectCommand({ name, source: { type: 'NO_SOURCE', buildspec: 'version: 0.2\nphases:\n  build:\n    commands:\n      - echo a\n      - sleep 30\n' }, artifacts: { type: 'NO_ARTIFACTS' }, environment: ENV, serviceRole: ROLE }));
+      await c.send(
+        new CreateProjectCommand({
+          name,
+          source: { type: 'NO_SOURCE', buildspec: 'version: 0.2\nphases:\n  build:\n    commands:\n      - echo a\n      - sleep 30\n' },
+          artifacts: { type: 'NO_ARTIFACTS' },
+          environment: ENV,
+          serviceRole: ROLE,
+        }),
+      );
       const id = (await c.send(new StartBuildCommand({ projectName: name }))).build!.id!;
       const end = Date.now() + 10_000;
       while ((await c.send(new BatchGetBuildsCommand({ ids: [id] }))).builds![0].currentPhase !== 'BUILD') {

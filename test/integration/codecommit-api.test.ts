@@ -46,7 +46,12 @@ describe('repositories', () => {
       assert.equal(errorCode(r), 'InvalidRepositoryNameException', bad);
     }
     const name = unique('dup');
-    const created = await ok(box.url, 'CreateRepository', { repositoryName: name, repositoryDescription: 'd', tags: { team: 'a' }, kmsKeyId: 'alias/x' });
+    const created = await ok(box.url, 'CreateRepository', {
+      repositoryName: name,
+      repositoryDescription: 'd',
+      tags: { team: 'a' },
+      kmsKeyId: 'alias/x',
+    });
     assert.match(created.repositoryMetadata.repositoryId, /^[0-9a-f-]{36}$/);
     assert.equal(created.repositoryMetadata.Arn, `arn:aws:codecommit:us-east-1:000000000000:${name}`);
     const again = await api(box.url, 'CreateRepository', { repositoryName: name });
@@ -68,14 +73,23 @@ describe('repositories', () => {
     await ok(box.url, 'CreateRepository', { repositoryName: z });
     await ok(box.url, 'CreateRepository', { repositoryName: a });
     const batch = await ok(box.url, 'BatchGetRepositories', { repositoryNames: [a, 'nope-' + a] });
-    assert.deepEqual(batch.repositories.map((r: any) => r.repositoryName), [a]);
+    assert.deepEqual(
+      batch.repositories.map((r: any) => r.repositoryName),
+      [a],
+    );
     assert.deepEqual(batch.repositoriesNotFound, ['nope-' + a]);
 
-    const asc = (await ok(box.url, 'ListRepositories', { sortBy: 'repositoryName', order: 'ascending' })).repositories.map((r: any) => r.repositoryName);
+    const asc = (await ok(box.url, 'ListRepositories', { sortBy: 'repositoryName', order: 'ascending' })).repositories.map(
+      (r: any) => r.repositoryName,
+    );
     assert.deepEqual(asc, [...asc].sort());
-    const desc = (await ok(box.url, 'ListRepositories', { sortBy: 'repositoryName', order: 'descending' })).repositories.map((r: any) => r.repositoryName);
+    const desc = (await ok(box.url, 'ListRepositories', { sortBy: 'repositoryName', order: 'descending' })).repositories.map(
+      (r: any) => r.repositoryName,
+    );
     assert.deepEqual(desc, [...asc].reverse());
-    const byDate = (await ok(box.url, 'ListRepositories', { sortBy: 'lastModifiedDate', order: 'descending' })).repositories.map((r: any) => r.repositoryName);
+    const byDate = (await ok(box.url, 'ListRepositories', { sortBy: 'lastModifiedDate', order: 'descending' })).repositories.map(
+      (r: any) => r.repositoryName,
+    );
     assert.ok(byDate.indexOf(a) < byDate.indexOf(z));
     assert.equal(errorCode(await api(box.url, 'ListRepositories', { sortBy: 'size' })), 'InvalidSortByException');
 
@@ -109,19 +123,35 @@ describe('branches', () => {
     const name = unique('br');
     const tip = await seed(name);
     await ok(box.url, 'CreateBranch', { repositoryName: name, branchName: 'dev', commitId: tip });
-    assert.equal(errorCode(await api(box.url, 'CreateBranch', { repositoryName: name, branchName: 'dev', commitId: tip })), 'BranchNameExistsException');
-    assert.equal(errorCode(await api(box.url, 'CreateBranch', { repositoryName: name, branchName: 'x', commitId: 'f'.repeat(40) })), 'CommitDoesNotExistException');
-    assert.equal(errorCode(await api(box.url, 'CreateBranch', { repositoryName: name, branchName: 'bad..name', commitId: tip })), 'InvalidBranchNameException');
-    assert.deepEqual((await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'dev' })).branch, { branchName: 'dev', commitId: tip });
+    assert.equal(
+      errorCode(await api(box.url, 'CreateBranch', { repositoryName: name, branchName: 'dev', commitId: tip })),
+      'BranchNameExistsException',
+    );
+    assert.equal(
+      errorCode(await api(box.url, 'CreateBranch', { repositoryName: name, branchName: 'x', commitId: 'f'.repeat(40) })),
+      'CommitDoesNotExistException',
+    );
+    assert.equal(
+      errorCode(await api(box.url, 'CreateBranch', { repositoryName: name, branchName: 'bad..name', commitId: tip })),
+      'InvalidBranchNameException',
+    );
+    assert.deepEqual((await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'dev' })).branch, {
+      branchName: 'dev',
+      commitId: tip,
+    });
     assert.deepEqual((await ok(box.url, 'ListBranches', { repositoryName: name })).branches.sort(), ['dev', 'main']);
 
-    assert.equal(errorCode(await api(box.url, 'DeleteBranch', { repositoryName: name, branchName: 'main' })), 'DefaultBranchCannotBeDeletedException');
+    assert.equal(
+      errorCode(await api(box.url, 'DeleteBranch', { repositoryName: name, branchName: 'main' })),
+      'DefaultBranchCannotBeDeletedException',
+    );
     await ok(box.url, 'UpdateDefaultBranch', { repositoryName: name, defaultBranchName: 'dev' });
     assert.equal((await ok(box.url, 'GetRepository', { repositoryName: name })).repositoryMetadata.defaultBranch, 'dev');
     const del = await ok(box.url, 'DeleteBranch', { repositoryName: name, branchName: 'main' });
     assert.deepEqual(del.deletedBranch, { branchName: 'main', commitId: tip });
 
-    const mine = () => sink.events.filter((e) => e.detail.repositoryName === name).map((e) => `${e.detail.event}:${e.detail.referenceName}`);
+    const mine = () =>
+      sink.events.filter((e) => e.detail.repositoryName === name).map((e) => `${e.detail.event}:${e.detail.referenceName}`);
     await sink.waitFor(() => mine().length === 3);
     assert.deepEqual(mine(), ['referenceCreated:main', 'referenceCreated:dev', 'referenceDeleted:main']);
   });
@@ -131,21 +161,64 @@ describe('files and commits', () => {
   test('PutFile: empty repository needs no parent; then parent required, outdated parent and same content rejected', async () => {
     const name = unique('put');
     await ok(box.url, 'CreateRepository', { repositoryName: name });
-    const first = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'a.txt', fileContent: b64('one'), name: 'Ann', email: 'ann@example.com', commitMessage: 'add a' });
+    const first = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'main',
+      filePath: 'a.txt',
+      fileContent: b64('one'),
+      name: 'Ann',
+      email: 'ann@example.com',
+      commitMessage: 'add a',
+    });
     assert.match(first.commitId, /^[0-9a-f]{40}$/);
-    assert.equal(errorCode(await api(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'b.txt', fileContent: b64('two') })), 'ParentCommitIdRequiredException');
-    const second = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'b.txt', fileContent: b64('two'), parentCommitId: first.commitId });
-    const outdated = await api(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'c.txt', fileContent: b64('3'), parentCommitId: first.commitId });
+    assert.equal(
+      errorCode(await api(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'b.txt', fileContent: b64('two') })),
+      'ParentCommitIdRequiredException',
+    );
+    const second = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'main',
+      filePath: 'b.txt',
+      fileContent: b64('two'),
+      parentCommitId: first.commitId,
+    });
+    const outdated = await api(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'main',
+      filePath: 'c.txt',
+      fileContent: b64('3'),
+      parentCommitId: first.commitId,
+    });
     assert.equal(errorCode(outdated), 'ParentCommitIdOutdatedException');
-    const same = await api(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'b.txt', fileContent: b64('two'), parentCommitId: second.commitId });
+    const same = await api(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'main',
+      filePath: 'b.txt',
+      fileContent: b64('two'),
+      parentCommitId: second.commitId,
+    });
     assert.equal(errorCode(same), 'SameFileContentException');
-    assert.equal(errorCode(await api(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'e.txt', fileContent: '', parentCommitId: second.commitId })), 'FileContentRequiredException');
+    assert.equal(
+      errorCode(
+        await api(box.url, 'PutFile', {
+          repositoryName: name,
+          branchName: 'main',
+          filePath: 'e.txt',
+          fileContent: '',
+          parentCommitId: second.commitId,
+        }),
+      ),
+      'FileContentRequiredException',
+    );
     const commit = (await ok(box.url, 'GetCommit', { repositoryName: name, commitId: first.commitId })).commit;
     assert.equal(commit.author.name, 'Ann');
     assert.equal(commit.author.email, 'ann@example.com');
     assert.equal(commit.message, 'add a');
     assert.match(commit.author.date, /^\d+ \+0000$/);
-    assert.equal(errorCode(await api(box.url, 'GetCommit', { repositoryName: name, commitId: 'a'.repeat(40) })), 'CommitIdDoesNotExistException');
+    assert.equal(
+      errorCode(await api(box.url, 'GetCommit', { repositoryName: name, commitId: 'a'.repeat(40) })),
+      'CommitIdDoesNotExistException',
+    );
     const batch = await ok(box.url, 'BatchGetCommits', { repositoryName: name, commitIds: [first.commitId, 'b'.repeat(40)] });
     assert.equal(batch.commits.length, 1);
     assert.equal(batch.errors[0].errorCode, 'CommitDoesNotExistException');
@@ -155,7 +228,14 @@ describe('files and commits', () => {
     const name = unique('bin');
     const tip = await seed(name);
     const data = randomBytes(4096);
-    const put = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'bin/data.bin', fileContent: b64(data), fileMode: 'EXECUTABLE', parentCommitId: tip });
+    const put = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'main',
+      filePath: 'bin/data.bin',
+      fileContent: b64(data),
+      fileMode: 'EXECUTABLE',
+      parentCommitId: tip,
+    });
     const file = await ok(box.url, 'GetFile', { repositoryName: name, filePath: 'bin/data.bin' });
     assert.deepEqual(Buffer.from(file.fileContent, 'base64'), data);
     assert.equal(file.fileMode, 'EXECUTABLE');
@@ -163,49 +243,122 @@ describe('files and commits', () => {
     assert.equal(file.commitId, put.commitId);
     const blob = await ok(box.url, 'GetBlob', { repositoryName: name, blobId: put.blobId });
     assert.deepEqual(Buffer.from(blob.content, 'base64'), data);
-    const cli = await awsCli(box.url, ['codecommit', 'get-file', '--repository-name', name, '--file-path', 'README.md', '--commit-specifier', tip]);
+    const cli = await awsCli(box.url, [
+      'codecommit',
+      'get-file',
+      '--repository-name',
+      name,
+      '--file-path',
+      'README.md',
+      '--commit-specifier',
+      tip,
+    ]);
     assert.equal(Buffer.from(JSON.parse(cli.stdout).fileContent, 'base64').toString(), 'hello\n');
     assert.equal(errorCode(await api(box.url, 'GetFile', { repositoryName: name, filePath: 'nope.txt' })), 'FileDoesNotExistException');
-    assert.equal(errorCode(await api(box.url, 'GetFile', { repositoryName: name, filePath: 'README.md', commitSpecifier: 'no-such-branch' })), 'CommitDoesNotExistException');
+    assert.equal(
+      errorCode(await api(box.url, 'GetFile', { repositoryName: name, filePath: 'README.md', commitSpecifier: 'no-such-branch' })),
+      'CommitDoesNotExistException',
+    );
   });
 
   test('path traversal and absolute paths → InvalidPathException, the repository unharmed', async () => {
     const name = unique('trav');
     const tip = await seed(name);
     for (const filePath of ['../x', '/etc/passwd', 'a/../../x', '.git/config', 'a//b', './a']) {
-      const r = await api(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath, fileContent: b64('x'), parentCommitId: tip });
+      const r = await api(box.url, 'PutFile', {
+        repositoryName: name,
+        branchName: 'main',
+        filePath,
+        fileContent: b64('x'),
+        parentCommitId: tip,
+      });
       assert.equal(errorCode(r), 'InvalidPathException', filePath);
-      const c = await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', parentCommitId: tip, deleteFiles: [{ filePath }] });
+      const c = await api(box.url, 'CreateCommit', {
+        repositoryName: name,
+        branchName: 'main',
+        parentCommitId: tip,
+        deleteFiles: [{ filePath }],
+      });
       assert.equal(errorCode(c), 'InvalidPathException', filePath);
     }
     assert.equal((await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'main' })).branch.commitId, tip);
     const folder = await ok(box.url, 'GetFolder', { repositoryName: name, folderPath: '/' });
-    assert.deepEqual(folder.files.map((f: any) => f.absolutePath), ['README.md']);
+    assert.deepEqual(
+      folder.files.map((f: any) => f.absolutePath),
+      ['README.md'],
+    );
   });
 
   test('CreateCommit: puts, deletes, mode changes and moves; FileEntryRequired, NoChange, parent checks', async () => {
     const name = unique('cc');
     const tip = await seed(name, { 'a.txt': 'a', 'dir/b.txt': 'b', 'dir/sub/c.txt': 'c', 'run.sh': '#!/bin/sh' });
-    assert.equal(errorCode(await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', parentCommitId: tip })), 'FileEntryRequiredException');
     assert.equal(
-      errorCode(await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', parentCommitId: 'c'.repeat(40), putFiles: [{ filePath: 'n', fileContent: b64('n') }] })),
+      errorCode(await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', parentCommitId: tip })),
+      'FileEntryRequiredException',
+    );
+    assert.equal(
+      errorCode(
+        await api(box.url, 'CreateCommit', {
+          repositoryName: name,
+          branchName: 'main',
+          parentCommitId: 'c'.repeat(40),
+          putFiles: [{ filePath: 'n', fileContent: b64('n') }],
+        }),
+      ),
       'ParentCommitDoesNotExistException',
     );
-    assert.equal(errorCode(await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', putFiles: [{ filePath: 'n', fileContent: b64('n') }] })), 'ParentCommitIdRequiredException');
     assert.equal(
-      errorCode(await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', parentCommitId: tip, putFiles: [{ filePath: 'a.txt', fileContent: b64('a') }] })),
+      errorCode(
+        await api(box.url, 'CreateCommit', {
+          repositoryName: name,
+          branchName: 'main',
+          putFiles: [{ filePath: 'n', fileContent: b64('n') }],
+        }),
+      ),
+      'ParentCommitIdRequiredException',
+    );
+    assert.equal(
+      errorCode(
+        await api(box.url, 'CreateCommit', {
+          repositoryName: name,
+          branchName: 'main',
+          parentCommitId: tip,
+          putFiles: [{ filePath: 'a.txt', fileContent: b64('a') }],
+        }),
+      ),
       'NoChangeException',
     );
     assert.equal(
-      errorCode(await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', parentCommitId: tip, deleteFiles: [{ filePath: 'ghost.txt' }] })),
+      errorCode(
+        await api(box.url, 'CreateCommit', {
+          repositoryName: name,
+          branchName: 'main',
+          parentCommitId: tip,
+          deleteFiles: [{ filePath: 'ghost.txt' }],
+        }),
+      ),
       'FileDoesNotExistException',
     );
     assert.equal(
-      errorCode(await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', parentCommitId: tip, putFiles: [{ filePath: 'a.txt/x', fileContent: b64('x') }] })),
+      errorCode(
+        await api(box.url, 'CreateCommit', {
+          repositoryName: name,
+          branchName: 'main',
+          parentCommitId: tip,
+          putFiles: [{ filePath: 'a.txt/x', fileContent: b64('x') }],
+        }),
+      ),
       'DirectoryNameConflictsWithFileNameException',
     );
     assert.equal(
-      errorCode(await api(box.url, 'CreateCommit', { repositoryName: name, branchName: 'main', parentCommitId: tip, putFiles: [{ filePath: 'dir', fileContent: b64('x') }] })),
+      errorCode(
+        await api(box.url, 'CreateCommit', {
+          repositoryName: name,
+          branchName: 'main',
+          parentCommitId: tip,
+          putFiles: [{ filePath: 'dir', fileContent: b64('x') }],
+        }),
+      ),
       'FileNameConflictsWithDirectoryNameException',
     );
 
@@ -238,12 +391,24 @@ describe('files and commits', () => {
     assert.deepEqual(root.subFolders.map((f: any) => f.absolutePath).sort(), ['dir', 'new']);
     // keepEmptyFolders: the emptied folders keep a .gitkeep
     const sub = await ok(box.url, 'GetFolder', { repositoryName: name, folderPath: 'dir/sub' });
-    assert.deepEqual(sub.files.map((f: any) => f.absolutePath), ['dir/sub/.gitkeep']);
+    assert.deepEqual(
+      sub.files.map((f: any) => f.absolutePath),
+      ['dir/sub/.gitkeep'],
+    );
     assert.equal(errorCode(await api(box.url, 'GetFolder', { repositoryName: name, folderPath: 'nope' })), 'FolderDoesNotExistException');
 
-    const diff = await ok(box.url, 'GetDifferences', { repositoryName: name, beforeCommitSpecifier: tip, afterCommitSpecifier: c.commitId });
+    const diff = await ok(box.url, 'GetDifferences', {
+      repositoryName: name,
+      beforeCommitSpecifier: tip,
+      afterCommitSpecifier: c.commitId,
+    });
     assert.equal(diff.differences.length, 7);
-    const filtered = await ok(box.url, 'GetDifferences', { repositoryName: name, beforeCommitSpecifier: tip, afterCommitSpecifier: 'main', beforePath: 'dir' });
+    const filtered = await ok(box.url, 'GetDifferences', {
+      repositoryName: name,
+      beforeCommitSpecifier: tip,
+      afterCommitSpecifier: 'main',
+      beforePath: 'dir',
+    });
     assert.deepEqual(filtered.differences.map((d: any) => [d.changeType, (d.beforeBlob ?? d.afterBlob).path]).sort(), [
       ['A', 'dir/sub/.gitkeep'],
       ['D', 'dir/b.txt'],
@@ -251,12 +416,28 @@ describe('files and commits', () => {
     ]);
     const mode = diff.differences.find((d: any) => d.afterBlob?.path === 'run.sh');
     assert.deepEqual([mode.changeType, mode.beforeBlob.mode, mode.afterBlob.mode], ['M', '100644', '100755']);
-    const page1 = await ok(box.url, 'GetDifferences', { repositoryName: name, beforeCommitSpecifier: tip, afterCommitSpecifier: 'main', MaxResults: 4 });
-    const page2 = await ok(box.url, 'GetDifferences', { repositoryName: name, beforeCommitSpecifier: tip, afterCommitSpecifier: 'main', MaxResults: 4, NextToken: page1.NextToken });
+    const page1 = await ok(box.url, 'GetDifferences', {
+      repositoryName: name,
+      beforeCommitSpecifier: tip,
+      afterCommitSpecifier: 'main',
+      MaxResults: 4,
+    });
+    const page2 = await ok(box.url, 'GetDifferences', {
+      repositoryName: name,
+      beforeCommitSpecifier: tip,
+      afterCommitSpecifier: 'main',
+      MaxResults: 4,
+      NextToken: page1.NextToken,
+    });
     assert.equal(page1.differences.length + page2.differences.length, 7);
     assert.equal(page2.NextToken, undefined);
 
-    const del = await ok(box.url, 'DeleteFile', { repositoryName: name, branchName: 'main', filePath: 'moved.txt', parentCommitId: c.commitId });
+    const del = await ok(box.url, 'DeleteFile', {
+      repositoryName: name,
+      branchName: 'main',
+      filePath: 'moved.txt',
+      parentCommitId: c.commitId,
+    });
     assert.equal(del.filePath, 'moved.txt');
     assert.equal(errorCode(await api(box.url, 'GetFile', { repositoryName: name, filePath: 'moved.txt' })), 'FileDoesNotExistException');
   });
@@ -267,7 +448,15 @@ describe('concurrent API commits', () => {
     const name = unique('conc');
     const tip = await seed(name);
     const racers = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => api(box.url, 'PutFile', { repositoryName: name, branchName: 'main', parentCommitId: tip, filePath: `r${i}.txt`, fileContent: b64(`racer ${i}`) })),
+      Array.from({ length: 12 }, (_, i) =>
+        api(box.url, 'PutFile', {
+          repositoryName: name,
+          branchName: 'main',
+          parentCommitId: tip,
+          filePath: `r${i}.txt`,
+          fileContent: b64(`racer ${i}`),
+        }),
+      ),
     );
     const won = racers.filter((r) => r.status === 200);
     assert.equal(won.length, 1, JSON.stringify(racers.map((r) => r.body.__type ?? r.body.commitId)));
@@ -279,7 +468,13 @@ describe('concurrent API commits', () => {
     await Promise.all(
       tips.map(async (_, i) => {
         for (let k = 0; k < 3; k++) {
-          const r = await ok(box.url, 'PutFile', { repositoryName: name, branchName: `b${i}`, parentCommitId: tips[i], filePath: `dir${i}/f.txt`, fileContent: b64(`${i} ${k}`) });
+          const r = await ok(box.url, 'PutFile', {
+            repositoryName: name,
+            branchName: `b${i}`,
+            parentCommitId: tips[i],
+            filePath: `dir${i}/f.txt`,
+            fileContent: b64(`${i} ${k}`),
+          });
           tips[i] = r.commitId;
         }
       }),
@@ -289,13 +484,19 @@ describe('concurrent API commits', () => {
       const f = await ok(box.url, 'GetFile', { repositoryName: name, commitSpecifier: `b${i}`, filePath: `dir${i}/f.txt` });
       assert.equal(Buffer.from(f.fileContent, 'base64').toString(), `${i} 2`);
     }
-    const updates = () => sink.events.filter((e) => e.detail.repositoryName === name && e.detail.event === 'referenceUpdated' && /^b\d+$/.test(e.detail.referenceName));
+    const updates = () =>
+      sink.events.filter(
+        (e) => e.detail.repositoryName === name && e.detail.event === 'referenceUpdated' && /^b\d+$/.test(e.detail.referenceName),
+      );
     await sink.waitFor(() => updates().length === 36);
     assert.equal(new Set(updates().map((e) => e.detail.commitId)).size, 36);
 
     const id = (await ok(box.url, 'GetRepository', { repositoryName: name })).repositoryMetadata.repositoryId;
     const gitDir = join(box.dataDir, 'codecommit', '000000000000', 'us-east-1', `${id}.git`);
-    execFileSync('git', ['--git-dir', gitDir, 'fsck', '--strict', '--no-dangling'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: box.dataDir, GIT_CONFIG_NOSYSTEM: '1' }, stdio: 'pipe' });
+    execFileSync('git', ['--git-dir', gitDir, 'fsck', '--strict', '--no-dangling'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: box.dataDir, GIT_CONFIG_NOSYSTEM: '1' },
+      stdio: 'pipe',
+    });
   });
 });
 
@@ -313,18 +514,38 @@ describe('merges', () => {
         { filePath: 'f.txt', fileContent: b64('f\n') },
       ],
     });
-    const m = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'conflict.txt', fileContent: b64('main\n'), parentCommitId: base });
+    const m = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'main',
+      filePath: 'conflict.txt',
+      fileContent: b64('main\n'),
+      parentCommitId: base,
+    });
     return { base, feature: f.commitId as string, main: m.commitId as string };
   }
 
   test('MergeBranchesByFastForward: diverged → ManualMergeRequiredException; fast-forwardable → moves the branch', async () => {
     const name = unique('ff');
     const { main } = await diverged(name);
-    const r = await api(box.url, 'MergeBranchesByFastForward', { repositoryName: name, sourceCommitSpecifier: 'feature', destinationCommitSpecifier: 'main' });
+    const r = await api(box.url, 'MergeBranchesByFastForward', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'feature',
+      destinationCommitSpecifier: 'main',
+    });
     assert.equal(errorCode(r), 'ManualMergeRequiredException');
     await ok(box.url, 'CreateBranch', { repositoryName: name, branchName: 'ahead', commitId: main });
-    const ahead = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'ahead', filePath: 'z.txt', fileContent: b64('z'), parentCommitId: main });
-    const ff = await ok(box.url, 'MergeBranchesByFastForward', { repositoryName: name, sourceCommitSpecifier: 'ahead', destinationCommitSpecifier: 'main' });
+    const ahead = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'ahead',
+      filePath: 'z.txt',
+      fileContent: b64('z'),
+      parentCommitId: main,
+    });
+    const ff = await ok(box.url, 'MergeBranchesByFastForward', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'ahead',
+      destinationCommitSpecifier: 'main',
+    });
     assert.equal(ff.commitId, ahead.commitId);
     assert.equal((await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'main' })).branch.commitId, ahead.commitId);
   });
@@ -332,17 +553,44 @@ describe('merges', () => {
   test('three-way merge with a conflict: GetMergeConflicts lists it, ThreeWay → ManualMergeRequiredException, ACCEPT_SOURCE resolves it', async () => {
     const name = unique('3way');
     const { feature, main } = await diverged(name);
-    const opts = await ok(box.url, 'GetMergeOptions', { repositoryName: name, sourceCommitSpecifier: 'feature', destinationCommitSpecifier: 'main' });
+    const opts = await ok(box.url, 'GetMergeOptions', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'feature',
+      destinationCommitSpecifier: 'main',
+    });
     assert.deepEqual(opts.mergeOptions, []);
-    const conflicts = await ok(box.url, 'GetMergeConflicts', { repositoryName: name, sourceCommitSpecifier: 'feature', destinationCommitSpecifier: 'main', mergeOption: 'THREE_WAY_MERGE' });
+    const conflicts = await ok(box.url, 'GetMergeConflicts', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'feature',
+      destinationCommitSpecifier: 'main',
+      mergeOption: 'THREE_WAY_MERGE',
+    });
     assert.equal(conflicts.mergeable, false);
-    assert.deepEqual(conflicts.conflictMetadataList.map((c: any) => [c.filePath, c.contentConflict, c.mergeOperations.source, c.mergeOperations.destination]), [['conflict.txt', true, 'M', 'M']]);
+    assert.deepEqual(
+      conflicts.conflictMetadataList.map((c: any) => [
+        c.filePath,
+        c.contentConflict,
+        c.mergeOperations.source,
+        c.mergeOperations.destination,
+      ]),
+      [['conflict.txt', true, 'M', 'M']],
+    );
 
-    const r = await api(box.url, 'MergeBranchesByThreeWay', { repositoryName: name, sourceCommitSpecifier: 'feature', destinationCommitSpecifier: 'main' });
+    const r = await api(box.url, 'MergeBranchesByThreeWay', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'feature',
+      destinationCommitSpecifier: 'main',
+    });
     assert.equal(errorCode(r), 'ManualMergeRequiredException');
     assert.equal((await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'main' })).branch.commitId, main);
 
-    const merged = await ok(box.url, 'MergeBranchesByThreeWay', { repositoryName: name, sourceCommitSpecifier: 'feature', destinationCommitSpecifier: 'main', conflictResolutionStrategy: 'ACCEPT_SOURCE', commitMessage: 'merge it' });
+    const merged = await ok(box.url, 'MergeBranchesByThreeWay', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'feature',
+      destinationCommitSpecifier: 'main',
+      conflictResolutionStrategy: 'ACCEPT_SOURCE',
+      commitMessage: 'merge it',
+    });
     const commit = (await ok(box.url, 'GetCommit', { repositoryName: name, commitId: merged.commitId })).commit;
     assert.deepEqual(commit.parents, [main, feature]);
     const file = await ok(box.url, 'GetFile', { repositoryName: name, filePath: 'conflict.txt' });
@@ -356,13 +604,39 @@ describe('merges', () => {
     const name = unique('squash');
     const base = await seed(name, { 'a.txt': 'a\n' });
     await ok(box.url, 'CreateBranch', { repositoryName: name, branchName: 'feature', commitId: base });
-    const f1 = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'feature', filePath: 'f1.txt', fileContent: b64('1'), parentCommitId: base });
-    await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'feature', filePath: 'f2.txt', fileContent: b64('2'), parentCommitId: f1.commitId });
-    const m = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'm.txt', fileContent: b64('m'), parentCommitId: base });
-    const opts = await ok(box.url, 'GetMergeOptions', { repositoryName: name, sourceCommitSpecifier: 'feature', destinationCommitSpecifier: 'main' });
+    const f1 = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'feature',
+      filePath: 'f1.txt',
+      fileContent: b64('1'),
+      parentCommitId: base,
+    });
+    await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'feature',
+      filePath: 'f2.txt',
+      fileContent: b64('2'),
+      parentCommitId: f1.commitId,
+    });
+    const m = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'main',
+      filePath: 'm.txt',
+      fileContent: b64('m'),
+      parentCommitId: base,
+    });
+    const opts = await ok(box.url, 'GetMergeOptions', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'feature',
+      destinationCommitSpecifier: 'main',
+    });
     assert.deepEqual(opts.mergeOptions, ['SQUASH_MERGE', 'THREE_WAY_MERGE']);
     assert.equal(opts.baseCommitId, base);
-    const s = await ok(box.url, 'MergeBranchesBySquash', { repositoryName: name, sourceCommitSpecifier: 'feature', destinationCommitSpecifier: 'main' });
+    const s = await ok(box.url, 'MergeBranchesBySquash', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'feature',
+      destinationCommitSpecifier: 'main',
+    });
     const commit = (await ok(box.url, 'GetCommit', { repositoryName: name, commitId: s.commitId })).commit;
     assert.deepEqual(commit.parents, [m.commitId]);
     const root = await ok(box.url, 'GetFolder', { repositoryName: name, folderPath: '/' });
@@ -375,17 +649,41 @@ describe('pull requests', () => {
     const name = unique('pr');
     const base = await seed(name);
     await ok(box.url, 'CreateBranch', { repositoryName: name, branchName: 'feature/x', commitId: base });
-    const src = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'feature/x', filePath: 'x.txt', fileContent: b64('x'), parentCommitId: base });
+    const src = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'feature/x',
+      filePath: 'x.txt',
+      fileContent: b64('x'),
+      parentCommitId: base,
+    });
 
     const token = unique('tok');
-    const created = (await ok(box.url, 'CreatePullRequest', { title: 'Add x', description: 'adds x', clientRequestToken: token, targets: [{ repositoryName: name, sourceReference: 'feature/x', destinationReference: 'main' }] })).pullRequest;
+    const created = (
+      await ok(box.url, 'CreatePullRequest', {
+        title: 'Add x',
+        description: 'adds x',
+        clientRequestToken: token,
+        targets: [{ repositoryName: name, sourceReference: 'feature/x', destinationReference: 'main' }],
+      })
+    ).pullRequest;
     assert.match(created.pullRequestId, /^\d+$/);
     assert.equal(created.pullRequestStatus, 'OPEN');
     assert.deepEqual(
-      [created.pullRequestTargets[0].sourceReference, created.pullRequestTargets[0].destinationReference, created.pullRequestTargets[0].sourceCommit, created.pullRequestTargets[0].mergeBase],
+      [
+        created.pullRequestTargets[0].sourceReference,
+        created.pullRequestTargets[0].destinationReference,
+        created.pullRequestTargets[0].sourceCommit,
+        created.pullRequestTargets[0].mergeBase,
+      ],
       ['refs/heads/feature/x', 'refs/heads/main', src.commitId, base],
     );
-    const again = (await ok(box.url, 'CreatePullRequest', { title: 'Add x', clientRequestToken: token, targets: [{ repositoryName: name, sourceReference: 'feature/x' }] })).pullRequest;
+    const again = (
+      await ok(box.url, 'CreatePullRequest', {
+        title: 'Add x',
+        clientRequestToken: token,
+        targets: [{ repositoryName: name, sourceReference: 'feature/x' }],
+      })
+    ).pullRequest;
     assert.equal(again.pullRequestId, created.pullRequestId);
     const id = created.pullRequestId;
 
@@ -402,41 +700,80 @@ describe('pull requests', () => {
     assert.equal(pr.title, 'Add x, please');
     assert.equal(pr.description, 'better words');
     let evaluation = (await ok(box.url, 'EvaluatePullRequestApprovalRules', { pullRequestId: id, revisionId: pr.revisionId })).evaluation;
-    assert.deepEqual(evaluation, { approved: false, overridden: false, approvalRulesSatisfied: [], approvalRulesNotSatisfied: ['one-approver'] });
+    assert.deepEqual(evaluation, {
+      approved: false,
+      overridden: false,
+      approvalRulesSatisfied: [],
+      approvalRulesNotSatisfied: ['one-approver'],
+    });
     const blocked = await api(box.url, 'MergePullRequestBySquash', { pullRequestId: id, repositoryName: name });
     assert.equal(errorCode(blocked), 'PullRequestApprovalRulesNotSatisfiedException');
-    assert.equal(errorCode(await api(box.url, 'UpdatePullRequestApprovalState', { pullRequestId: id, revisionId: pr.revisionId, approvalState: 'APPROVE' })), 'PullRequestCannotBeApprovedByAuthorException');
+    assert.equal(
+      errorCode(
+        await api(box.url, 'UpdatePullRequestApprovalState', { pullRequestId: id, revisionId: pr.revisionId, approvalState: 'APPROVE' }),
+      ),
+      'PullRequestCannotBeApprovedByAuthorException',
+    );
 
     const iam = new IAMClient(clientConfig(box.url));
     const user = unique('reviewer');
     await iam.send(new CreateUserCommand({ UserName: user }));
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!;
-    await ok(box.url, 'UpdatePullRequestApprovalState', { pullRequestId: id, revisionId: pr.revisionId, approvalState: 'APPROVE' }, key.AccessKeyId);
+    await ok(
+      box.url,
+      'UpdatePullRequestApprovalState',
+      { pullRequestId: id, revisionId: pr.revisionId, approvalState: 'APPROVE' },
+      key.AccessKeyId,
+    );
     const states = await ok(box.url, 'GetPullRequestApprovalStates', { pullRequestId: id, revisionId: pr.revisionId });
     assert.deepEqual(states.approvals, [{ userArn: `arn:aws:iam::000000000000:user/${user}`, approvalState: 'APPROVE' }]);
     evaluation = (await ok(box.url, 'EvaluatePullRequestApprovalRules', { pullRequestId: id, revisionId: pr.revisionId })).evaluation;
     assert.equal(evaluation.approved, true);
 
-    await ok(box.url, 'PostCommentForPullRequest', { pullRequestId: id, repositoryName: name, beforeCommitId: base, afterCommitId: src.commitId, content: 'looks good', location: { filePath: 'x.txt', filePosition: 1, relativeFileVersion: 'AFTER' } });
+    await ok(box.url, 'PostCommentForPullRequest', {
+      pullRequestId: id,
+      repositoryName: name,
+      beforeCommitId: base,
+      afterCommitId: src.commitId,
+      content: 'looks good',
+      location: { filePath: 'x.txt', filePosition: 1, relativeFileVersion: 'AFTER' },
+    });
     const comments = await ok(box.url, 'GetCommentsForPullRequest', { pullRequestId: id });
     assert.equal(comments.commentsForPullRequestData[0].comments[0].content, 'looks good');
     assert.equal(comments.commentsForPullRequestData[0].location.filePath, 'x.txt');
 
-    assert.equal(errorCode(await api(box.url, 'MergePullRequestBySquash', { pullRequestId: id, repositoryName: name, sourceCommitId: base })), 'TipOfSourceReferenceIsDifferentException');
-    const merged = (await ok(box.url, 'MergePullRequestBySquash', { pullRequestId: id, repositoryName: name, commitMessage: 'squashed' })).pullRequest;
+    assert.equal(
+      errorCode(await api(box.url, 'MergePullRequestBySquash', { pullRequestId: id, repositoryName: name, sourceCommitId: base })),
+      'TipOfSourceReferenceIsDifferentException',
+    );
+    const merged = (await ok(box.url, 'MergePullRequestBySquash', { pullRequestId: id, repositoryName: name, commitMessage: 'squashed' }))
+      .pullRequest;
     assert.equal(merged.pullRequestStatus, 'CLOSED');
     assert.equal(merged.pullRequestTargets[0].mergeMetadata.isMerged, true);
     assert.equal(merged.pullRequestTargets[0].mergeMetadata.mergeOption, 'SQUASH_MERGE');
     const main = (await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'main' })).branch.commitId;
     assert.equal(merged.pullRequestTargets[0].mergeMetadata.mergeCommitId, main);
 
-    const history = (await ok(box.url, 'DescribePullRequestEvents', { pullRequestId: id })).pullRequestEvents.map((e: any) => e.pullRequestEventType);
-    assert.deepEqual(history, ['PULL_REQUEST_CREATED', 'PULL_REQUEST_APPROVAL_RULE_CREATED', 'PULL_REQUEST_APPROVAL_STATE_CHANGED', 'PULL_REQUEST_MERGE_STATE_CHANGED']);
+    const history = (await ok(box.url, 'DescribePullRequestEvents', { pullRequestId: id })).pullRequestEvents.map(
+      (e: any) => e.pullRequestEventType,
+    );
+    assert.deepEqual(history, [
+      'PULL_REQUEST_CREATED',
+      'PULL_REQUEST_APPROVAL_RULE_CREATED',
+      'PULL_REQUEST_APPROVAL_STATE_CHANGED',
+      'PULL_REQUEST_MERGE_STATE_CHANGED',
+    ]);
     const closed = await ok(box.url, 'ListPullRequests', { repositoryName: name, pullRequestStatus: 'CLOSED' });
     assert.deepEqual(closed.pullRequestIds, [id]);
     assert.deepEqual((await ok(box.url, 'ListPullRequests', { repositoryName: name, pullRequestStatus: 'OPEN' })).pullRequestIds, []);
 
-    const prEvents = () => sink.events.filter((e) => e['detail-type'] === 'CodeCommit Pull Request State Change' && e.detail.pullRequestId === id && e.detail.repositoryNames[0] === name);
+    const prEvents = () =>
+      sink.events.filter(
+        (e) =>
+          e['detail-type'] === 'CodeCommit Pull Request State Change' &&
+          e.detail.pullRequestId === id &&
+          e.detail.repositoryNames[0] === name,
+      );
     await sink.waitFor(() => prEvents().some((e) => e.detail.event === 'pullRequestMergeStatusUpdated'));
     assert.equal(prEvents()[0].detail.event, 'pullRequestCreated');
     assert.equal(prEvents()[0].detail.pullRequestStatus, 'Open');
@@ -446,33 +783,75 @@ describe('pull requests', () => {
     const name = unique('pr2');
     const base = await seed(name);
     await ok(box.url, 'CreateBranch', { repositoryName: name, branchName: 'f', commitId: base });
-    const c1 = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'f', filePath: 'f.txt', fileContent: b64('1'), parentCommitId: base });
-    const pr = (await ok(box.url, 'CreatePullRequest', { title: 'f', targets: [{ repositoryName: name, sourceReference: 'f' }] })).pullRequest;
-    const c2 = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'f', filePath: 'f.txt', fileContent: b64('2'), parentCommitId: c1.commitId });
+    const c1 = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'f',
+      filePath: 'f.txt',
+      fileContent: b64('1'),
+      parentCommitId: base,
+    });
+    const pr = (await ok(box.url, 'CreatePullRequest', { title: 'f', targets: [{ repositoryName: name, sourceReference: 'f' }] }))
+      .pullRequest;
+    const c2 = await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'f',
+      filePath: 'f.txt',
+      fileContent: b64('2'),
+      parentCommitId: c1.commitId,
+    });
     const updated = (await ok(box.url, 'GetPullRequest', { pullRequestId: pr.pullRequestId })).pullRequest;
     assert.equal(updated.pullRequestTargets[0].sourceCommit, c2.commitId);
     assert.notEqual(updated.revisionId, pr.revisionId);
     const ff = (await ok(box.url, 'MergePullRequestByFastForward', { pullRequestId: pr.pullRequestId, repositoryName: name })).pullRequest;
     assert.equal(ff.pullRequestTargets[0].mergeMetadata.mergeCommitId, c2.commitId);
-    assert.equal(errorCode(await api(box.url, 'UpdatePullRequestStatus', { pullRequestId: pr.pullRequestId, pullRequestStatus: 'OPEN' })), 'InvalidPullRequestStatusUpdateException');
+    assert.equal(
+      errorCode(await api(box.url, 'UpdatePullRequestStatus', { pullRequestId: pr.pullRequestId, pullRequestStatus: 'OPEN' })),
+      'InvalidPullRequestStatusUpdateException',
+    );
     assert.equal(errorCode(await api(box.url, 'GetPullRequest', { pullRequestId: '999999' })), 'PullRequestDoesNotExistException');
 
     // a PR whose source gets merged by a plain branch merge is marked merged
     await ok(box.url, 'CreateBranch', { repositoryName: name, branchName: 'g', commitId: c2.commitId });
-    await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'g', filePath: 'g.txt', fileContent: b64('g'), parentCommitId: c2.commitId });
-    const pr2 = (await ok(box.url, 'CreatePullRequest', { title: 'g', targets: [{ repositoryName: name, sourceReference: 'g', destinationReference: 'main' }] })).pullRequest;
-    await ok(box.url, 'MergeBranchesByFastForward', { repositoryName: name, sourceCommitSpecifier: 'g', destinationCommitSpecifier: 'main' });
+    await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'g',
+      filePath: 'g.txt',
+      fileContent: b64('g'),
+      parentCommitId: c2.commitId,
+    });
+    const pr2 = (
+      await ok(box.url, 'CreatePullRequest', {
+        title: 'g',
+        targets: [{ repositoryName: name, sourceReference: 'g', destinationReference: 'main' }],
+      })
+    ).pullRequest;
+    await ok(box.url, 'MergeBranchesByFastForward', {
+      repositoryName: name,
+      sourceCommitSpecifier: 'g',
+      destinationCommitSpecifier: 'main',
+    });
     const after2 = (await ok(box.url, 'GetPullRequest', { pullRequestId: pr2.pullRequestId })).pullRequest;
     assert.equal(after2.pullRequestStatus, 'CLOSED');
     assert.equal(after2.pullRequestTargets[0].mergeMetadata.isMerged, true);
 
     const pr3base = (await ok(box.url, 'GetBranch', { repositoryName: name, branchName: 'main' })).branch.commitId;
     await ok(box.url, 'CreateBranch', { repositoryName: name, branchName: 'h', commitId: pr3base });
-    await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'h', filePath: 'h.txt', fileContent: b64('h'), parentCommitId: pr3base });
-    const pr3 = (await ok(box.url, 'CreatePullRequest', { title: 'h', targets: [{ repositoryName: name, sourceReference: 'h' }] })).pullRequest;
-    const closed = (await ok(box.url, 'UpdatePullRequestStatus', { pullRequestId: pr3.pullRequestId, pullRequestStatus: 'CLOSED' })).pullRequest;
+    await ok(box.url, 'PutFile', {
+      repositoryName: name,
+      branchName: 'h',
+      filePath: 'h.txt',
+      fileContent: b64('h'),
+      parentCommitId: pr3base,
+    });
+    const pr3 = (await ok(box.url, 'CreatePullRequest', { title: 'h', targets: [{ repositoryName: name, sourceReference: 'h' }] }))
+      .pullRequest;
+    const closed = (await ok(box.url, 'UpdatePullRequestStatus', { pullRequestId: pr3.pullRequestId, pullRequestStatus: 'CLOSED' }))
+      .pullRequest;
     assert.equal(closed.pullRequestStatus, 'CLOSED');
-    assert.equal(errorCode(await api(box.url, 'MergePullRequestByThreeWay', { pullRequestId: pr3.pullRequestId, repositoryName: name })), 'PullRequestAlreadyClosedException');
+    assert.equal(
+      errorCode(await api(box.url, 'MergePullRequestByThreeWay', { pullRequestId: pr3.pullRequestId, repositoryName: name })),
+      'PullRequestAlreadyClosedException',
+    );
   });
 });
 
@@ -483,17 +862,31 @@ describe('triggers', () => {
     const topic = JSON.parse((await awsCli(box.url, ['sns', 'create-topic', '--name', unique('t')])).stdout).TopicArn;
     const triggers = [
       { name: 'to-sns', destinationArn: topic, events: ['all'], branches: [] },
-      { name: 'nowhere', destinationArn: 'arn:aws:lambda:us-east-1:000000000000:function:none', events: ['createReference'], branches: ['main'] },
+      {
+        name: 'nowhere',
+        destinationArn: 'arn:aws:lambda:us-east-1:000000000000:function:none',
+        events: ['createReference'],
+        branches: ['main'],
+      },
     ];
     const put = await ok(box.url, 'PutRepositoryTriggers', { repositoryName: name, triggers });
     assert.match(put.configurationId, /^[0-9a-f-]{36}$/);
     const got = await ok(box.url, 'GetRepositoryTriggers', { repositoryName: name });
     assert.equal(got.configurationId, put.configurationId);
-    assert.deepEqual(got.triggers.map((t: any) => t.name), ['to-sns', 'nowhere']);
+    assert.deepEqual(
+      got.triggers.map((t: any) => t.name),
+      ['to-sns', 'nowhere'],
+    );
     const tested = await ok(box.url, 'TestRepositoryTriggers', { repositoryName: name, triggers });
     assert.deepEqual(tested.successfulExecutions, ['to-sns']);
-    assert.deepEqual(tested.failedExecutions.map((f: any) => f.trigger), ['nowhere']);
-    const bad = await api(box.url, 'PutRepositoryTriggers', { repositoryName: name, triggers: [{ name: 'x', destinationArn: topic, events: ['push'] }] });
+    assert.deepEqual(
+      tested.failedExecutions.map((f: any) => f.trigger),
+      ['nowhere'],
+    );
+    const bad = await api(box.url, 'PutRepositoryTriggers', {
+      repositoryName: name,
+      triggers: [{ name: 'x', destinationArn: topic, events: ['push'] }],
+    });
     assert.equal(errorCode(bad), 'InvalidRepositoryTriggerEventsException');
   });
 });

@@ -44,7 +44,8 @@ async function seeded(name: string) {
   return { meta, dir };
 }
 
-const eventsFor = (repo: string) => sink.events.filter((e) => e.detail.repositoryName === repo && e['detail-type'] === 'CodeCommit Repository State Change');
+const eventsFor = (repo: string) =>
+  sink.events.filter((e) => e.detail.repositoryName === repo && e['detail-type'] === 'CodeCommit Repository State Change');
 
 describe('git smart HTTP', () => {
   test('clone/push/fetch round trip: the first pushed branch becomes the default, others see the commits', async () => {
@@ -76,7 +77,16 @@ describe('git smart HTTP', () => {
     await sink.waitFor(() => eventsFor(name).length === 1);
     assert.deepEqual(
       { ...eventsFor(name)[0].detail, repositoryId: undefined, callerUserArn: undefined },
-      { event: 'referenceCreated', repositoryName: name, repositoryId: undefined, referenceType: 'branch', referenceName: 'main', referenceFullName: 'refs/heads/main', commitId: main1, callerUserArn: undefined },
+      {
+        event: 'referenceCreated',
+        repositoryName: name,
+        repositoryId: undefined,
+        referenceType: 'branch',
+        referenceName: 'main',
+        referenceFullName: 'refs/heads/main',
+        commitId: main1,
+        callerUserArn: undefined,
+      },
     );
     assert.equal(eventsFor(name)[0].source, 'aws.codecommit');
     assert.match(eventsFor(name)[0].resources[0], new RegExp(`^arn:aws:codecommit:us-east-1:\\d{12}:${name}$`));
@@ -90,7 +100,9 @@ describe('git smart HTTP', () => {
     await git.must(dir, ['push', '-q', 'origin', 'feature/x', 'v1']);
     const fx = await git.must(dir, ['rev-parse', 'HEAD']);
     await sink.waitFor(() => eventsFor(name).length === 3);
-    const created = eventsFor(name).slice(1).map((e) => [e.detail.event, e.detail.referenceType, e.detail.referenceFullName, e.detail.commitId]);
+    const created = eventsFor(name)
+      .slice(1)
+      .map((e) => [e.detail.event, e.detail.referenceType, e.detail.referenceFullName, e.detail.commitId]);
     assert.deepEqual(created.sort(), [
       ['referenceCreated', 'branch', 'refs/heads/feature/x', fx],
       ['referenceCreated', 'tag', 'refs/tags/v1', fx],
@@ -109,7 +121,9 @@ describe('git smart HTTP', () => {
     // delete the branch and the tag
     await git.must(dir, ['push', '-q', 'origin', '--delete', 'feature/x', 'v1']);
     await sink.waitFor(() => eventsFor(name).length === 6);
-    const deleted = eventsFor(name).slice(4).map((e) => [e.detail.event, e.detail.referenceFullName, e.detail.oldCommitId, e.detail.commitId]);
+    const deleted = eventsFor(name)
+      .slice(4)
+      .map((e) => [e.detail.event, e.detail.referenceFullName, e.detail.oldCommitId, e.detail.commitId]);
     assert.deepEqual(deleted.sort(), [
       ['referenceDeleted', 'refs/heads/feature/x', fx2, undefined],
       ['referenceDeleted', 'refs/tags/v1', fx, undefined],
@@ -160,7 +174,12 @@ describe('git smart HTTP', () => {
     const branches = (await ok(box.url, 'ListBranches', { repositoryName: name })).branches.sort();
     assert.deepEqual(branches, ['left', 'main', 'right']);
     await sink.waitFor(() => eventsFor(name).length === 3);
-    assert.deepEqual(eventsFor(name).map((e) => e.detail.referenceName).sort(), ['left', 'main', 'right']);
+    assert.deepEqual(
+      eventsFor(name)
+        .map((e) => e.detail.referenceName)
+        .sort(),
+      ['left', 'main', 'right'],
+    );
   });
 
   test("push: a tree with a '..' or '.git' entry is refused as git's fsck refuses it, and changes nothing", async () => {
@@ -304,11 +323,20 @@ describe('OPSBOX_AUTH=strict', () => {
       const eu = await awsCli(strict.url, ['codecommit', 'create-repository', '--repository-name', euName, '--region', 'eu-west-1']);
       assert.equal(eu.code, 0, eu.stderr);
       const helper = [
-        '-c', 'credential.helper=',
-        '-c', 'credential.helper=!aws codecommit credential-helper --ignore-host-check $@',
-        '-c', 'credential.UseHttpPath=true',
+        '-c',
+        'credential.helper=',
+        '-c',
+        'credential.helper=!aws codecommit credential-helper --ignore-host-check $@',
+        '-c',
+        'credential.UseHttpPath=true',
       ];
-      const awsEnv = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'eu-west-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+      const awsEnv = {
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_DEFAULT_REGION: 'eu-west-1',
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      };
       const viaHelper = g.dir('helper');
       await g.must(viaHelper, [...helper, 'clone', '-q', `${strict.url}/v1/repos/${euName}`, '.'], awsEnv);
       writeFileSync(join(viaHelper, 'eu.txt'), 'eu\n');
@@ -328,12 +356,21 @@ test('API and git agree: a commit made with PutFile is fetched by git, and a pus
   const name = unique('agree');
   const { dir } = await seeded(name);
   const tip = await git.must(dir, ['rev-parse', 'HEAD']);
-  const put = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'api/x.txt', fileContent: Buffer.from('from api').toString('base64'), parentCommitId: tip });
+  const put = await ok(box.url, 'PutFile', {
+    repositoryName: name,
+    branchName: 'main',
+    filePath: 'api/x.txt',
+    fileContent: Buffer.from('from api').toString('base64'),
+    parentCommitId: tip,
+  });
   await git.must(dir, ['pull', '-q']);
   assert.equal(readFileSync(join(dir, 'api/x.txt'), 'utf8'), 'from api');
   assert.equal(await git.must(dir, ['rev-parse', 'HEAD']), put.commitId);
   const diff = await ok(box.url, 'GetDifferences', { repositoryName: name, beforeCommitSpecifier: tip, afterCommitSpecifier: 'main' });
-  assert.deepEqual(diff.differences.map((d: any) => [d.changeType, d.afterBlob.path]), [['A', 'api/x.txt']]);
+  assert.deepEqual(
+    diff.differences.map((d: any) => [d.changeType, d.afterBlob.path]),
+    [['A', 'api/x.txt']],
+  );
   const missing = await api(box.url, 'GetBranch', { repositoryName: name, branchName: 'nope' });
   assert.equal(errorCode(missing), 'BranchDoesNotExistException');
 });
@@ -343,7 +380,13 @@ test('default auth: git is challenged (401) before a repository is chosen, and i
   const mk = async (account: string, region: string, content: string) => {
     const meta = (await ok(box.url, 'CreateRepository', { repositoryName: name }, account, region)).repositoryMetadata;
     assert.equal(meta.Arn, `arn:aws:codecommit:${region}:${account}:${name}`);
-    const tip = await ok(box.url, 'PutFile', { repositoryName: name, branchName: 'main', filePath: 'who.txt', fileContent: Buffer.from(content).toString('base64') }, account, region);
+    const tip = await ok(
+      box.url,
+      'PutFile',
+      { repositoryName: name, branchName: 'main', filePath: 'who.txt', fileContent: Buffer.from(content).toString('base64') },
+      account,
+      region,
+    );
     return { meta, tip };
   };
   const a = await mk('111111111111', 'eu-west-1', 'eu');

@@ -199,7 +199,9 @@ test('CreateRepository with Code.S3: a bucket of another account cannot be read'
   await put(key, zip([{ name: 'a.txt', data: Buffer.from('a') }]));
   const other = { ...ctx(), account: '111111111111' };
   const handlers = codecommit.create(box.env).handlers as any;
-  await assert.rejects(async () => handlers.CreateRepository({ repositoryName: name, code: { s3: { bucket, key } } }, other), { code: 'ValidationException' });
+  await assert.rejects(async () => handlers.CreateRepository({ repositoryName: name, code: { s3: { bucket, key } } }, other), {
+    code: 'ValidationException',
+  });
 });
 
 test('CreateRepository with Code.S3: an object that is not a zip → error, no repository', async () => {
@@ -217,7 +219,13 @@ test('CreateRepository with Code.S3: an object that is not a zip → error, no r
 test('CreateRepository with Code.S3: path traversal and absolute entries → rejected, no repository', async () => {
   for (const bad of ['../evil.txt', 'a/../../evil.txt', '/etc/evil', '.git/config']) {
     const key = unique('bad') + '.zip';
-    await put(key, zip([{ name: 'ok.txt', data: Buffer.from('ok') }, { name: bad, data: Buffer.from('x') }]));
+    await put(
+      key,
+      zip([
+        { name: 'ok.txt', data: Buffer.from('ok') },
+        { name: bad, data: Buffer.from('x') },
+      ]),
+    );
     const name = unique('zip');
     await assert.rejects(createWithCode(name, { s3: { bucket, key } }), (err: any) => {
       assert.equal(err.code, 'ValidationException', `${bad}: ${err}`);
@@ -230,7 +238,13 @@ test('CreateRepository with Code.S3: path traversal and absolute entries → rej
 
 test('CreateRepository with Code.S3: a path that is both a file and a folder → rejected', async () => {
   const key = unique('conflict') + '.zip';
-  await put(key, zip([{ name: 'a', data: Buffer.from('file') }, { name: 'a/b.txt', data: Buffer.from('x') }]));
+  await put(
+    key,
+    zip([
+      { name: 'a', data: Buffer.from('file') },
+      { name: 'a/b.txt', data: Buffer.from('x') },
+    ]),
+  );
   const name = unique('zip');
   await assert.rejects(createWithCode(name, { s3: { bucket, key } }), { code: 'ValidationException' });
   await assertNotCreated(name);

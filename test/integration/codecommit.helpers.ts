@@ -16,8 +16,17 @@ export interface ApiResult {
 }
 
 /** One CodeCommit API call as the SDK would send it (awsJson1.1); the signature is not verified in default mode. */
-export async function api(url: string, op: string, input: Record<string, unknown>, accessKeyId = 'test', region = 'us-east-1'): Promise<ApiResult> {
-  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+export async function api(
+  url: string,
+  op: string,
+  input: Record<string, unknown>,
+  accessKeyId = 'test',
+  region = 'us-east-1',
+): Promise<ApiResult> {
+  const date = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const res = await fetch(url + '/', {
     method: 'POST',
     headers: {
@@ -40,7 +49,10 @@ export async function ok(url: string, op: string, input: Record<string, unknown>
 }
 
 /** The error type of a failed call ("RepositoryDoesNotExistException"). */
-export const errorCode = (r: ApiResult) => String(r.body.__type ?? '').split('#').pop();
+export const errorCode = (r: ApiResult) =>
+  String(r.body.__type ?? '')
+    .split('#')
+    .pop();
 
 export interface GitResult {
   code: number;
@@ -61,7 +73,10 @@ export class GitClient {
   constructor() {
     this.home = mkdtempSync(join(tmpdir(), 'opsbox-git-home-'));
     const helper = DEFAULT_CREDENTIAL_HELPER.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-    writeFileSync(join(this.home, '.gitconfig'), `[user]\n\tname = Tester\n\temail = tester@example.com\n[init]\n\tdefaultBranch = main\n[credential]\n\thelper =\n\thelper = "${helper}"\n`);
+    writeFileSync(
+      join(this.home, '.gitconfig'),
+      `[user]\n\tname = Tester\n\temail = tester@example.com\n[init]\n\tdefaultBranch = main\n[credential]\n\thelper =\n\thelper = "${helper}"\n`,
+    );
   }
 
   run(cwd: string, args: string[], env: Record<string, string> = {}): Promise<GitResult> {
@@ -126,7 +141,18 @@ export async function eventSink(url: string): Promise<Sink> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as any).port;
   const topic = JSON.parse((await awsCli(url, ['sns', 'create-topic', '--name', `cc-events-${port}`])).stdout).TopicArn;
-  const sub = await awsCli(url, ['sns', 'subscribe', '--topic-arn', topic, '--protocol', 'http', '--notification-endpoint', `http://127.0.0.1:${port}/`, '--attributes', 'RawMessageDelivery=true']);
+  const sub = await awsCli(url, [
+    'sns',
+    'subscribe',
+    '--topic-arn',
+    topic,
+    '--protocol',
+    'http',
+    '--notification-endpoint',
+    `http://127.0.0.1:${port}/`,
+    '--attributes',
+    'RawMessageDelivery=true',
+  ]);
   if (sub.code !== 0) throw new Error(sub.stderr);
   await fetch(await confirmed);
   const rule = `cc-events-${port}`;

@@ -9,10 +9,26 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CodePipelineClient, CreatePipelineCommand, DeletePipelineCommand, DisableStageTransitionCommand, EnableStageTransitionCommand, GetPipelineCommand,
-  GetPipelineExecutionCommand, GetPipelineStateCommand, ListActionExecutionsCommand, ListPipelineExecutionsCommand, ListPipelinesCommand,
-  ListTagsForResourceCommand, PutApprovalResultCommand, RetryStageExecutionCommand, StartPipelineExecutionCommand, StopPipelineExecutionCommand,
-  TagResourceCommand, UntagResourceCommand, UpdatePipelineCommand, type PipelineDeclaration,
+  CodePipelineClient,
+  CreatePipelineCommand,
+  DeletePipelineCommand,
+  DisableStageTransitionCommand,
+  EnableStageTransitionCommand,
+  GetPipelineCommand,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  ListActionExecutionsCommand,
+  ListPipelineExecutionsCommand,
+  ListPipelinesCommand,
+  ListTagsForResourceCommand,
+  PutApprovalResultCommand,
+  RetryStageExecutionCommand,
+  StartPipelineExecutionCommand,
+  StopPipelineExecutionCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdatePipelineCommand,
+  type PipelineDeclaration,
 } from '@aws-sdk/client-codepipeline';
 import { CodeCommitClient, CreateRepositoryCommand } from '@aws-sdk/client-codecommit';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
@@ -68,23 +84,39 @@ async function repo(files: Record<string, string> = { 'index.html': '<h1>v1</h1>
 
 const source = (repoName: string, extra: Record<string, string> = {}) => ({
   name: 'Source',
-  actions: [{
-    name: 'Source', actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
-    configuration: { RepositoryName: repoName, BranchName: 'main', ...extra }, outputArtifacts: [{ name: 'SourceOutput' }], namespace: 'SourceVariables',
-  }],
+  actions: [
+    {
+      name: 'Source',
+      actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeCommit', version: '1' },
+      configuration: { RepositoryName: repoName, BranchName: 'main', ...extra },
+      outputArtifacts: [{ name: 'SourceOutput' }],
+      namespace: 'SourceVariables',
+    },
+  ],
 });
-const approval = { name: 'Approve', actions: [{ name: 'Approval', actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } }] };
+const approval = {
+  name: 'Approve',
+  actions: [{ name: 'Approval', actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } }],
+};
 const deploy = (bucketName: string, key = '') => ({
   name: 'Deploy',
-  actions: [{
-    name: 'Deploy', actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'S3', version: '1' },
-    configuration: { BucketName: bucketName, Extract: 'true', ...(key ? { ObjectKey: key } : {}) }, inputArtifacts: [{ name: 'SourceOutput' }],
-  }],
+  actions: [
+    {
+      name: 'Deploy',
+      actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'S3', version: '1' },
+      configuration: { BucketName: bucketName, Extract: 'true', ...(key ? { ObjectKey: key } : {}) },
+      inputArtifacts: [{ name: 'SourceOutput' }],
+    },
+  ],
 });
 
 async function createPipeline(p: Record<string, any> & { name: string; stages: any[] }, artifacts?: string) {
   const artifactBucket = artifacts ?? (await bucket('artifacts'));
-  await cp.send(new CreatePipelineCommand({ pipeline: { roleArn: ROLE, artifactStore: { type: 'S3', location: artifactBucket }, ...p } as PipelineDeclaration }));
+  await cp.send(
+    new CreatePipelineCommand({
+      pipeline: { roleArn: ROLE, artifactStore: { type: 'S3', location: artifactBucket }, ...p } as PipelineDeclaration,
+    }),
+  );
   return artifactBucket;
 }
 
@@ -94,12 +126,19 @@ async function executions(name: string) {
 
 const waitFor = <T>(what: string, fn: () => Promise<T> | T, pred: (v: T) => boolean, ms = 15_000) => waitUntil(what, fn, pred, ms);
 
-const execStatus = (name: string, id: string) => async () => (await cp.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }))).pipelineExecution!;
-const waitStatus = (name: string, id: string, status: string, ms?: number) => waitFor(`${id} ${status}`, execStatus(name, id), (e) => e.status === status, ms);
+const execStatus = (name: string, id: string) => async () =>
+  (await cp.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }))).pipelineExecution!;
+const waitStatus = (name: string, id: string, status: string, ms?: number) =>
+  waitFor(`${id} ${status}`, execStatus(name, id), (e) => e.status === status, ms);
 
 async function approvalToken(name: string, stage = 'Approve', action = 'Approval') {
-  const state = await waitFor('approval in progress', () => cp.send(new GetPipelineStateCommand({ name })), (s) =>
-    s.stageStates!.find((x) => x.stageName === stage)?.actionStates?.find((a) => a.actionName === action)?.latestExecution?.status === 'InProgress');
+  const state = await waitFor(
+    'approval in progress',
+    () => cp.send(new GetPipelineStateCommand({ name })),
+    (s) =>
+      s.stageStates!.find((x) => x.stageName === stage)?.actionStates?.find((a) => a.actionName === action)?.latestExecution?.status ===
+      'InProgress',
+  );
   return state.stageStates!.find((x) => x.stageName === stage)!.actionStates!.find((a) => a.actionName === action)!.latestExecution!.token!;
 }
 
@@ -116,7 +155,8 @@ describe('action types', () => {
     assert.equal(r.code, 0, r.stderr);
     const types = JSON.parse(r.stdout).actionTypes as any[];
     const ids = types.map((t) => `${t.id.category}/${t.id.provider}`);
-    for (const want of ['Source/CodeCommit', 'Source/S3', 'Build/CodeBuild', 'Test/CodeBuild', 'Approval/Manual', 'Deploy/S3']) assert.ok(ids.includes(want), `${want} in ${ids.join(', ')}`);
+    for (const want of ['Source/CodeCommit', 'Source/S3', 'Build/CodeBuild', 'Test/CodeBuild', 'Approval/Manual', 'Deploy/S3'])
+      assert.ok(ids.includes(want), `${want} in ${ids.join(', ')}`);
     assert.ok(!ids.includes('Deploy/CodeDeploy'));
     const build = types.find((t) => t.id.category === 'Build');
     assert.deepEqual(build.inputArtifactDetails, { minimumCount: 1, maximumCount: 5 });
@@ -131,14 +171,31 @@ describe('structure validation', () => {
   });
 
   test('CreatePipeline: a build action in the first stage → InvalidStructureException', async () => {
-    await rejects(createPipeline({ name: unique('p'), stages: [{ ...approval, name: 'First' }, approval] }), 'InvalidStructureException', /only contains source actions/);
+    await rejects(
+      createPipeline({ name: unique('p'), stages: [{ ...approval, name: 'First' }, approval] }),
+      'InvalidStructureException',
+      /only contains source actions/,
+    );
   });
 
   test('CreatePipeline: an action type opsbox does not run yet (CodeDeploy) → InvalidActionDeclarationException "not available"', async () => {
     const r = await repo();
-    const codedeploy = { name: 'Deploy', actions: [{ name: 'Deploy', actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' }, configuration: { ApplicationName: 'a', DeploymentGroupName: 'g' }, inputArtifacts: [{ name: 'SourceOutput' }] }] };
-    await rejects(createPipeline({ name: unique('p'), stages: [source(r.name), codedeploy] }), 'InvalidActionDeclarationException',
-      /ActionType \(Category: 'Deploy', Provider: 'CodeDeploy', Owner: 'AWS', Version: '1'\) in action 'Deploy' is not available in region 'US_EAST_1'/);
+    const codedeploy = {
+      name: 'Deploy',
+      actions: [
+        {
+          name: 'Deploy',
+          actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
+          configuration: { ApplicationName: 'a', DeploymentGroupName: 'g' },
+          inputArtifacts: [{ name: 'SourceOutput' }],
+        },
+      ],
+    };
+    await rejects(
+      createPipeline({ name: unique('p'), stages: [source(r.name), codedeploy] }),
+      'InvalidActionDeclarationException',
+      /ActionType \(Category: 'Deploy', Provider: 'CodeDeploy', Owner: 'AWS', Version: '1'\) in action 'Deploy' is not available in region 'US_EAST_1'/,
+    );
   });
 
   test('CreatePipeline: missing input artifact, unknown artifact, missing configuration, V1 with QUEUED', async () => {
@@ -146,18 +203,38 @@ describe('structure validation', () => {
     const b = await bucket('deploy');
     const noInput = deploy(b);
     noInput.actions[0].inputArtifacts = [];
-    await rejects(createPipeline({ name: unique('p'), stages: [source(r.name), noInput] }), 'InvalidActionDeclarationException', /declares 0 input artifacts which is less than the minimum count \(1\)/);
+    await rejects(
+      createPipeline({ name: unique('p'), stages: [source(r.name), noInput] }),
+      'InvalidActionDeclarationException',
+      /declares 0 input artifacts which is less than the minimum count \(1\)/,
+    );
     const wrongInput = deploy(b);
     wrongInput.actions[0].inputArtifacts = [{ name: 'Nope' }];
-    await rejects(createPipeline({ name: unique('p'), stages: [source(r.name), wrongInput] }), 'InvalidStructureException', /Input artifact 'Nope'/);
+    await rejects(
+      createPipeline({ name: unique('p'), stages: [source(r.name), wrongInput] }),
+      'InvalidStructureException',
+      /Input artifact 'Nope'/,
+    );
     const noBranch = source(r.name);
     delete (noBranch.actions[0].configuration as any).BranchName;
-    await rejects(createPipeline({ name: unique('p'), stages: [noBranch, approval] }), 'InvalidActionDeclarationException', /missing required configuration 'BranchName'/);
-    await rejects(createPipeline({ name: unique('p'), executionMode: 'QUEUED', stages: [source(r.name), approval] }), 'ValidationException', /V2/);
+    await rejects(
+      createPipeline({ name: unique('p'), stages: [noBranch, approval] }),
+      'InvalidActionDeclarationException',
+      /missing required configuration 'BranchName'/,
+    );
+    await rejects(
+      createPipeline({ name: unique('p'), executionMode: 'QUEUED', stages: [source(r.name), approval] }),
+      'ValidationException',
+      /V2/,
+    );
   });
 
   test('GetPipeline of a missing pipeline → PipelineNotFoundException; duplicate name → PipelineNameInUseException', async () => {
-    await rejects(cp.send(new GetPipelineCommand({ name: unique('missing') })), 'PipelineNotFoundException', /does not have a pipeline with name/);
+    await rejects(
+      cp.send(new GetPipelineCommand({ name: unique('missing') })),
+      'PipelineNotFoundException',
+      /does not have a pipeline with name/,
+    );
     const r = await repo();
     const name = unique('p');
     await createPipeline({ name, stages: [source(r.name), approval] });
@@ -169,17 +246,26 @@ describe('pipelines', () => {
   test('Create/Get/Update (versions)/List/tags/Delete', async () => {
     const r = await repo();
     const name = unique('crud');
-    const created = await cp.send(new CreatePipelineCommand({
-      pipeline: { name, roleArn: ROLE, artifactStore: { type: 'S3', location: await bucket('artifacts') }, stages: [source(r.name), approval] } as PipelineDeclaration,
-      tags: [{ key: 'team', value: 'web' }],
-    }));
+    const created = await cp.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name,
+          roleArn: ROLE,
+          artifactStore: { type: 'S3', location: await bucket('artifacts') },
+          stages: [source(r.name), approval],
+        } as PipelineDeclaration,
+        tags: [{ key: 'team', value: 'web' }],
+      }),
+    );
     assert.equal(created.pipeline!.version, 1);
     assert.equal(created.pipeline!.pipelineType, 'V1');
     assert.equal(created.pipeline!.executionMode, 'SUPERSEDED');
     assert.equal(created.pipeline!.stages![0].actions![0].runOrder, 1);
     const got = await cp.send(new GetPipelineCommand({ name }));
     assert.equal(got.metadata!.pipelineArn, `arn:aws:codepipeline:us-east-1:000000000000:${name}`);
-    const updated = await cp.send(new UpdatePipelineCommand({ pipeline: { ...got.pipeline!, pipelineType: 'V2', executionMode: 'QUEUED' } }));
+    const updated = await cp.send(
+      new UpdatePipelineCommand({ pipeline: { ...got.pipeline!, pipelineType: 'V2', executionMode: 'QUEUED' } }),
+    );
     assert.equal(updated.pipeline!.version, 2);
     assert.equal((await cp.send(new GetPipelineCommand({ name, version: 1 }))).pipeline!.executionMode, 'SUPERSEDED');
     await rejects(cp.send(new GetPipelineCommand({ name, version: 7 })), 'PipelineVersionNotFoundException');
@@ -231,18 +317,49 @@ describe('executions', () => {
     const artifacts = await createPipeline({ name, stages: [source(r.name), approval, deploy(site, 'www')] });
     // the first execution (CreatePipeline) waits for approval; approve it
     const firstId = (await executions(name))[0].pipelineExecutionId!;
-    await cp.send(new PutApprovalResultCommand({ pipelineName: name, stageName: 'Approve', actionName: 'Approval', token: await approvalToken(name), result: { status: 'Approved', summary: 'ok' } }));
+    await cp.send(
+      new PutApprovalResultCommand({
+        pipelineName: name,
+        stageName: 'Approve',
+        actionName: 'Approval',
+        token: await approvalToken(name),
+        result: { status: 'Approved', summary: 'ok' },
+      }),
+    );
     await waitStatus(name, firstId, 'Succeeded');
 
     const sha = await r.commit({ 'index.html': '<h1>v2</h1>\n' }, 'second: v2 page');
     await r.push();
-    const exec = await waitFor('a second execution', () => executions(name), (e) => e.length === 2);
+    const exec = await waitFor(
+      'a second execution',
+      () => executions(name),
+      (e) => e.length === 2,
+    );
     const id = exec[0].pipelineExecutionId!;
     assert.equal(exec[0].trigger!.triggerType, 'PollForSourceChanges');
     const token = await approvalToken(name);
-    const ap = await cp.send(new PutApprovalResultCommand({ pipelineName: name, stageName: 'Approve', actionName: 'Approval', token, result: { status: 'Approved', summary: 'ship it' } }));
+    const ap = await cp.send(
+      new PutApprovalResultCommand({
+        pipelineName: name,
+        stageName: 'Approve',
+        actionName: 'Approval',
+        token,
+        result: { status: 'Approved', summary: 'ship it' },
+      }),
+    );
     assert.ok(ap.approvedAt instanceof Date);
-    await rejects(cp.send(new PutApprovalResultCommand({ pipelineName: name, stageName: 'Approve', actionName: 'Approval', token, result: { status: 'Approved', summary: 'again' } })), 'ApprovalAlreadyCompletedException');
+    await rejects(
+      cp.send(
+        new PutApprovalResultCommand({
+          pipelineName: name,
+          stageName: 'Approve',
+          actionName: 'Approval',
+          token,
+          result: { status: 'Approved', summary: 'again' },
+        }),
+      ),
+      'ApprovalAlreadyCompletedException',
+    );
     const done = await waitStatus(name, id, 'Succeeded');
     assert.equal(done.artifactRevisions![0].revisionId, sha);
     assert.equal(done.artifactRevisions![0].revisionSummary, 'second: v2 page');
@@ -252,15 +369,23 @@ describe('executions', () => {
     assert.equal(await page.Body!.transformToString(), '<h1>v2</h1>\n');
     assert.equal(page.ContentType, 'text/html');
 
-    const actions = (await cp.send(new ListActionExecutionsCommand({ pipelineName: name, filter: { pipelineExecutionId: id } }))).actionExecutionDetails!;
-    assert.deepEqual(actions.map((a) => `${a.stageName}/${a.actionName}:${a.status}`).sort(), ['Approve/Approval:Succeeded', 'Deploy/Deploy:Succeeded', 'Source/Source:Succeeded']);
+    const actions = (await cp.send(new ListActionExecutionsCommand({ pipelineName: name, filter: { pipelineExecutionId: id } })))
+      .actionExecutionDetails!;
+    assert.deepEqual(actions.map((a) => `${a.stageName}/${a.actionName}:${a.status}`).sort(), [
+      'Approve/Approval:Succeeded',
+      'Deploy/Deploy:Succeeded',
+      'Source/Source:Succeeded',
+    ]);
     const src = actions.find((a) => a.actionName === 'Source')!;
     assert.equal(src.output!.outputVariables!.CommitId, sha);
     const loc = src.output!.outputArtifacts![0].s3location!;
     assert.equal(loc.bucket, artifacts);
     assert.match(loc.key!, new RegExp(`^${name.slice(0, 20).replace(/[.-]/g, '\\$&')}/SourceOutp/[A-Za-z0-9]{7}$`));
     const state = await cp.send(new GetPipelineStateCommand({ name }));
-    assert.deepEqual(state.stageStates!.map((s) => s.latestExecution?.status), ['Succeeded', 'Succeeded', 'Succeeded']);
+    assert.deepEqual(
+      state.stageStates!.map((s) => s.latestExecution?.status),
+      ['Succeeded', 'Succeeded', 'Succeeded'],
+    );
     assert.equal(state.stageStates![0].actionStates![0].currentRevision!.revisionId, sha);
   });
 
@@ -269,20 +394,50 @@ describe('executions', () => {
     const name = unique('retry');
     await createPipeline({ name, stages: [source(r.name), approval, deploy(await bucket('site'))] });
     const id = (await executions(name))[0].pipelineExecutionId!;
-    await cp.send(new PutApprovalResultCommand({ pipelineName: name, stageName: 'Approve', actionName: 'Approval', token: await approvalToken(name), result: { status: 'Rejected', summary: 'not yet' } }));
+    await cp.send(
+      new PutApprovalResultCommand({
+        pipelineName: name,
+        stageName: 'Approve',
+        actionName: 'Approval',
+        token: await approvalToken(name),
+        result: { status: 'Rejected', summary: 'not yet' },
+      }),
+    );
     await waitStatus(name, id, 'Failed');
     const state = await cp.send(new GetPipelineStateCommand({ name }));
     assert.equal(state.stageStates![1].latestExecution!.status, 'Failed');
     assert.equal(state.stageStates![1].actionStates![0].latestExecution!.status, 'Failed');
     assert.equal(state.stageStates![2].latestExecution, undefined);
-    await rejects(cp.send(new RetryStageExecutionCommand({ pipelineName: name, stageName: 'Source', pipelineExecutionId: id, retryMode: 'FAILED_ACTIONS' })), 'StageNotRetryableException');
+    await rejects(
+      cp.send(
+        new RetryStageExecutionCommand({ pipelineName: name, stageName: 'Source', pipelineExecutionId: id, retryMode: 'FAILED_ACTIONS' }),
+      ),
+      'StageNotRetryableException',
+    );
 
-    const retried = await cp.send(new RetryStageExecutionCommand({ pipelineName: name, stageName: 'Approve', pipelineExecutionId: id, retryMode: 'FAILED_ACTIONS' }));
+    const retried = await cp.send(
+      new RetryStageExecutionCommand({ pipelineName: name, stageName: 'Approve', pipelineExecutionId: id, retryMode: 'FAILED_ACTIONS' }),
+    );
     assert.equal(retried.pipelineExecutionId, id);
-    await cp.send(new PutApprovalResultCommand({ pipelineName: name, stageName: 'Approve', actionName: 'Approval', token: await approvalToken(name), result: { status: 'Approved', summary: 'now' } }));
+    await cp.send(
+      new PutApprovalResultCommand({
+        pipelineName: name,
+        stageName: 'Approve',
+        actionName: 'Approval',
+        token: await approvalToken(name),
+        result: { status: 'Approved', summary: 'now' },
+      }),
+    );
     await waitStatus(name, id, 'Succeeded');
-    const runs = (await cp.send(new ListActionExecutionsCommand({ pipelineName: name, filter: { pipelineExecutionId: id } }))).actionExecutionDetails!;
-    assert.deepEqual(runs.filter((a) => a.actionName === 'Approval').map((a) => a.status).sort(), ['Failed', 'Succeeded']);
+    const runs = (await cp.send(new ListActionExecutionsCommand({ pipelineName: name, filter: { pipelineExecutionId: id } })))
+      .actionExecutionDetails!;
+    assert.deepEqual(
+      runs
+        .filter((a) => a.actionName === 'Approval')
+        .map((a) => a.status)
+        .sort(),
+      ['Failed', 'Succeeded'],
+    );
   });
 
   test('StopPipelineExecution with abandon while an approval waits → Stopped; stopping again → PipelineExecutionNotStoppableException', async () => {
@@ -297,7 +452,10 @@ describe('executions', () => {
     assert.equal(summary.stopTrigger!.reason, 'wrong build');
     const state = await cp.send(new GetPipelineStateCommand({ name }));
     assert.equal(state.stageStates![1].actionStates![0].latestExecution!.status, 'Abandoned');
-    await rejects(cp.send(new StopPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id })), 'PipelineExecutionNotStoppableException');
+    await rejects(
+      cp.send(new StopPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id })),
+      'PipelineExecutionNotStoppableException',
+    );
   });
 
   test('StopPipelineExecution without abandon: Stopping until the running action ends, then Stopped; a second stop → DuplicatedStopRequestException', async () => {
@@ -308,8 +466,19 @@ describe('executions', () => {
     const token = await approvalToken(name);
     await cp.send(new StopPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id, reason: 'hold on' }));
     assert.equal((await execStatus(name, id)()).status, 'Stopping');
-    await rejects(cp.send(new StopPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id })), 'DuplicatedStopRequestException');
-    await cp.send(new PutApprovalResultCommand({ pipelineName: name, stageName: 'Approve', actionName: 'Approval', token, result: { status: 'Approved', summary: 'fine' } }));
+    await rejects(
+      cp.send(new StopPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id })),
+      'DuplicatedStopRequestException',
+    );
+    await cp.send(
+      new PutApprovalResultCommand({
+        pipelineName: name,
+        stageName: 'Approve',
+        actionName: 'Approval',
+        token,
+        result: { status: 'Approved', summary: 'fine' },
+      }),
+    );
     await waitStatus(name, id, 'Stopped');
     const state = await cp.send(new GetPipelineStateCommand({ name }));
     assert.equal(state.stageStates![1].actionStates![0].latestExecution!.status, 'Succeeded');
@@ -323,12 +492,29 @@ describe('executions', () => {
     await waitStatus(name, (await executions(name))[0].pipelineExecutionId!, 'Succeeded');
     await r.commit({ 'x.txt': 'x' }, 'later');
     await r.push();
-    await waitFor('push execution', () => executions(name), (e) => e.length === 2 && e[0].status === 'Succeeded');
-    const { pipelineExecutionId } = await cp.send(new StartPipelineExecutionCommand({ name, sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: r.first }] }));
+    await waitFor(
+      'push execution',
+      () => executions(name),
+      (e) => e.length === 2 && e[0].status === 'Succeeded',
+    );
+    const { pipelineExecutionId } = await cp.send(
+      new StartPipelineExecutionCommand({
+        name,
+        sourceRevisions: [{ actionName: 'Source', revisionType: 'COMMIT_ID', revisionValue: r.first }],
+      }),
+    );
     const e = await waitStatus(name, pipelineExecutionId!, 'Succeeded');
     assert.equal(e.artifactRevisions![0].revisionId, r.first);
     assert.equal(e.trigger!.triggerType, 'StartPipelineExecution');
-    await rejects(cp.send(new StartPipelineExecutionCommand({ name, sourceRevisions: [{ actionName: 'Nope', revisionType: 'COMMIT_ID', revisionValue: r.first }] })), 'ValidationException');
+    await rejects(
+      cp.send(
+        new StartPipelineExecutionCommand({
+          name,
+          sourceRevisions: [{ actionName: 'Nope', revisionType: 'COMMIT_ID', revisionValue: r.first }],
+        }),
+      ),
+      'ValidationException',
+    );
   });
 
   test('SUPERSEDED: two quick pushes while the transition is disabled → the older waiting execution is Superseded', async () => {
@@ -337,14 +523,32 @@ describe('executions', () => {
     await createPipeline({ name, stages: [source(r.name), deploy(await bucket('site'))] });
     const firstId = (await executions(name))[0].pipelineExecutionId!;
     await waitStatus(name, firstId, 'Succeeded');
-    await cp.send(new DisableStageTransitionCommand({ pipelineName: name, stageName: 'Deploy', transitionType: 'Inbound', reason: 'freeze' }));
+    await cp.send(
+      new DisableStageTransitionCommand({ pipelineName: name, stageName: 'Deploy', transitionType: 'Inbound', reason: 'freeze' }),
+    );
     await r.commit({ 'a.txt': '1' }, 'one');
     await r.push();
-    const one = (await waitFor('push 1', () => executions(name), (e) => e.length === 2))[0].pipelineExecutionId!;
-    await waitFor('push 1 waits at Deploy', () => cp.send(new GetPipelineStateCommand({ name })), (s) => s.stageStates![1].inboundExecution?.pipelineExecutionId === one);
+    const one = (
+      await waitFor(
+        'push 1',
+        () => executions(name),
+        (e) => e.length === 2,
+      )
+    )[0].pipelineExecutionId!;
+    await waitFor(
+      'push 1 waits at Deploy',
+      () => cp.send(new GetPipelineStateCommand({ name })),
+      (s) => s.stageStates![1].inboundExecution?.pipelineExecutionId === one,
+    );
     await r.commit({ 'a.txt': '2' }, 'two');
     await r.push();
-    const two = (await waitFor('push 2', () => executions(name), (e) => e.length === 3))[0].pipelineExecutionId!;
+    const two = (
+      await waitFor(
+        'push 2',
+        () => executions(name),
+        (e) => e.length === 3,
+      )
+    )[0].pipelineExecutionId!;
     await waitStatus(name, one, 'Superseded');
     const state = await cp.send(new GetPipelineStateCommand({ name }));
     assert.equal(state.stageStates![1].inboundTransitionState!.enabled, false);
@@ -358,20 +562,36 @@ describe('executions', () => {
     const name = unique('queued');
     await createPipeline({ name, pipelineType: 'V2', executionMode: 'QUEUED', stages: [source(r.name), deploy(await bucket('site'))] });
     await waitStatus(name, (await executions(name))[0].pipelineExecutionId!, 'Succeeded');
-    await cp.send(new DisableStageTransitionCommand({ pipelineName: name, stageName: 'Deploy', transitionType: 'Inbound', reason: 'hold' }));
+    await cp.send(
+      new DisableStageTransitionCommand({ pipelineName: name, stageName: 'Deploy', transitionType: 'Inbound', reason: 'hold' }),
+    );
     await r.commit({ 'a.txt': '1' }, 'one');
     await r.push();
-    await waitFor('push 1', () => executions(name), (e) => e.length === 2);
+    await waitFor(
+      'push 1',
+      () => executions(name),
+      (e) => e.length === 2,
+    );
     await r.commit({ 'a.txt': '2' }, 'two');
     await r.push();
-    const [two, one] = await waitFor('push 2', () => executions(name), (e) => e.length === 3);
-    await waitFor('both wait at Deploy', () => cp.send(new GetPipelineStateCommand({ name })), (s) => s.stageStates![1].inboundExecutions?.length === 2);
+    const [two, one] = await waitFor(
+      'push 2',
+      () => executions(name),
+      (e) => e.length === 3,
+    );
+    await waitFor(
+      'both wait at Deploy',
+      () => cp.send(new GetPipelineStateCommand({ name })),
+      (s) => s.stageStates![1].inboundExecutions?.length === 2,
+    );
     await cp.send(new EnableStageTransitionCommand({ pipelineName: name, stageName: 'Deploy', transitionType: 'Inbound' }));
     const a = await waitStatus(name, one.pipelineExecutionId!, 'Succeeded');
     const b = await waitStatus(name, two.pipelineExecutionId!, 'Succeeded');
     assert.equal(a.artifactRevisions![0].revisionSummary, 'one');
     assert.equal(b.artifactRevisions![0].revisionSummary, 'two');
-    const deploys = (await cp.send(new ListActionExecutionsCommand({ pipelineName: name }))).actionExecutionDetails!.filter((x) => x.actionName === 'Deploy');
+    const deploys = (await cp.send(new ListActionExecutionsCommand({ pipelineName: name }))).actionExecutionDetails!.filter(
+      (x) => x.actionName === 'Deploy',
+    );
     const start = (id: string) => deploys.find((d) => d.pipelineExecutionId === id)!.startTime!.getTime();
     assert.ok(start(one.pipelineExecutionId!) <= start(two.pipelineExecutionId!));
   });
@@ -380,8 +600,18 @@ describe('executions', () => {
     const r = await repo();
     const name = unique('filters');
     await createPipeline({
-      name, pipelineType: 'V2', stages: [source(r.name, { PollForSourceChanges: 'false' }), deploy(await bucket('site'))],
-      triggers: [{ providerType: 'CodeStarSourceConnection', gitConfiguration: { sourceActionName: 'Source', push: [{ branches: { includes: ['main', 'release/**'] }, filePaths: { includes: ['src/**'], excludes: ['**/*.md'] } }] } }],
+      name,
+      pipelineType: 'V2',
+      stages: [source(r.name, { PollForSourceChanges: 'false' }), deploy(await bucket('site'))],
+      triggers: [
+        {
+          providerType: 'CodeStarSourceConnection',
+          gitConfiguration: {
+            sourceActionName: 'Source',
+            push: [{ branches: { includes: ['main', 'release/**'] }, filePaths: { includes: ['src/**'], excludes: ['**/*.md'] } }],
+          },
+        },
+      ],
     });
     await waitStatus(name, (await executions(name))[0].pipelineExecutionId!, 'Succeeded');
     await r.commit({ 'other.txt': 'x' }, 'not under src');
@@ -395,7 +625,11 @@ describe('executions', () => {
     mkdirSync(join(r.dir, 'src'), { recursive: true });
     const sha = await r.commit({ 'src/app.js': 'x' }, 'in src');
     await r.push('release/1.0');
-    const [e] = await waitFor('filtered push starts', () => executions(name), (x) => x.length === 2);
+    const [e] = await waitFor(
+      'filtered push starts',
+      () => executions(name),
+      (x) => x.length === 2,
+    );
     assert.equal(e.trigger!.triggerType, 'WebhookV2');
     const done = await waitStatus(name, e.pipelineExecutionId!, 'Succeeded');
     assert.equal(done.artifactRevisions![0].revisionId, sha);
@@ -408,11 +642,30 @@ describe('executions', () => {
     await waitStatus(name, (await executions(name))[0].pipelineExecutionId!, 'Succeeded');
     const eb = new EventBridgeClient(clientConfig(box.url));
     const rule = unique('on-push');
-    await eb.send(new PutRuleCommand({ Name: rule, EventPattern: JSON.stringify({ source: ['aws.codecommit'], 'detail-type': ['CodeCommit Repository State Change'], resources: [`arn:aws:codecommit:us-east-1:000000000000:${r.name}`], detail: { event: ['referenceCreated', 'referenceUpdated'], referenceName: ['main'] } }) }));
-    await eb.send(new PutTargetsCommand({ Rule: rule, Targets: [{ Id: 'pipeline', Arn: `arn:aws:codepipeline:us-east-1:000000000000:${name}`, RoleArn: ROLE }] }));
+    await eb.send(
+      new PutRuleCommand({
+        Name: rule,
+        EventPattern: JSON.stringify({
+          source: ['aws.codecommit'],
+          'detail-type': ['CodeCommit Repository State Change'],
+          resources: [`arn:aws:codecommit:us-east-1:000000000000:${r.name}`],
+          detail: { event: ['referenceCreated', 'referenceUpdated'], referenceName: ['main'] },
+        }),
+      }),
+    );
+    await eb.send(
+      new PutTargetsCommand({
+        Rule: rule,
+        Targets: [{ Id: 'pipeline', Arn: `arn:aws:codepipeline:us-east-1:000000000000:${name}`, RoleArn: ROLE }],
+      }),
+    );
     await r.commit({ 'b.txt': 'b' }, 'via rule');
     await r.push();
-    const [e] = await waitFor('rule starts the pipeline', () => executions(name), (x) => x.length === 2);
+    const [e] = await waitFor(
+      'rule starts the pipeline',
+      () => executions(name),
+      (x) => x.length === 2,
+    );
     assert.equal(e.trigger!.triggerType, 'CloudWatchEvent');
     assert.match(e.trigger!.triggerDetail!, new RegExp(`rule/${rule}$`));
     await waitStatus(name, e.pipelineExecutionId!, 'Succeeded');
@@ -426,9 +679,22 @@ describe('executions', () => {
     await s3.send(new PutObjectCommand({ Bucket: src, Key: 'app.zip', Body: await zip('v1') }));
     const name = unique('s3src');
     await createPipeline({
-      name, pipelineType: 'V2', variables: [{ name: 'Env', defaultValue: 'dev' }],
+      name,
+      pipelineType: 'V2',
+      variables: [{ name: 'Env', defaultValue: 'dev' }],
       stages: [
-        { name: 'Source', actions: [{ name: 'Src', actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' }, configuration: { S3Bucket: src, S3ObjectKey: 'app.zip' }, outputArtifacts: [{ name: 'SourceOutput' }], namespace: 'S' }] },
+        {
+          name: 'Source',
+          actions: [
+            {
+              name: 'Src',
+              actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' },
+              configuration: { S3Bucket: src, S3ObjectKey: 'app.zip' },
+              outputArtifacts: [{ name: 'SourceOutput' }],
+              namespace: 'S',
+            },
+          ],
+        },
         deploy(site, '#{variables.Env}/#{S.VersionId}'),
       ],
     });
@@ -438,12 +704,22 @@ describe('executions', () => {
     assert.deepEqual(first.variables, [{ name: 'Env', resolvedValue: 'dev' }]);
 
     const put = await s3.send(new PutObjectCommand({ Bucket: src, Key: 'app.zip', Body: await zip('v2') }));
-    const [e] = await waitFor('S3 poll starts the pipeline', () => executions(name), (x) => x.length === 2);
+    const [e] = await waitFor(
+      'S3 poll starts the pipeline',
+      () => executions(name),
+      (x) => x.length === 2,
+    );
     assert.equal(e.trigger!.triggerType, 'PollForSourceChanges');
     const second = await waitStatus(name, e.pipelineExecutionId!, 'Succeeded');
     assert.equal(second.artifactRevisions![0].revisionId, put.VersionId);
 
-    const manual = await cp.send(new StartPipelineExecutionCommand({ name, variables: [{ name: 'Env', value: 'prod' }], sourceRevisions: [{ actionName: 'Src', revisionType: 'S3_OBJECT_VERSION_ID', revisionValue: v1 }] }));
+    const manual = await cp.send(
+      new StartPipelineExecutionCommand({
+        name,
+        variables: [{ name: 'Env', value: 'prod' }],
+        sourceRevisions: [{ actionName: 'Src', revisionType: 'S3_OBJECT_VERSION_ID', revisionValue: v1 }],
+      }),
+    );
     await waitStatus(name, manual.pipelineExecutionId!, 'Succeeded');
     assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: site, Key: `prod/${v1}/app.txt` }))).Body!.transformToString(), 'v1');
     await rejects(cp.send(new StartPipelineExecutionCommand({ name, variables: [{ name: 'Nope', value: 'x' }] })), 'ValidationException');

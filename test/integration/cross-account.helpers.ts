@@ -73,7 +73,9 @@ export async function iamUserKey(as: Account): Promise<Creds> {
  * IAM user key made in 222222222222 by that account's root (its 12-digit id signed with the root secret).
  */
 export async function twoAccounts(url: string, strict: boolean): Promise<{ a: Account; b: Account }> {
-  const a = strict ? account(url, '000000000000', { accessKeyId: 'test', secretAccessKey: 'test' }) : account(url, '111111111111', { accessKeyId: '111111111111', secretAccessKey: 'x' });
+  const a = strict
+    ? account(url, '000000000000', { accessKeyId: 'test', secretAccessKey: 'test' })
+    : account(url, '111111111111', { accessKeyId: '111111111111', secretAccessKey: 'x' });
   const bootstrap = account(url, '222222222222', { accessKeyId: '222222222222', secretAccessKey: strict ? 'test' : 'x' });
   const b = account(url, '222222222222', await iamUserKey(bootstrap));
   for (const acct of [a, b]) assert.equal((await acct.sts.send(new GetCallerIdentityCommand({}))).Account, acct.id);

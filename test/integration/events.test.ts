@@ -52,7 +52,15 @@ const pattern = (p: unknown) => JSON.stringify(p);
 describe('rules', () => {
   test('PutRule / DescribeRule / ListRules with the CLI', async () => {
     const name = unique('rule');
-    const { RuleArn } = await cliOk('put-rule', '--name', name, '--event-pattern', pattern({ source: ['aws.codecommit'] }), '--description', 'on push');
+    const { RuleArn } = await cliOk(
+      'put-rule',
+      '--name',
+      name,
+      '--event-pattern',
+      pattern({ source: ['aws.codecommit'] }),
+      '--description',
+      'on push',
+    );
     assert.equal(RuleArn, `arn:aws:events:us-east-1:000000000000:rule/${name}`);
     const d = await cliOk('describe-rule', '--name', name);
     assert.equal(d.Name, name);
@@ -61,7 +69,10 @@ describe('rules', () => {
     assert.equal(d.Description, 'on push');
     assert.equal(JSON.parse(d.EventPattern).source[0], 'aws.codecommit');
     const l = await cliOk('list-rules', '--name-prefix', name);
-    assert.deepEqual(l.Rules.map((r: any) => r.Name), [name]);
+    assert.deepEqual(
+      l.Rules.map((r: any) => r.Name),
+      [name],
+    );
   });
 
   test('PutRule on an existing name replaces it (omitted fields are not kept)', async () => {
@@ -85,30 +96,61 @@ describe('rules', () => {
       seen.push(...body.Rules.map((r: any) => r.Name));
       token = body.NextToken;
     } while (token);
-    assert.deepEqual(seen, [0, 1, 2, 3, 4].map((i) => `${prefix}-${i}`));
+    assert.deepEqual(
+      seen,
+      [0, 1, 2, 3, 4].map((i) => `${prefix}-${i}`),
+    );
   });
 
   test('PutRule: invalid event pattern → InvalidEventPatternException with AWS reason', async () => {
-    await cliFails(['put-rule', '--name', unique('bad'), '--event-pattern', pattern({ source: 'aws.ec2' })], 'InvalidEventPatternException', 'Event pattern is not valid. Reason: "source" must be an object or an array');
-    await cliFails(['put-rule', '--name', unique('bad'), '--event-pattern', pattern({ detail: {} })], 'InvalidEventPatternException', 'Empty objects are not allowed');
+    await cliFails(
+      ['put-rule', '--name', unique('bad'), '--event-pattern', pattern({ source: 'aws.ec2' })],
+      'InvalidEventPatternException',
+      'Event pattern is not valid. Reason: "source" must be an object or an array',
+    );
+    await cliFails(
+      ['put-rule', '--name', unique('bad'), '--event-pattern', pattern({ detail: {} })],
+      'InvalidEventPatternException',
+      'Empty objects are not allowed',
+    );
   });
 
   test('PutRule: schedule expressions are validated; only the default bus takes them', async () => {
     await cliOk('put-rule', '--name', unique('rate'), '--schedule-expression', 'rate(5 minutes)');
     await cliOk('put-rule', '--name', unique('cron'), '--schedule-expression', 'cron(0 12 * * ? *)');
-    await cliFails(['put-rule', '--name', unique('bad'), '--schedule-expression', 'rate(5 minute)'], 'ValidationException', 'Parameter ScheduleExpression is not valid.');
-    await cliFails(['put-rule', '--name', unique('bad'), '--schedule-expression', 'cron(0 12 * * * *)'], 'ValidationException', 'Parameter ScheduleExpression is not valid.');
+    await cliFails(
+      ['put-rule', '--name', unique('bad'), '--schedule-expression', 'rate(5 minute)'],
+      'ValidationException',
+      'Parameter ScheduleExpression is not valid.',
+    );
+    await cliFails(
+      ['put-rule', '--name', unique('bad'), '--schedule-expression', 'cron(0 12 * * * *)'],
+      'ValidationException',
+      'Parameter ScheduleExpression is not valid.',
+    );
     const bus = unique('bus');
     await cliOk('create-event-bus', '--name', bus);
-    await cliFails(['put-rule', '--name', unique('bad'), '--event-bus-name', bus, '--schedule-expression', 'rate(1 day)'], 'ValidationException', 'ScheduleExpression is supported only on the default event bus.');
+    await cliFails(
+      ['put-rule', '--name', unique('bad'), '--event-bus-name', bus, '--schedule-expression', 'rate(1 day)'],
+      'ValidationException',
+      'ScheduleExpression is supported only on the default event bus.',
+    );
   });
 
   test('PutRule: neither pattern nor schedule → ValidationException', async () => {
-    await cliFails(['put-rule', '--name', unique('none')], 'ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.');
+    await cliFails(
+      ['put-rule', '--name', unique('none')],
+      'ValidationException',
+      'Parameter(s) EventPattern or ScheduleExpression must be specified.',
+    );
   });
 
   test('PutRule: bad name → ValidationException from the model constraints', async () => {
-    await cliFails(['put-rule', '--name', 'no spaces', '--schedule-expression', 'rate(1 day)'], 'ValidationException', /failed to satisfy constraint: Member must satisfy regular expression pattern/);
+    await cliFails(
+      ['put-rule', '--name', 'no spaces', '--schedule-expression', 'rate(1 day)'],
+      'ValidationException',
+      /failed to satisfy constraint: Member must satisfy regular expression pattern/,
+    );
   });
 
   test('DescribeRule: unknown rule → ResourceNotFoundException', async () => {
@@ -136,13 +178,42 @@ describe('rules', () => {
   });
 
   test('TestEventPattern: match, no match, invalid pattern', async () => {
-    const event = JSON.stringify({ id: '1', account: '123456789012', source: 'aws.ec2', time: '2024-01-01T00:00:00Z', region: 'us-east-1', 'detail-type': 'x', resources: [], detail: { state: 'running', count: 3 } });
-    const t = await cliOk('test-event-pattern', '--event-pattern', pattern({ source: ['aws.ec2'], detail: { count: [{ numeric: ['>', 2] }] } }), '--event', event);
+    const event = JSON.stringify({
+      id: '1',
+      account: '123456789012',
+      source: 'aws.ec2',
+      time: '2024-01-01T00:00:00Z',
+      region: 'us-east-1',
+      'detail-type': 'x',
+      resources: [],
+      detail: { state: 'running', count: 3 },
+    });
+    const t = await cliOk(
+      'test-event-pattern',
+      '--event-pattern',
+      pattern({ source: ['aws.ec2'], detail: { count: [{ numeric: ['>', 2] }] } }),
+      '--event',
+      event,
+    );
     assert.equal(t.Result, true);
-    const f = await cliOk('test-event-pattern', '--event-pattern', pattern({ detail: { state: [{ 'anything-but': 'running' }] } }), '--event', event);
+    const f = await cliOk(
+      'test-event-pattern',
+      '--event-pattern',
+      pattern({ detail: { state: [{ 'anything-but': 'running' }] } }),
+      '--event',
+      event,
+    );
     assert.equal(f.Result, false);
-    await cliFails(['test-event-pattern', '--event-pattern', pattern({ source: [] }), '--event', event], 'InvalidEventPatternException', 'Empty arrays are not allowed');
-    await cliFails(['test-event-pattern', '--event-pattern', pattern({ source: ['x'] }), '--event', '{"source":"x"}'], 'ValidationException', 'Parameter Event is not valid.');
+    await cliFails(
+      ['test-event-pattern', '--event-pattern', pattern({ source: [] }), '--event', event],
+      'InvalidEventPatternException',
+      'Empty arrays are not allowed',
+    );
+    await cliFails(
+      ['test-event-pattern', '--event-pattern', pattern({ source: ['x'] }), '--event', '{"source":"x"}'],
+      'ValidationException',
+      'Parameter Event is not valid.',
+    );
   });
 });
 
@@ -152,8 +223,17 @@ describe('targets', () => {
     await cliOk('put-rule', '--name', name, '--event-pattern', pattern({ source: ['x'] }));
     const targets = [
       { Id: 'a', Arn: 'arn:aws:sns:us-east-1:000000000000:a', Input: '{"k":1}' },
-      { Id: 'b', Arn: 'arn:aws:codebuild:us-east-1:000000000000:project/p', RoleArn: 'arn:aws:iam::000000000000:role/r', InputPath: '$.detail' },
-      { Id: 'c', Arn: 'arn:aws:codepipeline:us-east-1:000000000000:pipe', InputTransformer: { InputPathsMap: { s: '$.source' }, InputTemplate: '"from <s>"' } },
+      {
+        Id: 'b',
+        Arn: 'arn:aws:codebuild:us-east-1:000000000000:project/p',
+        RoleArn: 'arn:aws:iam::000000000000:role/r',
+        InputPath: '$.detail',
+      },
+      {
+        Id: 'c',
+        Arn: 'arn:aws:codepipeline:us-east-1:000000000000:pipe',
+        InputTransformer: { InputPathsMap: { s: '$.source' }, InputTemplate: '"from <s>"' },
+      },
     ];
     const r = await cliOk('put-targets', '--rule', name, '--targets', JSON.stringify(targets));
     assert.equal(r.FailedEntryCount, 0);
@@ -168,15 +248,37 @@ describe('targets', () => {
     await cliFails(['put-targets', '--rule', name, '--targets', JSON.stringify(six)], 'LimitExceededException');
     await cliOk('put-targets', '--rule', name, '--targets', JSON.stringify(six.slice(0, 5)));
     // replacing an existing Id does not count twice
-    await cliOk('put-targets', '--rule', name, '--targets', JSON.stringify([{ Id: 't0', Arn: 'arn:aws:sns:us-east-1:000000000000:other' }]));
+    await cliOk(
+      'put-targets',
+      '--rule',
+      name,
+      '--targets',
+      JSON.stringify([{ Id: 't0', Arn: 'arn:aws:sns:us-east-1:000000000000:other' }]),
+    );
   });
 
   test('PutTargets: malformed ARN, bad Input JSON, unknown rule → errors', async () => {
     const name = unique('badt');
     await cliOk('put-rule', '--name', name, '--event-pattern', pattern({ source: ['x'] }));
-    await cliFails(['put-targets', '--rule', name, '--targets', 'Id=t,Arn=not-an-arn'], 'ValidationException', 'Parameter not-an-arn is not valid. Reason: Provided Arn is not in correct format.');
-    await cliFails(['put-targets', '--rule', name, '--targets', JSON.stringify([{ Id: 't', Arn: 'arn:aws:sns:us-east-1:000000000000:x', Input: '{nope' }])], 'ValidationException');
-    await cliFails(['put-targets', '--rule', unique('ghost'), '--targets', 'Id=t,Arn=arn:aws:sns:us-east-1:000000000000:x'], 'ResourceNotFoundException');
+    await cliFails(
+      ['put-targets', '--rule', name, '--targets', 'Id=t,Arn=not-an-arn'],
+      'ValidationException',
+      'Parameter not-an-arn is not valid. Reason: Provided Arn is not in correct format.',
+    );
+    await cliFails(
+      [
+        'put-targets',
+        '--rule',
+        name,
+        '--targets',
+        JSON.stringify([{ Id: 't', Arn: 'arn:aws:sns:us-east-1:000000000000:x', Input: '{nope' }]),
+      ],
+      'ValidationException',
+    );
+    await cliFails(
+      ['put-targets', '--rule', unique('ghost'), '--targets', 'Id=t,Arn=arn:aws:sns:us-east-1:000000000000:x'],
+      'ResourceNotFoundException',
+    );
   });
 
   test('ListRuleNamesByTarget finds the rules pointing at an ARN', async () => {
@@ -206,18 +308,34 @@ describe('buses and tags', () => {
     assert.equal(dd.body.Description, 'mine');
     assert.equal(typeof dd.body.CreationTime, 'number');
     const up = await raw('UpdateEventBus', { Name: `${name}-d`, Description: 'changed' });
-    assert.deepEqual(up.body, { Arn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}-d`, Name: `${name}-d`, Description: 'changed' });
+    assert.deepEqual(up.body, {
+      Arn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}-d`,
+      Name: `${name}-d`,
+      Description: 'changed',
+    });
     assert.equal((await raw('DescribeEventBus', { Name: `${name}-d` })).body.Description, 'changed');
     await cliFails(['create-event-bus', '--name', name], 'ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
     const l = await cliOk('list-event-buses', '--name-prefix', name);
-    assert.deepEqual(l.EventBuses.map((b: any) => b.Name), [name, `${name}-d`]);
+    assert.deepEqual(
+      l.EventBuses.map((b: any) => b.Name),
+      [name, `${name}-d`],
+    );
     const p = await raw('ListEventBuses', { NamePrefix: name, Limit: 1 });
-    assert.deepEqual(p.body.EventBuses.map((b: any) => b.Name), [name]);
+    assert.deepEqual(
+      p.body.EventBuses.map((b: any) => b.Name),
+      [name],
+    );
     const p2 = await raw('ListEventBuses', { NamePrefix: name, Limit: 1, NextToken: p.body.NextToken });
-    assert.deepEqual(p2.body.EventBuses.map((b: any) => b.Name), [`${name}-d`]);
+    assert.deepEqual(
+      p2.body.EventBuses.map((b: any) => b.Name),
+      [`${name}-d`],
+    );
     assert.equal(p2.body.NextToken, undefined);
     await cliOk('put-rule', '--name', 'on-bus', '--event-bus-name', name, '--event-pattern', pattern({ source: ['x'] }));
-    assert.deepEqual((await cliOk('list-rules', '--event-bus-name', name)).Rules.map((r: any) => r.Name), ['on-bus']);
+    assert.deepEqual(
+      (await cliOk('list-rules', '--event-bus-name', name)).Rules.map((r: any) => r.Name),
+      ['on-bus'],
+    );
     await cliOk('delete-event-bus', '--name', name);
     await cliFails(['describe-event-bus', '--name', name], 'ResourceNotFoundException', `Event bus ${name} does not exist.`);
     await cliFails(['list-rules', '--event-bus-name', name], 'ResourceNotFoundException');
@@ -229,16 +347,30 @@ describe('buses and tags', () => {
 
   test('TagResource / ListTagsForResource / UntagResource on a rule and a bus', async () => {
     const name = unique('tagged');
-    const { RuleArn } = await cliOk('put-rule', '--name', name, '--event-pattern', pattern({ source: ['x'] }), '--tags', 'Key=team,Value=ops');
+    const { RuleArn } = await cliOk(
+      'put-rule',
+      '--name',
+      name,
+      '--event-pattern',
+      pattern({ source: ['x'] }),
+      '--tags',
+      'Key=team,Value=ops',
+    );
     await cliOk('tag-resource', '--resource-arn', RuleArn, '--tags', 'Key=env,Value=prod');
     const t = await cliOk('list-tags-for-resource', '--resource-arn', RuleArn);
-    assert.deepEqual(t.Tags, [{ Key: 'team', Value: 'ops' }, { Key: 'env', Value: 'prod' }]);
+    assert.deepEqual(t.Tags, [
+      { Key: 'team', Value: 'ops' },
+      { Key: 'env', Value: 'prod' },
+    ]);
     await cliOk('untag-resource', '--resource-arn', RuleArn, '--tag-keys', 'team');
     assert.deepEqual((await cliOk('list-tags-for-resource', '--resource-arn', RuleArn)).Tags, [{ Key: 'env', Value: 'prod' }]);
     const bus = unique('tbus');
     const { EventBusArn } = await cliOk('create-event-bus', '--name', bus, '--tags', 'Key=a,Value=1');
     assert.deepEqual((await cliOk('list-tags-for-resource', '--resource-arn', EventBusArn)).Tags, [{ Key: 'a', Value: '1' }]);
-    await cliFails(['list-tags-for-resource', '--resource-arn', `arn:aws:events:us-east-1:000000000000:rule/${unique('ghost')}`], 'ResourceNotFoundException');
+    await cliFails(
+      ['list-tags-for-resource', '--resource-arn', `arn:aws:events:us-east-1:000000000000:rule/${unique('ghost')}`],
+      'ResourceNotFoundException',
+    );
   });
 });
 
@@ -256,8 +388,14 @@ describe('PutEvents', () => {
     const r = await cliOk('put-events', '--entries', JSON.stringify(entries));
     assert.equal(r.FailedEntryCount, 6);
     assert.match(r.Entries[0].EventId, /^[0-9a-f-]{36}$/);
-    assert.deepEqual(r.Entries[1], { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Source is not valid. Reason: Source is a required argument.' });
-    assert.deepEqual(r.Entries[2], { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter DetailType is not valid. Reason: DetailType is a required argument.' });
+    assert.deepEqual(r.Entries[1], {
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameter Source is not valid. Reason: Source is a required argument.',
+    });
+    assert.deepEqual(r.Entries[2], {
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: 'Parameter DetailType is not valid. Reason: DetailType is a required argument.',
+    });
     assert.deepEqual(r.Entries[3], { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
     assert.deepEqual(r.Entries[4], { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
     assert.equal(r.Entries[5].ErrorCode, 'NotAuthorizedForSourceException');
@@ -274,7 +412,12 @@ describe('PutEvents', () => {
 
   test('entries over 256 KB in total → ValidationException', async () => {
     const big = JSON.stringify({ pad: 'x'.repeat(200_000) });
-    const r = await raw('PutEvents', { Entries: [{ Source: 'a', DetailType: 'b', Detail: big }, { Source: 'a', DetailType: 'b', Detail: big }] });
+    const r = await raw('PutEvents', {
+      Entries: [
+        { Source: 'a', DetailType: 'b', Detail: big },
+        { Source: 'a', DetailType: 'b', Detail: big },
+      ],
+    });
     assert.equal(r.status, 400);
     assert.equal(r.body.message, 'Total size of the entries in the request is over the limit.');
   });
@@ -288,9 +431,27 @@ describe('durability', () => {
     try {
       const bus = unique('dbus');
       await cliOk('create-event-bus', '--name', bus);
-      await cliOk('put-rule', '--name', 'durable', '--event-bus-name', bus, '--event-pattern', pattern({ source: ['x'] }), '--tags', 'Key=k,Value=v');
+      await cliOk(
+        'put-rule',
+        '--name',
+        'durable',
+        '--event-bus-name',
+        bus,
+        '--event-pattern',
+        pattern({ source: ['x'] }),
+        '--tags',
+        'Key=k,Value=v',
+      );
       await cliOk('put-rule', '--name', 'sched', '--schedule-expression', 'rate(1 hour)');
-      await cliOk('put-targets', '--rule', 'durable', '--event-bus-name', bus, '--targets', JSON.stringify([{ Id: 't', Arn: 'arn:aws:sns:us-east-1:000000000000:x', Input: '{"a":1}' }]));
+      await cliOk(
+        'put-targets',
+        '--rule',
+        'durable',
+        '--event-bus-name',
+        bus,
+        '--targets',
+        JSON.stringify([{ Id: 't', Arn: 'arn:aws:sns:us-east-1:000000000000:x', Input: '{"a":1}' }]),
+      );
       await dataBox.kill9();
       box = await startOpsbox({ dataDir: dataBox.dataDir });
       const d = await cliOk('describe-rule', '--name', 'durable', '--event-bus-name', bus);

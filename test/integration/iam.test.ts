@@ -65,13 +65,21 @@ const TRUST = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'codebuild.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
-const policyDoc = (action: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
+const policyDoc = (action: string) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
 
 /**
  * Wire codes IAM's model declares: SDK v3 names them after the modeled shape (NoSuchEntity →
  * NoSuchEntityException), which it only does when the wire <Code> is exactly the expected one.
  */
-const MODELED = new Set(['NoSuchEntity', 'EntityAlreadyExists', 'DeleteConflict', 'LimitExceeded', 'MalformedPolicyDocument', 'InvalidInput']);
+const MODELED = new Set([
+  'NoSuchEntity',
+  'EntityAlreadyExists',
+  'DeleteConflict',
+  'LimitExceeded',
+  'MalformedPolicyDocument',
+  'InvalidInput',
+]);
 
 /** Runs `fn`, expecting an AWS error with this wire code, HTTP status and (when given) exact message. */
 async function rejects(fn: () => Promise<unknown>, code: string, status: number, message?: string) {
@@ -102,7 +110,14 @@ describe('IAM', () => {
   test('CreateRole → GetRole → Update* → tags → DeleteRole: full lifecycle', async () => {
     const name = unique('role');
     const created = await iam.send(
-      new CreateRoleCommand({ RoleName: name, Path: '/ci/', AssumeRolePolicyDocument: TRUST, Description: 'build role', MaxSessionDuration: 7200, Tags: [{ Key: 'team', Value: 'a' }] }),
+      new CreateRoleCommand({
+        RoleName: name,
+        Path: '/ci/',
+        AssumeRolePolicyDocument: TRUST,
+        Description: 'build role',
+        MaxSessionDuration: 7200,
+        Tags: [{ Key: 'team', Value: 'a' }],
+      }),
     );
     const role = created.Role!;
     assert.match(role.RoleId!, /^AROA[A-Z0-9]{17}$/);
@@ -127,14 +142,27 @@ describe('IAM', () => {
     assert.equal(after.Description, 'new words');
     assert.equal(decodeURIComponent(after.AssumeRolePolicyDocument!), trust2);
 
-    await iam.send(new TagRoleCommand({ RoleName: name, Tags: [{ Key: 'team', Value: 'b' }, { Key: 'env', Value: 'dev' }] }));
+    await iam.send(
+      new TagRoleCommand({
+        RoleName: name,
+        Tags: [
+          { Key: 'team', Value: 'b' },
+          { Key: 'env', Value: 'dev' },
+        ],
+      }),
+    );
     await iam.send(new UntagRoleCommand({ RoleName: name, TagKeys: ['env'] }));
     const tags = await iam.send(new ListRoleTagsCommand({ RoleName: name }));
     assert.deepEqual(tags.Tags, [{ Key: 'team', Value: 'b' }]);
     assert.equal(tags.IsTruncated, false);
 
     await iam.send(new DeleteRoleCommand({ RoleName: name }));
-    await rejects(() => iam.send(new GetRoleCommand({ RoleName: name })), 'NoSuchEntity', 404, `The role with name ${name} cannot be found.`);
+    await rejects(
+      () => iam.send(new GetRoleCommand({ RoleName: name })),
+      'NoSuchEntity',
+      404,
+      `The role with name ${name} cannot be found.`,
+    );
   });
 
   test('CreateRole: same name in another case → EntityAlreadyExists 409', async () => {
@@ -182,7 +210,9 @@ describe('IAM', () => {
 
   test('policy versions: up to 5, default switching, default cannot be deleted', async () => {
     const name = unique('pol');
-    const { Policy } = await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: policyDoc('s3:GetObject'), Description: 'd' }));
+    const { Policy } = await iam.send(
+      new CreatePolicyCommand({ PolicyName: name, PolicyDocument: policyDoc('s3:GetObject'), Description: 'd' }),
+    );
     const arn = Policy!.Arn!;
     assert.equal(arn, `arn:aws:iam::000000000000:policy/${name}`);
     assert.match(Policy!.PolicyId!, /^ANPA/);
@@ -190,7 +220,9 @@ describe('IAM', () => {
     assert.equal(Policy!.AttachmentCount, 0);
 
     for (const n of [2, 3, 4, 5]) {
-      const v = await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: policyDoc(`s3:Op${n}`), SetAsDefault: n === 3 }));
+      const v = await iam.send(
+        new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: policyDoc(`s3:Op${n}`), SetAsDefault: n === 3 }),
+      );
       assert.equal(v.PolicyVersion!.VersionId, `v${n}`);
       assert.equal(v.PolicyVersion!.IsDefaultVersion, n === 3);
     }
@@ -214,7 +246,16 @@ describe('IAM', () => {
     assert.equal(v6.PolicyVersion!.VersionId, 'v6', 'version numbers are never reused');
 
     const listed = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }));
-    assert.deepEqual(listed.Versions!.map((v) => [v.VersionId, v.IsDefaultVersion]), [['v6', false], ['v5', true], ['v4', false], ['v3', false], ['v1', false]]);
+    assert.deepEqual(
+      listed.Versions!.map((v) => [v.VersionId, v.IsDefaultVersion]),
+      [
+        ['v6', false],
+        ['v5', true],
+        ['v4', false],
+        ['v3', false],
+        ['v1', false],
+      ],
+    );
     const v5 = await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v5' }));
     assert.equal(decodeURIComponent(v5.PolicyVersion!.Document!), policyDoc('s3:Op5'));
     await rejects(
@@ -244,7 +285,12 @@ describe('IAM', () => {
       409,
       `A policy called ${name} already exists. Duplicate names are not allowed.`,
     );
-    await rejects(() => iam.send(new CreatePolicyCommand({ PolicyName: unique('pol'), PolicyDocument: 'nope' })), 'MalformedPolicyDocument', 400, 'Syntax errors in policy.');
+    await rejects(
+      () => iam.send(new CreatePolicyCommand({ PolicyName: unique('pol'), PolicyDocument: 'nope' })),
+      'MalformedPolicyDocument',
+      400,
+      'Syntax errors in policy.',
+    );
   });
 
   test('attach/detach: AttachmentCount, ListEntitiesForPolicy and DeleteConflict', async () => {
@@ -262,10 +308,19 @@ describe('IAM', () => {
     assert.equal((await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!.AttachmentCount, 2);
 
     const attached = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }));
-    assert.deepEqual(new Set(attached.AttachedPolicies!.map((p) => p.PolicyName)), new Set([arn.split('/').pop(), 'AdministratorAccess', 'AWSCodeDeployRole']));
+    assert.deepEqual(
+      new Set(attached.AttachedPolicies!.map((p) => p.PolicyName)),
+      new Set([arn.split('/').pop(), 'AdministratorAccess', 'AWSCodeDeployRole']),
+    );
     const entities = await iam.send(new ListEntitiesForPolicyCommand({ PolicyArn: arn }));
-    assert.deepEqual(entities.PolicyRoles!.map((r) => r.RoleName), [role]);
-    assert.deepEqual(entities.PolicyUsers!.map((u) => u.UserName), [user]);
+    assert.deepEqual(
+      entities.PolicyRoles!.map((r) => r.RoleName),
+      [role],
+    );
+    assert.deepEqual(
+      entities.PolicyUsers!.map((u) => u.UserName),
+      [user],
+    );
 
     await rejects(
       () => iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: 'arn:aws:iam::aws:policy/NoSuchManagedPolicy' })),
@@ -273,12 +328,32 @@ describe('IAM', () => {
       404,
       'Policy arn:aws:iam::aws:policy/NoSuchManagedPolicy does not exist or is not attachable.',
     );
-    await rejects(() => iam.send(new DeletePolicyCommand({ PolicyArn: arn })), 'DeleteConflict', 409, 'Cannot delete a policy attached to entities.');
-    await rejects(() => iam.send(new DeleteRoleCommand({ RoleName: role })), 'DeleteConflict', 409, 'Cannot delete entity, must detach all policies first.');
-    await rejects(() => iam.send(new DeleteUserCommand({ UserName: user })), 'DeleteConflict', 409, 'Cannot delete entity, must detach all policies first.');
+    await rejects(
+      () => iam.send(new DeletePolicyCommand({ PolicyArn: arn })),
+      'DeleteConflict',
+      409,
+      'Cannot delete a policy attached to entities.',
+    );
+    await rejects(
+      () => iam.send(new DeleteRoleCommand({ RoleName: role })),
+      'DeleteConflict',
+      409,
+      'Cannot delete entity, must detach all policies first.',
+    );
+    await rejects(
+      () => iam.send(new DeleteUserCommand({ UserName: user })),
+      'DeleteConflict',
+      409,
+      'Cannot delete entity, must detach all policies first.',
+    );
 
     await iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
-    await rejects(() => iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: arn })), 'NoSuchEntity', 404, `Policy ${arn} was not found.`);
+    await rejects(
+      () => iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: arn })),
+      'NoSuchEntity',
+      404,
+      `Policy ${arn} was not found.`,
+    );
     await iam.send(new DetachUserPolicyCommand({ UserName: user, PolicyArn: arn }));
     await iam.send(new DeletePolicyCommand({ PolicyArn: arn }));
     for (const p of ['arn:aws:iam::aws:policy/AdministratorAccess', 'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole'])
@@ -290,12 +365,24 @@ describe('IAM', () => {
   test('ListPolicies: Scope AWS lists the managed catalog, Local only the account, OnlyAttached filters', async () => {
     const aws = await iam.send(new ListPoliciesCommand({ Scope: 'AWS', MaxItems: 1000 }));
     const names = aws.Policies!.map((p) => p.PolicyName);
-    for (const n of ['AdministratorAccess', 'ReadOnlyAccess', 'AmazonS3FullAccess', 'AWSCodeBuildAdminAccess', 'AWSCodePipeline_FullAccess', 'AWSCodeDeployRole', 'CloudWatchLogsFullAccess'])
+    for (const n of [
+      'AdministratorAccess',
+      'ReadOnlyAccess',
+      'AmazonS3FullAccess',
+      'AWSCodeBuildAdminAccess',
+      'AWSCodePipeline_FullAccess',
+      'AWSCodeDeployRole',
+      'CloudWatchLogsFullAccess',
+    ])
       assert.ok(names.includes(n), n);
     const name = unique('local');
-    const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: name, Path: '/scoped/', PolicyDocument: policyDoc('s3:*') }))).Policy!.Arn!;
+    const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: name, Path: '/scoped/', PolicyDocument: policyDoc('s3:*') }))).Policy!
+      .Arn!;
     const local = await iam.send(new ListPoliciesCommand({ Scope: 'Local', PathPrefix: '/scoped/' }));
-    assert.deepEqual(local.Policies!.map((p) => p.Arn), [arn]);
+    assert.deepEqual(
+      local.Policies!.map((p) => p.Arn),
+      [arn],
+    );
     const role = unique('role');
     await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: TRUST }));
     await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
@@ -321,15 +408,29 @@ describe('IAM', () => {
     assert.equal(decodeURIComponent(userGot.PolicyDocument!), doc);
     assert.deepEqual((await iam.send(new ListUserPoliciesCommand({ UserName: user }))).PolicyNames, ['mine']);
 
-    await rejects(() => iam.send(new DeleteRoleCommand({ RoleName: role })), 'DeleteConflict', 409, 'Cannot delete entity, must delete policies first.');
-    await rejects(() => iam.send(new DeleteUserCommand({ UserName: user })), 'DeleteConflict', 409, 'Cannot delete entity, must delete policies first.');
+    await rejects(
+      () => iam.send(new DeleteRoleCommand({ RoleName: role })),
+      'DeleteConflict',
+      409,
+      'Cannot delete entity, must delete policies first.',
+    );
+    await rejects(
+      () => iam.send(new DeleteUserCommand({ UserName: user })),
+      'DeleteConflict',
+      409,
+      'Cannot delete entity, must delete policies first.',
+    );
     await rejects(
       () => iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: 'nope' })),
       'NoSuchEntity',
       404,
       'The role policy with name nope cannot be found.',
     );
-    await rejects(() => iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'x', PolicyDocument: '[' })), 'MalformedPolicyDocument', 400);
+    await rejects(
+      () => iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'x', PolicyDocument: '[' })),
+      'MalformedPolicyDocument',
+      400,
+    );
 
     for (const p of ['inline-a', 'inline-b']) await iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: p }));
     await iam.send(new DeleteUserPolicyCommand({ UserName: user, PolicyName: 'mine' }));
@@ -348,7 +449,12 @@ describe('IAM', () => {
     assert.equal(k1.SecretAccessKey!.length, 40);
     assert.equal(k1.Status, 'Active');
     const k2 = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!;
-    await rejects(() => iam.send(new CreateAccessKeyCommand({ UserName: user })), 'LimitExceeded', 409, 'Cannot exceed quota for AccessKeysPerUser: 2');
+    await rejects(
+      () => iam.send(new CreateAccessKeyCommand({ UserName: user })),
+      'LimitExceeded',
+      409,
+      'Cannot exceed quota for AccessKeysPerUser: 2',
+    );
 
     const sts = new STSClient(clientConfig(box.url, { accessKeyId: k1.AccessKeyId!, secretAccessKey: k1.SecretAccessKey! }));
     const me = await sts.send(new GetCallerIdentityCommand({}));
@@ -368,7 +474,10 @@ describe('IAM', () => {
     const keys = await iam.send(new ListAccessKeysCommand({ UserName: user }));
     assert.deepEqual(
       keys.AccessKeyMetadata!.map((k) => [k.AccessKeyId, k.Status]).sort(),
-      [[k1.AccessKeyId, 'Active'], [k2.AccessKeyId, 'Inactive']].sort(),
+      [
+        [k1.AccessKeyId, 'Active'],
+        [k2.AccessKeyId, 'Inactive'],
+      ].sort(),
     );
 
     // renaming the user moves its keys along: they now sign as the new ARN
@@ -376,7 +485,12 @@ describe('IAM', () => {
     await iam.send(new UpdateUserCommand({ UserName: user, NewUserName: renamed }));
     assert.equal((await sts.send(new GetCallerIdentityCommand({}))).Arn, `arn:aws:iam::000000000000:user/team/${renamed}`);
 
-    await rejects(() => iam.send(new DeleteUserCommand({ UserName: renamed })), 'DeleteConflict', 409, 'Cannot delete entity, must delete access keys first.');
+    await rejects(
+      () => iam.send(new DeleteUserCommand({ UserName: renamed })),
+      'DeleteConflict',
+      409,
+      'Cannot delete entity, must delete access keys first.',
+    );
     for (const k of [k1, k2]) await iam.send(new DeleteAccessKeyCommand({ UserName: renamed, AccessKeyId: k.AccessKeyId! }));
     await rejects(
       () => iam.send(new DeleteAccessKeyCommand({ UserName: renamed, AccessKeyId: k1.AccessKeyId! })),
@@ -385,7 +499,12 @@ describe('IAM', () => {
       `The Access Key with id ${k1.AccessKeyId} cannot be found.`,
     );
     await iam.send(new DeleteUserCommand({ UserName: renamed }));
-    await rejects(() => iam.send(new GetUserCommand({ UserName: renamed })), 'NoSuchEntity', 404, `The user with name ${renamed} cannot be found.`);
+    await rejects(
+      () => iam.send(new GetUserCommand({ UserName: renamed })),
+      'NoSuchEntity',
+      404,
+      `The user with name ${renamed} cannot be found.`,
+    );
   });
 
   test('instance profiles: one role max, DeleteRole conflict while the role is in one', async () => {
@@ -405,15 +524,31 @@ describe('IAM', () => {
       'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1',
     );
     const got = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profile }))).InstanceProfile!;
-    assert.deepEqual(got.Roles!.map((r) => r.RoleName), [r1]);
-    assert.deepEqual((await iam.send(new ListInstanceProfilesForRoleCommand({ RoleName: r1 }))).InstanceProfiles!.map((p) => p.InstanceProfileName), [profile]);
+    assert.deepEqual(
+      got.Roles!.map((r) => r.RoleName),
+      [r1],
+    );
+    assert.deepEqual(
+      (await iam.send(new ListInstanceProfilesForRoleCommand({ RoleName: r1 }))).InstanceProfiles!.map((p) => p.InstanceProfileName),
+      [profile],
+    );
 
-    await rejects(() => iam.send(new DeleteRoleCommand({ RoleName: r1 })), 'DeleteConflict', 409, 'Cannot delete entity, must remove roles from instance profile first.');
+    await rejects(
+      () => iam.send(new DeleteRoleCommand({ RoleName: r1 })),
+      'DeleteConflict',
+      409,
+      'Cannot delete entity, must remove roles from instance profile first.',
+    );
     await rejects(() => iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: profile })), 'DeleteConflict', 409);
     await iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: profile, RoleName: r1 }));
     await iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: profile }));
     await iam.send(new DeleteRoleCommand({ RoleName: r1 }));
-    await rejects(() => iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profile })), 'NoSuchEntity', 404, `Instance Profile ${profile} cannot be found.`);
+    await rejects(
+      () => iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profile })),
+      'NoSuchEntity',
+      404,
+      `Instance Profile ${profile} cannot be found.`,
+    );
   });
 
   test('accounts are isolated: 111111111111 and 222222222222 do not see each other', async () => {
@@ -448,7 +583,10 @@ describe('IAM', () => {
       marker = page.Marker;
     } while (marker);
     assert.equal(pages, 3);
-    assert.deepEqual(seen, [...names].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())));
+    assert.deepEqual(
+      seen,
+      [...names].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())),
+    );
 
     const users = await iam.send(new ListUsersCommand({ PathPrefix: path, MaxItems: 2 }));
     assert.equal(users.Users!.length, 2);
@@ -468,10 +606,19 @@ describe('IAM', () => {
     assert.equal(put.code, 0, put.stderr);
     const got = await awsCli(box.url, ['iam', 'get-role-policy', '--role-name', role, '--policy-name', 'logs']);
     assert.deepEqual(JSON.parse(got.stdout).PolicyDocument, JSON.parse(doc));
-    const attach = await awsCli(box.url, ['iam', 'attach-role-policy', '--role-name', role, '--policy-arn', 'arn:aws:iam::aws:policy/ReadOnlyAccess']);
+    const attach = await awsCli(box.url, [
+      'iam',
+      'attach-role-policy',
+      '--role-name',
+      role,
+      '--policy-arn',
+      'arn:aws:iam::aws:policy/ReadOnlyAccess',
+    ]);
     assert.equal(attach.code, 0, attach.stderr);
     const listed = await awsCli(box.url, ['iam', 'list-attached-role-policies', '--role-name', role]);
-    assert.deepEqual(JSON.parse(listed.stdout).AttachedPolicies, [{ PolicyName: 'ReadOnlyAccess', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }]);
+    assert.deepEqual(JSON.parse(listed.stdout).AttachedPolicies, [
+      { PolicyName: 'ReadOnlyAccess', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
+    ]);
     const missing = await awsCli(box.url, ['iam', 'get-role', '--role-name', unique('missing')]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /\(NoSuchEntity\) when calling the GetRole operation: The role with name .* cannot be found\./);
@@ -482,7 +629,8 @@ describe('IAM', () => {
     const role = unique('durable');
     const user = unique('durable');
     await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: TRUST, Tags: [{ Key: 'k', Value: 'v' }] }));
-    const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: unique('durable'), PolicyDocument: policyDoc('s3:*') }))).Policy!.Arn!;
+    const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: unique('durable'), PolicyDocument: policyDoc('s3:*') }))).Policy!
+      .Arn!;
     await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: policyDoc('s3:Get*'), SetAsDefault: true }));
     await iam.send(new AttachRolePolicyCommand({ RoleName: role, PolicyArn: arn }));
     await iam.send(new CreateUserCommand({ UserName: user }));
@@ -501,8 +649,14 @@ describe('IAM', () => {
     assert.equal((await sts.send(new GetCallerIdentityCommand({}))).Arn, `arn:aws:iam::000000000000:user/${user}`);
 
     const forged = new STSClient(clientConfig(box.url, { accessKeyId: key.AccessKeyId!, secretAccessKey: 'x'.repeat(40) }));
-    await assert.rejects(() => forged.send(new GetCallerIdentityCommand({})), (err: any) => err.name === 'SignatureDoesNotMatch');
+    await assert.rejects(
+      () => forged.send(new GetCallerIdentityCommand({})),
+      (err: any) => err.name === 'SignatureDoesNotMatch',
+    );
     await iam.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: key.AccessKeyId!, Status: 'Inactive' }));
-    await assert.rejects(() => sts.send(new GetCallerIdentityCommand({})), (err: any) => err.name === 'InvalidClientTokenId');
+    await assert.rejects(
+      () => sts.send(new GetCallerIdentityCommand({})),
+      (err: any) => err.name === 'InvalidClientTokenId',
+    );
   });
 });

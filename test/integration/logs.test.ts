@@ -96,7 +96,10 @@ describe('log groups', () => {
   test('CreateLogGroup: invalid name → InvalidParameterException naming the constraint', async () => {
     const err = await failure(logs.send(new CreateLogGroupCommand({ logGroupName: 'bad name!' })));
     assert.equal(err.name, 'InvalidParameterException');
-    assert.match(err.message, /^1 validation error detected: Value 'bad name!' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern/);
+    assert.match(
+      err.message,
+      /^1 validation error detected: Value 'bad name!' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern/,
+    );
   });
 
   test('DeleteLogGroup: removes the group; again → ResourceNotFoundException', async () => {
@@ -126,14 +129,17 @@ describe('log groups', () => {
     assert.deepEqual(seen, [...names].sort());
 
     const byPattern = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePattern: prefix.slice(2).toUpperCase() + '-C' }));
-    assert.deepEqual(byPattern.logGroups!.map((g) => g.logGroupName), [`${prefix}-c`]);
+    assert.deepEqual(
+      byPattern.logGroups!.map((g) => g.logGroupName),
+      [`${prefix}-c`],
+    );
 
     const err = await failure(logs.send(new DescribeLogGroupsCommand({ limit: 51 })));
     assert.equal(err.name, 'InvalidParameterException');
     assert.match(err.message, /Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50/);
   });
 
-  test('PutRetentionPolicy / DeleteRetentionPolicy; a value outside AWS\'s set → InvalidParameterException', async () => {
+  test("PutRetentionPolicy / DeleteRetentionPolicy; a value outside AWS's set → InvalidParameterException", async () => {
     const name = unique('ret');
     await logs.send(new CreateLogGroupCommand({ logGroupName: name }));
     await logs.send(new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: 14 }));
@@ -141,7 +147,10 @@ describe('log groups', () => {
     assert.equal(g.retentionInDays, 14);
     const err = await failure(logs.send(new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: 4 })));
     assert.equal(err.name, 'InvalidParameterException');
-    assert.match(err.message, /Value '4' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: \[1, 3, 5, 7, 14, 30/);
+    assert.match(
+      err.message,
+      /Value '4' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: \[1, 3, 5, 7, 14, 30/,
+    );
     await logs.send(new DeleteRetentionPolicyCommand({ logGroupName: name }));
     g = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name }))).logGroups![0];
     assert.equal(g.retentionInDays, undefined);
@@ -160,7 +169,9 @@ describe('log groups', () => {
     assert.deepEqual((await logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags, { env: 'dev', cost: '42' });
     await logs.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ['env'] }));
     assert.deepEqual((await logs.send(new ListTagsForResourceCommand({ resourceArn: `${arn}:*` }))).tags, { cost: '42' });
-    const err = await failure(logs.send(new ListTagsForResourceCommand({ resourceArn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${unique('nope')}` })));
+    const err = await failure(
+      logs.send(new ListTagsForResourceCommand({ resourceArn: `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${unique('nope')}` })),
+    );
     assert.equal(err.name, 'ResourceNotFoundException');
   });
 });
@@ -189,9 +200,15 @@ describe('log streams', () => {
     assert.deepEqual(names, ['a', 'b', 'c', 'd', 'e', 'x1']);
 
     const desc = await logs.send(new DescribeLogStreamsCommand({ logGroupName: group, descending: true, limit: 3 }));
-    assert.deepEqual(desc.logStreams!.map((s) => s.logStreamName), ['x1', 'e', 'd']);
+    assert.deepEqual(
+      desc.logStreams!.map((s) => s.logStreamName),
+      ['x1', 'e', 'd'],
+    );
     const rest = await logs.send(new DescribeLogStreamsCommand({ logGroupName: group, descending: true, nextToken: desc.nextToken }));
-    assert.deepEqual(rest.logStreams!.map((s) => s.logStreamName), ['c', 'b', 'a']);
+    assert.deepEqual(
+      rest.logStreams!.map((s) => s.logStreamName),
+      ['c', 'b', 'a'],
+    );
 
     const x = await logs.send(new DescribeLogStreamsCommand({ logGroupName: group, logStreamNamePrefix: 'x' }));
     assert.equal(x.logStreams!.length, 1);
@@ -203,12 +220,22 @@ describe('log streams', () => {
     const group = unique('lastevent');
     await logs.send(new CreateLogGroupCommand({ logGroupName: group }));
     const now = Date.now();
-    for (const [s, offset] of [['old', 3000], ['new', 1000], ['mid', 2000]] as const) {
+    for (const [s, offset] of [
+      ['old', 3000],
+      ['new', 1000],
+      ['mid', 2000],
+    ] as const) {
       await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: s }));
-      await put(group, s, [{ timestamp: now - offset - 500, message: 'first' }, { timestamp: now - offset, message: 'last' }]);
+      await put(group, s, [
+        { timestamp: now - offset - 500, message: 'first' },
+        { timestamp: now - offset, message: 'last' },
+      ]);
     }
     const out = await logs.send(new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', descending: true }));
-    assert.deepEqual(out.logStreams!.map((s) => s.logStreamName), ['new', 'mid', 'old']);
+    assert.deepEqual(
+      out.logStreams!.map((s) => s.logStreamName),
+      ['new', 'mid', 'old'],
+    );
     const newest = out.logStreams![0];
     assert.equal(newest.firstEventTimestamp, now - 1500);
     assert.equal(newest.lastEventTimestamp, now - 1000);
@@ -216,12 +243,22 @@ describe('log streams', () => {
     assert.match(newest.uploadSequenceToken!, /^\d+$/);
 
     const paged = await logs.send(new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', limit: 2 }));
-    assert.deepEqual(paged.logStreams!.map((s) => s.logStreamName), ['old', 'mid']);
-    const page2 = await logs.send(new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', limit: 2, nextToken: paged.nextToken }));
-    assert.deepEqual(page2.logStreams!.map((s) => s.logStreamName), ['new']);
+    assert.deepEqual(
+      paged.logStreams!.map((s) => s.logStreamName),
+      ['old', 'mid'],
+    );
+    const page2 = await logs.send(
+      new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', limit: 2, nextToken: paged.nextToken }),
+    );
+    assert.deepEqual(
+      page2.logStreams!.map((s) => s.logStreamName),
+      ['new'],
+    );
     assert.equal(page2.nextToken, undefined);
 
-    const err = await failure(logs.send(new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', logStreamNamePrefix: 'n' })));
+    const err = await failure(
+      logs.send(new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', logStreamNamePrefix: 'n' })),
+    );
     assert.equal(err.name, 'InvalidParameterException');
   });
 
@@ -240,21 +277,36 @@ describe('PutLogEvents', () => {
   test('happy path: nextSequenceToken, events readable, sequence tokens accepted and ignored', async () => {
     const { group, stream } = await groupWithStream();
     const now = Date.now();
-    const first = await put(group, stream, [{ timestamp: now - 10, message: 'one' }, { timestamp: now, message: 'two ✓' }]);
+    const first = await put(group, stream, [
+      { timestamp: now - 10, message: 'one' },
+      { timestamp: now, message: 'two ✓' },
+    ]);
     assert.match(first.nextSequenceToken!, /^\d+$/);
     assert.equal(first.rejectedLogEventsInfo, undefined);
     const second = await logs.send(
-      new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, sequenceToken: 'whatever-stale', logEvents: [{ timestamp: now, message: 'three' }] }),
+      new PutLogEventsCommand({
+        logGroupName: group,
+        logStreamName: stream,
+        sequenceToken: 'whatever-stale',
+        logEvents: [{ timestamp: now, message: 'three' }],
+      }),
     );
     assert.notEqual(second.nextSequenceToken, first.nextSequenceToken);
     const got = await logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: true }));
-    assert.deepEqual(got.events!.map((e) => [e.timestamp, e.message]), [[now - 10, 'one'], [now, 'two ✓'], [now, 'three']]);
+    assert.deepEqual(
+      got.events!.map((e) => [e.timestamp, e.message]),
+      [
+        [now - 10, 'one'],
+        [now, 'two ✓'],
+        [now, 'three'],
+      ],
+    );
     assert.ok(got.events!.every((e) => typeof e.ingestionTime === 'number'));
     const g = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: group }))).logGroups![0];
     assert.equal(g.storedBytes, Buffer.byteLength('one' + 'two ✓' + 'three'));
   });
 
-  test('missing group / stream → ResourceNotFoundException with AWS\'s messages', async () => {
+  test("missing group / stream → ResourceNotFoundException with AWS's messages", async () => {
     const { group } = await groupWithStream();
     const noStream = await failure(put(group, unique('nope'), [{ timestamp: Date.now(), message: 'x' }]));
     assert.deepEqual(noStream, { name: 'ResourceNotFoundException', message: 'The specified log stream does not exist.', status: 400 });
@@ -265,7 +317,12 @@ describe('PutLogEvents', () => {
   test('events out of chronological order → InvalidParameterException', async () => {
     const { group, stream } = await groupWithStream();
     const now = Date.now();
-    const err = await failure(put(group, stream, [{ timestamp: now, message: 'b' }, { timestamp: now - 1, message: 'a' }]));
+    const err = await failure(
+      put(group, stream, [
+        { timestamp: now, message: 'b' },
+        { timestamp: now - 1, message: 'a' },
+      ]),
+    );
     assert.deepEqual(err, {
       name: 'InvalidParameterException',
       message: 'Log events in a single PutLogEvents request must be in chronological order.',
@@ -276,7 +333,12 @@ describe('PutLogEvents', () => {
   test('a batch spanning more than 24 hours → InvalidParameterException', async () => {
     const { group, stream } = await groupWithStream();
     const now = Date.now();
-    const err = await failure(put(group, stream, [{ timestamp: now - DAY - 1, message: 'a' }, { timestamp: now, message: 'b' }]));
+    const err = await failure(
+      put(group, stream, [
+        { timestamp: now - DAY - 1, message: 'a' },
+        { timestamp: now, message: 'b' },
+      ]),
+    );
     assert.deepEqual(err, {
       name: 'InvalidParameterException',
       message: 'The batch of log events in a single PutLogEvents request cannot span more than 24 hours.',
@@ -293,13 +355,23 @@ describe('PutLogEvents', () => {
     assert.equal(ok.rejectedLogEventsInfo, undefined);
     events[3].message += 'y';
     const err = await failure(put(group, stream, events));
-    assert.deepEqual(err, { name: 'InvalidParameterException', message: 'Upload too large: 1048577 bytes exceeds limit of 1048576', status: 400 });
+    assert.deepEqual(err, {
+      name: 'InvalidParameterException',
+      message: 'Upload too large: 1048577 bytes exceeds limit of 1048576',
+      status: 400,
+    });
   });
 
   test('more than 10,000 events → InvalidParameterException', async () => {
     const { group, stream } = await groupWithStream();
     const now = Date.now();
-    const err = await failure(put(group, stream, Array.from({ length: 10_001 }, () => ({ timestamp: now, message: 'm' }))));
+    const err = await failure(
+      put(
+        group,
+        stream,
+        Array.from({ length: 10_001 }, () => ({ timestamp: now, message: 'm' })),
+      ),
+    );
     assert.equal(err.name, 'InvalidParameterException');
     assert.match(err.message, /at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to 10000/);
   });
@@ -307,7 +379,10 @@ describe('PutLogEvents', () => {
   test('events older than 14 days → rejectedLogEventsInfo.tooOldLogEventEndIndex, not stored', async () => {
     const { group, stream } = await groupWithStream();
     const old = Date.now() - 15 * DAY;
-    const out = await put(group, stream, [{ timestamp: old, message: 'a' }, { timestamp: old + 1, message: 'b' }]);
+    const out = await put(group, stream, [
+      { timestamp: old, message: 'a' },
+      { timestamp: old + 1, message: 'b' },
+    ]);
     assert.deepEqual(out.rejectedLogEventsInfo, { tooOldLogEventEndIndex: 2 });
     const got = await logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream }));
     assert.deepEqual(got.events, []);
@@ -323,7 +398,10 @@ describe('PutLogEvents', () => {
     ]);
     assert.deepEqual(out.rejectedLogEventsInfo, { tooNewLogEventStartIndex: 2 });
     const got = await logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: true }));
-    assert.deepEqual(got.events!.map((e) => e.message), ['ok', 'ok too']);
+    assert.deepEqual(
+      got.events!.map((e) => e.message),
+      ['ok', 'ok too'],
+    );
   });
 
   test('events older than the retention period → expiredLogEventEndIndex (and tooOld), newer ones stored', async () => {
@@ -336,7 +414,10 @@ describe('PutLogEvents', () => {
     ]);
     assert.deepEqual(out.rejectedLogEventsInfo, { tooOldLogEventEndIndex: 1, expiredLogEventEndIndex: 1 });
     const got = await logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream }));
-    assert.deepEqual(got.events!.map((e) => e.message), ['kept']);
+    assert.deepEqual(
+      got.events!.map((e) => e.message),
+      ['kept'],
+    );
   });
 });
 
@@ -349,36 +430,62 @@ describe('GetLogEvents', () => {
   before(async () => {
     ({ group, stream } = await groupWithStream(logs, 'paging'));
     base = Date.now() - HOUR;
-    await put(group, stream, Array.from({ length: 25 }, (_, i) => ({ timestamp: base + i * 1000, message: msg(i) })));
+    await put(
+      group,
+      stream,
+      Array.from({ length: 25 }, (_, i) => ({ timestamp: base + i * 1000, message: msg(i) })),
+    );
   });
 
-  const get = (extra: Record<string, unknown>) => logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, ...extra }));
+  const get = (extra: Record<string, unknown>) =>
+    logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, ...extra }));
   const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => msg(a + i));
 
   test('startFromHead pages forward with nextForwardToken; at the end the same token comes back', async () => {
     let out = await get({ startFromHead: true, limit: 10 });
-    assert.deepEqual(out.events!.map((e) => e.message), range(0, 10));
+    assert.deepEqual(
+      out.events!.map((e) => e.message),
+      range(0, 10),
+    );
     assert.match(out.nextForwardToken!, /^f\/\d+$/);
     assert.match(out.nextBackwardToken!, /^b\/\d+$/);
     out = await get({ nextToken: out.nextForwardToken, limit: 10 });
-    assert.deepEqual(out.events!.map((e) => e.message), range(10, 20));
+    assert.deepEqual(
+      out.events!.map((e) => e.message),
+      range(10, 20),
+    );
     out = await get({ nextToken: out.nextForwardToken, limit: 10 });
-    assert.deepEqual(out.events!.map((e) => e.message), range(20, 25));
+    assert.deepEqual(
+      out.events!.map((e) => e.message),
+      range(20, 25),
+    );
     const end = await get({ nextToken: out.nextForwardToken, limit: 10 });
     assert.deepEqual(end.events, []);
     assert.equal(end.nextForwardToken, out.nextForwardToken);
     // a backward token from the middle goes back to what came before
     const back = await get({ nextToken: out.nextBackwardToken, limit: 3 });
-    assert.deepEqual(back.events!.map((e) => e.message), range(17, 20));
+    assert.deepEqual(
+      back.events!.map((e) => e.message),
+      range(17, 20),
+    );
   });
 
   test('default (startFromHead false) returns the latest events; nextBackwardToken pages back to the start', async () => {
     let out = await get({ limit: 10 });
-    assert.deepEqual(out.events!.map((e) => e.message), range(15, 25));
+    assert.deepEqual(
+      out.events!.map((e) => e.message),
+      range(15, 25),
+    );
     out = await get({ nextToken: out.nextBackwardToken, limit: 10 });
-    assert.deepEqual(out.events!.map((e) => e.message), range(5, 15));
+    assert.deepEqual(
+      out.events!.map((e) => e.message),
+      range(5, 15),
+    );
     out = await get({ nextToken: out.nextBackwardToken, limit: 10 });
-    assert.deepEqual(out.events!.map((e) => e.message), range(0, 5));
+    assert.deepEqual(
+      out.events!.map((e) => e.message),
+      range(0, 5),
+    );
     const start = await get({ nextToken: out.nextBackwardToken, limit: 10 });
     assert.deepEqual(start.events, []);
     assert.equal(start.nextBackwardToken, out.nextBackwardToken);
@@ -386,15 +493,27 @@ describe('GetLogEvents', () => {
 
   test('default limit returns everything (≤ 10,000) in ascending order', async () => {
     const out = await get({});
-    assert.deepEqual(out.events!.map((e) => e.message), range(0, 25));
+    assert.deepEqual(
+      out.events!.map((e) => e.message),
+      range(0, 25),
+    );
   });
 
   test('startTime inclusive, endTime exclusive; logGroupIdentifier accepts an ARN', async () => {
     const arn = `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${group}`;
     const out = await logs.send(
-      new GetLogEventsCommand({ logGroupIdentifier: arn, logStreamName: stream, startTime: base + 5000, endTime: base + 9000, startFromHead: true }),
+      new GetLogEventsCommand({
+        logGroupIdentifier: arn,
+        logStreamName: stream,
+        startTime: base + 5000,
+        endTime: base + 9000,
+        startFromHead: true,
+      }),
     );
-    assert.deepEqual(out.events!.map((e) => e.message), range(5, 9));
+    assert.deepEqual(
+      out.events!.map((e) => e.message),
+      range(5, 9),
+    );
   });
 
   test('missing stream → ResourceNotFoundException; limit 10001 → InvalidParameterException', async () => {
@@ -411,7 +530,10 @@ describe('GetLogEvents', () => {
     assert.ok(empty.nextForwardToken && empty.nextBackwardToken);
     await put(g, s, [{ timestamp: Date.now(), message: 'late' }]);
     const later = await logs.send(new GetLogEventsCommand({ logGroupName: g, logStreamName: s, nextToken: empty.nextForwardToken }));
-    assert.deepEqual(later.events!.map((e) => e.message), ['late']);
+    assert.deepEqual(
+      later.events!.map((e) => e.message),
+      ['late'],
+    );
   });
 });
 
@@ -446,8 +568,14 @@ describe('FilterLogEvents', () => {
 
   test('no pattern: every stream, ordered by timestamp, with logStreamName, ingestionTime and unique eventId', async () => {
     const out = await logs.send(new FilterLogEventsCommand({ logGroupName: group }));
-    assert.deepEqual(out.events!.map((e) => e.timestamp! - base), [1, 2, 3, 4, 5, 6, 7, 8]);
-    assert.deepEqual(out.events!.slice(0, 3).map((e) => e.logStreamName), ['web-1', 'web-2', 'worker']);
+    assert.deepEqual(
+      out.events!.map((e) => e.timestamp! - base),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    assert.deepEqual(
+      out.events!.slice(0, 3).map((e) => e.logStreamName),
+      ['web-1', 'web-2', 'worker'],
+    );
     assert.equal(new Set(out.events!.map((e) => e.eventId)).size, 8);
     assert.ok(out.events!.every((e) => typeof e.ingestionTime === 'number' && e.eventId));
     assert.equal(out.nextToken, undefined);
@@ -462,7 +590,10 @@ describe('FilterLogEvents', () => {
 
   test('JSON and space-delimited patterns', async () => {
     assert.deepEqual(await filter({ filterPattern: '{ $.level = "error" }' }), ['{"level":"error","code":42}']);
-    assert.deepEqual(await filter({ filterPattern: '{ $.code > 10 || $.level = "info" }' }), ['{"level":"error","code":42}', '{"level":"info","code":7}']);
+    assert.deepEqual(await filter({ filterPattern: '{ $.code > 10 || $.level = "info" }' }), [
+      '{"level":"error","code":42}',
+      '{"level":"info","code":7}',
+    ]);
     assert.deepEqual(await filter({ filterPattern: '[ip, user, status = 5*, bytes > 1000]' }), ['10.0.0.1 alice 500 1200']);
   });
 
@@ -471,7 +602,10 @@ describe('FilterLogEvents', () => {
     assert.equal((await filter({ logStreamNamePrefix: 'web-' })).length, 6);
     assert.deepEqual(await filter({ logStreamNames: ['nope'] }), []);
     const window = await logs.send(new FilterLogEventsCommand({ logGroupName: group, startTime: base + 3, endTime: base + 5 }));
-    assert.deepEqual(window.events!.map((e) => e.timestamp! - base), [3, 4, 5]);
+    assert.deepEqual(
+      window.events!.map((e) => e.timestamp! - base),
+      [3, 4, 5],
+    );
   });
 
   test('limit + nextToken pages through every match exactly once (SDK paginator)', async () => {
@@ -502,7 +636,10 @@ describe('aws CLI', () => {
   test('aws logs tail GROUP prints recent events of every stream', async () => {
     const { group, stream } = await groupWithStream(logs, 'tail');
     const now = Date.now();
-    await put(group, stream, [{ timestamp: now - 2000, message: 'tail line one' }, { timestamp: now - 1000, message: 'tail line two' }]);
+    await put(group, stream, [
+      { timestamp: now - 2000, message: 'tail line one' },
+      { timestamp: now - 1000, message: 'tail line two' },
+    ]);
     const out = await awsCli(box.url, ['logs', 'tail', group, '--format', 'short']);
     assert.equal(out.code, 0, out.stderr);
     const lines = out.stdout.trim().split('\n');
@@ -545,15 +682,32 @@ describe('aws CLI', () => {
     assert.equal((await awsCli(box.url, ['logs', 'create-log-stream', '--log-group-name', group, '--log-stream-name', 's'])).code, 0);
     const now = Date.now();
     const putOut = await awsCli(box.url, [
-      'logs', 'put-log-events', '--log-group-name', group, '--log-stream-name', 's',
-      '--log-events', JSON.stringify([{ timestamp: now, message: 'hello from cli' }, { timestamp: now, message: 'ERROR from cli' }]),
+      'logs',
+      'put-log-events',
+      '--log-group-name',
+      group,
+      '--log-stream-name',
+      's',
+      '--log-events',
+      JSON.stringify([
+        { timestamp: now, message: 'hello from cli' },
+        { timestamp: now, message: 'ERROR from cli' },
+      ]),
     ]);
     assert.equal(putOut.code, 0, putOut.stderr);
     assert.match(JSON.parse(putOut.stdout).nextSequenceToken, /^\d+$/);
     const got = JSON.parse((await awsCli(box.url, ['logs', 'get-log-events', '--log-group-name', group, '--log-stream-name', 's'])).stdout);
-    assert.deepEqual(got.events.map((e: any) => e.message), ['hello from cli', 'ERROR from cli']);
-    const filtered = JSON.parse((await awsCli(box.url, ['logs', 'filter-log-events', '--log-group-name', group, '--filter-pattern', 'ERROR'])).stdout);
-    assert.deepEqual(filtered.events.map((e: any) => e.message), ['ERROR from cli']);
+    assert.deepEqual(
+      got.events.map((e: any) => e.message),
+      ['hello from cli', 'ERROR from cli'],
+    );
+    const filtered = JSON.parse(
+      (await awsCli(box.url, ['logs', 'filter-log-events', '--log-group-name', group, '--filter-pattern', 'ERROR'])).stdout,
+    );
+    assert.deepEqual(
+      filtered.events.map((e: any) => e.message),
+      ['ERROR from cli'],
+    );
     const dup = await awsCli(box.url, ['logs', 'create-log-group', '--log-group-name', group]);
     assert.notEqual(dup.code, 0);
     assert.match(dup.stderr, /ResourceAlreadyExistsException.*The specified log group already exists/);
@@ -561,7 +715,7 @@ describe('aws CLI', () => {
 });
 
 describe('isolation and durability', () => {
-  test('two accounts do not see each other\'s groups, streams or events', async () => {
+  test("two accounts do not see each other's groups, streams or events", async () => {
     const a = new CloudWatchLogsClient(clientConfig(box.url, { accessKeyId: '111111111111' }));
     const b = new CloudWatchLogsClient(clientConfig(box.url, { accessKeyId: '222222222222' }));
     try {
@@ -585,7 +739,7 @@ describe('isolation and durability', () => {
     }
   });
 
-  test('two regions do not see each other\'s groups', async () => {
+  test("two regions do not see each other's groups", async () => {
     const west = new CloudWatchLogsClient(clientConfig(box.url, { region: 'eu-west-1' }));
     try {
       const name = unique('regional');
@@ -606,13 +760,23 @@ describe('isolation and durability', () => {
     const { group, stream } = await groupWithStream(logs, 'durable');
     await logs.send(new PutRetentionPolicyCommand({ logGroupName: group, retentionInDays: 30 }));
     const now = Date.now();
-    await put(group, stream, Array.from({ length: 100 }, (_, i) => ({ timestamp: now - 100 + i, message: `durable ${i}` })));
+    await put(
+      group,
+      stream,
+      Array.from({ length: 100 }, (_, i) => ({ timestamp: now - 100 + i, message: `durable ${i}` })),
+    );
     const dataDir = box.dataDir;
     await box.kill9();
     logs.destroy();
     const restarted = await startOpsbox({ dataDir });
     const old = box;
-    box = { ...restarted, dispose: async () => { await restarted.dispose(); await old.dispose(); } };
+    box = {
+      ...restarted,
+      dispose: async () => {
+        await restarted.dispose();
+        await old.dispose();
+      },
+    };
     logs = new CloudWatchLogsClient(clientConfig(box.url));
     const g = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: group }))).logGroups![0];
     assert.equal(g.retentionInDays, 30);

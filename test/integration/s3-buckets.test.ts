@@ -1,9 +1,27 @@
 /** S3 buckets: naming, ownership across accounts, location, versioning, stored configurations, addressing styles. */
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteBucketCorsCommand, DeleteBucketPolicyCommand, DeleteBucketTaggingCommand,
-  GetBucketCorsCommand, GetBucketLifecycleConfigurationCommand, GetBucketLocationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand,
-  GetBucketVersioningCommand, HeadBucketCommand, ListBucketsCommand, PutBucketCorsCommand, PutBucketLifecycleConfigurationCommand,
-  PutBucketPolicyCommand, PutBucketTaggingCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, DeleteBucketLifecycleCommand, GetBucketAclCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteBucketCorsCommand,
+  DeleteBucketPolicyCommand,
+  DeleteBucketTaggingCommand,
+  GetBucketCorsCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketLocationCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  HeadBucketCommand,
+  ListBucketsCommand,
+  PutBucketCorsCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+  DeleteBucketLifecycleCommand,
+  GetBucketAclCommand,
   DeleteObjectsCommand,
 } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
@@ -56,7 +74,11 @@ describe('S3 buckets', () => {
     const west = unique('own-west');
     const s3w = new S3Client({ ...clientConfig(box.url, { region: 'us-west-2' }), forcePathStyle: true });
     await s3w.send(new CreateBucketCommand({ Bucket: west, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } }));
-    await rejects(s3w.send(new CreateBucketCommand({ Bucket: west, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } })), 'BucketAlreadyOwnedByYou', 409);
+    await rejects(
+      s3w.send(new CreateBucketCommand({ Bucket: west, CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } })),
+      'BucketAlreadyOwnedByYou',
+      409,
+    );
   });
 
   test('CreateBucket: name owned by another account → BucketAlreadyExists 409 (names are global)', async () => {
@@ -70,7 +92,11 @@ describe('S3 buckets', () => {
   });
 
   test('CreateBucket: LocationConstraint us-east-1 → InvalidLocationConstraint; mismatch with endpoint region → IllegalLocationConstraintException', async () => {
-    await rejects(s3.send(new CreateBucketCommand({ Bucket: unique('loc'), CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as any } })), 'InvalidLocationConstraint', 400);
+    await rejects(
+      s3.send(new CreateBucketCommand({ Bucket: unique('loc'), CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as any } })),
+      'InvalidLocationConstraint',
+      400,
+    );
     const s3w = new S3Client({ ...clientConfig(box.url, { region: 'eu-west-1' }), forcePathStyle: true });
     await rejects(
       s3w.send(new CreateBucketCommand({ Bucket: unique('loc'), CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } })),
@@ -137,8 +163,21 @@ describe('S3 buckets', () => {
     const name = unique('tags');
     await s3.send(new CreateBucketCommand({ Bucket: name }));
     await rejects(s3.send(new GetBucketTaggingCommand({ Bucket: name })), 'NoSuchTagSet', 404);
-    await s3.send(new PutBucketTaggingCommand({ Bucket: name, Tagging: { TagSet: [{ Key: 'env', Value: 'dev' }, { Key: 'team', Value: 'a' }] } }));
-    assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket: name }))).TagSet, [{ Key: 'env', Value: 'dev' }, { Key: 'team', Value: 'a' }]);
+    await s3.send(
+      new PutBucketTaggingCommand({
+        Bucket: name,
+        Tagging: {
+          TagSet: [
+            { Key: 'env', Value: 'dev' },
+            { Key: 'team', Value: 'a' },
+          ],
+        },
+      }),
+    );
+    assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket: name }))).TagSet, [
+      { Key: 'env', Value: 'dev' },
+      { Key: 'team', Value: 'a' },
+    ]);
     await s3.send(new DeleteBucketTaggingCommand({ Bucket: name }));
     await rejects(s3.send(new GetBucketTaggingCommand({ Bucket: name })), 'NoSuchTagSet', 404);
   });
@@ -148,7 +187,10 @@ describe('S3 buckets', () => {
     await s3.send(new CreateBucketCommand({ Bucket: name }));
     await rejects(s3.send(new GetBucketPolicyCommand({ Bucket: name })), 'NoSuchBucketPolicy', 404);
     await rejects(s3.send(new PutBucketPolicyCommand({ Bucket: name, Policy: 'not json' })), 'MalformedPolicy', 400);
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${name}/*` }] });
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${name}/*` }],
+    });
     await s3.send(new PutBucketPolicyCommand({ Bucket: name, Policy: policy }));
     assert.equal((await s3.send(new GetBucketPolicyCommand({ Bucket: name }))).Policy, policy);
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: name }));
@@ -159,7 +201,15 @@ describe('S3 buckets', () => {
     const name = unique('cors');
     await s3.send(new CreateBucketCommand({ Bucket: name }));
     await rejects(s3.send(new GetBucketCorsCommand({ Bucket: name })), 'NoSuchCORSConfiguration', 404);
-    const rules = [{ AllowedMethods: ['GET', 'PUT'], AllowedOrigins: ['https://example.com'], AllowedHeaders: ['*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 300 }];
+    const rules = [
+      {
+        AllowedMethods: ['GET', 'PUT'],
+        AllowedOrigins: ['https://example.com'],
+        AllowedHeaders: ['*'],
+        ExposeHeaders: ['ETag'],
+        MaxAgeSeconds: 300,
+      },
+    ];
     await s3.send(new PutBucketCorsCommand({ Bucket: name, CORSConfiguration: { CORSRules: rules } }));
     assert.deepEqual((await s3.send(new GetBucketCorsCommand({ Bucket: name }))).CORSRules, rules);
     await s3.send(new DeleteBucketCorsCommand({ Bucket: name }));
@@ -180,14 +230,24 @@ describe('S3 buckets', () => {
   test('PutBucketLifecycleConfiguration: Days -1 → InvalidArgument 400; a Tag without Value → MalformedXML 400', async () => {
     const name = unique('lcbad');
     await s3.send(new CreateBucketCommand({ Bucket: name }));
-    const put = (rule: object) => s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: name, LifecycleConfiguration: { Rules: [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: '' }, ...rule }] } }));
-    await assert.rejects(put({ Expiration: { Days: -1 } }), (e: any) => e.name === 'InvalidArgument' && /'Days' for Expiration action must be a positive integer/.test(e.message));
+    const put = (rule: object) =>
+      s3.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: name,
+          LifecycleConfiguration: { Rules: [{ ID: 'r', Status: 'Enabled', Filter: { Prefix: '' }, ...rule }] },
+        }),
+      );
+    await assert.rejects(
+      put({ Expiration: { Days: -1 } }),
+      (e: any) => e.name === 'InvalidArgument' && /'Days' for Expiration action must be a positive integer/.test(e.message),
+    );
     await rejects(put({ NoncurrentVersionExpiration: { NoncurrentDays: 0 } }), 'InvalidArgument', 400);
     await rejects(put({ Transitions: [{ Days: -1, StorageClass: 'GLACIER' }] }), 'InvalidArgument', 400);
     await rejects(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: name })), 'NoSuchLifecycleConfiguration', 404);
     await assert.rejects(
       s3.send(new PutBucketTaggingCommand({ Bucket: name, Tagging: { TagSet: [{ Key: 'k' } as any] } })),
-      (e: any) => e.name === 'MalformedXML' && e.$metadata.httpStatusCode === 400 && /did not validate against our published schema/.test(e.message),
+      (e: any) =>
+        e.name === 'MalformedXML' && e.$metadata.httpStatusCode === 400 && /did not validate against our published schema/.test(e.message),
     );
   });
 
@@ -195,7 +255,11 @@ describe('S3 buckets', () => {
     const name = unique('delbad');
     await s3.send(new CreateBucketCommand({ Bucket: name }));
     await s3.send(new PutObjectCommand({ Bucket: name, Key: 'keep', Body: 'x' }));
-    await rejects(s3.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: [{ VersionId: 'v' } as any] } })), 'MalformedXML', 400);
+    await rejects(
+      s3.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: [{ VersionId: 'v' } as any] } })),
+      'MalformedXML',
+      400,
+    );
     const body = '<Delete><Object><Key>keep</Key></Object></Delete>';
     const bare = await raw('POST', `127.0.0.1:${box.port}`, `/${name}?delete`, body);
     assert.equal(bare.status, 400);

@@ -77,7 +77,10 @@ describe('S3 with the aws CLI', () => {
     assert.equal(listed.KeyCount, 1000);
     const dst = join(work, 'sync-dst');
     await cli(['s3', 'sync', `s3://${b}/data`, dst]);
-    const files = (d: string) => walk(d).map((p) => relative(d, p)).sort();
+    const files = (d: string) =>
+      walk(d)
+        .map((p) => relative(d, p))
+        .sort();
     assert.deepEqual(files(dst), files(src));
     for (const f of files(src)) assert.equal(readFileSync(join(dst, f), 'utf8'), readFileSync(join(src, f), 'utf8'));
     // a second sync has nothing to do
@@ -98,7 +101,16 @@ describe('S3 with the aws CLI', () => {
     assert.match(head.stderr, /\(404\)/);
     const loc = JSON.parse(await cli(['s3api', 'get-bucket-location', '--bucket', b]));
     assert.equal(loc.LocationConstraint, null);
-    const dup = await awsCli(box.url, ['s3api', 'create-bucket', '--bucket', b, '--region', 'us-west-2', '--create-bucket-configuration', 'LocationConstraint=us-west-2']);
+    const dup = await awsCli(box.url, [
+      's3api',
+      'create-bucket',
+      '--bucket',
+      b,
+      '--region',
+      'us-west-2',
+      '--create-bucket-configuration',
+      'LocationConstraint=us-west-2',
+    ]);
     assert.match(dup.stderr, /\(BucketAlreadyOwnedByYou\)|\(IllegalLocationConstraintException\)/);
   });
 });

@@ -1,7 +1,17 @@
 /** S3 multipart uploads: the part rules, listing, abort, UploadPartCopy, and a 200 MiB lib-storage upload. */
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand,
-  HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand, UploadPartCopyCommand,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import assert from 'node:assert/strict';
@@ -39,20 +49,43 @@ after(async () => box?.dispose());
 describe('S3 multipart uploads', () => {
   test('CompleteMultipartUpload: ETag is md5-of-part-md5s-N, metadata from Create, parts listed then gone', async () => {
     const b = await bucket();
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'big', ContentType: 'application/x-big', Metadata: { m: 'v' } }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: b, Key: 'big', ContentType: 'application/x-big', Metadata: { m: 'v' } }),
+    );
     const p1 = Buffer.alloc(5 * MiB, 1);
     const p2 = Buffer.from('tail');
     const e1 = (await s3.send(new UploadPartCommand({ Bucket: b, Key: 'big', UploadId, PartNumber: 1, Body: p1 }))).ETag!;
     const e2 = (await s3.send(new UploadPartCommand({ Bucket: b, Key: 'big', UploadId, PartNumber: 2, Body: p2 }))).ETag!;
     assert.equal(e1, `"${md5hex(p1)}"`);
     const parts = await s3.send(new ListPartsCommand({ Bucket: b, Key: 'big', UploadId }));
-    assert.deepEqual(parts.Parts!.map((p) => [p.PartNumber, p.ETag, p.Size]), [[1, e1, p1.length], [2, e2, 4]]);
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: b }));
-    assert.deepEqual(uploads.Uploads!.map((u) => [u.Key, u.UploadId]), [['big', UploadId]]);
-    const done = await s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: b, Key: 'big', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }] } }),
+    assert.deepEqual(
+      parts.Parts!.map((p) => [p.PartNumber, p.ETag, p.Size]),
+      [
+        [1, e1, p1.length],
+        [2, e2, 4],
+      ],
     );
-    const expected = createHash('md5').update(Buffer.concat([Buffer.from(md5hex(p1), 'hex'), Buffer.from(md5hex(p2), 'hex')])).digest('hex');
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: b }));
+    assert.deepEqual(
+      uploads.Uploads!.map((u) => [u.Key, u.UploadId]),
+      [['big', UploadId]],
+    );
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: b,
+        Key: 'big',
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: e1 },
+            { PartNumber: 2, ETag: e2 },
+          ],
+        },
+      }),
+    );
+    const expected = createHash('md5')
+      .update(Buffer.concat([Buffer.from(md5hex(p1), 'hex'), Buffer.from(md5hex(p2), 'hex')]))
+      .digest('hex');
     assert.equal(done.ETag, `"${expected}-2"`);
     const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'big' }));
     assert.equal(head.ContentLength, p1.length + 4);
@@ -71,10 +104,24 @@ describe('S3 multipart uploads', () => {
     const e2 = (await s3.send(new UploadPartCommand({ Bucket: b, Key: 'k', UploadId, PartNumber: 2, Body: 'small too' }))).ETag!;
     const complete = (Parts: { PartNumber: number; ETag: string }[]) =>
       s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'k', UploadId, MultipartUpload: { Parts } }));
-    await rejects(complete([{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }]), 'EntityTooSmall', 400);
+    await rejects(
+      complete([
+        { PartNumber: 1, ETag: e1 },
+        { PartNumber: 2, ETag: e2 },
+      ]),
+      'EntityTooSmall',
+      400,
+    );
     await rejects(complete([{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }]), 'InvalidPart', 400);
     await rejects(complete([{ PartNumber: 3, ETag: e1 }]), 'InvalidPart', 400);
-    await rejects(complete([{ PartNumber: 2, ETag: e2 }, { PartNumber: 1, ETag: e1 }]), 'InvalidPartOrder', 400);
+    await rejects(
+      complete([
+        { PartNumber: 2, ETag: e2 },
+        { PartNumber: 1, ETag: e1 },
+      ]),
+      'InvalidPartOrder',
+      400,
+    );
     // a single small part is fine: the last part may be any size
     const done = await complete([{ PartNumber: 1, ETag: e1 }]);
     assert.match(done.ETag!, /^"[0-9a-f]{32}-1"$/);
@@ -94,8 +141,17 @@ describe('S3 multipart uploads', () => {
     const b = await bucket();
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'src', Body: '0123456789' }));
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'dst' }));
-    const part = await s3.send(new UploadPartCopyCommand({ Bucket: b, Key: 'dst', UploadId, PartNumber: 1, CopySource: `${b}/src`, CopySourceRange: 'bytes=2-5' }));
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'dst', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.CopyPartResult!.ETag }] } }));
+    const part = await s3.send(
+      new UploadPartCopyCommand({ Bucket: b, Key: 'dst', UploadId, PartNumber: 1, CopySource: `${b}/src`, CopySourceRange: 'bytes=2-5' }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: b,
+        Key: 'dst',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.CopyPartResult!.ETag }] },
+      }),
+    );
     assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: b, Key: 'dst' }))).Body!.transformToString(), '2345');
   });
 
@@ -125,7 +181,12 @@ describe('S3 multipart uploads', () => {
         yield buf;
       }
     }
-    const upload = new Upload({ client: s3, params: { Bucket: b, Key: 'huge.bin', Body: Readable.from(blocks()) }, partSize, queueSize: 4 });
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: b, Key: 'huge.bin', Body: Readable.from(blocks()) },
+      partSize,
+      queueSize: 4,
+    });
     const result = await upload.done();
     const expected = `"${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-${total / partSize}"`;
     assert.equal(result.ETag, expected);

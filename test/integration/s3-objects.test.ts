@@ -1,8 +1,21 @@
 /** S3 objects: put/get/head, ranges, conditions, Content-MD5, copy, tagging, delete, listing, versioning, durability. */
 import {
-  CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, DeleteObjectTaggingCommand, GetObjectCommand,
-  GetObjectTaggingCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, ListObjectVersionsCommand, type ListObjectsV2CommandOutput, PutBucketVersioningCommand,
-  PutObjectCommand, PutObjectTaggingCommand, S3Client,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  DeleteObjectTaggingCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  type ListObjectsV2CommandOutput,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
@@ -46,8 +59,14 @@ describe('S3 objects', () => {
     const b = await bucket();
     const put = await s3.send(
       new PutObjectCommand({
-        Bucket: b, Key: 'docs/readme.txt', Body: 'hello world', ContentType: 'text/plain', CacheControl: 'max-age=60',
-        ContentDisposition: 'attachment; filename="r.txt"', ContentLanguage: 'en', Metadata: { owner: 'alice', 'x-team': 'blue' },
+        Bucket: b,
+        Key: 'docs/readme.txt',
+        Body: 'hello world',
+        ContentType: 'text/plain',
+        CacheControl: 'max-age=60',
+        ContentDisposition: 'attachment; filename="r.txt"',
+        ContentLanguage: 'en',
+        Metadata: { owner: 'alice', 'x-team': 'blue' },
       }),
     );
     assert.equal(put.ETag, `"${md5('hello world').toString('hex')}"`);
@@ -75,12 +94,19 @@ describe('S3 objects', () => {
     await s3.send(new PutObjectCommand({ Bucket: b, Key: key, Body: 'u' }));
     assert.equal(await text(b, key), 'u');
     const list = await s3.send(new ListObjectsV2Command({ Bucket: b }));
-    assert.deepEqual(list.Contents!.map((c) => c.Key), ['empty', key]);
+    assert.deepEqual(
+      list.Contents!.map((c) => c.Key),
+      ['empty', key],
+    );
   });
 
   test('PutObject: Content-MD5 mismatch → BadDigest 400; not an MD5 → InvalidDigest 400', async () => {
     const b = await bucket();
-    await rejects(s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'abc', ContentMD5: md5('xyz').toString('base64') })), 'BadDigest', 400);
+    await rejects(
+      s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'abc', ContentMD5: md5('xyz').toString('base64') })),
+      'BadDigest',
+      400,
+    );
     await rejects(s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'abc', ContentMD5: 'bm90LW1kNQ==' })), 'InvalidDigest', 400);
     await rejects(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k' })), 'NotFound', 404);
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'abc', ContentMD5: md5('abc').toString('base64') }));
@@ -89,8 +115,16 @@ describe('S3 objects', () => {
 
   test('PutObject: metadata over 2 KB → MetadataTooLarge; unknown storage class → InvalidStorageClass; key over 1024 bytes → KeyTooLongError', async () => {
     const b = await bucket();
-    await rejects(s3.send(new PutObjectCommand({ Bucket: b, Key: 'm', Body: 'x', Metadata: { big: 'v'.repeat(2100) } })), 'MetadataTooLarge', 400);
-    await rejects(s3.send(new PutObjectCommand({ Bucket: b, Key: 'm', Body: 'x', StorageClass: 'SHINY' as any })), 'InvalidStorageClass', 400);
+    await rejects(
+      s3.send(new PutObjectCommand({ Bucket: b, Key: 'm', Body: 'x', Metadata: { big: 'v'.repeat(2100) } })),
+      'MetadataTooLarge',
+      400,
+    );
+    await rejects(
+      s3.send(new PutObjectCommand({ Bucket: b, Key: 'm', Body: 'x', StorageClass: 'SHINY' as any })),
+      'InvalidStorageClass',
+      400,
+    );
     await rejects(s3.send(new PutObjectCommand({ Bucket: b, Key: 'k'.repeat(1025), Body: 'x' })), 'KeyTooLongError', 400);
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'ia', Body: 'x', StorageClass: 'STANDARD_IA' }));
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'ia' }))).StorageClass, 'STANDARD_IA');
@@ -100,7 +134,9 @@ describe('S3 objects', () => {
   test('GetObject: missing key → NoSuchKey 404 with Key; missing bucket → NoSuchBucket 404', async () => {
     const b = await bucket();
     await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'nope' })), 'NoSuchKey', 404, (e) => assert.equal(e.Key, 'nope'));
-    await rejects(s3.send(new GetObjectCommand({ Bucket: unique('missing'), Key: 'k' })), 'NoSuchBucket', 404, (e) => assert.ok(e.BucketName));
+    await rejects(s3.send(new GetObjectCommand({ Bucket: unique('missing'), Key: 'k' })), 'NoSuchBucket', 404, (e) =>
+      assert.ok(e.BucketName),
+    );
     await rejects(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'nope' })), 'NotFound', 404);
   });
 
@@ -123,13 +159,20 @@ describe('S3 objects', () => {
     const { ETag } = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'cond' }));
     await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'c', IfMatch: '"0000"' })), 'PreconditionFailed', 412);
     assert.equal(await text(b, 'c', { IfMatch: ETag }), 'cond');
-    await assert.rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'c', IfNoneMatch: ETag })), (e: any) => e.$metadata.httpStatusCode === 304);
+    await assert.rejects(
+      s3.send(new GetObjectCommand({ Bucket: b, Key: 'c', IfNoneMatch: ETag })),
+      (e: any) => e.$metadata.httpStatusCode === 304,
+    );
     await assert.rejects(
       s3.send(new GetObjectCommand({ Bucket: b, Key: 'c', IfModifiedSince: new Date(Date.now() + 3600_000) })),
       (e: any) => e.$metadata.httpStatusCode === 304,
     );
     assert.equal(await text(b, 'c', { IfModifiedSince: new Date(Date.now() - 3600_000) }), 'cond');
-    await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'c', IfUnmodifiedSince: new Date(Date.now() - 3600_000) })), 'PreconditionFailed', 412);
+    await rejects(
+      s3.send(new GetObjectCommand({ Bucket: b, Key: 'c', IfUnmodifiedSince: new Date(Date.now() - 3600_000) })),
+      'PreconditionFailed',
+      412,
+    );
   });
 
   test('DeleteObject: idempotent on missing keys; DeleteObjects quiet and verbose', async () => {
@@ -145,27 +188,53 @@ describe('S3 objects', () => {
     assert.equal((await s3.send(new ListObjectsV2Command({ Bucket: b }))).KeyCount, 0);
     // per-key errors are reported even in quiet mode, beside the keys that were deleted
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'e', Body: 'e' }));
-    const mixed = await s3.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'e' }, { Key: 'f', VersionId: 'not-a-version' }], Quiet: true } }));
-    assert.deepEqual(mixed.Errors!.map((e) => [e.Key, e.Code]), [['f', 'InvalidArgument']]);
+    const mixed = await s3.send(
+      new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'e' }, { Key: 'f', VersionId: 'not-a-version' }], Quiet: true } }),
+    );
+    assert.deepEqual(
+      mixed.Errors!.map((e) => [e.Key, e.Code]),
+      [['f', 'InvalidArgument']],
+    );
     await rejects(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'e' })), 'NotFound', 404);
   });
 
   test('CopyObject: COPY keeps metadata, REPLACE replaces it; copy onto itself unchanged → InvalidRequest', async () => {
     const b = await bucket();
     const dst = await bucket('dst');
-    const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'src key+1', Body: 'copy me', ContentType: 'text/x-src', Metadata: { a: '1' } }));
-    const copy = await s3.send(new CopyObjectCommand({ Bucket: dst, Key: 'copied', CopySource: `${b}/${encodeURIComponent('src key+1')}` }));
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket: b, Key: 'src key+1', Body: 'copy me', ContentType: 'text/x-src', Metadata: { a: '1' } }),
+    );
+    const copy = await s3.send(
+      new CopyObjectCommand({ Bucket: dst, Key: 'copied', CopySource: `${b}/${encodeURIComponent('src key+1')}` }),
+    );
     assert.equal(copy.CopyObjectResult!.ETag, put.ETag);
     const got = await s3.send(new GetObjectCommand({ Bucket: dst, Key: 'copied' }));
     assert.equal(await got.Body!.transformToString(), 'copy me');
     assert.equal(got.ContentType, 'text/x-src');
     assert.deepEqual(got.Metadata, { a: '1' });
-    await s3.send(new CopyObjectCommand({ Bucket: dst, Key: 'replaced', CopySource: `${b}/src%20key%2B1`, MetadataDirective: 'REPLACE', Metadata: { b: '2' }, ContentType: 'text/y' }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: dst,
+        Key: 'replaced',
+        CopySource: `${b}/src%20key%2B1`,
+        MetadataDirective: 'REPLACE',
+        Metadata: { b: '2' },
+        ContentType: 'text/y',
+      }),
+    );
     const rep = await s3.send(new HeadObjectCommand({ Bucket: dst, Key: 'replaced' }));
     assert.deepEqual(rep.Metadata, { b: '2' });
     assert.equal(rep.ContentType, 'text/y');
     await rejects(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'src key+1', CopySource: `${b}/src%20key%2B1` })), 'InvalidRequest', 400);
-    await s3.send(new CopyObjectCommand({ Bucket: b, Key: 'src key+1', CopySource: `${b}/src%20key%2B1`, MetadataDirective: 'REPLACE', Metadata: { c: '3' } }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: b,
+        Key: 'src key+1',
+        CopySource: `${b}/src%20key%2B1`,
+        MetadataDirective: 'REPLACE',
+        Metadata: { c: '3' },
+      }),
+    );
     assert.deepEqual((await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'src key+1' }))).Metadata, { c: '3' });
     await rejects(s3.send(new CopyObjectCommand({ Bucket: dst, Key: 'x', CopySource: `${b}/missing` })), 'NoSuchKey', 404);
   });
@@ -173,13 +242,31 @@ describe('S3 objects', () => {
   test('Object tagging: x-amz-tagging on put, put/get/delete tagging, TagCount on get', async () => {
     const b = await bucket();
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 't', Body: 't', Tagging: 'a=1&b=two%20words' }));
-    assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: 't' }))).TagSet, [{ Key: 'a', Value: '1' }, { Key: 'b', Value: 'two words' }]);
+    assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: 't' }))).TagSet, [
+      { Key: 'a', Value: '1' },
+      { Key: 'b', Value: 'two words' },
+    ]);
     assert.equal((await s3.send(new GetObjectCommand({ Bucket: b, Key: 't' }))).TagCount, 2);
     await s3.send(new PutObjectTaggingCommand({ Bucket: b, Key: 't', Tagging: { TagSet: [{ Key: 'x', Value: 'y' }] } }));
     assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: 't' }))).TagSet, [{ Key: 'x', Value: 'y' }]);
     await s3.send(new DeleteObjectTaggingCommand({ Bucket: b, Key: 't' }));
     assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: 't' }))).TagSet ?? [], []);
-    await rejects(s3.send(new PutObjectTaggingCommand({ Bucket: b, Key: 't', Tagging: { TagSet: [{ Key: 'k', Value: '1' }, { Key: 'k', Value: '2' }] } })), 'InvalidTag', 400);
+    await rejects(
+      s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: b,
+          Key: 't',
+          Tagging: {
+            TagSet: [
+              { Key: 'k', Value: '1' },
+              { Key: 'k', Value: '2' },
+            ],
+          },
+        }),
+      ),
+      'InvalidTag',
+      400,
+    );
   });
 
   test('keys like ../../etc/passwd are ordinary keys and never touch files outside the data dir', async () => {
@@ -188,7 +275,10 @@ describe('S3 objects', () => {
     for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: `body of ${k}` }));
     for (const k of keys) assert.equal(await text(b, k), `body of ${k}`);
     const listed = (await s3.send(new ListObjectsV2Command({ Bucket: b }))).Contents!.map((c) => c.Key!);
-    assert.deepEqual(listed, [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+    assert.deepEqual(
+      listed,
+      [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))),
+    );
     assert.ok(!existsSync(join(dirname(box.dataDir), 'outside.txt')));
     assert.ok(!existsSync(join(box.dataDir, 'b')));
     // only opsbox's own names live in the data dir
@@ -196,7 +286,10 @@ describe('S3 objects', () => {
   });
 
   test('overwrite and delete remove the old blob file; a versioned bucket keeps it', async () => {
-    const blobCount = () => readdirSync(join(box.dataDir, 'blobs')).filter((d) => d !== 'tmp').reduce((n, d) => n + readdirSync(join(box.dataDir, 'blobs', d)).length, 0);
+    const blobCount = () =>
+      readdirSync(join(box.dataDir, 'blobs'))
+        .filter((d) => d !== 'tmp')
+        .reduce((n, d) => n + readdirSync(join(box.dataDir, 'blobs', d)).length, 0);
     const b = await bucket('blobs');
     const before = blobCount();
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'one' }));
@@ -213,7 +306,8 @@ describe('S3 objects', () => {
 
   test('virtual-hosted SDK client (bucket.localhost resolved to 127.0.0.1)', async () => {
     const b = await bucket('vh');
-    const lookup = (_host: string, opts: any, cb: any) => (opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4));
+    const lookup = (_host: string, opts: any, cb: any) =>
+      opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4);
     const { NodeHttpHandler } = await import('@smithy/node-http-handler');
     const vh = new S3Client({
       ...clientConfig(`http://localhost:${box.port}`),
@@ -223,7 +317,10 @@ describe('S3 objects', () => {
     await vh.send(new PutObjectCommand({ Bucket: b, Key: 'v/h.txt', Body: 'virtual' }));
     assert.equal(await text(b, 'v/h.txt'), 'virtual');
     const list = await vh.send(new ListObjectsV2Command({ Bucket: b }));
-    assert.deepEqual(list.Contents!.map((c) => c.Key), ['v/h.txt']);
+    assert.deepEqual(
+      list.Contents!.map((c) => c.Key),
+      ['v/h.txt'],
+    );
     assert.equal(await (await vh.send(new GetObjectCommand({ Bucket: b, Key: 'v/h.txt' }))).Body!.transformToString(), 'virtual');
   });
 });
@@ -234,18 +331,32 @@ describe('S3 listing', () => {
     const keys = ['a.txt', 'dir1/x', 'dir1/y', 'dir1/sub/z', 'dir2/x', 'dir3/', 'z.txt'];
     for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: k }));
     const top = await s3.send(new ListObjectsV2Command({ Bucket: b, Delimiter: '/' }));
-    assert.deepEqual(top.Contents!.map((c) => c.Key), ['a.txt', 'z.txt']);
-    assert.deepEqual(top.CommonPrefixes!.map((p) => p.Prefix), ['dir1/', 'dir2/', 'dir3/']);
+    assert.deepEqual(
+      top.Contents!.map((c) => c.Key),
+      ['a.txt', 'z.txt'],
+    );
+    assert.deepEqual(
+      top.CommonPrefixes!.map((p) => p.Prefix),
+      ['dir1/', 'dir2/', 'dir3/'],
+    );
     assert.equal(top.KeyCount, 5);
     const sub = await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'dir1/', Delimiter: '/' }));
-    assert.deepEqual(sub.Contents!.map((c) => c.Key), ['dir1/x', 'dir1/y']);
-    assert.deepEqual(sub.CommonPrefixes!.map((p) => p.Prefix), ['dir1/sub/']);
+    assert.deepEqual(
+      sub.Contents!.map((c) => c.Key),
+      ['dir1/x', 'dir1/y'],
+    );
+    assert.deepEqual(
+      sub.CommonPrefixes!.map((p) => p.Prefix),
+      ['dir1/sub/'],
+    );
     // pagination with a delimiter: pages of 2 entries (keys or prefixes)
     const seen: string[] = [];
     let token: string | undefined;
     let pages = 0;
     do {
-      const page: ListObjectsV2CommandOutput = await s3.send(new ListObjectsV2Command({ Bucket: b, Delimiter: '/', MaxKeys: 2, ContinuationToken: token }));
+      const page: ListObjectsV2CommandOutput = await s3.send(
+        new ListObjectsV2Command({ Bucket: b, Delimiter: '/', MaxKeys: 2, ContinuationToken: token }),
+      );
       pages++;
       seen.push(...(page.Contents ?? []).map((c) => c.Key!), ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!));
       assert.ok(page.KeyCount! <= 2);
@@ -264,7 +375,10 @@ describe('S3 listing', () => {
     } while (token);
     assert.deepEqual(flat, [...keys].sort());
     const startAfter = await s3.send(new ListObjectsV2Command({ Bucket: b, StartAfter: 'dir2/x' }));
-    assert.deepEqual(startAfter.Contents!.map((c) => c.Key), ['dir3/', 'z.txt']);
+    assert.deepEqual(
+      startAfter.Contents!.map((c) => c.Key),
+      ['dir3/', 'z.txt'],
+    );
     const enc = await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'dir1/', EncodingType: 'url' }));
     assert.equal(enc.EncodingType, 'url');
     const none = await s3.send(new ListObjectsV2Command({ Bucket: b, MaxKeys: 0 }));
@@ -276,21 +390,33 @@ describe('S3 listing', () => {
     const keys = ['\u{1F600}', '\uFFFD', 'Z', 'a', 'é', '~'];
     for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: 'x' }));
     const listed = (await s3.send(new ListObjectsV2Command({ Bucket: b }))).Contents!.map((c) => c.Key);
-    assert.deepEqual(listed, [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+    assert.deepEqual(
+      listed,
+      [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))),
+    );
   });
 
   test('ListObjects (v1): marker and NextMarker with a delimiter', async () => {
     const b = await bucket('v1');
     for (const k of ['a/1', 'a/2', 'b/1', 'c', 'd']) await s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: k }));
     const p1 = await s3.send(new ListObjectsCommand({ Bucket: b, Delimiter: '/', MaxKeys: 2 }));
-    assert.deepEqual(p1.CommonPrefixes!.map((p) => p.Prefix), ['a/', 'b/']);
+    assert.deepEqual(
+      p1.CommonPrefixes!.map((p) => p.Prefix),
+      ['a/', 'b/'],
+    );
     assert.equal(p1.IsTruncated, true);
     assert.equal(p1.NextMarker, 'b/');
     const p2 = await s3.send(new ListObjectsCommand({ Bucket: b, Delimiter: '/', MaxKeys: 2, Marker: p1.NextMarker }));
-    assert.deepEqual(p2.Contents!.map((c) => c.Key), ['c', 'd']);
+    assert.deepEqual(
+      p2.Contents!.map((c) => c.Key),
+      ['c', 'd'],
+    );
     assert.equal(p2.IsTruncated, false);
     const all = await s3.send(new ListObjectsCommand({ Bucket: b, Marker: 'a/2' }));
-    assert.deepEqual(all.Contents!.map((c) => c.Key), ['b/1', 'c', 'd']);
+    assert.deepEqual(
+      all.Contents!.map((c) => c.Key),
+      ['b/1', 'c', 'd'],
+    );
     assert.equal(all.NextMarker, undefined);
   });
 });
@@ -316,7 +442,10 @@ describe('S3 versioning', () => {
     assert.equal(rawRes.headers.get('x-amz-version-id'), del.VersionId);
     await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'k', VersionId: del.VersionId })), 'MethodNotAllowed', 405);
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: b }));
-    assert.deepEqual(versions.Versions!.map((v) => v.VersionId), [v2.VersionId, v1.VersionId, 'null']);
+    assert.deepEqual(
+      versions.Versions!.map((v) => v.VersionId),
+      [v2.VersionId, v1.VersionId, 'null'],
+    );
     assert.equal(versions.DeleteMarkers!.length, 1);
     assert.equal(versions.DeleteMarkers![0].IsLatest, true);
     assert.ok(versions.Versions!.every((v) => !v.IsLatest));
@@ -338,20 +467,27 @@ describe('S3 versioning', () => {
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'null-2' }));
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'other', Body: 'o' }));
     const all = await s3.send(new ListObjectVersionsCommand({ Bucket: b }));
-    assert.deepEqual(all.Versions!.map((v) => `${v.Key}:${v.VersionId}`), ['k:null', `k:${kept.VersionId}`, 'other:null']);
+    assert.deepEqual(
+      all.Versions!.map((v) => `${v.Key}:${v.VersionId}`),
+      ['k:null', `k:${kept.VersionId}`, 'other:null'],
+    );
     assert.equal(await text(b, 'k'), 'null-2');
     const seen: string[] = [];
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     for (;;) {
-      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: b, MaxKeys: 1, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+      const page = await s3.send(
+        new ListObjectVersionsCommand({ Bucket: b, MaxKeys: 1, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+      );
       seen.push(...page.Versions!.map((v) => `${v.Key}:${v.VersionId}`));
       if (!page.IsTruncated) break;
       keyMarker = page.NextKeyMarker;
       versionMarker = page.NextVersionIdMarker;
     }
     assert.deepEqual(seen, ['k:null', `k:${kept.VersionId}`, 'other:null']);
-    const del = await s3.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'k', VersionId: kept.VersionId }, { Key: 'other' }] } }));
+    const del = await s3.send(
+      new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'k', VersionId: kept.VersionId }, { Key: 'other' }] } }),
+    );
     assert.equal(del.Deleted!.find((d) => d.Key === 'other')!.DeleteMarker, true);
     assert.equal(del.Deleted!.find((d) => d.Key === 'other')!.DeleteMarkerVersionId, 'null');
   });
@@ -372,7 +508,10 @@ describe('S3 durability', () => {
       other = await startOpsbox({ dataDir });
       c = new S3Client({ ...clientConfig(other.url), forcePathStyle: true });
       assert.equal(await (await c.send(new GetObjectCommand({ Bucket: b, Key: 'k' }))).Body!.transformToString(), 'second');
-      assert.equal(await (await c.send(new GetObjectCommand({ Bucket: b, Key: 'k', VersionId: v1.VersionId }))).Body!.transformToString(), 'first');
+      assert.equal(
+        await (await c.send(new GetObjectCommand({ Bucket: b, Key: 'k', VersionId: v1.VersionId }))).Body!.transformToString(),
+        'first',
+      );
       assert.equal((await c.send(new ListObjectVersionsCommand({ Bucket: b }))).Versions!.length, 2);
     } finally {
       await other.stop();

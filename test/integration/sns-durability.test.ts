@@ -24,7 +24,13 @@ import { sleep, until as untilHolds } from '../helpers/wait.js';
 /** Retries 2 s apart (AWS: delays are whole seconds ≥ 1, total retry time ≤ 3600 s). */
 const FAST_RETRIES = JSON.stringify({
   healthyRetryPolicy: {
-    numRetries: 3, numNoDelayRetries: 0, numMinDelayRetries: 0, numMaxDelayRetries: 0, minDelayTarget: 2, maxDelayTarget: 2, backoffFunction: 'linear',
+    numRetries: 3,
+    numNoDelayRetries: 0,
+    numMinDelayRetries: 0,
+    numMaxDelayRetries: 0,
+    minDelayTarget: 2,
+    maxDelayTarget: 2,
+    backoffFunction: 'linear',
   },
 });
 
@@ -84,7 +90,13 @@ describe('SNS http deliveries survive kill -9', () => {
     try {
       const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: unique('durable') }));
       const { SubscriptionArn } = await sns.send(
-        new SubscribeCommand({ TopicArn, Protocol: 'http', Endpoint: ep.url, Attributes: { DeliveryPolicy: FAST_RETRIES }, ReturnSubscriptionArn: true }),
+        new SubscribeCommand({
+          TopicArn,
+          Protocol: 'http',
+          Endpoint: ep.url,
+          Attributes: { DeliveryPolicy: FAST_RETRIES },
+          ReturnSubscriptionArn: true,
+        }),
       );
       await until(() => ep.of('SubscriptionConfirmation').length === 1);
       const token = JSON.parse(ep.of('SubscriptionConfirmation')[0].body).Token;
@@ -124,7 +136,13 @@ describe('SNS http deliveries survive kill -9', () => {
     try {
       const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: unique('durable-confirm') }));
       const { SubscriptionArn } = await sns.send(
-        new SubscribeCommand({ TopicArn, Protocol: 'http', Endpoint: ep.url, Attributes: { DeliveryPolicy: FAST_RETRIES }, ReturnSubscriptionArn: true }),
+        new SubscribeCommand({
+          TopicArn,
+          Protocol: 'http',
+          Endpoint: ep.url,
+          Attributes: { DeliveryPolicy: FAST_RETRIES },
+          ReturnSubscriptionArn: true,
+        }),
       );
       await until(() => ep.of('SubscriptionConfirmation').length === 1);
       await sleep(300);

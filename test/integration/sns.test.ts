@@ -38,7 +38,11 @@ interface QueryResult {
 }
 
 /** A raw awsQuery call; `account` is a 12-digit access key id, which opsbox maps to that account. */
-async function query(action: string, params: Record<string, string> = {}, opts: { account?: string; region?: string } = {}): Promise<QueryResult> {
+async function query(
+  action: string,
+  params: Record<string, string> = {},
+  opts: { account?: string; region?: string } = {},
+): Promise<QueryResult> {
   const res = await fetch(`${box.url}/`, {
     method: 'POST',
     headers: {
@@ -96,7 +100,11 @@ async function endpoint(status: () => number = () => 200) {
       received.push(r);
       res.writeHead(status());
       res.end();
-      for (const w of [...waiters]) if (w.pred(r)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(r); }
+      for (const w of [...waiters])
+        if (w.pred(r)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(r);
+        }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -126,7 +134,10 @@ async function verifySignature(doc: Record<string, string>) {
     doc.Type === 'Notification'
       ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
       : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  const canonical = fields.filter((f) => doc[f] !== undefined).map((f) => `${f}\n${doc[f]}\n`).join('');
+  const canonical = fields
+    .filter((f) => doc[f] !== undefined)
+    .map((f) => `${f}\n${doc[f]}\n`)
+    .join('');
   const v = createVerify(doc.SignatureVersion === '2' ? 'RSA-SHA256' : 'RSA-SHA1');
   v.update(canonical, 'utf8');
   return v.verify(cert.publicKey, doc.Signature, 'base64');
@@ -195,7 +206,11 @@ describe('topics', () => {
       assert.equal(r.error?.Code, 'InvalidParameter', name);
       assert.equal(r.error?.Message, 'Invalid parameter: Topic Name');
     }
-    const noSuffix = await query('CreateTopic', { Name: unique('fifo'), 'Attributes.entry.1.key': 'FifoTopic', 'Attributes.entry.1.value': 'true' });
+    const noSuffix = await query('CreateTopic', {
+      Name: unique('fifo'),
+      'Attributes.entry.1.key': 'FifoTopic',
+      'Attributes.entry.1.value': 'true',
+    });
     assert.equal(noSuffix.error?.Code, 'InvalidParameter');
     assert.match(noSuffix.error!.Message, /Fifo Topic names must end with \.fifo/);
     const fifo = await createTopic('fifo', { FifoTopic: 'true' });
@@ -297,15 +312,30 @@ describe('subscriptions', () => {
       assert.equal(r.error?.Message, message);
     }
     const raw = await query('Subscribe', {
-      TopicArn: topic, Protocol: 'email', Endpoint: 'a@example.com',
-      'Attributes.entry.1.key': 'RawMessageDelivery', 'Attributes.entry.1.value': 'true',
+      TopicArn: topic,
+      Protocol: 'email',
+      Endpoint: 'a@example.com',
+      'Attributes.entry.1.key': 'RawMessageDelivery',
+      'Attributes.entry.1.value': 'true',
     });
-    assert.equal(raw.error?.Message, 'Invalid parameter: Attributes Reason: Delivery protocol [email] does not support raw message delivery.');
+    assert.equal(
+      raw.error?.Message,
+      'Invalid parameter: Attributes Reason: Delivery protocol [email] does not support raw message delivery.',
+    );
   });
 
   test('Subscribe: email stays "pending confirmation" until ConfirmSubscription with the recorded token', async () => {
     const topic = await createTopic();
-    const sub = await cli(['sns', 'subscribe', '--topic-arn', topic, '--protocol', 'email-json', '--notification-endpoint', 'ops@example.com']);
+    const sub = await cli([
+      'sns',
+      'subscribe',
+      '--topic-arn',
+      topic,
+      '--protocol',
+      'email-json',
+      '--notification-endpoint',
+      'ops@example.com',
+    ]);
     assert.equal(sub.json.SubscriptionArn, 'pending confirmation');
     const listed = (await cli(['sns', 'list-subscriptions-by-topic', '--topic-arn', topic])).json.Subscriptions;
     assert.equal(listed[0].SubscriptionArn, 'PendingConfirmation');
@@ -335,7 +365,8 @@ describe('subscriptions', () => {
 
   test('Unsubscribe: removes, counts as deleted, and is idempotent; malformed ARN → InvalidParameter', async () => {
     const topic = await createTopic();
-    const arn = (await query('Subscribe', { TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:q2' })).result.SubscriptionArn;
+    const arn = (await query('Subscribe', { TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:q2' })).result
+      .SubscriptionArn;
     assert.equal((await cli(['sns', 'unsubscribe', '--subscription-arn', arn])).code, 0);
     assert.equal((await cli(['sns', 'unsubscribe', '--subscription-arn', arn])).code, 0);
     const attrs = entries((await query('GetTopicAttributes', { TopicArn: topic })).result.Attributes);
@@ -350,15 +381,23 @@ describe('subscriptions', () => {
 
   test('SetSubscriptionAttributes: invalid filter policy → InvalidParameter with AWS messages', async () => {
     const topic = await createTopic();
-    const arn = (await query('Subscribe', { TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:q3' })).result.SubscriptionArn;
-    const set = (name: string, value: string) => query('SetSubscriptionAttributes', { SubscriptionArn: arn, AttributeName: name, AttributeValue: value });
+    const arn = (await query('Subscribe', { TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:q3' })).result
+      .SubscriptionArn;
+    const set = (name: string, value: string) =>
+      query('SetSubscriptionAttributes', { SubscriptionArn: arn, AttributeName: name, AttributeValue: value });
     assert.equal((await set('FilterPolicy', '{"a": []}')).error?.Message, 'Invalid parameter: FilterPolicy: Empty arrays are not allowed');
-    assert.equal((await set('FilterPolicy', '{"a": [{"regex": "x"}]}')).error?.Message, 'Invalid parameter: FilterPolicy: Unrecognized match type regex');
+    assert.equal(
+      (await set('FilterPolicy', '{"a": [{"regex": "x"}]}')).error?.Message,
+      'Invalid parameter: FilterPolicy: Unrecognized match type regex',
+    );
     assert.equal(
       (await set('FilterPolicy', '{"a": {"b": ["x"]}}')).error?.Message,
       'Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy',
     );
-    assert.equal((await set('FilterPolicyScope', 'Everything')).error?.Message, 'Invalid parameter: FilterPolicyScope: Invalid value [Everything]. Please use either MessageBody or MessageAttributes');
+    assert.equal(
+      (await set('FilterPolicyScope', 'Everything')).error?.Message,
+      'Invalid parameter: FilterPolicyScope: Invalid value [Everything]. Please use either MessageBody or MessageAttributes',
+    );
     assert.equal((await set('FilterPolicy', '{"a": ["x"]}')).status, 200);
     const attrs = entries((await query('GetSubscriptionAttributes', { SubscriptionArn: arn })).result.Attributes);
     assert.equal(attrs.FilterPolicy, '{"a": ["x"]}');
@@ -378,7 +417,10 @@ describe('http delivery', () => {
       assert.equal(confirmation.headers['content-type'], 'text/plain; charset=UTF-8');
       assert.equal(doc.Type, 'SubscriptionConfirmation');
       assert.equal(doc.TopicArn, topic);
-      assert.equal(doc.Message, `You have chosen to subscribe to the topic ${topic}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`);
+      assert.equal(
+        doc.Message,
+        `You have chosen to subscribe to the topic ${topic}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
+      );
       assert.equal(doc.SignatureVersion, '1');
       assert.ok(doc.SubscribeURL.startsWith(`${box.url}/?Action=ConfirmSubscription&TopicArn=`));
       assert.ok(doc.SigningCertURL.startsWith(`${box.url}/_aws/sns/`));
@@ -399,8 +441,16 @@ describe('http delivery', () => {
       const topic = await createTopic('notify');
       const { arn } = await confirmedHttpSubscription(topic, ep);
       const pub = await cli([
-        'sns', 'publish', '--topic-arn', topic, '--subject', 'Deploy', '--message', 'build 42 is green',
-        '--message-attributes', '{"env":{"DataType":"String","StringValue":"prod"},"n":{"DataType":"Number","StringValue":"7"}}',
+        'sns',
+        'publish',
+        '--topic-arn',
+        topic,
+        '--subject',
+        'Deploy',
+        '--message',
+        'build 42 is green',
+        '--message-attributes',
+        '{"env":{"DataType":"String","StringValue":"prod"},"n":{"DataType":"Number","StringValue":"7"}}',
       ]);
       const got = await ep.next(ofType('Notification'));
       const doc = JSON.parse(got.body);
@@ -452,7 +502,16 @@ describe('http delivery', () => {
     try {
       const topic = await createTopic('raw');
       const { arn } = await confirmedHttpSubscription(topic, ep);
-      await cli(['sns', 'set-subscription-attributes', '--subscription-arn', arn, '--attribute-name', 'RawMessageDelivery', '--attribute-value', 'true']);
+      await cli([
+        'sns',
+        'set-subscription-attributes',
+        '--subscription-arn',
+        arn,
+        '--attribute-name',
+        'RawMessageDelivery',
+        '--attribute-value',
+        'true',
+      ]);
       await query('Publish', { TopicArn: topic, Message: '{"order":1}' });
       const got = await ep.next(ofType('Notification'));
       assert.equal(got.body, '{"order":1}');
@@ -468,7 +527,11 @@ describe('http delivery', () => {
       const topic = await createTopic('structured');
       await confirmedHttpSubscription(topic, ep);
       await query('Subscribe', { TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:structured' });
-      await query('Publish', { TopicArn: topic, MessageStructure: 'json', Message: JSON.stringify({ default: 'plain', http: 'for http' }) });
+      await query('Publish', {
+        TopicArn: topic,
+        MessageStructure: 'json',
+        Message: JSON.stringify({ default: 'plain', http: 'for http' }),
+      });
       assert.equal(JSON.parse((await ep.next(ofType('Notification'))).body).Message, 'for http');
       const sqs = await deliveries({ topicArn: topic, endpoint: 'arn:aws:sqs:us-east-1:000000000000:structured' });
       assert.equal(JSON.parse(sqs[0].body).Message, 'plain');
@@ -484,14 +547,38 @@ describe('publish', () => {
     const fail = async (params: Record<string, string>) => (await query('Publish', { TopicArn: topic, ...params })).error;
     assert.equal((await fail({ Message: 'x', Subject: 's'.repeat(101) }))?.Message, 'Invalid parameter: Subject');
     assert.equal((await fail({ Message: 'x'.repeat(262_145) }))?.Message, 'Invalid parameter: Message too long');
-    assert.equal((await fail({ Message: '{"http":"x"}', MessageStructure: 'json' }))?.Message, 'Invalid parameter: Message Structure - No default entry in JSON message body');
-    assert.equal((await fail({ Message: 'nope', MessageStructure: 'json' }))?.Message, 'Invalid parameter: Message Structure - JSON message body failed to parse');
-    const num = await fail({ Message: 'x', 'MessageAttributes.entry.1.Name': 'n', 'MessageAttributes.entry.1.Value.DataType': 'Number', 'MessageAttributes.entry.1.Value.StringValue': 'abc' });
+    assert.equal(
+      (await fail({ Message: '{"http":"x"}', MessageStructure: 'json' }))?.Message,
+      'Invalid parameter: Message Structure - No default entry in JSON message body',
+    );
+    assert.equal(
+      (await fail({ Message: 'nope', MessageStructure: 'json' }))?.Message,
+      'Invalid parameter: Message Structure - JSON message body failed to parse',
+    );
+    const num = await fail({
+      Message: 'x',
+      'MessageAttributes.entry.1.Name': 'n',
+      'MessageAttributes.entry.1.Value.DataType': 'Number',
+      'MessageAttributes.entry.1.Value.StringValue': 'abc',
+    });
     assert.equal(num?.Code, 'ParameterValueInvalid');
     assert.equal(num?.Message, "Could not cast message attribute 'n' value to number.");
-    const type = await fail({ Message: 'x', 'MessageAttributes.entry.1.Name': 'n', 'MessageAttributes.entry.1.Value.DataType': 'Date', 'MessageAttributes.entry.1.Value.StringValue': 'x' });
-    assert.equal(type?.Message, "The message attribute 'n' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.");
-    const untyped = await query('Publish', { TopicArn: topic, Message: 'x', 'MessageAttributes.entry.1.Name': 'n', 'MessageAttributes.entry.1.Value.StringValue': 'x' });
+    const type = await fail({
+      Message: 'x',
+      'MessageAttributes.entry.1.Name': 'n',
+      'MessageAttributes.entry.1.Value.DataType': 'Date',
+      'MessageAttributes.entry.1.Value.StringValue': 'x',
+    });
+    assert.equal(
+      type?.Message,
+      "The message attribute 'n' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.",
+    );
+    const untyped = await query('Publish', {
+      TopicArn: topic,
+      Message: 'x',
+      'MessageAttributes.entry.1.Name': 'n',
+      'MessageAttributes.entry.1.Value.StringValue': 'x',
+    });
     assert.equal(untyped.status, 400);
     assert.equal(untyped.error?.Message, "The message attribute 'n' must contain non-empty message attribute type.");
     const missing = await query('Publish', { TopicArn: `${topic}-gone`, Message: 'x' });
@@ -523,9 +610,13 @@ describe('publish', () => {
     const topic = await createTopic('filtered');
     const subscribe = (queue: string, policy: object, scope = 'MessageAttributes') =>
       query('Subscribe', {
-        TopicArn: topic, Protocol: 'sqs', Endpoint: `arn:aws:sqs:us-east-1:000000000000:${queue}`,
-        'Attributes.entry.1.key': 'FilterPolicyScope', 'Attributes.entry.1.value': scope,
-        'Attributes.entry.2.key': 'FilterPolicy', 'Attributes.entry.2.value': JSON.stringify(policy),
+        TopicArn: topic,
+        Protocol: 'sqs',
+        Endpoint: `arn:aws:sqs:us-east-1:000000000000:${queue}`,
+        'Attributes.entry.1.key': 'FilterPolicyScope',
+        'Attributes.entry.1.value': scope,
+        'Attributes.entry.2.key': 'FilterPolicy',
+        'Attributes.entry.2.value': JSON.stringify(policy),
       });
     await subscribe('big-orders', { kind: ['order'], amount: [{ numeric: ['>=', 100] }] });
     await subscribe('eu', { region: [{ prefix: 'eu-' }] }, 'MessageBody');
@@ -558,7 +649,11 @@ describe('publish', () => {
       [`PublishBatchRequestEntries.member.${i}.Message`]: message,
       ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [`PublishBatchRequestEntries.member.${i}.${k}`, v])),
     });
-    const ok = await query('PublishBatch', { TopicArn: topic, ...entry(1, 'a', 'one'), ...entry(2, 'b', 'two', { Subject: 's'.repeat(101) }) });
+    const ok = await query('PublishBatch', {
+      TopicArn: topic,
+      ...entry(1, 'a', 'one'),
+      ...entry(2, 'b', 'two', { Subject: 's'.repeat(101) }),
+    });
     assert.equal(ok.status, 200);
     assert.equal(members(ok.result.Successful)[0].Id, 'a');
     assert.equal(members(ok.result.Failed)[0].Id, 'b');
@@ -593,14 +688,18 @@ describe('durability', () => {
   test('topics and subscriptions survive kill -9; signatures still verify with the same certificate', async () => {
     const topic = await createTopic('durable');
     await query('SetTopicAttributes', { TopicArn: topic, AttributeName: 'DisplayName', AttributeValue: 'Durable' });
-    const sub = (await query('Subscribe', { TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:durable' })).result.SubscriptionArn;
+    const sub = (await query('Subscribe', { TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:durable' }))
+      .result.SubscriptionArn;
     const certBefore = await (await fetch(`${box.url}/_aws/sns/SimpleNotificationService-opsbox.pem`)).text();
     await box.kill9();
     box = await startOpsbox({ dataDir });
     const attrs = entries((await query('GetTopicAttributes', { TopicArn: topic })).result.Attributes);
     assert.equal(attrs.DisplayName, 'Durable');
     assert.equal(attrs.SubscriptionsConfirmed, '1');
-    assert.equal(entries((await query('GetSubscriptionAttributes', { SubscriptionArn: sub })).result.Attributes).Endpoint, 'arn:aws:sqs:us-east-1:000000000000:durable');
+    assert.equal(
+      entries((await query('GetSubscriptionAttributes', { SubscriptionArn: sub })).result.Attributes).Endpoint,
+      'arn:aws:sqs:us-east-1:000000000000:durable',
+    );
     const certAfter = await (await fetch(`${box.url}/_aws/sns/SimpleNotificationService-opsbox.pem`)).text();
     assert.equal(certAfter, certBefore);
   });

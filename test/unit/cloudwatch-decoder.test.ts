@@ -13,7 +13,7 @@ const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 
 /** A seeded generator, so a failure names a case that can be replayed. */
 function rng(seed: number) {
-  return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 }
 
 function generator(seed: number, messy: boolean) {
@@ -54,7 +54,8 @@ function generator(seed: number, messy: boolean) {
     messy && chance(0.1)
       ? pick(['', 'a"b', 'tab\there', 'é', 'x'.repeat(256), 'back\\slash', '\u2028', 'ok'])
       : pick(['Latency', 'Errors', 'Requests', 'CPUUtilization']);
-  const unit = () => (messy && chance(0.1) ? pick(['Furlongs', 'count', '']) : pick(['Milliseconds', 'Count', 'None', 'Percent', 'Bytes/Second']));
+  const unit = () =>
+    messy && chance(0.1) ? pick(['Furlongs', 'count', '']) : pick(['Milliseconds', 'Count', 'None', 'Percent', 'Bytes/Second']);
   const timestamp = () => {
     const offsets = messy && chance(0.1) ? [-15 * 86_400_000, 3 * 3_600_000] : [0, -60_000, -3_600_000, -13 * 86_400_000, 3_600_000];
     const ms = NOW + pick(offsets) + Math.floor(r() * 60_000);
@@ -68,7 +69,8 @@ function generator(seed: number, messy: boolean) {
       const dims = Array.from({ length: n }, (_, i) => {
         const d: [string, string][] = [];
         if (!messy || chance(0.97)) d.push(['Name', str(pick(['Host', 'Service', 'AZ', `D${i}`]))]);
-        if (!messy || chance(0.97)) d.push(['Value', str(messy && chance(0.05) ? pick(['', 'v'.repeat(1025), 'ü']) : `h${Math.floor(r() * 5)}`)]);
+        if (!messy || chance(0.97))
+          d.push(['Value', str(messy && chance(0.05) ? pick(['', 'v'.repeat(1025), 'ü']) : `h${Math.floor(r() * 5)}`)]);
         return obj(d);
       });
       m.push(['Dimensions', list(dims)]);
@@ -81,7 +83,15 @@ function generator(seed: number, messy: boolean) {
     if (kind === 'values' || kind === 'both') {
       const n = messy && chance(0.05) ? pick([0, 151]) : 1 + Math.floor(r() * 20);
       m.push(['Values', list(Array.from({ length: n }, num))]);
-      if (chance(0.5)) m.push(['Counts', list(Array.from({ length: messy && chance(0.05) ? n + 1 : n }, () => (messy && chance(0.02) ? '-1' : String(1 + Math.floor(r() * 5)))))]);
+      if (chance(0.5))
+        m.push([
+          'Counts',
+          list(
+            Array.from({ length: messy && chance(0.05) ? n + 1 : n }, () =>
+              messy && chance(0.02) ? '-1' : String(1 + Math.floor(r() * 5)),
+            ),
+          ),
+        ]);
     }
     if (kind === 'stats') {
       const min = Math.floor(r() * 10);
@@ -125,7 +135,10 @@ function compare(body: string) {
   const fast = decodePutMetricData(buf, NOW);
   const slow = generic(buf);
   if (fast === undefined) return 'declined';
-  assert.ok('ok' in slow, `the decoder accepted a body the generic path rejects (${String((slow as { err: unknown }).err)}): ${body.slice(0, 500)}`);
+  assert.ok(
+    'ok' in slow,
+    `the decoder accepted a body the generic path rejects (${String((slow as { err: unknown }).err)}): ${body.slice(0, 500)}`,
+  );
   assert.deepStrictEqual(fast, slow.ok, body.slice(0, 500));
   return 'accepted';
 }

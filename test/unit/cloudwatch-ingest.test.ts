@@ -26,7 +26,13 @@ function open(dir?: string) {
 }
 
 const put = (cw: CloudwatchStore, values: number[], minute: number) =>
-  ingest(cw, scope, 'App', values.map((Value, i) => ({ MetricName: 'Latency', Unit: 'Milliseconds', Value, Timestamp: new Date(NOW - minute * MIN + i) })), NOW);
+  ingest(
+    cw,
+    scope,
+    'App',
+    values.map((Value, i) => ({ MetricName: 'Latency', Unit: 'Milliseconds', Value, Timestamp: new Date(NOW - minute * MIN + i) })),
+    NOW,
+  );
 
 /** Every bucket of the metric as [ts, unit, n, sum, min, max, histogram bytes]. */
 function read(cw: CloudwatchStore) {

@@ -54,7 +54,9 @@ const code = (e: any) => e.Code ?? e.name;
 const settle = () => new Promise((r) => setImmediate(r));
 
 async function putValue(metric: string, value: number, ts: number, extra: Record<string, unknown> = {}) {
-  await cw.send(new PutMetricDataCommand({ Namespace: 'Test', MetricData: [{ MetricName: metric, Value: value, Timestamp: new Date(ts), ...extra }] }));
+  await cw.send(
+    new PutMetricDataCommand({ Namespace: 'Test', MetricData: [{ MetricName: metric, Value: value, Timestamp: new Date(ts), ...extra }] }),
+  );
 }
 
 async function state(alarm: string, types?: ('MetricAlarm' | 'CompositeAlarm')[]) {
@@ -169,7 +171,11 @@ describe('comparison operators', () => {
 
   test('anomaly detection operators are rejected with ValidationError', async () => {
     await assert.rejects(
-      cw.send(new PutMetricAlarmCommand(alarmInput(name('a'), 'x', { ComparisonOperator: 'LessThanLowerOrGreaterThanUpperThreshold', ThresholdMetricId: 'ad1' }))),
+      cw.send(
+        new PutMetricAlarmCommand(
+          alarmInput(name('a'), 'x', { ComparisonOperator: 'LessThanLowerOrGreaterThanUpperThreshold', ThresholdMetricId: 'ad1' }),
+        ),
+      ),
       (e: any) => code(e) === 'ValidationError',
     );
   });
@@ -212,12 +218,18 @@ describe('reasons and reason data in AWS format', () => {
     nextMinute();
     const s = await state(alarm);
     assert.equal(s.StateValue, 'ALARM');
-    assert.match(s.StateReason!, /^Threshold Crossed: 2 out of the last 3 datapoints \[12\.5 \(26\/11\/26 \d\d:\d\d:00\), 7\.0 \(26\/11\/26 \d\d:\d\d:00\)\] were greater than the threshold \(5\.0\) \(minimum 2 datapoints for OK -> ALARM transition\)\.$/);
+    assert.match(
+      s.StateReason!,
+      /^Threshold Crossed: 2 out of the last 3 datapoints \[12\.5 \(26\/11\/26 \d\d:\d\d:00\), 7\.0 \(26\/11\/26 \d\d:\d\d:00\)\] were greater than the threshold \(5\.0\) \(minimum 2 datapoints for OK -> ALARM transition\)\.$/,
+    );
     await putValue(metric, 1, clock.now() + 1000);
     nextMinute();
     const back = await state(alarm);
     assert.equal(back.StateValue, 'OK');
-    assert.match(back.StateReason!, /^Threshold Crossed: 2 out of the last 3 datapoints \[1\.0 .*, 1\.0 .*\] were not greater than the threshold \(5\.0\) \(minimum 2 datapoints for ALARM -> OK transition\)\.$/);
+    assert.match(
+      back.StateReason!,
+      /^Threshold Crossed: 2 out of the last 3 datapoints \[1\.0 .*, 1\.0 .*\] were not greater than the threshold \(5\.0\) \(minimum 2 datapoints for ALARM -> OK transition\)\.$/,
+    );
   });
 
   test('all missing treated as breaching: "no datapoints were received" reason', async () => {
@@ -226,7 +238,10 @@ describe('reasons and reason data in AWS format', () => {
     await cw.send(new PutMetricAlarmCommand(alarmInput(alarm, name('m'), { TreatMissingData: 'breaching', EvaluationPeriods: 2 })));
     const s = await state(alarm);
     assert.equal(s.StateValue, 'ALARM');
-    assert.equal(s.StateReason, 'Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as [Breaching].');
+    assert.equal(
+      s.StateReason,
+      'Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as [Breaching].',
+    );
   });
 });
 
@@ -236,10 +251,23 @@ describe('percentile alarms', () => {
     const metric = name('m');
     const alarm = name('a');
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
-    await cw.send(new PutMetricDataCommand({ Namespace: 'Test', MetricData: [{ MetricName: metric, Values: values, Timestamp: new Date(clock.now() - 30_000) }] }));
-    await cw.send(new PutMetricAlarmCommand(alarmInput(alarm, metric, { Statistic: undefined, ExtendedStatistic: 'p90', EvaluationPeriods: 1, Threshold: 89.5 })));
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: 'Test',
+        MetricData: [{ MetricName: metric, Values: values, Timestamp: new Date(clock.now() - 30_000) }],
+      }),
+    );
+    await cw.send(
+      new PutMetricAlarmCommand(
+        alarmInput(alarm, metric, { Statistic: undefined, ExtendedStatistic: 'p90', EvaluationPeriods: 1, Threshold: 89.5 }),
+      ),
+    );
     assert.equal((await state(alarm)).StateValue, 'ALARM');
-    await cw.send(new PutMetricAlarmCommand(alarmInput(alarm, metric, { Statistic: undefined, ExtendedStatistic: 'p90', EvaluationPeriods: 1, Threshold: 90 })));
+    await cw.send(
+      new PutMetricAlarmCommand(
+        alarmInput(alarm, metric, { Statistic: undefined, ExtendedStatistic: 'p90', EvaluationPeriods: 1, Threshold: 90 }),
+      ),
+    );
     assert.equal((await state(alarm)).StateValue, 'OK');
   });
 
@@ -265,14 +293,22 @@ describe('math alarms', () => {
     await putValue(errors, 30, clock.now() - 30_000);
     await putValue(requests, 100, clock.now() - 30_000);
     const alarm = name('a');
-    const metric = (id: string, m: string) => ({ Id: id, MetricStat: { Metric: { Namespace: 'Test', MetricName: m }, Period: 60, Stat: 'Sum' }, ReturnData: false });
+    const metric = (id: string, m: string) => ({
+      Id: id,
+      MetricStat: { Metric: { Namespace: 'Test', MetricName: m }, Period: 60, Stat: 'Sum' },
+      ReturnData: false,
+    });
     await cw.send(
       new PutMetricAlarmCommand({
         AlarmName: alarm,
         EvaluationPeriods: 1,
         Threshold: 25,
         ComparisonOperator: 'GreaterThanThreshold',
-        Metrics: [metric('e', errors), metric('r', requests), { Id: 'rate', Expression: '100 * e / r', Label: 'Error rate', ReturnData: true }],
+        Metrics: [
+          metric('e', errors),
+          metric('r', requests),
+          { Id: 'rate', Expression: '100 * e / r', Label: 'Error rate', ReturnData: true },
+        ],
       }),
     );
     const s = await state(alarm);
@@ -288,7 +324,10 @@ describe('math alarms', () => {
           EvaluationPeriods: 1,
           Threshold: 1,
           ComparisonOperator: 'GreaterThanThreshold',
-          Metrics: [{ Id: 'e', Expression: 'TIME_SERIES(1)' }, { Id: 'f', Expression: 'e' }],
+          Metrics: [
+            { Id: 'e', Expression: 'TIME_SERIES(1)' },
+            { Id: 'f', Expression: 'e' },
+          ],
         }),
       ),
       (e: any) => code(e) === 'ValidationError' && /Exactly one element/.test(e.message),
@@ -323,7 +362,10 @@ describe('the minute tick, history, events and actions', () => {
 
   test('PutMetricAlarm takes periods of 10, 20 and 30 seconds, not 15', async () => {
     for (const Period of [10, 20, 30]) await cw.send(new PutMetricAlarmCommand(alarmInput(name('p'), name('m'), { Period })));
-    await assert.rejects(cw.send(new PutMetricAlarmCommand(alarmInput(name('p'), name('m'), { Period: 15 }))), (e: any) => code(e) === 'ValidationError' && /Period must be 10, 30 or a multiple of 60/.test(e.message));
+    await assert.rejects(
+      cw.send(new PutMetricAlarmCommand(alarmInput(name('p'), name('m'), { Period: 15 }))),
+      (e: any) => code(e) === 'ValidationError' && /Period must be 10, 30 or a multiple of 60/.test(e.message),
+    );
   });
 
   test('a state change publishes the AWS-shaped event and invokes the ALARM action with the SNS message', async () => {
@@ -333,12 +375,23 @@ describe('the minute tick, history, events and actions', () => {
     const topic = 'arn:aws:sns:us-east-1:000000000000:oncall';
     await cw.send(
       new PutMetricAlarmCommand(
-        alarmInput(alarm, metric, { EvaluationPeriods: 1, TreatMissingData: 'notBreaching', AlarmActions: [topic], AlarmDescription: 'too slow', Dimensions: [{ Name: 'Service', Value: 'api' }] }),
+        alarmInput(alarm, metric, {
+          EvaluationPeriods: 1,
+          TreatMissingData: 'notBreaching',
+          AlarmActions: [topic],
+          AlarmDescription: 'too slow',
+          Dimensions: [{ Name: 'Service', Value: 'api' }],
+        }),
       ),
     );
     events.length = 0;
     delivered.length = 0;
-    await cw.send(new PutMetricDataCommand({ Namespace: 'Test', MetricData: [{ MetricName: metric, Value: 50, Dimensions: [{ Name: 'Service', Value: 'api' }] }] }));
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: 'Test',
+        MetricData: [{ MetricName: metric, Value: 50, Dimensions: [{ Name: 'Service', Value: 'api' }] }],
+      }),
+    );
     nextMinute();
     await settle();
     const ev = events.find((e) => e.detail.alarmName === alarm)!;
@@ -398,7 +451,11 @@ describe('the minute tick, history, events and actions', () => {
 
   test('DisableAlarmActions stops actions, EnableAlarmActions restores them', async () => {
     const alarm = name('a');
-    await cw.send(new PutMetricAlarmCommand(alarmInput(alarm, name('m'), { EvaluationPeriods: 1, AlarmActions: ['arn:aws:sns:us-east-1:000000000000:t'] })));
+    await cw.send(
+      new PutMetricAlarmCommand(
+        alarmInput(alarm, name('m'), { EvaluationPeriods: 1, AlarmActions: ['arn:aws:sns:us-east-1:000000000000:t'] }),
+      ),
+    );
     await cw.send(new DisableAlarmActionsCommand({ AlarmNames: [alarm] }));
     delivered.length = 0;
     await cw.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'ALARM', StateReason: 'x' }));
@@ -415,9 +472,13 @@ describe('the minute tick, history, events and actions', () => {
   test('DescribeAlarmHistory: item types, ScanBy, pagination, AWS history JSON', async () => {
     const alarm = name('a');
     await cw.send(new PutMetricAlarmCommand(alarmInput(alarm, name('m'), { EvaluationPeriods: 1 })));
-    for (const v of ['OK', 'ALARM', 'OK'] as const) await cw.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: v, StateReason: `to ${v}`, StateReasonData: '{"a":1}' }));
+    for (const v of ['OK', 'ALARM', 'OK'] as const)
+      await cw.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: v, StateReason: `to ${v}`, StateReasonData: '{"a":1}' }));
     const all = await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: alarm }));
-    assert.deepEqual(all.AlarmHistoryItems!.map((h) => h.HistoryItemType), ['StateUpdate', 'StateUpdate', 'StateUpdate', 'ConfigurationUpdate']);
+    assert.deepEqual(
+      all.AlarmHistoryItems!.map((h) => h.HistoryItemType),
+      ['StateUpdate', 'StateUpdate', 'StateUpdate', 'ConfigurationUpdate'],
+    );
     assert.equal(all.AlarmHistoryItems![0].HistorySummary, 'Alarm updated from ALARM to OK');
     assert.deepEqual(JSON.parse(all.AlarmHistoryItems![0].HistoryData!), {
       version: '1.0',
@@ -426,9 +487,17 @@ describe('the minute tick, history, events and actions', () => {
     });
     assert.equal(all.AlarmHistoryItems![3].HistorySummary, `Alarm "${alarm}" created`);
     const asc = await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: alarm, ScanBy: 'TimestampAscending', MaxRecords: 2 }));
-    assert.deepEqual(asc.AlarmHistoryItems!.map((h) => h.HistoryItemType), ['ConfigurationUpdate', 'StateUpdate']);
-    const rest = await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: alarm, ScanBy: 'TimestampAscending', MaxRecords: 2, NextToken: asc.NextToken }));
-    assert.deepEqual(rest.AlarmHistoryItems!.map((h) => h.HistorySummary), ['Alarm updated from OK to ALARM', 'Alarm updated from ALARM to OK']);
+    assert.deepEqual(
+      asc.AlarmHistoryItems!.map((h) => h.HistoryItemType),
+      ['ConfigurationUpdate', 'StateUpdate'],
+    );
+    const rest = await cw.send(
+      new DescribeAlarmHistoryCommand({ AlarmName: alarm, ScanBy: 'TimestampAscending', MaxRecords: 2, NextToken: asc.NextToken }),
+    );
+    assert.deepEqual(
+      rest.AlarmHistoryItems!.map((h) => h.HistorySummary),
+      ['Alarm updated from OK to ALARM', 'Alarm updated from ALARM to OK'],
+    );
     assert.equal(rest.NextToken, undefined);
     const states = await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: alarm, HistoryItemType: 'ConfigurationUpdate' }));
     assert.equal(states.AlarmHistoryItems!.length, 1);
@@ -452,36 +521,68 @@ describe('alarm operations', () => {
   test('DescribeAlarms: prefix, state, action prefix, pagination; DescribeAlarmsForMetric; DeleteAlarms', async () => {
     const p = name('list');
     for (let i = 0; i < 5; i++)
-      await cw.send(new PutMetricAlarmCommand(alarmInput(`${p}-${i}`, `${p}-metric`, { EvaluationPeriods: 1, AlarmActions: i % 2 ? ['arn:aws:sns:us-east-1:000000000000:odd'] : [] })));
+      await cw.send(
+        new PutMetricAlarmCommand(
+          alarmInput(`${p}-${i}`, `${p}-metric`, {
+            EvaluationPeriods: 1,
+            AlarmActions: i % 2 ? ['arn:aws:sns:us-east-1:000000000000:odd'] : [],
+          }),
+        ),
+      );
     await cw.send(new SetAlarmStateCommand({ AlarmName: `${p}-3`, StateValue: 'ALARM', StateReason: 'x' }));
     const page1 = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: p, MaxRecords: 3 }));
-    assert.deepEqual(page1.MetricAlarms!.map((a) => a.AlarmName), [`${p}-0`, `${p}-1`, `${p}-2`]);
+    assert.deepEqual(
+      page1.MetricAlarms!.map((a) => a.AlarmName),
+      [`${p}-0`, `${p}-1`, `${p}-2`],
+    );
     const page2 = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: p, MaxRecords: 3, NextToken: page1.NextToken }));
-    assert.deepEqual(page2.MetricAlarms!.map((a) => a.AlarmName), [`${p}-3`, `${p}-4`]);
+    assert.deepEqual(
+      page2.MetricAlarms!.map((a) => a.AlarmName),
+      [`${p}-3`, `${p}-4`],
+    );
     assert.equal(page2.NextToken, undefined);
     const alarming = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: p, StateValue: 'ALARM' }));
-    assert.deepEqual(alarming.MetricAlarms!.map((a) => a.AlarmName), [`${p}-3`]);
+    assert.deepEqual(
+      alarming.MetricAlarms!.map((a) => a.AlarmName),
+      [`${p}-3`],
+    );
     const odd = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: p, ActionPrefix: 'arn:aws:sns:us-east-1:000000000000:od' }));
-    assert.deepEqual(odd.MetricAlarms!.map((a) => a.AlarmName), [`${p}-1`, `${p}-3`]);
-    const forMetric = await cw.send(new DescribeAlarmsForMetricCommand({ Namespace: 'Test', MetricName: `${p}-metric`, Statistic: 'Average' }));
+    assert.deepEqual(
+      odd.MetricAlarms!.map((a) => a.AlarmName),
+      [`${p}-1`, `${p}-3`],
+    );
+    const forMetric = await cw.send(
+      new DescribeAlarmsForMetricCommand({ Namespace: 'Test', MetricName: `${p}-metric`, Statistic: 'Average' }),
+    );
     assert.equal(forMetric.MetricAlarms!.length, 5);
-    await assert.rejects(cw.send(new DeleteAlarmsCommand({ AlarmNames: [`${p}-0`, `${p}-nope`] })), (e: any) => code(e) === 'ResourceNotFound');
+    await assert.rejects(
+      cw.send(new DeleteAlarmsCommand({ AlarmNames: [`${p}-0`, `${p}-nope`] })),
+      (e: any) => code(e) === 'ResourceNotFound',
+    );
     await cw.send(new DeleteAlarmsCommand({ AlarmNames: [`${p}-0`, `${p}-1`] }));
     const left = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: p }));
     assert.equal(left.MetricAlarms!.length, 3);
   });
 
   test('PutMetricAlarm validation: DatapointsToAlarm > EvaluationPeriods, Period × periods > 1 day, Statistic and ExtendedStatistic', async () => {
-    await assert.rejects(cw.send(new PutMetricAlarmCommand(alarmInput(name('a'), 'x', { DatapointsToAlarm: 4 }))), (e: any) => code(e) === 'ValidationError');
+    await assert.rejects(
+      cw.send(new PutMetricAlarmCommand(alarmInput(name('a'), 'x', { DatapointsToAlarm: 4 }))),
+      (e: any) => code(e) === 'ValidationError',
+    );
     await assert.rejects(
       cw.send(new PutMetricAlarmCommand(alarmInput(name('a'), 'x', { Period: 3600, EvaluationPeriods: 25 }))),
-      (e: any) => code(e) === 'ValidationError' && e.message === 'Metrics cannot be checked across more than a day (EvaluationPeriods * Period must be <= 86400)',
+      (e: any) =>
+        code(e) === 'ValidationError' &&
+        e.message === 'Metrics cannot be checked across more than a day (EvaluationPeriods * Period must be <= 86400)',
     );
     await assert.rejects(
       cw.send(new PutMetricAlarmCommand(alarmInput(name('a'), 'x', { ExtendedStatistic: 'p99' }))),
       (e: any) => code(e) === 'InvalidParameterCombination',
     );
-    await assert.rejects(cw.send(new PutMetricAlarmCommand(alarmInput(name('a'), 'x', { TreatMissingData: 'sometimes' }))), (e: any) => code(e) === 'ValidationError');
+    await assert.rejects(
+      cw.send(new PutMetricAlarmCommand(alarmInput(name('a'), 'x', { TreatMissingData: 'sometimes' }))),
+      (e: any) => code(e) === 'ValidationError',
+    );
   });
 
   test('TagResource / UntagResource / ListTagsForResource on an alarm ARN', async () => {
@@ -489,10 +590,16 @@ describe('alarm operations', () => {
     await cw.send(new PutMetricAlarmCommand({ ...alarmInput(alarm, 'x'), Tags: [{ Key: 'team', Value: 'core' }] }));
     const arn = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${alarm}`;
     await cw.send(new TagResourceCommand({ ResourceARN: arn, Tags: [{ Key: 'env', Value: 'prod' }] }));
-    assert.deepEqual((await cw.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags, [{ Key: 'team', Value: 'core' }, { Key: 'env', Value: 'prod' }]);
+    assert.deepEqual((await cw.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags, [
+      { Key: 'team', Value: 'core' },
+      { Key: 'env', Value: 'prod' },
+    ]);
     await cw.send(new UntagResourceCommand({ ResourceARN: arn, TagKeys: ['team'] }));
     assert.deepEqual((await cw.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags, [{ Key: 'env', Value: 'prod' }]);
-    await assert.rejects(cw.send(new ListTagsForResourceCommand({ ResourceARN: `${arn}-nope` })), (e: any) => code(e) === 'ResourceNotFoundException');
+    await assert.rejects(
+      cw.send(new ListTagsForResourceCommand({ ResourceARN: `${arn}-nope` })),
+      (e: any) => code(e) === 'ResourceNotFoundException',
+    );
   });
 });
 
@@ -503,7 +610,9 @@ describe('service metrics (core/metrics sink) and opsbox health', () => {
       { namespace: 'AWS/CodeBuild', metricName: 'Builds', dimensions: [{ Name: 'ProjectName', Value: 'web' }], value: 1, unit: 'Count' },
     ]);
     const list = await cw.send(new ListMetricsCommand({ Namespace: 'AWS/CodeBuild' }));
-    assert.deepEqual(list.Metrics, [{ Namespace: 'AWS/CodeBuild', MetricName: 'Builds', Dimensions: [{ Name: 'ProjectName', Value: 'web' }] }]);
+    assert.deepEqual(list.Metrics, [
+      { Namespace: 'AWS/CodeBuild', MetricName: 'Builds', Dimensions: [{ Name: 'ProjectName', Value: 'web' }] },
+    ]);
     const out = await cw.send(
       new GetMetricStatisticsCommand({
         Namespace: 'AWS/CodeBuild',
@@ -546,14 +655,22 @@ describe('composite alarms', () => {
     await cw.send(new SetAlarmStateCommand({ AlarmName: b, StateValue: 'OK', StateReason: 'x' }));
     const s = await state(c, ['CompositeAlarm']);
     assert.equal(s.StateValue, 'OK');
-    assert.match(s.StateReason!, new RegExp(`^arn:aws:cloudwatch:us-east-1:000000000000:alarm:${b} transitioned to OK at \\w+day \\d+ \\w+, 2026 \\d\\d:\\d\\d:\\d\\d UTC$`));
+    assert.match(
+      s.StateReason!,
+      new RegExp(
+        `^arn:aws:cloudwatch:us-east-1:000000000000:alarm:${b} transitioned to OK at \\w+day \\d+ \\w+, 2026 \\d\\d:\\d\\d:\\d\\d UTC$`,
+      ),
+    );
     await settle();
     assert.equal(delivered.filter((d) => d.arn.endsWith(':composite')).length, 1);
     assert.ok(events.some((e) => e.detail.alarmName === c && (e.detail as any).configuration.alarmRule));
     const children = await cw.send(new DescribeAlarmsCommand({ ChildrenOfAlarmName: c, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
     assert.deepEqual(children.MetricAlarms!.map((x) => x.AlarmName).sort(), [a, b].sort());
     const parents = await cw.send(new DescribeAlarmsCommand({ ParentsOfAlarmName: a, AlarmTypes: ['CompositeAlarm'] }));
-    assert.deepEqual(parents.CompositeAlarms!.map((x) => x.AlarmName), [c]);
+    assert.deepEqual(
+      parents.CompositeAlarms!.map((x) => x.AlarmName),
+      [c],
+    );
     const metricOnly = await cw.send(new DescribeAlarmsCommand({ AlarmNames: [c] }));
     assert.deepEqual(metricOnly.CompositeAlarms, [], 'AlarmTypes defaults to MetricAlarm');
   });
@@ -566,6 +683,9 @@ describe('composite alarms', () => {
       cw.send(new PutCompositeAlarmCommand({ AlarmName: name('composite'), AlarmRule: 'ALARM("no-such-alarm")' })),
       (e: any) => code(e) === 'ValidationError' && /alarms \[no-such-alarm\] in the alarm rule do not exist/.test(e.message),
     );
-    await assert.rejects(cw.send(new PutCompositeAlarmCommand({ AlarmName: name('composite'), AlarmRule: 'ALARM(a) AND' })), (e: any) => code(e) === 'ValidationError');
+    await assert.rejects(
+      cw.send(new PutCompositeAlarmCommand({ AlarmName: name('composite'), AlarmRule: 'ALARM(a) AND' })),
+      (e: any) => code(e) === 'ValidationError',
+    );
   });
 });

@@ -49,7 +49,10 @@ const stats = (Namespace: string, MetricName: string, extra: Record<string, unkn
 describe('PutMetricData + GetMetricStatistics', () => {
   test('values in one minute: SampleCount, Average, Sum, Minimum, Maximum by hand', async () => {
     const n = ns();
-    await put(n, [3, 5, 10, 2].map((Value, i) => ({ MetricName: 'Latency', Value, Unit: 'Milliseconds', Timestamp: new Date(T0 + 5_000 * i) })));
+    await put(
+      n,
+      [3, 5, 10, 2].map((Value, i) => ({ MetricName: 'Latency', Value, Unit: 'Milliseconds', Timestamp: new Date(T0 + 5_000 * i) })),
+    );
     const out = await stats(n, 'Latency');
     assert.equal(out.Label, 'Latency');
     assert.equal(out.Datapoints!.length, 1);
@@ -84,11 +87,17 @@ describe('PutMetricData + GetMetricStatistics', () => {
     ]);
     const out = await stats(n, 'M', { Period: 300, Statistics: undefined, ExtendedStatistics: ['p50', 'p99', 'p99.9'] });
     const dps = out.Datapoints!.sort((a, b) => a.Timestamp!.getTime() - b.Timestamp!.getTime());
-    assert.deepEqual(dps.map((d) => d.Timestamp!.getTime()), [T0, T0 + 5 * MIN]);
+    assert.deepEqual(
+      dps.map((d) => d.Timestamp!.getTime()),
+      [T0, T0 + 5 * MIN],
+    );
     assert.deepEqual(dps[0].ExtendedStatistics, { p50: 50, p99: 99, 'p99.9': 100 });
     assert.deepEqual(dps[1].ExtendedStatistics, { p50: 1000, p99: 1000, 'p99.9': 1000 });
     const avg = await stats(n, 'M', { Period: 300, Statistics: ['Average', 'SampleCount'] });
-    assert.deepEqual(avg.Datapoints!.map((d) => [d.Average, d.SampleCount]).sort(), [[1000, 1], [50.5, 100]]);
+    assert.deepEqual(avg.Datapoints!.map((d) => [d.Average, d.SampleCount]).sort(), [
+      [1000, 1],
+      [50.5, 100],
+    ]);
   });
 
   test('a statistic set with Minimum ≠ Maximum has no percentiles, as AWS documents', async () => {
@@ -106,9 +115,15 @@ describe('PutMetricData + GetMetricStatistics', () => {
       { MetricName: 'M', Value: 3, Unit: 'Count', Timestamp: new Date(T0) },
     ]);
     const counted = await stats(n, 'M', { Unit: 'Count' });
-    assert.deepEqual(counted.Datapoints!.map((d) => [d.Sum, d.Unit]), [[4, 'Count']]);
+    assert.deepEqual(
+      counted.Datapoints!.map((d) => [d.Sum, d.Unit]),
+      [[4, 'Count']],
+    );
     const all = await stats(n, 'M');
-    assert.deepEqual(all.Datapoints!.map((d) => [d.Sum, d.Unit]).sort(), [[4, 'Count'], [7, 'Seconds']]);
+    assert.deepEqual(all.Datapoints!.map((d) => [d.Sum, d.Unit]).sort(), [
+      [4, 'Count'],
+      [7, 'Seconds'],
+    ]);
   });
 
   test('StorageResolution 1 keeps seconds (period 1); 60 folds them into the minute', async () => {
@@ -120,9 +135,15 @@ describe('PutMetricData + GetMetricStatistics', () => {
       { MetricName: 'Lo', Value: 2, Timestamp: new Date(T0 + 2_000) },
     ]);
     const hi = await stats(n, 'Hi', { Period: 1, EndTime: new Date(T0 + 5_000), Statistics: ['Sum'] });
-    assert.deepEqual(hi.Datapoints!.map((d) => [d.Timestamp!.getTime() - T0, d.Sum]).sort(), [[1000, 1], [2000, 2]]);
+    assert.deepEqual(hi.Datapoints!.map((d) => [d.Timestamp!.getTime() - T0, d.Sum]).sort(), [
+      [1000, 1],
+      [2000, 2],
+    ]);
     const lo = await stats(n, 'Lo', { Period: 1, EndTime: new Date(T0 + 5_000), Statistics: ['Sum'] });
-    assert.deepEqual(lo.Datapoints!.map((d) => [d.Timestamp!.getTime() - T0, d.Sum]), [[0, 3]]);
+    assert.deepEqual(
+      lo.Datapoints!.map((d) => [d.Timestamp!.getTime() - T0, d.Sum]),
+      [[0, 3]],
+    );
   });
 
   test('dimensions are part of the metric identity, in any order', async () => {
@@ -149,7 +170,10 @@ describe('PutMetricData + GetMetricStatistics', () => {
         return true;
       });
     await reject(
-      [{ MetricName: 'M', Value: 1 }, { MetricName: 'M', Value: 1, Values: [1] }],
+      [
+        { MetricName: 'M', Value: 1 },
+        { MetricName: 'M', Value: 1, Values: [1] },
+      ],
       'InvalidParameterCombination',
       'The parameters MetricData.member.2.Value and MetricData.member.2.Values are mutually exclusive and you have specified both.',
     );
@@ -185,7 +209,12 @@ describe('PutMetricData + GetMetricStatistics', () => {
       'The parameter MetricData.member.1.Timestamp must specify a time no more than two hours in the future.',
     );
     await reject([{ MetricName: 'M', Value: 1, StorageResolution: 30 }], 'InvalidParameterValue', /StorageResolution/);
-    await reject([{ MetricName: 'M', Value: 1 }], 'InvalidParameterValue', 'The value AWS/EC2 for parameter Namespace is invalid.', 'AWS/EC2');
+    await reject(
+      [{ MetricName: 'M', Value: 1 }],
+      'InvalidParameterValue',
+      'The value AWS/EC2 for parameter Namespace is invalid.',
+      'AWS/EC2',
+    );
   });
 
   test('GetMetricStatistics errors: both Statistics and ExtendedStatistics, more than 1,440 datapoints, bad Period', async () => {
@@ -195,7 +224,8 @@ describe('PutMetricData + GetMetricStatistics', () => {
       stats(n, 'M', { Period: 1, StartTime: new Date(T0), EndTime: new Date(T0 + 2 * 3_600_000) }),
       (e: any) =>
         code(e) === 'InvalidParameterCombination' &&
-        e.message === 'You have requested up to 7200 datapoints, which exceeds the limit of 1440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.',
+        e.message ===
+          'You have requested up to 7200 datapoints, which exceeds the limit of 1440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.',
     );
     await assert.rejects(stats(n, 'M', { Period: 61 }), (e: any) => code(e) === 'InvalidParameterValue');
   });
@@ -207,7 +237,14 @@ describe('ListMetrics', () => {
     await put(n, [
       { MetricName: 'A', Value: 1, Dimensions: [{ Name: 'Service', Value: 'api' }] },
       { MetricName: 'A', Value: 1, Dimensions: [{ Name: 'Service', Value: 'web' }] },
-      { MetricName: 'B', Value: 1, Dimensions: [{ Name: 'Service', Value: 'api' }, { Name: 'Stage', Value: 'prod' }] },
+      {
+        MetricName: 'B',
+        Value: 1,
+        Dimensions: [
+          { Name: 'Service', Value: 'api' },
+          { Name: 'Stage', Value: 'prod' },
+        ],
+      },
     ]);
     const all = await cw.send(new ListMetricsCommand({ Namespace: n }));
     assert.equal(all.Metrics!.length, 3);
@@ -216,7 +253,16 @@ describe('ListMetrics', () => {
     const api = await cw.send(new ListMetricsCommand({ Namespace: n, Dimensions: [{ Name: 'Service', Value: 'api' }] }));
     assert.deepEqual(api.Metrics!.map((m) => m.MetricName).sort(), ['A', 'B']);
     const staged = await cw.send(new ListMetricsCommand({ Namespace: n, Dimensions: [{ Name: 'Stage' }] }));
-    assert.deepEqual(staged.Metrics, [{ Namespace: n, MetricName: 'B', Dimensions: [{ Name: 'Service', Value: 'api' }, { Name: 'Stage', Value: 'prod' }] }]);
+    assert.deepEqual(staged.Metrics, [
+      {
+        Namespace: n,
+        MetricName: 'B',
+        Dimensions: [
+          { Name: 'Service', Value: 'api' },
+          { Name: 'Stage', Value: 'prod' },
+        ],
+      },
+    ]);
     assert.equal((await cw.send(new ListMetricsCommand({ Namespace: n, RecentlyActive: 'PT3H' }))).Metrics!.length, 3);
     clock.advance(4 * 3_600_000);
     assert.equal((await cw.send(new ListMetricsCommand({ Namespace: n, RecentlyActive: 'PT3H' }))).Metrics!.length, 0);
@@ -226,7 +272,10 @@ describe('ListMetrics', () => {
   test('pages of 500 with NextToken', async () => {
     const n = ns();
     for (let b = 0; b < 2; b++)
-      await put(n, Array.from({ length: 300 }, (_, i) => ({ MetricName: `m${b * 300 + i}`, Value: 1 })));
+      await put(
+        n,
+        Array.from({ length: 300 }, (_, i) => ({ MetricName: `m${b * 300 + i}`, Value: 1 })),
+      );
     const first = await cw.send(new ListMetricsCommand({ Namespace: n }));
     assert.equal(first.Metrics!.length, 500);
     const second = await cw.send(new ListMetricsCommand({ Namespace: n, NextToken: first.NextToken }));
@@ -250,8 +299,23 @@ describe('GetMetricData and metric math', () => {
       ...[10, 20, 30].map((Value, i) => ({ MetricName: 'm2', Value, Timestamp: at(i) })),
       { MetricName: 'm3', Value: 1, Timestamp: at(0) },
       { MetricName: 'm3', Value: 3, Timestamp: at(2) },
-      ...['a', 'b'].flatMap((svc, k) => [0, 1, 2].map((i) => ({ MetricName: 'Req', Value: (k + 1) * 100 + i, Dimensions: [{ Name: 'Service', Value: svc }], Timestamp: at(i) }))),
-      { MetricName: 'Req', Value: 5, Dimensions: [{ Name: 'Service', Value: 'c' }, { Name: 'Stage', Value: 'x' }], Timestamp: at(0) },
+      ...['a', 'b'].flatMap((svc, k) =>
+        [0, 1, 2].map((i) => ({
+          MetricName: 'Req',
+          Value: (k + 1) * 100 + i,
+          Dimensions: [{ Name: 'Service', Value: svc }],
+          Timestamp: at(i),
+        })),
+      ),
+      {
+        MetricName: 'Req',
+        Value: 5,
+        Dimensions: [
+          { Name: 'Service', Value: 'c' },
+          { Name: 'Stage', Value: 'x' },
+        ],
+        Timestamp: at(0),
+      },
     ]);
   }
   const stat = (Id: string, MetricName: string, Stat = 'Sum', ReturnData = false): MetricDataQuery => ({
@@ -277,28 +341,171 @@ describe('GetMetricData and metric math', () => {
     return r.Timestamps!.map((t, i) => [(t.getTime() - T0) / MIN, r.Values![i]]);
   };
   const cases: [string, number[][]][] = [
-    ['m1 + m2', [[0, 11], [1, 22], [2, 33]]],
-    ['m2 - m1 * 2', [[0, 8], [1, 16], [2, 24]]],
-    ['m2 / m1', [[0, 10], [1, 10], [2, 10]]],
-    ['m1 ^ 2', [[0, 1], [1, 4], [2, 9]]],
-    ['-m1 + 10', [[0, 9], [1, 8], [2, 7]]],
-    ['(m1 + 1) * 2', [[0, 4], [1, 6], [2, 8]]],
-    ['m1 + m3', [[0, 2], [2, 6]]],
-    ['SUM(METRICS())', [[0, 12], [1, 22], [2, 36]]],
-    ['AVG([m1, m2])'.replace('[m1, m2]', 'METRICS("m")'), [[0, 4], [1, 11], [2, 12]]],
-    ['MAX(METRICS())', [[0, 10], [1, 20], [2, 30]]],
-    ['MIN(METRICS("m2"))', [[0, 10], [1, 20], [2, 30]]],
-    ['m1 / SUM(m1)', [[0, 1 / 6], [1, 2 / 6], [2, 3 / 6]]],
-    ['m1 - AVG(m1)', [[0, -1], [1, 0], [2, 1]]],
-    ['FILL(m3, 0)', [[0, 1], [1, 0], [2, 3]]],
-    ['FILL(m3, REPEAT)', [[0, 1], [1, 1], [2, 3]]],
-    ['FILL(m3, LINEAR)', [[0, 1], [1, 2], [2, 3]]],
-    ['DIFF(m2)', [[1, 10], [2, 10]]],
-    ['RATE(m2)', [[1, 10 / 60], [2, 10 / 60]]],
-    ['IF(m1 > 1, m1, 0)', [[0, 0], [1, 2], [2, 3]]],
+    [
+      'm1 + m2',
+      [
+        [0, 11],
+        [1, 22],
+        [2, 33],
+      ],
+    ],
+    [
+      'm2 - m1 * 2',
+      [
+        [0, 8],
+        [1, 16],
+        [2, 24],
+      ],
+    ],
+    [
+      'm2 / m1',
+      [
+        [0, 10],
+        [1, 10],
+        [2, 10],
+      ],
+    ],
+    [
+      'm1 ^ 2',
+      [
+        [0, 1],
+        [1, 4],
+        [2, 9],
+      ],
+    ],
+    [
+      '-m1 + 10',
+      [
+        [0, 9],
+        [1, 8],
+        [2, 7],
+      ],
+    ],
+    [
+      '(m1 + 1) * 2',
+      [
+        [0, 4],
+        [1, 6],
+        [2, 8],
+      ],
+    ],
+    [
+      'm1 + m3',
+      [
+        [0, 2],
+        [2, 6],
+      ],
+    ],
+    [
+      'SUM(METRICS())',
+      [
+        [0, 12],
+        [1, 22],
+        [2, 36],
+      ],
+    ],
+    [
+      'AVG([m1, m2])'.replace('[m1, m2]', 'METRICS("m")'),
+      [
+        [0, 4],
+        [1, 11],
+        [2, 12],
+      ],
+    ],
+    [
+      'MAX(METRICS())',
+      [
+        [0, 10],
+        [1, 20],
+        [2, 30],
+      ],
+    ],
+    [
+      'MIN(METRICS("m2"))',
+      [
+        [0, 10],
+        [1, 20],
+        [2, 30],
+      ],
+    ],
+    [
+      'm1 / SUM(m1)',
+      [
+        [0, 1 / 6],
+        [1, 2 / 6],
+        [2, 3 / 6],
+      ],
+    ],
+    [
+      'm1 - AVG(m1)',
+      [
+        [0, -1],
+        [1, 0],
+        [2, 1],
+      ],
+    ],
+    [
+      'FILL(m3, 0)',
+      [
+        [0, 1],
+        [1, 0],
+        [2, 3],
+      ],
+    ],
+    [
+      'FILL(m3, REPEAT)',
+      [
+        [0, 1],
+        [1, 1],
+        [2, 3],
+      ],
+    ],
+    [
+      'FILL(m3, LINEAR)',
+      [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+      ],
+    ],
+    [
+      'DIFF(m2)',
+      [
+        [1, 10],
+        [2, 10],
+      ],
+    ],
+    [
+      'RATE(m2)',
+      [
+        [1, 10 / 60],
+        [2, 10 / 60],
+      ],
+    ],
+    [
+      'IF(m1 > 1, m1, 0)',
+      [
+        [0, 0],
+        [1, 2],
+        [2, 3],
+      ],
+    ],
     ['IF(m1 >= 2 AND m2 < 30, 1)', [[1, 1]]],
-    ['IF(m1 == 1 OR m1 != 2, m2)', [[0, 10], [2, 30]]],
-    ['ABS(m1 - 2)', [[0, 1], [1, 0], [2, 1]]],
+    [
+      'IF(m1 == 1 OR m1 != 2, m2)',
+      [
+        [0, 10],
+        [2, 30],
+      ],
+    ],
+    [
+      'ABS(m1 - 2)',
+      [
+        [0, 1],
+        [1, 0],
+        [2, 1],
+      ],
+    ],
   ];
   for (const [expr, expected] of cases)
     test(`${expr} → ${JSON.stringify(expected)}`, async () => {
@@ -317,7 +524,10 @@ describe('GetMetricData and metric math', () => {
     const [total] = await run(`SUM(SEARCH('{${n},Service} Req', 'Sum', 60))`);
     assert.deepEqual(total.Values, [300, 302, 304]);
     const narrowed = await run(`SEARCH('{${n},Service} MetricName="Req" Service="b"', 'Average', 60)`);
-    assert.deepEqual(narrowed.map((r) => r.Label), ['b Req']);
+    assert.deepEqual(
+      narrowed.map((r) => r.Label),
+      ['b Req'],
+    );
   });
 
   test('Label, ReturnData false, ScanBy descending (the default), StatusCode', async () => {
@@ -334,16 +544,37 @@ describe('GetMetricData and metric math', () => {
     assert.equal(r.Label, 'first');
     assert.equal(r.StatusCode, 'Complete');
     assert.deepEqual(r.Values, [3, 2, 1]);
-    assert.deepEqual(r.Timestamps!.map((t) => (t.getTime() - T0) / MIN), [2, 1, 0]);
+    assert.deepEqual(
+      r.Timestamps!.map((t) => (t.getTime() - T0) / MIN),
+      [2, 1, 0],
+    );
   });
 
   test('MaxDatapoints pages with NextToken and PartialData', async () => {
     await seed();
-    const input = { StartTime: start, EndTime: end, ScanBy: 'TimestampAscending' as const, MaxDatapoints: 4, MetricDataQueries: [stat('m1', 'm1', 'Sum', true), stat('m2', 'm2', 'Sum', true)] };
+    const input = {
+      StartTime: start,
+      EndTime: end,
+      ScanBy: 'TimestampAscending' as const,
+      MaxDatapoints: 4,
+      MetricDataQueries: [stat('m1', 'm1', 'Sum', true), stat('m2', 'm2', 'Sum', true)],
+    };
     const p1 = await cw.send(new GetMetricDataCommand(input));
-    assert.deepEqual(p1.MetricDataResults!.map((r) => [r.Id, r.Values, r.StatusCode]), [['m1', [1, 2, 3], 'Complete'], ['m2', [10], 'PartialData']]);
+    assert.deepEqual(
+      p1.MetricDataResults!.map((r) => [r.Id, r.Values, r.StatusCode]),
+      [
+        ['m1', [1, 2, 3], 'Complete'],
+        ['m2', [10], 'PartialData'],
+      ],
+    );
     const p2 = await cw.send(new GetMetricDataCommand({ ...input, NextToken: p1.NextToken }));
-    assert.deepEqual(p2.MetricDataResults!.map((r) => [r.Id, r.Values, r.StatusCode]), [['m1', [], 'Complete'], ['m2', [20, 30], 'Complete']]);
+    assert.deepEqual(
+      p2.MetricDataResults!.map((r) => [r.Id, r.Values, r.StatusCode]),
+      [
+        ['m1', [], 'Complete'],
+        ['m2', [20, 30], 'Complete'],
+      ],
+    );
     assert.equal(p2.NextToken, undefined);
   });
 
@@ -358,7 +589,14 @@ describe('GetMetricData and metric math', () => {
 
 describe('pure pieces', () => {
   test('math precedence: ^ binds tighter than unary minus, * than +, comparisons than AND', () => {
-    const ctx = { get: () => { throw new Error(); }, metrics: () => [], search: () => [], grid: () => [] };
+    const ctx = {
+      get: () => {
+        throw new Error();
+      },
+      metrics: () => [],
+      search: () => [],
+      grid: () => [],
+    };
     assert.equal(evaluate(parse('-2 ^ 2'), ctx), -4);
     assert.equal(evaluate(parse('2 ^ 3 ^ 2'), ctx), 512);
     assert.equal(evaluate(parse('1 + 2 * 3 - 4 / 2'), ctx), 5);
@@ -372,7 +610,21 @@ describe('pure pieces', () => {
       for (const [v, n] of pairs) c.add(v, n);
       return c;
     };
-    assert.deepEqual([...decode(counts([[5, 1], [1, 1], [3, 1], [1, 1], [-0, 2], [0, 1]]).encode())!], [0, 3, 1, 2, 3, 1, 5, 1]);
+    assert.deepEqual(
+      [
+        ...decode(
+          counts([
+            [5, 1],
+            [1, 1],
+            [3, 1],
+            [1, 1],
+            [-0, 2],
+            [0, 1],
+          ]).encode(),
+        )!,
+      ],
+      [0, 3, 1, 2, 3, 1, 5, 1],
+    );
     const many = counts(Array.from({ length: 10_000 }, (_, i) => [i + 1, 1]));
     assert.equal(many.size, 10_000);
     const h = decode(many.encode())!;
@@ -382,7 +634,15 @@ describe('pure pieces', () => {
   });
 
   test('numbers and dates as CloudWatch writes them', () => {
-    assert.deepEqual([5, 0.5, 10.25, 1e7, 12345678.9, 0.0001, -3].map(javaDouble), ['5.0', '0.5', '10.25', '1.0E7', '1.23456789E7', '1.0E-4', '-3.0']);
+    assert.deepEqual([5, 0.5, 10.25, 1e7, 12345678.9, 0.0001, -3].map(javaDouble), [
+      '5.0',
+      '0.5',
+      '10.25',
+      '1.0E7',
+      '1.23456789E7',
+      '1.0E-4',
+      '-3.0',
+    ]);
     assert.equal(reasonDate(Date.UTC(2026, 10, 26, 1, 2, 0)), '26/11/26 01:02:00');
   });
 });

@@ -94,7 +94,12 @@ unknown-top-level: ignored
         post_build: { commands: [], finally: [], onFailure: 'CONTINUE' },
       },
       reports: {
-        'arn:aws:codebuild:us-east-1:123456789012:report-group/unit': { files: ['**/*'], baseDirectory: 'target/reports', discardPaths: false, fileFormat: 'JUNITXML' },
+        'arn:aws:codebuild:us-east-1:123456789012:report-group/unit': {
+          files: ['**/*'],
+          baseDirectory: 'target/reports',
+          discardPaths: false,
+          fileFormat: 'JUNITXML',
+        },
         cucumber: { files: ['cucumber/out.json'], fileFormat: 'CUCUMBERJSON' },
       },
       artifacts: {
@@ -128,7 +133,15 @@ phases:
       - 42
       - true
 `);
-    assert.deepEqual(spec.env!.variables, { VERSION: '0.10', ENABLED: 'yes', OFF: 'false', COUNT: '010', EMPTY: '', N: '1e3', QUOTED: '007' });
+    assert.deepEqual(spec.env!.variables, {
+      VERSION: '0.10',
+      ENABLED: 'yes',
+      OFF: 'false',
+      COUNT: '010',
+      EMPTY: '',
+      N: '1e3',
+      QUOTED: '007',
+    });
     assert.deepEqual(spec.phases.build!.commands, ['42', 'true']);
   });
 
@@ -137,20 +150,30 @@ phases:
   });
 
   test('phase defaults: INSTALL/PRE_BUILD abort the build, BUILD/POST_BUILD continue; an empty phase has no commands', () => {
-    const spec = parseBuildspec('version: 0.2\nphases:\n  install:\n  pre_build:\n    commands: []\n  build:\n    commands: [make]\n  post_build:\n    finally: [echo f]\n');
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(spec.phases).map(([k, v]) => [k, v.onFailure])),
-      { install: 'ABORT', pre_build: 'ABORT', build: 'CONTINUE', post_build: 'CONTINUE' },
+    const spec = parseBuildspec(
+      'version: 0.2\nphases:\n  install:\n  pre_build:\n    commands: []\n  build:\n    commands: [make]\n  post_build:\n    finally: [echo f]\n',
     );
+    assert.deepEqual(Object.fromEntries(Object.entries(spec.phases).map(([k, v]) => [k, v.onFailure])), {
+      install: 'ABORT',
+      pre_build: 'ABORT',
+      build: 'CONTINUE',
+      post_build: 'CONTINUE',
+    });
     assert.deepEqual(spec.phases.install, { commands: [], finally: [], onFailure: 'ABORT' });
     assert.deepEqual(spec.phases.post_build!.finally, ['echo f']);
   });
 
   test('a command with an unquoted ": " → AWS "Expected Commands[0] to be of string type: found subkeys instead"', () => {
     const e = err('version: 0.2\n\nphases:\n  build:\n    commands:\n     - echo "Hello: world"\n');
-    assert.equal(e.message, 'Expected Commands[0] to be of string type: found subkeys instead at line 6, value of the key tag on line 5 might be empty');
+    assert.equal(
+      e.message,
+      'Expected Commands[0] to be of string type: found subkeys instead at line 6, value of the key tag on line 5 might be empty',
+    );
     assert.equal(e.display, `YAML_FILE_ERROR: ${e.message}`);
-    assert.match(err('version: 0.2\nphases:\n  build:\n    commands:\n      - ls\n    finally:\n      - ok\n      - a: b\n').message, /^Expected Finally\[1\] to be of string type: found subkeys instead at line 8/);
+    assert.match(
+      err('version: 0.2\nphases:\n  build:\n    commands:\n      - ls\n    finally:\n      - ok\n      - a: b\n').message,
+      /^Expected Finally\[1\] to be of string type: found subkeys instead at line 8/,
+    );
   });
 
   test('YAML syntax errors → go-yaml wording with the line', () => {
@@ -168,14 +191,29 @@ phases:
   });
 
   test('wrong types and unknown keys → YAML_FILE_ERROR naming the key and line', () => {
-    assert.match(err('version: 0.2\nphases:\n  build:\n    commands:\n      x: y\n').message, /^Expected Commands to be of list type: found subkeys instead at line 5/);
+    assert.match(
+      err('version: 0.2\nphases:\n  build:\n    commands:\n      x: y\n').message,
+      /^Expected Commands to be of list type: found subkeys instead at line 5/,
+    );
     assert.match(err('version: 0.2\nphases:\n  build:\n    command:\n      - ls\n').message, /^unknown key command in build at line 4/);
     assert.match(err('version: 0.2\nphases:\n  test:\n    commands: [ls]\n').message, /^unknown phase name test at line 3/);
-    assert.match(err('version: 0.2\nphases:\n  build:\n    on-failure: RETRY\n    commands: [ls]\n').message, /^invalid on-failure value RETRY at line 4/);
-    assert.match(err('version: 0.2\nenv:\n  variables:\n    - A=1\nphases: {}\n').message, /^Expected variables to be of map type: found list instead at line 4/);
-    assert.match(err('version: 0.2\nenv:\n  variables:\n    A:\n      nested: 1\nphases: {}\n').message, /^Expected A to be of string type: found subkeys instead at line 5/);
+    assert.match(
+      err('version: 0.2\nphases:\n  build:\n    on-failure: RETRY\n    commands: [ls]\n').message,
+      /^invalid on-failure value RETRY at line 4/,
+    );
+    assert.match(
+      err('version: 0.2\nenv:\n  variables:\n    - A=1\nphases: {}\n').message,
+      /^Expected variables to be of map type: found list instead at line 4/,
+    );
+    assert.match(
+      err('version: 0.2\nenv:\n  variables:\n    A:\n      nested: 1\nphases: {}\n').message,
+      /^Expected A to be of string type: found subkeys instead at line 5/,
+    );
     assert.match(err('version: 0.2\nphases: {}\nartifacts:\n  name: x\n').message, /^missing files in artifacts/);
-    assert.match(err('version: 0.2\nphases: {}\nartifacts:\n  files: [a]\n  discard-paths: maybe\n').message, /^Expected discard-paths to be of bool type/);
+    assert.match(
+      err('version: 0.2\nphases: {}\nartifacts:\n  files: [a]\n  discard-paths: maybe\n').message,
+      /^Expected discard-paths to be of bool type/,
+    );
     assert.match(err('version: 0.2\nenv:\n  exported-variables: ["BAD NAME"]\nphases: {}\n').message, /^invalid exported variable name/);
   });
 
@@ -186,7 +224,9 @@ phases:
   });
 
   test('multi-line block scalars keep their newlines', () => {
-    const spec = parseBuildspec('version: 0.2\nphases:\n  build:\n    commands:\n      - |\n        if true; then\n          echo yes\n        fi\n');
+    const spec = parseBuildspec(
+      'version: 0.2\nphases:\n  build:\n    commands:\n      - |\n        if true; then\n          echo yes\n        fi\n',
+    );
     assert.equal(spec.phases.build!.commands[0], 'if true; then\n  echo yes\nfi\n');
   });
 });

@@ -36,7 +36,12 @@ function run(shell: string[], yaml: string, env: Record<string, string> = {}, vi
   // Run it as the runner may: the script on stdin (`sh -s`), so a command reading stdin must not eat it.
   const r = viaStdin
     ? spawnSync(shell[0]!, [...shell.slice(1), '-s'], { cwd, input: script, env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8' })
-    : spawnSync(shell[0]!, [...shell.slice(1), '-c', script, 'driver'], { cwd, env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8', input: 'STDIN-DATA\n' });
+    : spawnSync(shell[0]!, [...shell.slice(1), '-c', script, 'driver'], {
+        cwd,
+        env: { PATH: process.env.PATH!, ...env },
+        encoding: 'utf8',
+        input: 'STDIN-DATA\n',
+      });
   const markers: Marker[] = [];
   const out: string[] = [];
   for (const line of r.stdout.split('\n').slice(0, -1)) {
@@ -66,13 +71,20 @@ function compact(m: Marker): string {
   }
 }
 
-const ok = (phase: string, n: number) => [`phase-start ${phase}`, ...Array.from({ length: n }, (_, i) => `command ${phase} ${i}`), `phase-end ${phase} SUCCEEDED`];
+const ok = (phase: string, n: number) => [
+  `phase-start ${phase}`,
+  ...Array.from({ length: n }, (_, i) => `command ${phase} ${i}`),
+  `phase-end ${phase} SUCCEEDED`,
+];
 
 /** A buildspec whose `failIn` phase fails on its first command, with optional on-failure. */
 const failing = (failIn: string, onFailure?: string) =>
   `version: 0.2\nphases:\n` +
   ['install', 'pre_build', 'build', 'post_build']
-    .map((p) => `  ${p}:\n${p === failIn && onFailure ? `    on-failure: ${onFailure}\n` : ''}    commands:\n      - ${p === failIn ? 'exit_code=3; (exit 3)' : `echo in-${p}`}\n`)
+    .map(
+      (p) =>
+        `  ${p}:\n${p === failIn && onFailure ? `    on-failure: ${onFailure}\n` : ''}    commands:\n      - ${p === failIn ? 'exit_code=3; (exit 3)' : `echo in-${p}`}\n`,
+    )
     .join('');
 
 for (const [label, shell] of SHELLS) {
@@ -83,7 +95,12 @@ for (const [label, shell] of SHELLS) {
       assert.deepEqual(r.out, ['hello', 'world']);
     });
 
-    const phaseFail = (phase: string) => [`phase-start ${phase}`, `command ${phase} 0`, `command-failed ${phase} 0 3`, `phase-end ${phase} FAILED`];
+    const phaseFail = (phase: string) => [
+      `phase-start ${phase}`,
+      `command ${phase} 0`,
+      `command-failed ${phase} 0 3`,
+      `phase-end ${phase} FAILED`,
+    ];
     const cases: [string, string | undefined, string[]][] = [
       ['install', undefined, [...phaseFail('INSTALL'), 'done 1']],
       ['install', 'ABORT', [...phaseFail('INSTALL'), 'done 1']],
@@ -137,8 +154,19 @@ phases:
     });
 
     test('a failing finally command fails a phase whose commands passed', () => {
-      const r = run(shell, 'version: 0.2\nphases:\n  pre_build:\n    commands:\n      - echo a\n    finally:\n      - exit_code=5; (exit 5)\n      - echo b\n');
-      assert.deepEqual(r.seq.slice(2, 9), ['phase-start PRE_BUILD', 'command PRE_BUILD 0', 'command PRE_BUILD f0', 'command-failed PRE_BUILD f0 5', 'command PRE_BUILD f1', 'phase-end PRE_BUILD FAILED', 'done 1']);
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  pre_build:\n    commands:\n      - echo a\n    finally:\n      - exit_code=5; (exit 5)\n      - echo b\n',
+      );
+      assert.deepEqual(r.seq.slice(2, 9), [
+        'phase-start PRE_BUILD',
+        'command PRE_BUILD 0',
+        'command PRE_BUILD f0',
+        'command-failed PRE_BUILD f0 5',
+        'command PRE_BUILD f1',
+        'phase-end PRE_BUILD FAILED',
+        'done 1',
+      ]);
     });
 
     test('version 0.2: export and cd persist across commands and phases', () => {
@@ -164,7 +192,10 @@ phases:
     });
 
     test('version 0.1: every command runs in its own shell (no cd/variable carry-over)', () => {
-      const r = run(shell, 'version: 0.1\nphases:\n  build:\n    commands:\n      - export X=1; mkdir -p d; cd d\n      - echo "x=${X:-unset} $(basename "$PWD")"\n');
+      const r = run(
+        shell,
+        'version: 0.1\nphases:\n  build:\n    commands:\n      - export X=1; mkdir -p d; cd d\n      - echo "x=${X:-unset} $(basename "$PWD")"\n',
+      );
       assert.match(r.out[0]!, /^x=unset cbdrv-/);
     });
 
@@ -185,7 +216,12 @@ phases:
 `,
         { FROM_ENV: 'project-level', AWS_REGION: 'us-east-1' },
       );
-      assert.deepEqual(r.seq.slice(-4), ['exported IMAGE_TAG=v1 é "q" x', 'exported FROM_ENV=project-level', 'exported NEVER_SET=', 'done 0']);
+      assert.deepEqual(r.seq.slice(-4), [
+        'exported IMAGE_TAG=v1 é "q" x',
+        'exported FROM_ENV=project-level',
+        'exported NEVER_SET=',
+        'done 0',
+      ]);
     });
 
     test('quotes, $vars, backslashes, heredocs and block scalars run as written', () => {
@@ -217,7 +253,12 @@ phases:
     });
 
     test('a command reading stdin reads nothing, and does not eat the script fed on stdin', () => {
-      const r = run(shell, 'version: 0.2\nphases:\n  build:\n    commands:\n      - cat; echo "after-cat"\n      - read line || echo "eof"\n      - echo last\n', {}, true);
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  build:\n    commands:\n      - cat; echo "after-cat"\n      - read line || echo "eof"\n      - echo last\n',
+        {},
+        true,
+      );
       assert.deepEqual(r.out, ['after-cat', 'eof', 'last']);
       assert.deepEqual(r.seq.slice(-2), ['phase-end POST_BUILD SUCCEEDED', 'done 0']);
     });
@@ -228,23 +269,43 @@ phases:
         'version: 0.2\nenv:\n  exported-variables: [V]\nphases:\n  build:\n    commands:\n      - export V=set; printf partial\n      - echo before; exit 7\n      - echo never\n',
       );
       assert.deepEqual(r.out, ['partial', 'before']);
-      assert.deepEqual(r.seq.slice(-6), ['command BUILD 0', 'command BUILD 1', 'command-failed BUILD 1 7', 'phase-end BUILD FAILED', 'exported V=set', 'done 1']);
+      assert.deepEqual(r.seq.slice(-6), [
+        'command BUILD 0',
+        'command BUILD 1',
+        'command-failed BUILD 1 7',
+        'phase-end BUILD FAILED',
+        'exported V=set',
+        'done 1',
+      ]);
     });
 
     test('a shell syntax error fails only its command; the build goes on to POST_BUILD', () => {
-      const r = run(shell, 'version: 0.2\nphases:\n  build:\n    commands:\n      - "if true; then"\n  post_build:\n    commands:\n      - echo post\n');
-      assert.deepEqual(r.seq.slice(-7, -1), ['command BUILD 0', 'command-failed BUILD 0 2', 'phase-end BUILD FAILED', 'phase-start POST_BUILD', 'command POST_BUILD 0', 'phase-end POST_BUILD SUCCEEDED']);
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  build:\n    commands:\n      - "if true; then"\n  post_build:\n    commands:\n      - echo post\n',
+      );
+      assert.deepEqual(r.seq.slice(-7, -1), [
+        'command BUILD 0',
+        'command-failed BUILD 0 2',
+        'phase-end BUILD FAILED',
+        'phase-start POST_BUILD',
+        'command POST_BUILD 0',
+        'phase-end POST_BUILD SUCCEEDED',
+      ]);
       assert.deepEqual(r.out, ['post']);
       assert.equal(r.seq.at(-1), 'done 1');
     });
 
     test('a command changing IFS does not garble the markers', () => {
-      const r = run(shell, "version: 0.2\nphases:\n  build:\n    commands:\n      - IFS=,\n      - echo ok\n");
+      const r = run(shell, 'version: 0.2\nphases:\n  build:\n    commands:\n      - IFS=,\n      - echo ok\n');
       assert.deepEqual(r.seq.slice(-2), ['phase-end POST_BUILD SUCCEEDED', 'done 0']);
     });
 
     test('set -e and set -u in a command do not break the driver; the failure is still reported', () => {
-      const r = run(shell, 'version: 0.2\nphases:\n  install:\n    commands:\n      - set -eu\n  build:\n    commands:\n      - "false"\n      - echo skipped\n  post_build:\n    commands:\n      - echo post\n');
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  install:\n    commands:\n      - set -eu\n  build:\n    commands:\n      - "false"\n      - echo skipped\n  post_build:\n    commands:\n      - echo post\n',
+      );
       assert.ok(r.seq.includes('command-failed BUILD 0 1'), r.seq.join('\n'));
       assert.equal(r.seq.at(-1), 'done 1');
     });
@@ -256,13 +317,30 @@ describe('parseMarker', () => {
     const t = `::opsbox:${NONCE}::`;
     assert.deepEqual(parseMarker(`${t} phase-start PRE_BUILD`, NONCE), { kind: 'phase-start', phase: 'PRE_BUILD' });
     assert.deepEqual(parseMarker(`${t} command BUILD 12`, NONCE), { kind: 'command', phase: 'BUILD', index: 12, finally: false });
-    assert.deepEqual(parseMarker(`${t} command-failed BUILD f1 127`, NONCE), { kind: 'command-failed', phase: 'BUILD', index: 1, finally: true, exitCode: 127 });
+    assert.deepEqual(parseMarker(`${t} command-failed BUILD f1 127`, NONCE), {
+      kind: 'command-failed',
+      phase: 'BUILD',
+      index: 1,
+      finally: true,
+      exitCode: 127,
+    });
     assert.deepEqual(parseMarker(`${t} phase-end INSTALL FAILED`, NONCE), { kind: 'phase-end', phase: 'INSTALL', status: 'FAILED' });
-    assert.deepEqual(parseMarker(`${t} exported TAG ${Buffer.from('v 1').toString('base64')}`, NONCE), { kind: 'exported', name: 'TAG', value: 'v 1' });
+    assert.deepEqual(parseMarker(`${t} exported TAG ${Buffer.from('v 1').toString('base64')}`, NONCE), {
+      kind: 'exported',
+      name: 'TAG',
+      value: 'v 1',
+    });
     assert.deepEqual(parseMarker(`${t} exported TAG `, NONCE), { kind: 'exported', name: 'TAG', value: '' });
     assert.deepEqual(parseMarker(`${t} done 1`, NONCE), { kind: 'done', failed: true });
     assert.deepEqual(parseMarker(`no newline yet${t} done 0`, NONCE), { kind: 'done', failed: false, before: 'no newline yet' });
-    for (const bad of ['::opsbox:other:: done 0', `${t} phase-start TEST`, `${t} command BUILD x`, `${t} done 2`, `${t} whatever`, 'plain output'])
+    for (const bad of [
+      '::opsbox:other:: done 0',
+      `${t} phase-start TEST`,
+      `${t} command BUILD x`,
+      `${t} done 2`,
+      `${t} whatever`,
+      'plain output',
+    ])
       assert.equal(parseMarker(bad, NONCE), undefined, bad);
   });
 
@@ -271,6 +349,9 @@ describe('parseMarker', () => {
   });
 
   test('commandFailureContext: AWS COMMAND_EXECUTION_ERROR wording', () => {
-    assert.deepEqual(commandFailureContext('npm test', 1), { statusCode: 'COMMAND_EXECUTION_ERROR', message: 'Error while executing command: npm test. Reason: exit status 1' });
+    assert.deepEqual(commandFailureContext('npm test', 1), {
+      statusCode: 'COMMAND_EXECUTION_ERROR',
+      message: 'Error while executing command: npm test. Reason: exit status 1',
+    });
   });
 });

@@ -7,7 +7,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { globToRegExp, normalizePattern, NoMatchingArtifactError, selectArtifactFiles } from '../../src/services/codebuild/artifactFiles.js';
+import {
+  globToRegExp,
+  normalizePattern,
+  NoMatchingArtifactError,
+  selectArtifactFiles,
+} from '../../src/services/codebuild/artifactFiles.js';
 import { parseCucumberJson, parseJunitXml, readReports, secondsToNanos, summarize } from '../../src/services/codebuild/reports.js';
 
 const dirs: string[] = [];
@@ -71,7 +76,8 @@ describe('selectArtifactFiles', () => {
     'dist/index.html': '',
     'dist/assets/app.js': '',
   });
-  const names = async (spec: Parameters<typeof selectArtifactFiles>[1]) => (await selectArtifactFiles(root, spec)).map((f) => f.name).sort();
+  const names = async (spec: Parameters<typeof selectArtifactFiles>[1]) =>
+    (await selectArtifactFiles(root, spec)).map((f) => f.name).sort();
 
   test('**/* takes every file with its path; absolute paths point into the root', async () => {
     const files = await selectArtifactFiles(root, { files: ['**/*'] });
@@ -90,7 +96,11 @@ describe('selectArtifactFiles', () => {
   });
 
   test("base-directory glob 'my-build*' with discard-paths → the flat list from the AWS doc", async () => {
-    assert.deepEqual(await names({ files: ['**/*'], baseDirectory: 'my-build*', discardPaths: true }), ['my-file1.txt', 'my-file2.txt', 'my-file3.txt']);
+    assert.deepEqual(await names({ files: ['**/*'], baseDirectory: 'my-build*', discardPaths: true }), [
+      'my-file1.txt',
+      'my-file2.txt',
+      'my-file3.txt',
+    ]);
   });
 
   test('exclude-paths removes matches (relative to the base directory)', async () => {
@@ -142,8 +152,22 @@ describe('reports', () => {
   test('JUnit XML → prefix from classname (suite name when absent), status from failure/error/skipped, seconds → ns', () => {
     assert.deepEqual(parseJunitXml(JUNIT, '/r.xml'), [
       { testRawDataPath: '/r.xml', prefix: 'com.example.MathTest', name: 'adds', status: 'SUCCEEDED', durationInNanoSeconds: 250_000_000 },
-      { testRawDataPath: '/r.xml', prefix: 'com.example.MathTest', name: 'divides', status: 'FAILED', durationInNanoSeconds: 1_000_500_000_000, message: 'expected 2 but was 3\nat MathTest.java:12' },
-      { testRawDataPath: '/r.xml', prefix: 'com.example.MathTest', name: 'explodes', status: 'ERROR', durationInNanoSeconds: 1_000_000, message: 'NullPointerException' },
+      {
+        testRawDataPath: '/r.xml',
+        prefix: 'com.example.MathTest',
+        name: 'divides',
+        status: 'FAILED',
+        durationInNanoSeconds: 1_000_500_000_000,
+        message: 'expected 2 but was 3\nat MathTest.java:12',
+      },
+      {
+        testRawDataPath: '/r.xml',
+        prefix: 'com.example.MathTest',
+        name: 'explodes',
+        status: 'ERROR',
+        durationInNanoSeconds: 1_000_000,
+        message: 'NullPointerException',
+      },
       { testRawDataPath: '/r.xml', prefix: 'com.example.MathTest', name: 'later', status: 'SKIPPED', durationInNanoSeconds: 0 },
       { testRawDataPath: '/r.xml', prefix: 'nested', name: 'inner & quoted', status: 'SUCCEEDED', durationInNanoSeconds: 2_000_000_000 },
     ]);
@@ -158,7 +182,11 @@ describe('reports', () => {
         name: 'Login',
         elements: [
           { type: 'background', name: 'bg', steps: [{ result: { status: 'passed', duration: 5 } }] },
-          { type: 'scenario', name: 'good password', steps: [{ result: { status: 'passed', duration: 1000 } }, { result: { status: 'passed', duration: 2000 } }] },
+          {
+            type: 'scenario',
+            name: 'good password',
+            steps: [{ result: { status: 'passed', duration: 1000 } }, { result: { status: 'passed', duration: 2000 } }],
+          },
           {
             type: 'scenario',
             name: 'bad password',
@@ -177,7 +205,11 @@ describe('reports', () => {
   });
 
   test('readReports: files by glob under base-directory, unsupported format and missing files reported per group', async () => {
-    const root = tree({ 'target/reports/a.xml': JUNIT, 'target/reports/sub/b.xml': '<testsuite name="b"><testcase name="x"/></testsuite>', 'target/reports/bad.xml': '<testsuite><testcase' });
+    const root = tree({
+      'target/reports/a.xml': JUNIT,
+      'target/reports/sub/b.xml': '<testsuite name="b"><testcase name="x"/></testsuite>',
+      'target/reports/bad.xml': '<testsuite><testcase',
+    });
     const groups = await readReports(root, {
       unit: { files: ['**/*.xml'], baseDirectory: 'target/reports', fileFormat: 'JUNITXML' },
       trx: { files: ['*.trx'], fileFormat: 'VISUALSTUDIOTRX' },
@@ -198,6 +230,10 @@ describe('reports', () => {
       statusCounts: { SUCCEEDED: 2, FAILED: 1, ERROR: 1, SKIPPED: 1, UNKNOWN: 0 },
       durationInNanoSeconds: 250_000_000 + 1_000_500_000_000 + 1_000_000 + 2_000_000_000,
     });
-    assert.deepEqual(summarize([]), { total: 0, statusCounts: { SUCCEEDED: 0, FAILED: 0, ERROR: 0, SKIPPED: 0, UNKNOWN: 0 }, durationInNanoSeconds: 0 });
+    assert.deepEqual(summarize([]), {
+      total: 0,
+      statusCounts: { SUCCEEDED: 0, FAILED: 0, ERROR: 0, SKIPPED: 0, UNKNOWN: 0 },
+      durationInNanoSeconds: 0,
+    });
   });
 });

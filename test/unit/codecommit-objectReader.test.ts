@@ -23,7 +23,8 @@ function parse(names: string[], bytes: Buffer, step: number) {
   return { out, waiting: p.waiting };
 }
 
-const answer = (id: string, type: string, content: Buffer) => Buffer.concat([Buffer.from(`${id} ${type} ${content.length}\n`), content, Buffer.from('\n')]);
+const answer = (id: string, type: string, content: Buffer) =>
+  Buffer.concat([Buffer.from(`${id} ${type} ${content.length}\n`), content, Buffer.from('\n')]);
 
 describe('BatchParser', () => {
   const binary = Buffer.from([0, 10, 255, 32, 10, 0x6d, 10]);
@@ -73,11 +74,25 @@ describe('ObjectReader on a bare repository', () => {
   let bare: string;
   let blobId: string;
   let first: string;
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
-  const git = (args: string[], input?: string) => execFileSync('git', ['--git-dir', bare, ...args], { env, input }).toString().trim();
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: '/nonexistent',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 't',
+    GIT_AUTHOR_EMAIL: 't@x',
+    GIT_COMMITTER_NAME: 't',
+    GIT_COMMITTER_EMAIL: 't@x',
+  };
+  const git = (args: string[], input?: string) =>
+    execFileSync('git', ['--git-dir', bare, ...args], { env, input })
+      .toString()
+      .trim();
   const readers: ObjectReader[] = [];
   const reader = (idleMs?: number) => {
-    const r = new ObjectReader({ spawn: () => spawn('git', ['--git-dir', bare, 'cat-file', '--batch', '-z'], { env, stdio: ['pipe', 'pipe', 'pipe'] }), idleMs });
+    const r = new ObjectReader({
+      spawn: () => spawn('git', ['--git-dir', bare, 'cat-file', '--batch', '-z'], { env, stdio: ['pipe', 'pipe', 'pipe'] }),
+      idleMs,
+    });
     readers.push(r);
     return r;
   };
@@ -89,7 +104,10 @@ describe('ObjectReader on a bare repository', () => {
     blobId = git(['hash-object', '-w', '--stdin'], 'content\n');
     const exe = git(['hash-object', '-w', '--stdin'], '#!/bin/sh\n');
     const sub = git(['mktree'], `100644 blob ${blobId}\tinner.txt\n`);
-    const tree = git(['mktree'], `100644 blob ${blobId}\ta.txt\n100755 blob ${exe}\trun.sh\n120000 blob ${blobId}\tlink\n040000 tree ${sub}\tdir\n160000 commit ${'c'.repeat(40)}\tmod\n100644 blob ${blobId}\tünï code.txt\n`);
+    const tree = git(
+      ['mktree'],
+      `100644 blob ${blobId}\ta.txt\n100755 blob ${exe}\trun.sh\n120000 blob ${blobId}\tlink\n040000 tree ${sub}\tdir\n160000 commit ${'c'.repeat(40)}\tmod\n100644 blob ${blobId}\tünï code.txt\n`,
+    );
     first = git(['commit-tree', tree, '-m', 'one']);
     git(['update-ref', 'refs/heads/main', first]);
   });
@@ -129,7 +147,9 @@ describe('ObjectReader on a bare repository', () => {
 
   test('200 concurrent requests share one child and come back matched', async () => {
     const r = reader();
-    const names = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? blobId : i % 3 === 1 ? 'refs/heads/main' : `refs/heads/missing-${i}`));
+    const names = Array.from({ length: 200 }, (_, i) =>
+      i % 3 === 0 ? blobId : i % 3 === 1 ? 'refs/heads/main' : `refs/heads/missing-${i}`,
+    );
     const got = await Promise.all(names.map((n) => r.read(n)));
     got.forEach((o, i) => assert.equal(o?.id, i % 3 === 0 ? blobId : i % 3 === 1 ? first : undefined, String(i)));
     assert.equal(r.starts, 1);
@@ -172,7 +192,10 @@ describe('ObjectReader on a bare repository', () => {
   });
 
   test('a repository that is gone: reads fail instead of hanging', async () => {
-    const r = new ObjectReader({ spawn: () => spawn('git', ['--git-dir', join(root, 'gone.git'), 'cat-file', '--batch', '-z'], { env, stdio: ['pipe', 'pipe', 'pipe'] }) });
+    const r = new ObjectReader({
+      spawn: () =>
+        spawn('git', ['--git-dir', join(root, 'gone.git'), 'cat-file', '--batch', '-z'], { env, stdio: ['pipe', 'pipe', 'pipe'] }),
+    });
     readers.push(r);
     await assert.rejects(r.read(blobId), /cat-file exited/);
   });

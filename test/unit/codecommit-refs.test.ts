@@ -11,13 +11,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ZERO } from '../../src/services/codecommit/git.js';
-import { identPart, PendingObjects, serializeCommit, serializeTree, writeObject, writePack } from '../../src/services/codecommit/objectWriter.js';
+import {
+  identPart,
+  PendingObjects,
+  serializeCommit,
+  serializeTree,
+  writeObject,
+  writePack,
+} from '../../src/services/codecommit/objectWriter.js';
 import { readRef, RefUpdater } from '../../src/services/codecommit/refs.js';
 
 let root: string;
 let bare: string;
-const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x', GIT_AUTHOR_DATE: '1700000000 +0000', GIT_COMMITTER_DATE: '1700000000 +0000' };
-const git = (args: string[], input?: string | Buffer) => execFileSync('git', ['--git-dir', bare, ...args], { env, input }).toString().trim();
+const env = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: '/nonexistent',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@x',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@x',
+  GIT_AUTHOR_DATE: '1700000000 +0000',
+  GIT_COMMITTER_DATE: '1700000000 +0000',
+};
+const git = (args: string[], input?: string | Buffer) =>
+  execFileSync('git', ['--git-dir', bare, ...args], { env, input })
+    .toString()
+    .trim();
 let c1: string;
 let c2: string;
 let c3: string;
@@ -117,7 +137,10 @@ describe('RefUpdater', () => {
     );
     // the joint transaction and the lone m2 each ended a child
     assert.equal(starts, 3);
-    assert.deepEqual([git(['rev-parse', 'refs/heads/m1']), git(['rev-parse', 'refs/heads/m2']), git(['rev-parse', 'refs/heads/m3'])], [c2, c2, c1]);
+    assert.deepEqual(
+      [git(['rev-parse', 'refs/heads/m1']), git(['rev-parse', 'refs/heads/m2']), git(['rev-parse', 'refs/heads/m3'])],
+      [c2, c2, c1],
+    );
   });
 });
 
@@ -136,7 +159,11 @@ describe('objects written in-process', () => {
     const listing = `100644 blob ${blob}\ta0\n040000 tree ${sub}\ta\n100755 blob ${blob}\ta.b\n120000 blob ${blob}\tü\n`;
     assert.equal(tree, git(['mktree'], listing));
     const who = { name: ' .Ann <x>; ', email: 'ann@example.com', date: '1700000000 +0000' };
-    const commit = await writeObject(bare, 'commit', serializeCommit({ tree, parents: [c1], author: who, committer: who, message: 'msg without newline' }));
+    const commit = await writeObject(
+      bare,
+      'commit',
+      serializeCommit({ tree, parents: [c1], author: who, committer: who, message: 'msg without newline' }),
+    );
     const expected = execFileSync('git', ['--git-dir', bare, 'commit-tree', tree, '-p', c1], {
       env: { ...env, GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email },
       input: 'msg without newline',

@@ -33,21 +33,52 @@ const code = (fn: () => unknown) => {
 
 describe('rules', () => {
   test('checkPath: relative paths pass; traversal, absolute, empty segments and .git → InvalidPathException', () => {
-    for (const p of ['a.txt', 'dir/sub/file.bin', '.github/workflows/x.yml', 'a..b', 'ünïcode/ファイル']) assert.equal(code(() => checkPath(p)), 'ok', p);
+    for (const p of ['a.txt', 'dir/sub/file.bin', '.github/workflows/x.yml', 'a..b', 'ünïcode/ファイル'])
+      assert.equal(
+        code(() => checkPath(p)),
+        'ok',
+        p,
+      );
     for (const p of ['../x', '/abs', 'a/../b', 'a/./b', 'a//b', 'a/', '.git/config', 'x/.GIT/y', 'nul\0byte', 'back\\slash'])
-      assert.equal(code(() => checkPath(p)), 'InvalidPathException', p);
-    assert.equal(code(() => checkPath('')), 'PathRequiredException');
+      assert.equal(
+        code(() => checkPath(p)),
+        'InvalidPathException',
+        p,
+      );
+    assert.equal(
+      code(() => checkPath('')),
+      'PathRequiredException',
+    );
   });
 
   test('checkBranchName follows git ref rules', () => {
-    for (const b of ['main', 'feature/x', 'release-1.2', 'a_b']) assert.equal(code(() => checkBranchName(b)), 'ok', b);
+    for (const b of ['main', 'feature/x', 'release-1.2', 'a_b'])
+      assert.equal(
+        code(() => checkBranchName(b)),
+        'ok',
+        b,
+      );
     for (const b of ['-x', 'a..b', 'a b', 'x.lock', 'a/.b', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[', '@', 'a@{1}', '/a', 'a/'])
-      assert.equal(code(() => checkBranchName(b)), 'InvalidBranchNameException', b);
+      assert.equal(
+        code(() => checkBranchName(b)),
+        'InvalidBranchNameException',
+        b,
+      );
   });
 
   test('checkRepositoryName: [\\w.-]{1,100}, never ending in .git', () => {
-    for (const n of ['shop', 'my.repo_1-x', 'x'.repeat(100)]) assert.equal(code(() => checkRepositoryName(n)), 'ok', n);
-    for (const n of ['a b', 'x'.repeat(101), 'a.git', 'A.GIT', 'a/b', '..']) assert.equal(code(() => checkRepositoryName(n)), 'InvalidRepositoryNameException', n);
+    for (const n of ['shop', 'my.repo_1-x', 'x'.repeat(100)])
+      assert.equal(
+        code(() => checkRepositoryName(n)),
+        'ok',
+        n,
+      );
+    for (const n of ['a b', 'x'.repeat(101), 'a.git', 'A.GIT', 'a/b', '..'])
+      assert.equal(
+        code(() => checkRepositoryName(n)),
+        'InvalidRepositoryNameException',
+        n,
+      );
   });
 });
 
@@ -77,7 +108,15 @@ describe('handlers in-process', () => {
     clock = new ManualClock(Date.UTC(2025, 5, 1, 12, 0, 0));
     const bus = new EventBus();
     bus.subscribe((e) => events.push(e));
-    env = { store, clock, bus, credentials: new Credentials(store), targets: new Targets(), repos: new GitRepos(), config: { auth: 'default' } } as unknown as ServiceEnv;
+    env = {
+      store,
+      clock,
+      bus,
+      credentials: new Credentials(store),
+      targets: new Targets(),
+      repos: new GitRepos(),
+      config: { auth: 'default' },
+    } as unknown as ServiceEnv;
     h = createCodecommitHandlers(env);
   });
   after(() => {
@@ -113,7 +152,10 @@ describe('handlers in-process', () => {
     const put = await h.PutFile({ repositoryName: 'unit', branchName: 'main', filePath: 'a.txt', fileContent: Buffer.from('a') }, ctx());
     clock.advance(1000);
     await h.CreateBranch({ repositoryName: 'unit', branchName: 'dev', commitId: put.commitId }, ctx());
-    const second = await h.PutFile({ repositoryName: 'unit', branchName: 'dev', filePath: 'b.txt', fileContent: Buffer.from('b'), parentCommitId: put.commitId }, ctx());
+    const second = await h.PutFile(
+      { repositoryName: 'unit', branchName: 'dev', filePath: 'b.txt', fileContent: Buffer.from('b'), parentCommitId: put.commitId },
+      ctx(),
+    );
     await h.DeleteBranch({ repositoryName: 'unit', branchName: 'dev' }, ctx());
     assert.deepEqual(
       events.map((e) => [e.detail.event, e.detail.referenceName, e.detail.commitId, e.detail.oldCommitId]),

@@ -5,7 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { CodePipelineClient, CreatePipelineCommand, GetPipelineExecutionCommand, GetPipelineStateCommand, ListPipelineExecutionsCommand } from '@aws-sdk/client-codepipeline';
+import {
+  CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  ListPipelineExecutionsCommand,
+} from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ManualClock } from '../../src/core/clock.js';
 import { codepipeline } from '../../src/services/codepipeline/index.js';
@@ -18,13 +24,36 @@ import { InProcessOpsbox, sdkConfig } from '../helpers/inProcess.js';
 
 registerBuiltinProviders();
 
-const src = { name: 'Source', actions: [{ name: 'Src', actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' }, configuration: { S3Bucket: 'b', S3ObjectKey: 'k.zip' }, outputArtifacts: [{ name: 'Out' }], namespace: 'S' }] };
+const src = {
+  name: 'Source',
+  actions: [
+    {
+      name: 'Src',
+      actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' },
+      configuration: { S3Bucket: 'b', S3ObjectKey: 'k.zip' },
+      outputArtifacts: [{ name: 'Out' }],
+      namespace: 'S',
+    },
+  ],
+};
 const dep = (config: Record<string, string> = { BucketName: 'site', Extract: 'true' }, inputs = [{ name: 'Out' }]) => ({
-  name: 'Deploy', actions: [{ name: 'Deploy', actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'S3', version: '1' }, configuration: config, inputArtifacts: inputs }],
+  name: 'Deploy',
+  actions: [
+    {
+      name: 'Deploy',
+      actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'S3', version: '1' },
+      configuration: config,
+      inputArtifacts: inputs,
+    },
+  ],
 });
-const pipeline = (stages: any[], extra: Record<string, unknown> = {}) => ({ name: 'p', roleArn: 'arn:aws:iam::000000000000:role/r', artifactStore: { type: 'S3', location: 'a' }, stages, ...extra }) as any;
+const pipeline = (stages: any[], extra: Record<string, unknown> = {}) =>
+  ({ name: 'p', roleArn: 'arn:aws:iam::000000000000:role/r', artifactStore: { type: 'S3', location: 'a' }, stages, ...extra }) as any;
 const fails = (p: any, code: string, message: RegExp) =>
-  assert.throws(() => validatePipeline(p, 'us-east-1', 1), (e: any) => e.code === code && message.test(e.message));
+  assert.throws(
+    () => validatePipeline(p, 'us-east-1', 1),
+    (e: any) => e.code === code && message.test(e.message),
+  );
 
 describe('validatePipeline', () => {
   test('fills AWS defaults: V1, SUPERSEDED, runOrder 1, version', () => {
@@ -46,22 +75,57 @@ describe('validatePipeline', () => {
   });
 
   test('action errors: unknown types, artifact counts, configuration keys, namespaces', () => {
-    const lambda = { name: 'Invoke', actions: [{ name: 'Fn', actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' }, configuration: { FunctionName: 'f' } }] };
-    fails(pipeline([src, lambda]), 'InvalidActionDeclarationException', /ActionType \(Category: 'Invoke', Provider: 'Lambda', Owner: 'AWS', Version: '1'\) in action 'Fn' is not available in region 'US_EAST_1'/);
-    fails(pipeline([src, dep(undefined, [])]), 'InvalidActionDeclarationException', /declares 0 input artifacts which is less than the minimum count \(1\)/);
+    const lambda = {
+      name: 'Invoke',
+      actions: [
+        {
+          name: 'Fn',
+          actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' },
+          configuration: { FunctionName: 'f' },
+        },
+      ],
+    };
+    fails(
+      pipeline([src, lambda]),
+      'InvalidActionDeclarationException',
+      /ActionType \(Category: 'Invoke', Provider: 'Lambda', Owner: 'AWS', Version: '1'\) in action 'Fn' is not available in region 'US_EAST_1'/,
+    );
+    fails(
+      pipeline([src, dep(undefined, [])]),
+      'InvalidActionDeclarationException',
+      /declares 0 input artifacts which is less than the minimum count \(1\)/,
+    );
     fails(pipeline([src, dep({ BucketName: 'site' })]), 'InvalidActionDeclarationException', /missing required configuration 'Extract'/);
-    fails(pipeline([src, dep({ BucketName: 'site', Extract: 'false' })]), 'InvalidActionDeclarationException', /missing required configuration 'ObjectKey'/);
-    fails(pipeline([src, dep({ BucketName: 'site', Extract: 'true', Bogus: 'x' })]), 'InvalidActionDeclarationException', /unknown configuration 'Bogus'/);
+    fails(
+      pipeline([src, dep({ BucketName: 'site', Extract: 'false' })]),
+      'InvalidActionDeclarationException',
+      /missing required configuration 'ObjectKey'/,
+    );
+    fails(
+      pipeline([src, dep({ BucketName: 'site', Extract: 'true', Bogus: 'x' })]),
+      'InvalidActionDeclarationException',
+      /unknown configuration 'Bogus'/,
+    );
     fails(pipeline([src, dep({ BucketName: '#{Nope.X}', Extract: 'true' })]), 'InvalidActionDeclarationException', /namespace 'Nope'/);
-    assert.doesNotThrow(() => validatePipeline(pipeline([src, dep({ BucketName: '#{S.VersionId}-#{variables.v}-#{codepipeline.PipelineExecutionId}', Extract: 'true' })]), 'us-east-1', 1));
+    assert.doesNotThrow(() =>
+      validatePipeline(
+        pipeline([src, dep({ BucketName: '#{S.VersionId}-#{variables.v}-#{codepipeline.PipelineExecutionId}', Extract: 'true' })]),
+        'us-east-1',
+        1,
+      ),
+    );
   });
 
   test('V2-only features on V1 → ValidationException; triggers must name a source action', () => {
     fails(pipeline([src, dep()], { executionMode: 'PARALLEL' }), 'ValidationException', /V2/);
     fails(pipeline([src, dep()], { variables: [{ name: 'x' }] }), 'ValidationException', /V2/);
-    const trig = (sourceActionName: string) => [{ providerType: 'CodeStarSourceConnection', gitConfiguration: { sourceActionName, push: [{ branches: { includes: ['main'] } }] } }];
+    const trig = (sourceActionName: string) => [
+      { providerType: 'CodeStarSourceConnection', gitConfiguration: { sourceActionName, push: [{ branches: { includes: ['main'] } }] } },
+    ];
     fails(pipeline([src, dep()], { pipelineType: 'V2', triggers: trig('Deploy') }), 'ValidationException', /sourceActionName 'Deploy'/);
-    assert.doesNotThrow(() => validatePipeline(pipeline([src, dep()], { pipelineType: 'V2', executionMode: 'QUEUED', triggers: trig('Src') }), 'us-east-1', 1));
+    assert.doesNotThrow(() =>
+      validatePipeline(pipeline([src, dep()], { pipelineType: 'V2', executionMode: 'QUEUED', triggers: trig('Src') }), 'us-east-1', 1),
+    );
   });
 });
 
@@ -80,7 +144,12 @@ describe('trigger filters', () => {
   });
 
   test('push filters: branches, excluded files, tags', async () => {
-    const f = [{ branches: { includes: ['main', 'release/**'], excludes: ['release/old'] }, filePaths: { includes: ['src/**'], excludes: ['**/*.md'] } }];
+    const f = [
+      {
+        branches: { includes: ['main', 'release/**'], excludes: ['release/old'] },
+        filePaths: { includes: ['src/**'], excludes: ['**/*.md'] },
+      },
+    ];
     const files = (list: string[]) => async () => list;
     assert.equal(await pushMatches(f, { branch: 'main', files: files(['src/a.js']) }), true);
     assert.equal(await pushMatches(f, { branch: 'main', files: files(['src/README.md']) }), false);
@@ -95,7 +164,8 @@ describe('trigger filters', () => {
 
 describe('variables', () => {
   test('#{namespace.name} resolves; an unknown one throws', () => {
-    const lookup = (ns: string, n: string) => ({ S: { CommitId: 'abc' }, variables: { env: 'dev' } } as Record<string, Record<string, string>>)[ns]?.[n];
+    const lookup = (ns: string, n: string) =>
+      (({ S: { CommitId: 'abc' }, variables: { env: 'dev' } }) as Record<string, Record<string, string>>)[ns]?.[n];
     assert.equal(resolveString('#{variables.env}/#{S.CommitId}.zip', lookup), 'dev/abc.zip');
     assert.equal(resolveString('plain', lookup), 'plain');
     assert.throws(() => resolveString('#{S.Missing}', lookup), /Unable to resolve variable 'S.Missing'/);
@@ -113,16 +183,34 @@ describe('engine with a ManualClock', () => {
     for (const b of ['src', 'art']) await s3c.send(new CreateBucketCommand({ Bucket: b }));
     await s3c.send(new PutBucketVersioningCommand({ Bucket: 'src', VersioningConfiguration: { Status: 'Enabled' } }));
     await s3c.send(new PutObjectCommand({ Bucket: 'src', Key: 'app.zip', Body: 'zip' }));
-    await cp.send(new CreatePipelineCommand({
-      pipeline: {
-        name: 'wait', roleArn: 'arn:aws:iam::000000000000:role/r', artifactStore: { type: 'S3', location: 'art' },
-        stages: [
-          { name: 'Source', actions: [{ name: 'Src', actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' }, configuration: { S3Bucket: 'src', S3ObjectKey: 'app.zip', PollForSourceChanges: 'false' }, outputArtifacts: [{ name: 'Out' }] }] },
-          { name: 'Approve', actions: [{ name: 'Approval', actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } }] },
-        ],
-      },
-    }));
-    const id = (await cp.send(new ListPipelineExecutionsCommand({ pipelineName: 'wait' }))).pipelineExecutionSummaries![0].pipelineExecutionId!;
+    await cp.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name: 'wait',
+          roleArn: 'arn:aws:iam::000000000000:role/r',
+          artifactStore: { type: 'S3', location: 'art' },
+          stages: [
+            {
+              name: 'Source',
+              actions: [
+                {
+                  name: 'Src',
+                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' },
+                  configuration: { S3Bucket: 'src', S3ObjectKey: 'app.zip', PollForSourceChanges: 'false' },
+                  outputArtifacts: [{ name: 'Out' }],
+                },
+              ],
+            },
+            {
+              name: 'Approve',
+              actions: [{ name: 'Approval', actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } }],
+            },
+          ],
+        },
+      }),
+    );
+    const id = (await cp.send(new ListPipelineExecutionsCommand({ pipelineName: 'wait' }))).pipelineExecutionSummaries![0]
+      .pipelineExecutionId!;
     for (let i = 0; ; i++) {
       const s = await cp.send(new GetPipelineStateCommand({ name: 'wait' }));
       if (s.stageStates![1].actionStates![0].latestExecution?.status === 'InProgress') break;
@@ -130,7 +218,10 @@ describe('engine with a ManualClock', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     clock.advance(7 * 24 * 3600 * 1000 - 1000);
-    assert.equal((await cp.send(new GetPipelineExecutionCommand({ pipelineName: 'wait', pipelineExecutionId: id }))).pipelineExecution!.status, 'InProgress');
+    assert.equal(
+      (await cp.send(new GetPipelineExecutionCommand({ pipelineName: 'wait', pipelineExecutionId: id }))).pipelineExecution!.status,
+      'InProgress',
+    );
     clock.advance(2000);
     await new Promise((r) => setTimeout(r, 20));
     const e = (await cp.send(new GetPipelineExecutionCommand({ pipelineName: 'wait', pipelineExecutionId: id }))).pipelineExecution!;

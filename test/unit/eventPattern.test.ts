@@ -34,11 +34,14 @@ const compile = (p: unknown) => compilePattern(typeof p === 'string' ? p : JSON.
 const yes = (p: unknown, e: unknown = EC2) => assert.equal(compile(p).match(e), true, `${JSON.stringify(p)} should match`);
 const no = (p: unknown, e: unknown = EC2) => assert.equal(compile(p).match(e), false, `${JSON.stringify(p)} should not match`);
 const invalid = (p: unknown, reason: string) => {
-  assert.throws(() => compile(p), (e: unknown) => {
-    assert.ok(e instanceof EventPatternError);
-    assert.equal(e.message, `Event pattern is not valid. Reason: ${reason}`);
-    return true;
-  });
+  assert.throws(
+    () => compile(p),
+    (e: unknown) => {
+      assert.ok(e instanceof EventPatternError);
+      assert.equal(e.message, `Event pattern is not valid. Reason: ${reason}`);
+      return true;
+    },
+  );
 };
 const withDetail = (detail: Record<string, unknown>) => ({ ...EC2, detail });
 
@@ -100,12 +103,25 @@ describe('arrays in events', () => {
     no({ detail: { tags: ['dev'] } });
   });
   test('an array of objects matches when one element satisfies the whole sub-pattern', () => {
-    const e = withDetail({ items: [{ name: 'a', size: 1 }, { name: 'b', size: 2 }] });
+    const e = withDetail({
+      items: [
+        { name: 'a', size: 1 },
+        { name: 'b', size: 2 },
+      ],
+    });
     yes({ detail: { items: { name: ['b'], size: [2] } } }, e);
     no({ detail: { items: { name: ['a'], size: [2] } } }, e);
   });
   test('nested arrays are flattened', () => {
-    yes({ detail: { grid: [5] } }, withDetail({ grid: [[1, 2], [3, [4, 5]]] }));
+    yes(
+      { detail: { grid: [5] } },
+      withDetail({
+        grid: [
+          [1, 2],
+          [3, [4, 5]],
+        ],
+      }),
+    );
   });
   test('an empty event array is treated as absent', () => {
     no({ detail: { tags: ['x'] } }, withDetail({ tags: [] }));
@@ -173,7 +189,13 @@ describe('anything-but', () => {
 
 describe('numeric', () => {
   test('AWS docs range: c-count > 0 and <= 5, d-count < 10, x-limit = 301.8', () => {
-    yes({ detail: { 'c-count': [{ numeric: ['>', 0, '<=', 5] }], 'd-count': [{ numeric: ['<', 10] }], 'x-limit': [{ numeric: ['=', 3.018e2] }] } });
+    yes({
+      detail: {
+        'c-count': [{ numeric: ['>', 0, '<=', 5] }],
+        'd-count': [{ numeric: ['<', 10] }],
+        'x-limit': [{ numeric: ['=', 3.018e2] }],
+      },
+    });
   });
   test('each comparison operator', () => {
     yes({ detail: { 'c-count': [{ numeric: ['>=', 5] }] } });
@@ -240,7 +262,10 @@ describe('$or', () => {
     no({ $or: [{ source: ['aws.s3'] }, { 'detail-type': ['Other'] }] });
   });
   test('$or inside detail combines with sibling fields (AND)', () => {
-    yes({ source: ['aws.ec2'], detail: { $or: [{ 'c-count': [{ numeric: ['>', 0, '<=', 5] }] }, { 'd-count': [{ numeric: ['<', 10] }] }] } });
+    yes({
+      source: ['aws.ec2'],
+      detail: { $or: [{ 'c-count': [{ numeric: ['>', 0, '<=', 5] }] }, { 'd-count': [{ numeric: ['<', 10] }] }] },
+    });
     no({ source: ['aws.s3'], detail: { $or: [{ 'c-count': [5] }, { 'd-count': [3] }] } });
   });
   test('nested $or', () => {
@@ -295,7 +320,10 @@ describe('invalid patterns', () => {
     invalid({ n: [{ numeric: ['>', 10, '<', 5] }] }, 'Bottom must be less than top');
   });
   test('anything-but arguments are checked', () => {
-    invalid({ n: [{ 'anything-but': [1, 'a'] }] }, 'Inside anything but list, either all values are number or string, mixed type is not supported');
+    invalid(
+      { n: [{ 'anything-but': [1, 'a'] }] },
+      'Inside anything but list, either all values are number or string, mixed type is not supported',
+    );
     invalid({ n: [{ 'anything-but': [null] }] }, 'Inside anything but list, start|null|boolean is not supported.');
     invalid({ n: [{ 'anything-but': true }] }, 'Value of anything-but must be an array or single string/number value.');
     invalid({ n: [{ 'anything-but': { exists: true } }] }, 'Unsupported anything-but pattern: exists');

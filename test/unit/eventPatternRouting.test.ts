@@ -60,7 +60,11 @@ after(() => gw.close());
 describe('internal bus → rules', () => {
   test('an event a service publishes on env.bus reaches the target of a matching default-bus rule', async () => {
     const id = name('push');
-    const arn = await rule(name('on-push'), { EventPattern: JSON.stringify({ source: ['aws.codecommit'], detail: { event: ['referenceUpdated'] } }) }, [{ Id: 't', Arn: fakeArn(id) }]);
+    const arn = await rule(
+      name('on-push'),
+      { EventPattern: JSON.stringify({ source: ['aws.codecommit'], detail: { event: ['referenceUpdated'] } }) },
+      [{ Id: 't', Arn: fakeArn(id) }],
+    );
     const published = gw.env.bus.publish({
       source: 'aws.codecommit',
       'detail-type': 'CodeCommit Repository State Change',
@@ -91,9 +95,13 @@ describe('internal bus → rules', () => {
   test('delivery keeps the publishing order', async () => {
     const id = name('order');
     await rule(name('r'), { EventPattern: JSON.stringify({ source: ['my.order'] }) }, [{ Id: 't', Arn: fakeArn(id) }]);
-    for (let i = 0; i < 20; i++) gw.env.bus.publish({ source: 'my.order', 'detail-type': 'n', account: ACCOUNT, region: 'us-east-1', resources: [], detail: { i } });
+    for (let i = 0; i < 20; i++)
+      gw.env.bus.publish({ source: 'my.order', 'detail-type': 'n', account: ACCOUNT, region: 'us-east-1', resources: [], detail: { i } });
     await flush();
-    assert.deepEqual(received(id).map((c) => JSON.parse(c.payload).detail.i), [...Array(20).keys()]);
+    assert.deepEqual(
+      received(id).map((c) => JSON.parse(c.payload).detail.i),
+      [...Array(20).keys()],
+    );
   });
 });
 
@@ -101,7 +109,14 @@ describe('PutEvents → rules → targets', () => {
   test('input transformer, constant Input and InputPath shape what each target receives', async () => {
     const [a, b, c] = [name('tr'), name('in'), name('path')];
     await rule(name('r'), { EventPattern: JSON.stringify({ source: ['shop.orders'], detail: { total: [{ numeric: ['>', 100] }] } }) }, [
-      { Id: 'a', Arn: fakeArn(a), InputTransformer: { InputPathsMap: { order: '$.detail.id', total: '$.detail.total' }, InputTemplate: '{"text": "order <order> is big", "total": <total>}' } },
+      {
+        Id: 'a',
+        Arn: fakeArn(a),
+        InputTransformer: {
+          InputPathsMap: { order: '$.detail.id', total: '$.detail.total' },
+          InputTemplate: '{"text": "order <order> is big", "total": <total>}',
+        },
+      },
       { Id: 'b', Arn: fakeArn(b), Input: '{"fixed":true}' },
       { Id: 'c', Arn: fakeArn(c), InputPath: '$.detail' },
     ]);
@@ -114,9 +129,18 @@ describe('PutEvents → rules → targets', () => {
     assert.equal(out.FailedEntryCount, 0);
     assert.equal(out.Entries.length, 2);
     await flush();
-    assert.deepEqual(received(a).map((x) => JSON.parse(x.payload)), [{ text: 'order o-1 is big', total: 250 }]);
-    assert.deepEqual(received(b).map((x) => x.payload), ['{"fixed":true}']);
-    assert.deepEqual(received(c).map((x) => JSON.parse(x.payload)), [{ id: 'o-1', total: 250 }]);
+    assert.deepEqual(
+      received(a).map((x) => JSON.parse(x.payload)),
+      [{ text: 'order o-1 is big', total: 250 }],
+    );
+    assert.deepEqual(
+      received(b).map((x) => x.payload),
+      ['{"fixed":true}'],
+    );
+    assert.deepEqual(
+      received(c).map((x) => JSON.parse(x.payload)),
+      [{ id: 'o-1', total: 250 }],
+    );
   });
 
   test('a custom bus routes only its own rules; an events target forwards to another bus', async () => {
@@ -125,11 +149,18 @@ describe('PutEvents → rules → targets', () => {
     const id = name('custom');
     await rule(name('r'), { EventBusName: bus, EventPattern: JSON.stringify({ source: ['fwd.test'] }) }, [{ Id: 't', Arn: fakeArn(id) }]);
     // default bus rule forwards to the custom bus
-    await rule(name('fwd'), { EventPattern: JSON.stringify({ source: ['fwd.test'] }) }, [{ Id: 'bus', Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${bus}` }]);
+    await rule(name('fwd'), { EventPattern: JSON.stringify({ source: ['fwd.test'] }) }, [
+      { Id: 'bus', Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${bus}` },
+    ]);
     await ok('PutEvents', { Entries: [{ Source: 'fwd.test', DetailType: 'x', Detail: '{"via":"default"}' }] });
     await ok('PutEvents', { Entries: [{ Source: 'fwd.test', DetailType: 'x', Detail: '{"via":"custom"}', EventBusName: bus }] });
     await flush();
-    assert.deepEqual(received(id).map((x) => JSON.parse(x.payload).detail.via).sort(), ['custom', 'default']);
+    assert.deepEqual(
+      received(id)
+        .map((x) => JSON.parse(x.payload).detail.via)
+        .sort(),
+      ['custom', 'default'],
+    );
   });
 
   test('a failing target is counted and does not stop the others', async () => {
@@ -238,7 +269,11 @@ describe('schedules on the injected clock', () => {
     const id = name('schedtr');
     const r = name('tr');
     await rule(r, { ScheduleExpression: 'rate(1 minute)' }, [
-      { Id: 't', Arn: fakeArn(id), InputTransformer: { InputPathsMap: { t: '$.time' }, InputTemplate: '{"rule": <aws.events.rule-name>, "at": <t>}' } },
+      {
+        Id: 't',
+        Arn: fakeArn(id),
+        InputTransformer: { InputPathsMap: { t: '$.time' }, InputTemplate: '{"rule": <aws.events.rule-name>, "at": <t>}' },
+      },
     ]);
     clock.advance(60_000);
     await flush();

@@ -41,14 +41,26 @@ describe('rate()', () => {
 
 describe('cron()', () => {
   test('cron(0 12 * * ? *): noon UTC every day', () => {
-    assert.deepEqual(fires('cron(0 12 * * ? *)', '2024-03-10T13:00:00Z'), ['2024-03-11T12:00:00Z', '2024-03-12T12:00:00Z', '2024-03-13T12:00:00Z']);
+    assert.deepEqual(fires('cron(0 12 * * ? *)', '2024-03-10T13:00:00Z'), [
+      '2024-03-11T12:00:00Z',
+      '2024-03-12T12:00:00Z',
+      '2024-03-13T12:00:00Z',
+    ]);
   });
   test('cron(15 10 ? * 6L 2019-2022): 10:15 on the last Friday of each month', () => {
-    assert.deepEqual(fires('cron(15 10 ? * 6L 2019-2022)', '2022-10-01T00:00:00Z'), ['2022-10-28T10:15:00Z', '2022-11-25T10:15:00Z', '2022-12-30T10:15:00Z']);
+    assert.deepEqual(fires('cron(15 10 ? * 6L 2019-2022)', '2022-10-01T00:00:00Z'), [
+      '2022-10-28T10:15:00Z',
+      '2022-11-25T10:15:00Z',
+      '2022-12-30T10:15:00Z',
+    ]);
     assert.deepEqual(fires('cron(15 10 ? * 6L 2019-2022)', '2022-12-31T00:00:00Z', 1), [undefined]);
   });
   test('cron(0/15 * * * ? *): every 15 minutes', () => {
-    assert.deepEqual(fires('cron(0/15 * * * ? *)', '2024-01-01T00:07:00Z'), ['2024-01-01T00:15:00Z', '2024-01-01T00:30:00Z', '2024-01-01T00:45:00Z']);
+    assert.deepEqual(fires('cron(0/15 * * * ? *)', '2024-01-01T00:07:00Z'), [
+      '2024-01-01T00:15:00Z',
+      '2024-01-01T00:30:00Z',
+      '2024-01-01T00:45:00Z',
+    ]);
   });
   test('cron(0/10 * ? * MON-FRI *): every 10 minutes on weekdays', () => {
     assert.deepEqual(fires('cron(0/10 * ? * MON-FRI *)', '2024-03-08T23:55:00Z', 2), ['2024-03-11T00:00:00Z', '2024-03-11T00:10:00Z']);
@@ -71,7 +83,11 @@ describe('cron()', () => {
     assert.deepEqual(fires('cron(30 9 ? * 3#2 *)', '2024-01-01T00:00:00Z', 2), ['2024-01-09T09:30:00Z', '2024-02-13T09:30:00Z']);
   });
   test('lists and month names', () => {
-    assert.deepEqual(fires('cron(0,30 6 1 JAN,JUL ? *)', '2024-01-01T06:10:00Z', 3), ['2024-01-01T06:30:00Z', '2024-07-01T06:00:00Z', '2024-07-01T06:30:00Z']);
+    assert.deepEqual(fires('cron(0,30 6 1 JAN,JUL ? *)', '2024-01-01T06:10:00Z', 3), [
+      '2024-01-01T06:30:00Z',
+      '2024-07-01T06:00:00Z',
+      '2024-07-01T06:30:00Z',
+    ]);
   });
   test('invalid expressions', () => {
     invalid('cron(0 12 * * * *)'); // both day fields set

@@ -13,9 +13,20 @@ const EVENT = {
   resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111'],
   detail: { 'instance-id': 'i-0123456789', state: 'RUNNING', count: 3, ok: true, tags: { env: 'prod' }, quote: 'say "hi"' },
 };
-const ctx = { event: EVENT, ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/r', ruleName: 'r', ingestionTime: '2024-01-01T00:00:00.000Z' };
+const ctx = {
+  event: EVENT,
+  ruleArn: 'arn:aws:events:us-east-1:123456789012:rule/r',
+  ruleName: 'r',
+  ingestionTime: '2024-01-01T00:00:00.000Z',
+};
 const render = (paths: Record<string, string>, template: string) => compileTransformer(paths, template).render(ctx);
-const PATHS = { instance: '$.detail.instance-id', state: '$.detail.state', count: '$.detail.count', tags: '$.detail.tags', quote: '$.detail.quote' };
+const PATHS = {
+  instance: '$.detail.instance-id',
+  state: '$.detail.state',
+  count: '$.detail.count',
+  tags: '$.detail.tags',
+  quote: '$.detail.quote',
+};
 
 describe('JSON paths', () => {
   test('dot names, indices, quoted names and wildcards', () => {
@@ -57,7 +68,12 @@ describe('InputTemplate', () => {
     assert.equal(render(paths, 'value: <missing>.'), 'value: .');
   });
   test('predefined variables', () => {
-    const out = JSON.parse(render({}, '{"arn": <aws.events.rule-arn>, "name": "<aws.events.rule-name>", "at": <aws.events.event.ingestion-time>, "e": <aws.events.event>, "full": <aws.events.event.json>}'));
+    const out = JSON.parse(
+      render(
+        {},
+        '{"arn": <aws.events.rule-arn>, "name": "<aws.events.rule-name>", "at": <aws.events.event.ingestion-time>, "e": <aws.events.event>, "full": <aws.events.event.json>}',
+      ),
+    );
     assert.equal(out.arn, ctx.ruleArn);
     assert.equal(out.name, 'r');
     assert.equal(out.at, ctx.ingestionTime);

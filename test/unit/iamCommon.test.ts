@@ -1,7 +1,15 @@
 /** IAM's pure helpers: policy document checks, URL-encoded documents, pagination, tag merging. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkPolicyDocument, decodeMarker, encodeDocument, mergeTags, pageOf, paginate, removeTags } from '../../src/services/iam/common.js';
+import {
+  checkPolicyDocument,
+  decodeMarker,
+  encodeDocument,
+  mergeTags,
+  pageOf,
+  paginate,
+  removeTags,
+} from '../../src/services/iam/common.js';
 import { AWS_MANAGED_POLICIES, awsPolicyArn, findAwsManagedPolicy } from '../../src/services/iam/awsManagedPolicies.js';
 
 const code = (fn: () => void) => {
@@ -13,11 +21,23 @@ const code = (fn: () => void) => {
   }
 };
 
-test('checkPolicyDocument: JSON objects pass; anything else → MalformedPolicyDocument in the kind\'s wording', () => {
-  assert.equal(code(() => checkPolicyDocument('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}', 'permissions')), undefined);
-  assert.equal(code(() => checkPolicyDocument('{', 'trust')), 'MalformedPolicyDocument 400: This policy contains invalid Json');
-  assert.equal(code(() => checkPolicyDocument('[]', 'permissions')), 'MalformedPolicyDocument 400: Syntax errors in policy.');
-  assert.equal(code(() => checkPolicyDocument('{"Statement":[]}', 'permissions')), 'MalformedPolicyDocument 400: Could not parse the policy: Statement is empty!');
+test("checkPolicyDocument: JSON objects pass; anything else → MalformedPolicyDocument in the kind's wording", () => {
+  assert.equal(
+    code(() => checkPolicyDocument('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}', 'permissions')),
+    undefined,
+  );
+  assert.equal(
+    code(() => checkPolicyDocument('{', 'trust')),
+    'MalformedPolicyDocument 400: This policy contains invalid Json',
+  );
+  assert.equal(
+    code(() => checkPolicyDocument('[]', 'permissions')),
+    'MalformedPolicyDocument 400: Syntax errors in policy.',
+  );
+  assert.equal(
+    code(() => checkPolicyDocument('{"Statement":[]}', 'permissions')),
+    'MalformedPolicyDocument 400: Could not parse the policy: Statement is empty!',
+  );
 });
 
 test('encodeDocument: percent-encodes JSON the way IAM returns it, round-tripping through decodeURIComponent', () => {
@@ -43,15 +63,35 @@ test('pageOf: the marker of a keyset page decodes to the last key returned', () 
 });
 
 test('mergeTags / removeTags: existing keys are overwritten, new ones appended, more than 50 → LimitExceeded', () => {
-  const tags = mergeTags([{ Key: 'a', Value: '1' }], [{ Key: 'a', Value: '2' }, { Key: 'b', Value: '3' }], 'Role');
-  assert.deepEqual(tags, [{ Key: 'a', Value: '2' }, { Key: 'b', Value: '3' }]);
+  const tags = mergeTags(
+    [{ Key: 'a', Value: '1' }],
+    [
+      { Key: 'a', Value: '2' },
+      { Key: 'b', Value: '3' },
+    ],
+    'Role',
+  );
+  assert.deepEqual(tags, [
+    { Key: 'a', Value: '2' },
+    { Key: 'b', Value: '3' },
+  ]);
   assert.deepEqual(removeTags(tags, ['a', 'zzz']), [{ Key: 'b', Value: '3' }]);
   const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: '' }));
-  assert.equal(code(() => mergeTags(many, [{ Key: 'one-more', Value: '' }], 'Role')), 'LimitExceeded 409: Cannot exceed quota for TagsPerRole: 50');
+  assert.equal(
+    code(() => mergeTags(many, [{ Key: 'one-more', Value: '' }], 'Role')),
+    'LimitExceeded 409: Cannot exceed quota for TagsPerRole: 50',
+  );
 });
 
 test('AWS managed catalog: the well-known policies resolve by ARN, unknown ones do not', () => {
-  for (const name of ['AdministratorAccess', 'ReadOnlyAccess', 'AmazonS3FullAccess', 'AWSCodeBuildAdminAccess', 'AWSCodePipeline_FullAccess', 'CloudWatchLogsFullAccess'])
+  for (const name of [
+    'AdministratorAccess',
+    'ReadOnlyAccess',
+    'AmazonS3FullAccess',
+    'AWSCodeBuildAdminAccess',
+    'AWSCodePipeline_FullAccess',
+    'CloudWatchLogsFullAccess',
+  ])
     assert.equal(findAwsManagedPolicy(`arn:aws:iam::aws:policy/${name}`)?.name, name);
   assert.equal(findAwsManagedPolicy('arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole')?.name, 'AWSCodeDeployRole');
   assert.equal(findAwsManagedPolicy('arn:aws:iam::aws:policy/Nope'), undefined);

@@ -49,14 +49,27 @@ test('PutLogEvents: exactly 14 days old and exactly 2 hours ahead are accepted; 
   const out = h.PutLogEvents({ ...ids, logEvents: [{ timestamp: now - 14 * DAY, message: 'edge old' }] }, ctx) as any;
   assert.equal(out.rejectedLogEventsInfo, undefined);
   const old = h.PutLogEvents({ ...ids, logEvents: [{ timestamp: now - 14 * DAY - 1, message: 'too old' }] }, ctx) as any;
-  assert.deepEqual(old.rejectedLogEventsInfo, { tooOldLogEventEndIndex: 1, expiredLogEventEndIndex: undefined, tooNewLogEventStartIndex: undefined });
+  assert.deepEqual(old.rejectedLogEventsInfo, {
+    tooOldLogEventEndIndex: 1,
+    expiredLogEventEndIndex: undefined,
+    tooNewLogEventStartIndex: undefined,
+  });
   const ahead = h.PutLogEvents(
-    { ...ids, logEvents: [{ timestamp: now + 2 * HOUR, message: 'edge new' }, { timestamp: now + 2 * HOUR + 1, message: 'too new' }] },
+    {
+      ...ids,
+      logEvents: [
+        { timestamp: now + 2 * HOUR, message: 'edge new' },
+        { timestamp: now + 2 * HOUR + 1, message: 'too new' },
+      ],
+    },
     ctx,
   ) as any;
   assert.equal(ahead.rejectedLogEventsInfo.tooNewLogEventStartIndex, 1);
   const got = h.GetLogEvents({ ...ids, startFromHead: true }, ctx) as any;
-  assert.deepEqual(got.events.map((e: any) => e.message), ['edge old', 'edge new']);
+  assert.deepEqual(
+    got.events.map((e: any) => e.message),
+    ['edge old', 'edge new'],
+  );
 });
 
 test('retention: events older than the retention period disappear from reads as time passes', () => {
@@ -80,7 +93,10 @@ test('GetLogEvents: a page stops before 1 MB (messages + 26 bytes each); the for
   const first = h.GetLogEvents({ ...ids, startFromHead: true }, ctx) as any;
   assert.equal(first.events.length, 3);
   const second = h.GetLogEvents({ ...ids, nextToken: first.nextForwardToken }, ctx) as any;
-  assert.deepEqual(second.events.map((e: any) => e.timestamp - t), [4, 5]);
+  assert.deepEqual(
+    second.events.map((e: any) => e.timestamp - t),
+    [4, 5],
+  );
 });
 
 test('GetLogEvents: a malformed token → InvalidParameterException', () => {
@@ -105,7 +121,10 @@ test('FilterLogEvents: a scan that exhausts its budget returns a nextToken, and 
   } while (nextToken);
   assert.equal(pages.length, 2);
   assert.deepEqual(pages[0].events, []);
-  assert.deepEqual(pages[1].events.map((e: any) => e.message), ['NEEDLE']);
+  assert.deepEqual(
+    pages[1].events.map((e: any) => e.message),
+    ['NEEDLE'],
+  );
 });
 
 test('events sharing one timestamp page in insertion order with GetLogEvents (both ways) and FilterLogEvents', () => {
@@ -127,15 +146,48 @@ test('events sharing one timestamp page in insertion order with GetLogEvents (bo
     return seen;
   };
   const all = ['m1', 'm2', 'm3', 'm4', 'm5'];
-  assert.deepEqual(walk((nextToken) => h.GetLogEvents({ ...ids, startFromHead: true, nextToken, limit: 2 }, ctx), (o) => o.nextForwardToken), all);
-  assert.deepEqual(walk((nextToken) => h.GetLogEvents({ ...ids, nextToken, limit: 2 }, ctx), (o) => o.nextBackwardToken, true), all);
-  assert.deepEqual(walk((nextToken) => h.FilterLogEvents({ logGroupName: ids.logGroupName, nextToken, limit: 2 }, ctx), (o) => o.nextToken), all);
+  assert.deepEqual(
+    walk(
+      (nextToken) => h.GetLogEvents({ ...ids, startFromHead: true, nextToken, limit: 2 }, ctx),
+      (o) => o.nextForwardToken,
+    ),
+    all,
+  );
+  assert.deepEqual(
+    walk(
+      (nextToken) => h.GetLogEvents({ ...ids, nextToken, limit: 2 }, ctx),
+      (o) => o.nextBackwardToken,
+      true,
+    ),
+    all,
+  );
+  assert.deepEqual(
+    walk(
+      (nextToken) => h.FilterLogEvents({ logGroupName: ids.logGroupName, nextToken, limit: 2 }, ctx),
+      (o) => o.nextToken,
+    ),
+    all,
+  );
 });
 
 test('PutLogEvents: an empty message → InvalidParameterException naming its index', () => {
   const ids = fresh();
-  assert.throws(() => h.PutLogEvents({ ...ids, logEvents: [{ timestamp: clock.now(), message: 'a' }, { timestamp: clock.now(), message: '' }] }, ctx), {
-    code: 'InvalidParameterException',
-    message: "1 validation error detected: Value '' at 'logEvents.2.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1",
-  });
+  assert.throws(
+    () =>
+      h.PutLogEvents(
+        {
+          ...ids,
+          logEvents: [
+            { timestamp: clock.now(), message: 'a' },
+            { timestamp: clock.now(), message: '' },
+          ],
+        },
+        ctx,
+      ),
+    {
+      code: 'InvalidParameterException',
+      message:
+        "1 validation error detected: Value '' at 'logEvents.2.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    },
+  );
 });

@@ -10,26 +10,35 @@ const no = (pattern: string, ...messages: string[]) => {
   for (const m of messages) assert.equal(matches(pattern, m), false, `${pattern} should not match ${m}`);
 };
 const invalid = (pattern: string, messagePart?: RegExp) => {
-  assert.throws(() => compileFilterPattern(pattern), (e: unknown) => {
-    assert.ok(e instanceof FilterPatternError, `expected FilterPatternError for ${pattern}`);
-    assert.ok(e instanceof Error);
-    if (messagePart) assert.match(e.message, messagePart);
-    return true;
-  });
+  assert.throws(
+    () => compileFilterPattern(pattern),
+    (e: unknown) => {
+      assert.ok(e instanceof FilterPatternError, `expected FilterPatternError for ${pattern}`);
+      assert.ok(e instanceof Error);
+      if (messagePart) assert.match(e.message, messagePart);
+      return true;
+    },
+  );
 };
 
 const JSON_EVENT = JSON.stringify({
   eventType: 'UpdateTrail',
   sourceIPAddress: '111.111.111.111',
   arrayKey: ['value', 'another value'],
-  objectList: [{ name: 'a', id: 1 }, { name: 'b', id: 2 }],
+  objectList: [
+    { name: 'a', id: 1 },
+    { name: 'b', id: 2 },
+  ],
   SomeObject: null,
   ThisFlag: true,
   OtherFlag: false,
   latency: 250,
   level: 'error',
   user: { id: 1, email: 'John.Stiles@example.com' },
-  coordinates: [[0, 1, 2], [4, 5, 6]],
+  coordinates: [
+    [0, 1, 2],
+    [4, 5, 6],
+  ],
   code: '404',
 });
 
@@ -270,7 +279,10 @@ describe('space-delimited patterns', () => {
 
   test('quoted and bracketed groups in the message count as one field', () => {
     yes('[ip, user, username, timestamp, request, status_code, bytes]', ...APACHE);
-    yes('[ip, user, username, timestamp = "10/Oct/2000:13:25:15 -0700", request = "GET /apache_pb.gif HTTP/1.0", status, bytes]', APACHE[0]);
+    yes(
+      '[ip, user, username, timestamp = "10/Oct/2000:13:25:15 -0700", request = "GET /apache_pb.gif HTTP/1.0", status, bytes]',
+      APACHE[0],
+    );
   });
 
   test('numeric conditions on fields', () => {

@@ -8,7 +8,14 @@ import { after, describe, test } from 'node:test';
 import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand, PutLogEventsCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateFunctionCommand, GetFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { CompleteMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Readable } from 'node:stream';
 import { Readable as NodeReadable } from 'node:stream';
@@ -20,7 +27,13 @@ import { s3 } from '../../src/services/s3/index.js';
 import { sts } from '../../src/services/sts/index.js';
 import { InProcessOpsbox, probeSpec, sdkConfig } from '../helpers/inProcess.js';
 
-const lambda: ServiceSpec = { name: 'lambda', model: 'lambda-2015-03-31', signingName: 'lambda', protocols: ['rest-json'], create: () => ({ handlers: {} }) };
+const lambda: ServiceSpec = {
+  name: 'lambda',
+  model: 'lambda-2015-03-31',
+  signingName: 'lambda',
+  protocols: ['rest-json'],
+  create: () => ({ handlers: {} }),
+};
 
 let seen: Record<string, any> = {};
 let reply: any = {};
@@ -54,15 +67,35 @@ describe('awsQuery (STS via SDK v3)', () => {
 
   test('AssumeRole: lists of structures, integers and strings arrive typed; Date output round-trips', async () => {
     const expiration = new Date('2026-11-26T10:00:00Z');
-    reply = { Credentials: { AccessKeyId: 'ASIA1', SecretAccessKey: 's', SessionToken: 't', Expiration: expiration }, AssumedRoleUser: { AssumedRoleId: 'AROA:x', Arn: 'arn:aws:sts::1:assumed-role/r/x' }, PackedPolicySize: 7 };
-    const out = await client.send(new AssumeRoleCommand({
-      RoleArn: 'arn:aws:iam::123456789012:role/deploy', RoleSessionName: 'ci', DurationSeconds: 1800,
-      Tags: [{ Key: 'team', Value: 'a+b=c/d @e' }, { Key: 'env', Value: 'prod' }], PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }], TransitiveTagKeys: ['team'],
-      Policy: '{"Sid":"a&b<c>"}',
-    }));
+    reply = {
+      Credentials: { AccessKeyId: 'ASIA1', SecretAccessKey: 's', SessionToken: 't', Expiration: expiration },
+      AssumedRoleUser: { AssumedRoleId: 'AROA:x', Arn: 'arn:aws:sts::1:assumed-role/r/x' },
+      PackedPolicySize: 7,
+    };
+    const out = await client.send(
+      new AssumeRoleCommand({
+        RoleArn: 'arn:aws:iam::123456789012:role/deploy',
+        RoleSessionName: 'ci',
+        DurationSeconds: 1800,
+        Tags: [
+          { Key: 'team', Value: 'a+b=c/d @e' },
+          { Key: 'env', Value: 'prod' },
+        ],
+        PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }],
+        TransitiveTagKeys: ['team'],
+        Policy: '{"Sid":"a&b<c>"}',
+      }),
+    );
     assert.deepEqual(seen.AssumeRole, {
-      RoleArn: 'arn:aws:iam::123456789012:role/deploy', RoleSessionName: 'ci', DurationSeconds: 1800,
-      Tags: [{ Key: 'team', Value: 'a+b=c/d @e' }, { Key: 'env', Value: 'prod' }], PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }], TransitiveTagKeys: ['team'],
+      RoleArn: 'arn:aws:iam::123456789012:role/deploy',
+      RoleSessionName: 'ci',
+      DurationSeconds: 1800,
+      Tags: [
+        { Key: 'team', Value: 'a+b=c/d @e' },
+        { Key: 'env', Value: 'prod' },
+      ],
+      PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }],
+      TransitiveTagKeys: ['team'],
       Policy: '{"Sid":"a&b<c>"}',
     });
     assert.equal(out.Credentials?.Expiration?.getTime(), expiration.getTime());
@@ -78,21 +111,42 @@ describe('awsQuery (STS via SDK v3)', () => {
 
   test('missing required member → ValidationError naming the field', async () => {
     reply = {};
-    await expectReject(client.send(new AssumeRoleCommand({ RoleSessionName: 'xy' } as any)), 'ValidationError', 400,
-      /^1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null$/);
+    await expectReject(
+      client.send(new AssumeRoleCommand({ RoleSessionName: 'xy' } as any)),
+      'ValidationError',
+      400,
+      /^1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null$/,
+    );
   });
 
   test('out-of-range value → ValidationError from the service patch', async () => {
-    await expectReject(client.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/deploy', RoleSessionName: 'x', DurationSeconds: 60 })), 'ValidationError', 400,
-      /2 validation errors detected: .*Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2; Value '60' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900/);
+    await expectReject(
+      client.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/deploy', RoleSessionName: 'x', DurationSeconds: 60 })),
+      'ValidationError',
+      400,
+      /2 validation errors detected: .*Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2; Value '60' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900/,
+    );
   });
 
   test('unknown Action → InvalidAction; unexpected exception → 500 InternalFailure and the next request works', async () => {
-    const res = await gw.send({ method: 'POST', url: '/', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'AWS4-HMAC-SHA256 Credential=test/20261126/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00' }, body: Buffer.from('Action=Nope&Version=2011-06-15') });
+    const res = await gw.send({
+      method: 'POST',
+      url: '/',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: 'AWS4-HMAC-SHA256 Credential=test/20261126/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00',
+      },
+      body: Buffer.from('Action=Nope&Version=2011-06-15'),
+    });
     assert.equal(res.statusCode, 400);
-    assert.match(res.body().toString(), /<Code>InvalidAction<\/Code><Message>The action Nope is not valid for this web service.<\/Message>/);
+    assert.match(
+      res.body().toString(),
+      /<Code>InvalidAction<\/Code><Message>The action Nope is not valid for this web service.<\/Message>/,
+    );
     assert.ok(res.headers['x-amzn-requestid']);
-    reply = () => { throw new TypeError('boom'); };
+    reply = () => {
+      throw new TypeError('boom');
+    };
     await expectReject(client.send(new GetCallerIdentityCommand({})), 'InternalFailure', 500);
     reply = { Account: '000000000000', Arn: 'arn:aws:iam::000000000000:root', UserId: '000000000000' };
     assert.equal((await client.send(new GetCallerIdentityCommand({}))).Account, '000000000000');
@@ -104,8 +158,24 @@ describe('awsJson 1.1 (CloudWatch Logs via SDK v3)', () => {
 
   test('PutLogEvents: nested list of structures with longs; nested output structure', async () => {
     reply = { nextSequenceToken: '49', rejectedLogEventsInfo: { tooNewLogEventStartIndex: 1 } };
-    const out = await client.send(new PutLogEventsCommand({ logGroupName: 'g', logStreamName: 's', logEvents: [{ timestamp: 1764100000000, message: 'hello "json" ü' }, { timestamp: 1764100000001, message: 'b' }] }));
-    assert.deepEqual(seen.PutLogEvents, { logGroupName: 'g', logStreamName: 's', logEvents: [{ timestamp: 1764100000000, message: 'hello "json" ü' }, { timestamp: 1764100000001, message: 'b' }] });
+    const out = await client.send(
+      new PutLogEventsCommand({
+        logGroupName: 'g',
+        logStreamName: 's',
+        logEvents: [
+          { timestamp: 1764100000000, message: 'hello "json" ü' },
+          { timestamp: 1764100000001, message: 'b' },
+        ],
+      }),
+    );
+    assert.deepEqual(seen.PutLogEvents, {
+      logGroupName: 'g',
+      logStreamName: 's',
+      logEvents: [
+        { timestamp: 1764100000000, message: 'hello "json" ü' },
+        { timestamp: 1764100000001, message: 'b' },
+      ],
+    });
     assert.equal(out.nextSequenceToken, '49');
     assert.equal(out.rejectedLogEventsInfo?.tooNewLogEventStartIndex, 1);
   });
@@ -120,7 +190,12 @@ describe('awsJson 1.1 (CloudWatch Logs via SDK v3)', () => {
 
   test('error → __type and message; the SDK names the exception', async () => {
     reply = new AwsError('ResourceNotFoundException', 'The specified log group does not exist.');
-    await expectReject(client.send(new GetLogEventsCommand({ logGroupName: 'g', logStreamName: 's' })), 'ResourceNotFoundException', 400, /log group does not exist/);
+    await expectReject(
+      client.send(new GetLogEventsCommand({ logGroupName: 'g', logStreamName: 's' })),
+      'ResourceNotFoundException',
+      400,
+      /log group does not exist/,
+    );
   });
 
   test('operation without a handler → NotImplemented, uniformly', async () => {
@@ -132,11 +207,21 @@ describe('awsJson 1.1 (CloudWatch Logs via SDK v3)', () => {
     let res = await gw.send({ method: 'POST', url: '/', headers, body: Buffer.from('{"logGroupName":') });
     assert.equal(res.statusCode, 400);
     assert.equal(JSON.parse(res.body().toString()).__type, 'SerializationException');
-    res = await gw.send({ method: 'POST', url: '/', headers, body: Buffer.from('{"logGroupName":"g","logStreamName":"s","logEvents":[{"timestamp":"soon","message":"m"}]}') });
+    res = await gw.send({
+      method: 'POST',
+      url: '/',
+      headers,
+      body: Buffer.from('{"logGroupName":"g","logStreamName":"s","logEvents":[{"timestamp":"soon","message":"m"}]}'),
+    });
     const err = JSON.parse(res.body().toString());
     assert.equal(err.__type, 'SerializationException');
     assert.match(err.message, /logEvents\.1\.timestamp/);
-    res = await gw.send({ method: 'POST', url: '/', headers: { ...headers, 'x-amz-target': 'Logs_20140328.Nope' }, body: Buffer.from('{}') });
+    res = await gw.send({
+      method: 'POST',
+      url: '/',
+      headers: { ...headers, 'x-amz-target': 'Logs_20140328.Nope' },
+      body: Buffer.from('{}'),
+    });
     assert.equal(JSON.parse(res.body().toString()).__type, 'UnknownOperationException');
   });
 });
@@ -147,7 +232,22 @@ describe('awsJson 1.0 with awsQueryCompatible (CloudWatch via SDK v3)', () => {
   test('PutMetricData: timestamps, doubles, lists of doubles, nested dimensions', async () => {
     reply = {};
     const ts = new Date('2026-11-26T01:02:03.500Z');
-    await client.send(new PutMetricDataCommand({ Namespace: 'Shop', MetricData: [{ MetricName: 'Latency', Timestamp: ts, Unit: 'Milliseconds', Dimensions: [{ Name: 'Service', Value: 'api' }], Values: [1.5, 2], Counts: [3, 1], StorageResolution: 1 }] }));
+    await client.send(
+      new PutMetricDataCommand({
+        Namespace: 'Shop',
+        MetricData: [
+          {
+            MetricName: 'Latency',
+            Timestamp: ts,
+            Unit: 'Milliseconds',
+            Dimensions: [{ Name: 'Service', Value: 'api' }],
+            Values: [1.5, 2],
+            Counts: [3, 1],
+            StorageResolution: 1,
+          },
+        ],
+      }),
+    );
     const d = seen.PutMetricData.MetricData[0];
     assert.equal(d.Timestamp.getTime(), ts.getTime());
     assert.deepEqual(d.Values, [1.5, 2]);
@@ -157,14 +257,21 @@ describe('awsJson 1.0 with awsQueryCompatible (CloudWatch via SDK v3)', () => {
   test('GetMetricData: lists of timestamps come back as Dates', async () => {
     const t1 = new Date('2026-11-26T00:00:00Z');
     reply = { MetricDataResults: [{ Id: 'm1', Label: 'Latency', Timestamps: [t1], Values: [42.5], StatusCode: 'Complete' }] };
-    const out = await client.send(new GetMetricDataCommand({ MetricDataQueries: [{ Id: 'm1', Expression: 'SUM(METRICS())' }], StartTime: t1, EndTime: new Date() }));
+    const out = await client.send(
+      new GetMetricDataCommand({ MetricDataQueries: [{ Id: 'm1', Expression: 'SUM(METRICS())' }], StartTime: t1, EndTime: new Date() }),
+    );
     assert.equal(out.MetricDataResults?.[0].Timestamps?.[0].getTime(), t1.getTime());
     assert.deepEqual(out.MetricDataResults?.[0].Values, [42.5]);
   });
 
   test('errors carry x-amzn-query-error so the SDK reports the query code', async () => {
     reply = new AwsError('InvalidParameterValue', 'The value abc for parameter Namespace is not valid.');
-    await expectReject(client.send(new PutMetricDataCommand({ Namespace: 'abc', MetricData: [{ MetricName: 'x', Value: 1 }] })), 'InvalidParameterValueException', 400, /Namespace/);
+    await expectReject(
+      client.send(new PutMetricDataCommand({ Namespace: 'abc', MetricData: [{ MetricName: 'x', Value: 1 }] })),
+      'InvalidParameterValueException',
+      400,
+      /Namespace/,
+    );
     await expectReject(client.send(new ListMetricsCommand({})), 'NotImplemented', 501);
   });
 });
@@ -173,7 +280,10 @@ describe('rest-xml (S3 via SDK v3)', () => {
   const pathStyle = new S3Client({ ...sdkConfig(gw), forcePathStyle: true });
   const virtualHost = new S3Client(sdkConfig(gw));
 
-  for (const [style, client] of [['path-style', pathStyle], ['virtual-host', virtualHost]] as const) {
+  for (const [style, client] of [
+    ['path-style', pathStyle],
+    ['virtual-host', virtualHost],
+  ] as const) {
     test(`PutObject (${style}): labels, metadata headers, streamed body; ETag header back`, async () => {
       reply = async (input: any) => {
         let body = '';
@@ -181,7 +291,9 @@ describe('rest-xml (S3 via SDK v3)', () => {
         input.Body = body;
         return { ETag: '"abc"', VersionId: 'v1' };
       };
-      const out = await client.send(new PutObjectCommand({ Bucket: 'site', Key: 'a b/ü+c.txt', Body: 'hello', ContentType: 'text/plain', Metadata: { owner: 'me' } }));
+      const out = await client.send(
+        new PutObjectCommand({ Bucket: 'site', Key: 'a b/ü+c.txt', Body: 'hello', ContentType: 'text/plain', Metadata: { owner: 'me' } }),
+      );
       assert.equal(seen.PutObject.Bucket, 'site');
       assert.equal(seen.PutObject.Key, 'a b/ü+c.txt');
       assert.equal(seen.PutObject.Body, 'hello');
@@ -194,9 +306,30 @@ describe('rest-xml (S3 via SDK v3)', () => {
 
   test('ListObjectsV2: query bindings in; flattened lists and timestamps out', async () => {
     const lm = new Date('2026-11-25T12:00:00Z');
-    reply = { Name: 'site', Prefix: 'p/', KeyCount: 2, MaxKeys: 2, IsTruncated: true, NextContinuationToken: 'tok', Contents: [{ Key: 'p/a', Size: 3, LastModified: lm, ETag: '"e"', StorageClass: 'STANDARD' }, { Key: 'p/b&c', Size: 0, LastModified: lm }], CommonPrefixes: [{ Prefix: 'p/d/' }] };
-    const out = await pathStyle.send(new ListObjectsV2Command({ Bucket: 'site', Prefix: 'p/', Delimiter: '/', MaxKeys: 2, ContinuationToken: 'x', StartAfter: 'p/0' }));
-    assert.deepEqual(seen.ListObjectsV2, { Bucket: 'site', Prefix: 'p/', Delimiter: '/', MaxKeys: 2, ContinuationToken: 'x', StartAfter: 'p/0' });
+    reply = {
+      Name: 'site',
+      Prefix: 'p/',
+      KeyCount: 2,
+      MaxKeys: 2,
+      IsTruncated: true,
+      NextContinuationToken: 'tok',
+      Contents: [
+        { Key: 'p/a', Size: 3, LastModified: lm, ETag: '"e"', StorageClass: 'STANDARD' },
+        { Key: 'p/b&c', Size: 0, LastModified: lm },
+      ],
+      CommonPrefixes: [{ Prefix: 'p/d/' }],
+    };
+    const out = await pathStyle.send(
+      new ListObjectsV2Command({ Bucket: 'site', Prefix: 'p/', Delimiter: '/', MaxKeys: 2, ContinuationToken: 'x', StartAfter: 'p/0' }),
+    );
+    assert.deepEqual(seen.ListObjectsV2, {
+      Bucket: 'site',
+      Prefix: 'p/',
+      Delimiter: '/',
+      MaxKeys: 2,
+      ContinuationToken: 'x',
+      StartAfter: 'p/0',
+    });
     assert.equal(out.Contents?.length, 2);
     assert.equal(out.Contents?.[1].Key, 'p/b&c');
     assert.equal(out.Contents?.[0].LastModified?.getTime(), lm.getTime());
@@ -206,18 +339,44 @@ describe('rest-xml (S3 via SDK v3)', () => {
 
   test('CompleteMultipartUpload and DeleteObjects: XML payloads parsed by shape', async () => {
     reply = { Location: 'l', Bucket: 'site', Key: 'k', ETag: '"x-2"' };
-    const out = await pathStyle.send(new CompleteMultipartUploadCommand({ Bucket: 'site', Key: 'k', UploadId: 'u1', MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"a"' }, { PartNumber: 2, ETag: '"b"' }] } }));
-    assert.deepEqual(seen.CompleteMultipartUpload.MultipartUpload, { Parts: [{ PartNumber: 1, ETag: '"a"' }, { PartNumber: 2, ETag: '"b"' }] });
+    const out = await pathStyle.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'site',
+        Key: 'k',
+        UploadId: 'u1',
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: '"a"' },
+            { PartNumber: 2, ETag: '"b"' },
+          ],
+        },
+      }),
+    );
+    assert.deepEqual(seen.CompleteMultipartUpload.MultipartUpload, {
+      Parts: [
+        { PartNumber: 1, ETag: '"a"' },
+        { PartNumber: 2, ETag: '"b"' },
+      ],
+    });
     assert.equal(seen.CompleteMultipartUpload.UploadId, 'u1');
     assert.equal(out.ETag, '"x-2"');
     reply = { Deleted: [{ Key: 'a' }], Errors: [{ Key: 'b', Code: 'AccessDenied', Message: 'no' }] };
-    const del = await pathStyle.send(new DeleteObjectsCommand({ Bucket: 'site', Delete: { Objects: [{ Key: 'a' }, { Key: 'b', VersionId: 'v' }], Quiet: false } }));
+    const del = await pathStyle.send(
+      new DeleteObjectsCommand({ Bucket: 'site', Delete: { Objects: [{ Key: 'a' }, { Key: 'b', VersionId: 'v' }], Quiet: false } }),
+    );
     assert.deepEqual(seen.DeleteObjects.Delete, { Objects: [{ Key: 'a' }, { Key: 'b', VersionId: 'v' }], Quiet: false });
     assert.deepEqual(del.Errors, [{ Key: 'b', Code: 'AccessDenied', Message: 'no' }]);
   });
 
   test('GetObject: streamed body, typed headers and metadata out; S3 error document', async () => {
-    reply = { Body: NodeReadable.from([Buffer.from('chunk1'), Buffer.from('chunk2')]), ContentLength: 12, ContentType: 'text/plain', LastModified: new Date('2026-11-25T12:00:00Z'), Metadata: { owner: 'me' }, ETag: '"e"' };
+    reply = {
+      Body: NodeReadable.from([Buffer.from('chunk1'), Buffer.from('chunk2')]),
+      ContentLength: 12,
+      ContentType: 'text/plain',
+      LastModified: new Date('2026-11-25T12:00:00Z'),
+      Metadata: { owner: 'me' },
+      ETag: '"e"',
+    };
     const out = await pathStyle.send(new GetObjectCommand({ Bucket: 'site', Key: 'k', Range: 'bytes=0-5' }));
     assert.equal(seen.GetObject.Range, 'bytes=0-5');
     assert.equal(await out.Body!.transformToString(), 'chunk1chunk2');
@@ -243,7 +402,15 @@ describe('rest-json (Lambda via SDK v3)', () => {
 
   test('CreateFunction: JSON body with a blob member arrives as bytes', async () => {
     reply = { FunctionName: 'fn' };
-    await client.send(new CreateFunctionCommand({ FunctionName: 'fn', Role: 'arn:aws:iam::000000000000:role/r', Runtime: 'nodejs20.x', Handler: 'i.h', Code: { ZipFile: new Uint8Array([80, 75, 3, 4]) } }));
+    await client.send(
+      new CreateFunctionCommand({
+        FunctionName: 'fn',
+        Role: 'arn:aws:iam::000000000000:role/r',
+        Runtime: 'nodejs20.x',
+        Handler: 'i.h',
+        Code: { ZipFile: new Uint8Array([80, 75, 3, 4]) },
+      }),
+    );
     assert.deepEqual([...seen.CreateFunction.Code.ZipFile], [80, 75, 3, 4]);
   });
 

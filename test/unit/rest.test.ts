@@ -36,7 +36,8 @@ test('S3 routes: the most specific requestUri template wins', () => {
     ['GET', '/b/k?uploadId=u', 'ListParts'],
     ['DELETE', '/b/k', 'DeleteObject'],
   ];
-  for (const [method, url, expected, headers] of cases) assert.equal(route(s3, method, url, headers)?.op.name, expected, `${method} ${url}`);
+  for (const [method, url, expected, headers] of cases)
+    assert.equal(route(s3, method, url, headers)?.op.name, expected, `${method} ${url}`);
 });
 
 test('labels are percent-decoded; a greedy label keeps slashes', () => {

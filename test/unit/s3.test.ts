@@ -14,7 +14,9 @@ function index(keys: string[]) {
   let fetches = 0;
   const fetch = (c: { from: Buffer; ge: boolean }, limit: number) => {
     fetches++;
-    return rows.filter((r) => (c.ge ? Buffer.compare(Buffer.from(r.key), c.from) >= 0 : Buffer.compare(Buffer.from(r.key), c.from) > 0)).slice(0, limit);
+    return rows
+      .filter((r) => (c.ge ? Buffer.compare(Buffer.from(r.key), c.from) >= 0 : Buffer.compare(Buffer.from(r.key), c.from) > 0))
+      .slice(0, limit);
   };
   return { fetch, fetches: () => fetches };
 }
@@ -24,7 +26,10 @@ describe('S3 listing walker', () => {
     const keys = ['a', ...Array.from({ length: 500 }, (_, i) => `dir/${String(i).padStart(3, '0')}`), 'e/1', 'z'];
     const idx = index(keys);
     const w = walk(idx.fetch, { prefix: '', delimiter: '/', maxKeys: 1000 });
-    assert.deepEqual(w.rows.map((r) => r.key), ['a', 'z']);
+    assert.deepEqual(
+      w.rows.map((r) => r.key),
+      ['a', 'z'],
+    );
     assert.deepEqual(w.prefixes, ['dir/', 'e/']);
     assert.equal(w.truncated, false);
     assert.ok(idx.fetches() <= 4, `fetched ${idx.fetches()} times`);
@@ -37,13 +42,19 @@ describe('S3 listing walker', () => {
     assert.equal(p1.truncated, true);
     assert.equal(p1.last, 'b/');
     const p2 = walk(idx.fetch, { prefix: '', delimiter: '/', maxKeys: 2, after: p1.last });
-    assert.deepEqual(p2.rows.map((r) => r.key), ['c', 'd']);
+    assert.deepEqual(
+      p2.rows.map((r) => r.key),
+      ['c', 'd'],
+    );
     assert.equal(p2.truncated, false);
   });
 
   test('prefix bounds the walk; max-keys 0 returns nothing', () => {
     const idx = index(['a', 'b/1', 'b/2', 'c']);
-    assert.deepEqual(walk(idx.fetch, { prefix: 'b/', maxKeys: 10 }).rows.map((r) => r.key), ['b/1', 'b/2']);
+    assert.deepEqual(
+      walk(idx.fetch, { prefix: 'b/', maxKeys: 10 }).rows.map((r) => r.key),
+      ['b/1', 'b/2'],
+    );
     assert.deepEqual(walk(idx.fetch, { prefix: '', maxKeys: 0 }).rows, []);
   });
 
@@ -56,7 +67,8 @@ describe('S3 listing walker', () => {
 describe('S3 helpers', () => {
   test('validBucketName follows the general purpose bucket rules', () => {
     for (const ok of ['abc', 'my-bucket.logs', 'a'.repeat(63), '0bucket9']) assert.ok(validBucketName(ok), ok);
-    for (const bad of ['ab', 'a'.repeat(64), 'Upper', 'under_score', '-x-', 'a..b', '10.0.0.1', 'xn--x', 'x-s3alias', 'sthree-x']) assert.ok(!validBucketName(bad), bad);
+    for (const bad of ['ab', 'a'.repeat(64), 'Upper', 'under_score', '-x-', 'a..b', '10.0.0.1', 'xn--x', 'x-s3alias', 'sthree-x'])
+      assert.ok(!validBucketName(bad), bad);
   });
 
   test('parseCopySource: URL-decoded bucket/key, leading slash and versionId', () => {

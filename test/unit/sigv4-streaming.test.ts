@@ -23,7 +23,15 @@ const auth: SigV4Auth = {
   date: '20130524',
   region: 'us-east-1',
   service: 's3',
-  signedHeaders: ['content-encoding', 'content-length', 'host', 'x-amz-content-sha256', 'x-amz-date', 'x-amz-decoded-content-length', 'x-amz-storage-class'],
+  signedHeaders: [
+    'content-encoding',
+    'content-length',
+    'host',
+    'x-amz-content-sha256',
+    'x-amz-date',
+    'x-amz-decoded-content-length',
+    'x-amz-storage-class',
+  ],
   signature: SEED,
   presigned: false,
   amzDate: '20130524T000000Z',
@@ -49,7 +57,13 @@ test('seed signature: the request signature AWS documents for the streaming PUT'
     'x-amz-decoded-content-length': '66560',
     'x-amz-storage-class': 'REDUCED_REDUNDANCY',
   };
-  const request = { method: 'PUT', path: '/examplebucket/chunkObject.txt', query: new URLSearchParams(), headers, payloadHash: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' };
+  const request = {
+    method: 'PUT',
+    path: '/examplebucket/chunkObject.txt',
+    query: new URLSearchParams(),
+    headers,
+    payloadHash: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+  };
   assert.equal(computeSignature(request, auth, SECRET), SEED);
 });
 
@@ -62,7 +76,10 @@ test('the decoder passes the documented body and refuses zeroed, swapped or reor
   const good = CHUNKS.map(([, s]) => s);
   assert.equal(await decode(body(good), new AwsChunkedDecoder(66560, new ChunkSignatures(auth, SECRET))), 66560);
   const refused = (e: any) => e.code === 'SignatureDoesNotMatch' && e.status === 403;
-  await assert.rejects(decode(body(good.map(() => '0'.repeat(64))), new AwsChunkedDecoder(66560, new ChunkSignatures(auth, SECRET))), refused);
+  await assert.rejects(
+    decode(body(good.map(() => '0'.repeat(64))), new AwsChunkedDecoder(66560, new ChunkSignatures(auth, SECRET))),
+    refused,
+  );
   await assert.rejects(decode(body([good[1], good[0], good[2]]), new AwsChunkedDecoder(66560, new ChunkSignatures(auth, SECRET))), refused);
   const altered = body(good);
   altered[200] = 'b'.charCodeAt(0);

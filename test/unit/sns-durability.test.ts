@@ -50,7 +50,10 @@ describe('SNS resumes at start what a killed process left', () => {
       const message = JSON.stringify({
         message: 'accepted before the crash',
         subject: 'resumed',
-        attributes: { blob: { DataType: 'Binary', BinaryValue: Buffer.from([0, 1, 2, 255]).toString('base64') }, kind: { DataType: 'String', StringValue: 'x' } },
+        attributes: {
+          blob: { DataType: 'Binary', BinaryValue: Buffer.from([0, 1, 2, 255]).toString('base64') },
+          kind: { DataType: 'String', StringValue: 'x' },
+        },
       });
       store.insertOutbox(topic, 'outbox-message-1', message, clock.now() - 1000);
       await restart();
@@ -89,7 +92,12 @@ describe('SNS resumes at start what a killed process left', () => {
     const ep = await endpoint();
     try {
       const { sub } = await confirmedTopic(ep);
-      const out = { type: 'Notification' as const, messageId: 'retry-after-crash', message: 'again', timestamp: new Date(clock.now()).toISOString() };
+      const out = {
+        type: 'Notification' as const,
+        messageId: 'retry-after-crash',
+        message: 'again',
+        timestamp: new Date(clock.now()).toISOString(),
+      };
       const id = store.insertDelivery(sub, encodeOutgoing(out), clock.now());
       store.rescheduleDelivery(id, 2, clock.now() + 5000);
       await restart();

@@ -108,7 +108,14 @@ describe('env.targets invoker for sns ARNs', () => {
     const ep = await endpoint();
     try {
       const topic = await confirmedTopic(ep);
-      await gw.env.targets.invoke({ arn: topic, account: '000000000000', region: 'us-east-1', payload: '{"AlarmName":"api-5xx"}', subject: 'ALARM: "api-5xx"', source: 'cloudwatch' });
+      await gw.env.targets.invoke({
+        arn: topic,
+        account: '000000000000',
+        region: 'us-east-1',
+        payload: '{"AlarmName":"api-5xx"}',
+        subject: 'ALARM: "api-5xx"',
+        source: 'cloudwatch',
+      });
       await until(() => ep.of('Notification').length === 1);
       const doc = JSON.parse(ep.of('Notification')[0].body);
       assert.equal(doc.Subject, 'ALARM: "api-5xx"');
@@ -121,7 +128,13 @@ describe('env.targets invoker for sns ARNs', () => {
 
   test('invoking a missing topic rejects', async () => {
     await assert.rejects(
-      gw.env.targets.invoke({ arn: 'arn:aws:sns:us-east-1:000000000000:missing', account: '000000000000', region: 'us-east-1', payload: 'x', source: 'events' }),
+      gw.env.targets.invoke({
+        arn: 'arn:aws:sns:us-east-1:000000000000:missing',
+        account: '000000000000',
+        region: 'us-east-1',
+        payload: 'x',
+        source: 'events',
+      }),
       /does not exist/,
     );
   });
@@ -133,7 +146,11 @@ describe('ConfirmSubscription from a SubscribeURL', () => {
     try {
       const topic = (await query('CreateTopic', { Name: `other${++seq}` }, '111111111111')).result.TopicArn as string;
       assert.match(topic, /:111111111111:/);
-      const sub = await query('Subscribe', { TopicArn: topic, Protocol: 'http', Endpoint: ep.url, ReturnSubscriptionArn: 'true' }, '111111111111');
+      const sub = await query(
+        'Subscribe',
+        { TopicArn: topic, Protocol: 'http', Endpoint: ep.url, ReturnSubscriptionArn: 'true' },
+        '111111111111',
+      );
       await until(() => ep.of('SubscriptionConfirmation').length === 1);
       const url = new URL(JSON.parse(ep.of('SubscriptionConfirmation')[0].body).SubscribeURL);
       assert.equal(url.host, 'localhost:4566');
@@ -141,7 +158,10 @@ describe('ConfirmSubscription from a SubscribeURL', () => {
       assert.equal(res.statusCode, 200);
       const confirmed = xml.parse(res.body().toString()).ConfirmSubscriptionResponse.ConfirmSubscriptionResult.SubscriptionArn;
       assert.equal(confirmed, sub.result.SubscriptionArn);
-      const attrs = (await query('GetSubscriptionAttributes', { SubscriptionArn: confirmed }, '111111111111')).result.Attributes.entry as { key: string; value: string }[];
+      const attrs = (await query('GetSubscriptionAttributes', { SubscriptionArn: confirmed }, '111111111111')).result.Attributes.entry as {
+        key: string;
+        value: string;
+      }[];
       const get = (k: string) => attrs.find((e) => e.key === k)?.value;
       assert.equal(get('PendingConfirmation'), 'false');
       assert.equal(get('ConfirmationWasAuthenticated'), 'false');
@@ -161,8 +181,11 @@ describe('AWS/SNS metrics', () => {
     const topic = (await query('CreateTopic', { Name: name })).result.TopicArn as string;
     await query('Subscribe', { TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:all' });
     await query('Subscribe', {
-      TopicArn: topic, Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:none',
-      'Attributes.entry.1.key': 'FilterPolicy', 'Attributes.entry.1.value': '{"never":["x"]}',
+      TopicArn: topic,
+      Protocol: 'sqs',
+      Endpoint: 'arn:aws:sqs:us-east-1:000000000000:none',
+      'Attributes.entry.1.key': 'FilterPolicy',
+      'Attributes.entry.1.value': '{"never":["x"]}',
     });
     await query('Publish', { TopicArn: topic, Message: 'hello' });
     await until(() => seen.filter((m) => m.topic === name).length >= 4);
@@ -178,11 +201,27 @@ describe('AWS/SNS metrics', () => {
 describe('helpers', () => {
   test('retryDelays: the four phases of a delivery policy', () => {
     assert.deepEqual(
-      retryDelays({ numRetries: 3, minDelayTarget: 20, maxDelayTarget: 20, numNoDelayRetries: 0, numMinDelayRetries: 0, numMaxDelayRetries: 0, backoffFunction: 'linear' }),
+      retryDelays({
+        numRetries: 3,
+        minDelayTarget: 20,
+        maxDelayTarget: 20,
+        numNoDelayRetries: 0,
+        numMinDelayRetries: 0,
+        numMaxDelayRetries: 0,
+        backoffFunction: 'linear',
+      }),
       [20, 20, 20],
     );
     assert.deepEqual(
-      retryDelays({ numRetries: 8, minDelayTarget: 1, maxDelayTarget: 10, numNoDelayRetries: 2, numMinDelayRetries: 1, numMaxDelayRetries: 2, backoffFunction: 'linear' }),
+      retryDelays({
+        numRetries: 8,
+        minDelayTarget: 1,
+        maxDelayTarget: 10,
+        numNoDelayRetries: 2,
+        numMinDelayRetries: 1,
+        numMaxDelayRetries: 2,
+        backoffFunction: 'linear',
+      }),
       [0, 0, 1, 4, 7, 10, 10, 10],
     );
   });
@@ -193,7 +232,15 @@ describe('helpers', () => {
       'Message\nhi\nMessageId\nm\nTimestamp\nts\nTopicArn\nt\nType\nNotification\n',
     );
     assert.equal(
-      stringToSign({ Type: 'SubscriptionConfirmation', MessageId: 'm', Token: 'k', TopicArn: 't', Message: 'hi', SubscribeURL: 'u', Timestamp: 'ts' }),
+      stringToSign({
+        Type: 'SubscriptionConfirmation',
+        MessageId: 'm',
+        Token: 'k',
+        TopicArn: 't',
+        Message: 'hi',
+        SubscribeURL: 'u',
+        Timestamp: 'ts',
+      }),
       'Message\nhi\nMessageId\nm\nSubscribeURL\nu\nTimestamp\nts\nToken\nk\nTopicArn\nt\nType\nSubscriptionConfirmation\n',
     );
   });

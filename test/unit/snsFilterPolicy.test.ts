@@ -113,7 +113,10 @@ describe('filter policy validation', () => {
     rejects('{"a": [{"numeric": [">", 5, "<", 1]}]}', 'Invalid parameter: FilterPolicy: Bottom must be less than top');
     rejects('{"a": [{"numeric": ["~", 5]}]}', 'Invalid parameter: FilterPolicy: Unrecognized numeric range operator: ~');
     rejects('{"a": [{"numeric": ["=", "5"]}]}', 'Invalid parameter: FilterPolicy: Value of equals must be numeric');
-    rejects('{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"]}', 'Invalid parameter: FilterPolicy: Filter policy can not have more than 5 keys');
+    rejects(
+      '{"a":["1"],"b":["1"],"c":["1"],"d":["1"],"e":["1"],"f":["1"]}',
+      'Invalid parameter: FilterPolicy: Filter policy can not have more than 5 keys',
+    );
     rejects('{"a": {"b": ["x"]}}', 'Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy');
     rejects('{"a": [{"cidr": "10.0.0.0/33"}]}', 'Invalid parameter: FilterPolicy: Nonsensical CIDR: 10.0.0.0/33');
     rejects('{"a": [{"cidr": "10.0.0.0"}]}', 'Invalid parameter: FilterPolicy: Nonsensical CIDR: 10.0.0.0');
@@ -122,7 +125,10 @@ describe('filter policy validation', () => {
 
   test('too many combinations → "Filter policy is too complex"', () => {
     const values = (n: number) => Array.from({ length: n }, (_, i) => `v${i}`);
-    rejects(JSON.stringify({ a: values(10), b: values(10), c: values(2) }), 'Invalid parameter: FilterPolicy: Filter policy is too complex');
+    rejects(
+      JSON.stringify({ a: values(10), b: values(10), c: values(2) }),
+      'Invalid parameter: FilterPolicy: Filter policy is too complex',
+    );
     assert.ok(parseFilterPolicy(JSON.stringify({ a: values(10), b: values(15) }), 'MessageAttributes'));
   });
 

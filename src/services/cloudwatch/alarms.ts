@@ -21,29 +21,51 @@ const ANOMALY_OPS = ['LessThanLowerOrGreaterThanUpperThreshold', 'LessThanLowerT
 
 function checkMetricAlarm(input: PutMetricAlarmInput) {
   if (ANOMALY_OPS.includes(input.ComparisonOperator) || input.ThresholdMetricId !== undefined)
-    throw validation('Anomaly detection alarms (ThresholdMetricId, LessThanLowerOrGreaterThanUpperThreshold …) are not supported by opsbox.');
-  if (input.Threshold === undefined) throw validation('Threshold must be specified when ComparisonOperator is a static threshold operator.');
+    throw validation(
+      'Anomaly detection alarms (ThresholdMetricId, LessThanLowerOrGreaterThanUpperThreshold …) are not supported by opsbox.',
+    );
+  if (input.Threshold === undefined)
+    throw validation('Threshold must be specified when ComparisonOperator is a static threshold operator.');
   if (input.Metrics?.length) {
-    if (input.MetricName !== undefined || input.Namespace !== undefined || input.Statistic !== undefined || input.ExtendedStatistic !== undefined || input.Dimensions !== undefined || input.Period !== undefined)
-      throw new AwsError('InvalidParameterCombination', 'The parameters MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions, Period and Unit are mutually exclusive with Metrics.', 400);
+    if (
+      input.MetricName !== undefined ||
+      input.Namespace !== undefined ||
+      input.Statistic !== undefined ||
+      input.ExtendedStatistic !== undefined ||
+      input.Dimensions !== undefined ||
+      input.Period !== undefined
+    )
+      throw new AwsError(
+        'InvalidParameterCombination',
+        'The parameters MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions, Period and Unit are mutually exclusive with Metrics.',
+        400,
+      );
     checkQueries(input.Metrics);
-    if (input.Metrics.filter((m) => m.ReturnData !== false).length !== 1) throw validation('Exactly one element of the metrics list should return data.');
+    if (input.Metrics.filter((m) => m.ReturnData !== false).length !== 1)
+      throw validation('Exactly one element of the metrics list should return data.');
     const period = metricsPeriod(input.Metrics);
-    if (period * input.EvaluationPeriods > 86_400) throw validation('Metrics cannot be checked across more than a day (EvaluationPeriods * Period must be <= 86400)');
+    if (period * input.EvaluationPeriods > 86_400)
+      throw validation('Metrics cannot be checked across more than a day (EvaluationPeriods * Period must be <= 86400)');
   } else {
     if (input.MetricName === undefined) throw validation('MetricName must not be null');
     if (input.Namespace === undefined) throw validation('Namespace must not be null');
     if (input.Period === undefined) throw validation('Period must not be null');
     if (input.Statistic !== undefined && input.ExtendedStatistic !== undefined)
-      throw new AwsError('InvalidParameterCombination', 'The parameters Statistic and ExtendedStatistic are mutually exclusive and you have specified both.', 400);
+      throw new AwsError(
+        'InvalidParameterCombination',
+        'The parameters Statistic and ExtendedStatistic are mutually exclusive and you have specified both.',
+        400,
+      );
     if (input.Statistic === undefined && input.ExtendedStatistic === undefined)
       throw new AwsError('MissingParameter', 'One of the parameters Statistic or ExtendedStatistic must be specified.', 400);
-    if (input.Statistic !== undefined && !BASIC.includes(input.Statistic)) throw validation(`The value ${input.Statistic} for parameter Statistic is invalid.`);
+    if (input.Statistic !== undefined && !BASIC.includes(input.Statistic))
+      throw validation(`The value ${input.Statistic} for parameter Statistic is invalid.`);
     if (input.ExtendedStatistic !== undefined && percentileOf(input.ExtendedStatistic) === undefined)
       throw validation(`The value ${input.ExtendedStatistic} for parameter ExtendedStatistic is not supported.`);
     const p = input.Period;
     if (p < 60 ? ![10, 20, 30].includes(p) : p % 60 !== 0) throw validation('Period must be 10, 30 or a multiple of 60.');
-    if (p * input.EvaluationPeriods > 86_400) throw validation('Metrics cannot be checked across more than a day (EvaluationPeriods * Period must be <= 86400)');
+    if (p * input.EvaluationPeriods > 86_400)
+      throw validation('Metrics cannot be checked across more than a day (EvaluationPeriods * Period must be <= 86400)');
     if ((input.Dimensions?.length ?? 0) > 30) throw validation('The collection Dimensions must not have a size greater than 30.');
   }
   if (input.DatapointsToAlarm !== undefined && input.DatapointsToAlarm > input.EvaluationPeriods)
@@ -123,7 +145,9 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
     const { Tags, ActionsEnabled, ...config } = input;
     const existing = engine.get(ctx.account, ctx.region, input.AlarmName);
     if (existing && existing.type !== type)
-      throw validation(`An alarm named ${input.AlarmName} already exists as a ${existing.type === 'MetricAlarm' ? 'metric' : 'composite'} alarm.`);
+      throw validation(
+        `An alarm named ${input.AlarmName} already exists as a ${existing.type === 'MetricAlarm' ? 'metric' : 'composite'} alarm.`,
+      );
     const a: Alarm = existing
       ? { ...existing, config, actionsEnabled: ActionsEnabled ?? true, configUpdated: now }
       : {
@@ -172,7 +196,8 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
       }
       if (input.AlarmRule.length > 10_240) throw validation('AlarmRule must not be longer than 10240 characters.');
       const missing = [...refs].filter((r) => !engine.resolve(ctx.account, ctx.region, r));
-      if (missing.length) throw validation(`Could not save the composite alarm as alarms [${missing.join(', ')}] in the alarm rule do not exist`);
+      if (missing.length)
+        throw validation(`Could not save the composite alarm as alarms [${missing.join(', ')}] in the alarm rule do not exist`);
       if (refs.has(input.AlarmName) || refs.has(engine.arnOf(ctx.account, ctx.region, input.AlarmName)))
         throw validation('AlarmRule must not reference the alarm itself.');
       const a = put(ctx, 'CompositeAlarm', input);
@@ -181,17 +206,30 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
 
     DescribeAlarms(input, ctx) {
       if (input.AlarmNames?.length && input.AlarmNamePrefix !== undefined)
-        throw new AwsError('InvalidParameterCombination', 'The parameters AlarmNames and AlarmNamePrefix are mutually exclusive and you have specified both.', 400);
+        throw new AwsError(
+          'InvalidParameterCombination',
+          'The parameters AlarmNames and AlarmNamePrefix are mutually exclusive and you have specified both.',
+          400,
+        );
       const types = input.AlarmTypes?.length ? input.AlarmTypes : ['MetricAlarm'];
-      for (const t of types) if (t !== 'MetricAlarm' && t !== 'CompositeAlarm') throw validation(`The value ${t} for parameter AlarmTypes is invalid.`);
+      for (const t of types)
+        if (t !== 'MetricAlarm' && t !== 'CompositeAlarm') throw validation(`The value ${t} for parameter AlarmTypes is invalid.`);
       let family: Set<string> | undefined;
       if (input.ChildrenOfAlarmName !== undefined) {
         const parent = engine.get(ctx.account, ctx.region, input.ChildrenOfAlarmName);
-        family = new Set(parent?.type === 'CompositeAlarm' ? [...ruleAlarms(engine.rule(parent))].map((r) => engine.resolve(ctx.account, ctx.region, r)?.name ?? r) : []);
+        family = new Set(
+          parent?.type === 'CompositeAlarm'
+            ? [...ruleAlarms(engine.rule(parent))].map((r) => engine.resolve(ctx.account, ctx.region, r)?.name ?? r)
+            : [],
+        );
       } else if (input.ParentsOfAlarmName !== undefined) {
         const child = engine.get(ctx.account, ctx.region, input.ParentsOfAlarmName);
         family = new Set(
-          select(ctx, ['CompositeAlarm'], (c) => !!child && [...ruleAlarms(engine.rule(c))].some((r) => r === child.name || r === child.arn)).map((c) => c.name),
+          select(
+            ctx,
+            ['CompositeAlarm'],
+            (c) => !!child && [...ruleAlarms(engine.rule(c))].some((r) => r === child.name || r === child.arn),
+          ).map((c) => c.name),
         );
       }
       const names = input.AlarmNames?.length ? new Set(input.AlarmNames) : undefined;
@@ -205,7 +243,9 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
           (input.StateValue === undefined || a.state.value === input.StateValue) &&
           (!family || family.has(a.name)) &&
           (prefix === undefined ||
-            [...(a.config.AlarmActions ?? []), ...(a.config.OKActions ?? []), ...(a.config.InsufficientDataActions ?? [])].some((x: string) => x.startsWith(prefix))),
+            [...(a.config.AlarmActions ?? []), ...(a.config.OKActions ?? []), ...(a.config.InsufficientDataActions ?? [])].some(
+              (x: string) => x.startsWith(prefix),
+            )),
       );
       const max = input.MaxRecords ?? 50;
       const after = input.NextToken ? untoken(input.NextToken) : undefined;
@@ -241,7 +281,8 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
       const ascending = input.ScanBy === 'TimestampAscending';
       const limit = input.MaxRecords ?? 100;
       const afterId = input.NextToken ? Number(untoken(input.NextToken)) : undefined;
-      if (afterId !== undefined && !Number.isInteger(afterId)) throw new AwsError('InvalidNextToken', 'The service cannot complete the request because the NextToken is invalid.', 400);
+      if (afterId !== undefined && !Number.isInteger(afterId))
+        throw new AwsError('InvalidNextToken', 'The service cannot complete the request because the NextToken is invalid.', 400);
       const rows = store.queryHistory(ctx.account, ctx.region, {
         alarmName: input.AlarmName,
         types: input.AlarmTypes,
@@ -273,7 +314,11 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
       const now = ctx.clock.now();
       for (const a of alarms as Alarm[]) {
         engine.delete(a);
-        engine.history(a, now, 'ConfigurationUpdate', `Alarm "${a.name}" deleted`, { version: '1.0', type: 'Delete', deletedAlarm: a.config });
+        engine.history(a, now, 'ConfigurationUpdate', `Alarm "${a.name}" deleted`, {
+          version: '1.0',
+          type: 'Delete',
+          deletedAlarm: a.config,
+        });
       }
     },
 

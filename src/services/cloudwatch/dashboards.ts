@@ -40,7 +40,12 @@ export function checkDashboardBody(body: string): [Message[], Message[]] {
       if (typeof w !== 'object' || w === null || Array.isArray(w)) return err(at, 'Should be object');
       if (w.type === undefined) err(at, "Should have required property 'type'");
       else if (!TYPES.includes(w.type)) err(`${at}/type`, `Should be equal to one of the allowed values: ${TYPES.join(', ')}`);
-      for (const [k, min, max] of [['x', 0, 23], ['y', 0, Infinity], ['width', 1, 24], ['height', 1, 1000]] as const) {
+      for (const [k, min, max] of [
+        ['x', 0, 23],
+        ['y', 0, Infinity],
+        ['width', 1, 24],
+        ['height', 1, 1000],
+      ] as const) {
         const v = w[k];
         if (v === undefined) continue;
         if (!Number.isInteger(v)) err(`${at}/${k}`, 'Should be integer');
@@ -51,12 +56,14 @@ export function checkDashboardBody(body: string): [Message[], Message[]] {
         if (w.type !== undefined) err(at, "Should have required property 'properties'");
         return;
       }
-      if (typeof w.properties !== 'object' || w.properties === null || Array.isArray(w.properties)) return err(`${at}/properties`, 'Should be object');
+      if (typeof w.properties !== 'object' || w.properties === null || Array.isArray(w.properties))
+        return err(`${at}/properties`, 'Should be object');
       const p = w.properties;
       if (w.type === 'metric') {
         if (p.metrics === undefined && p.query === undefined) err(`${at}/properties`, "Should have required property 'metrics'");
         else if (p.metrics !== undefined && !Array.isArray(p.metrics)) err(`${at}/properties/metrics`, 'Should be array');
-        else (p.metrics ?? []).forEach((m: unknown, j: number) => Array.isArray(m) || err(`${at}/properties/metrics/${j}`, 'Should be array'));
+        else
+          (p.metrics ?? []).forEach((m: unknown, j: number) => Array.isArray(m) || err(`${at}/properties/metrics/${j}`, 'Should be array'));
       } else if (w.type === 'text') {
         if (typeof p.markdown !== 'string') err(`${at}/properties`, "Should have required property 'markdown'");
       } else if (w.type === 'alarm') {
@@ -82,8 +89,14 @@ export function dashboardHandlers(store: CloudwatchStore): CloudwatchHandlers {
         );
       const [errors, warnings] = checkDashboardBody(input.DashboardBody);
       if (errors.length) {
-        const list = errors.map((e) => `  {\n    "dataPath" : ${JSON.stringify(e.DataPath)},\n    "message" : ${JSON.stringify(e.Message)}\n  }`).join(',\n');
-        throw new AwsError('InvalidParameterInput', `The dashboard body is invalid, there are ${errors.length} validation errors:\n[\n${list}\n]`, 400);
+        const list = errors
+          .map((e) => `  {\n    "dataPath" : ${JSON.stringify(e.DataPath)},\n    "message" : ${JSON.stringify(e.Message)}\n  }`)
+          .join(',\n');
+        throw new AwsError(
+          'InvalidParameterInput',
+          `The dashboard body is invalid, there are ${errors.length} validation errors:\n[\n${list}\n]`,
+          400,
+        );
       }
       store.q.putDashboard.run(ctx.account, input.DashboardName, input.DashboardBody, ctx.clock.now());
       return { DashboardValidationMessages: warnings };
@@ -102,7 +115,12 @@ export function dashboardHandlers(store: CloudwatchStore): CloudwatchHandlers {
       );
       const page = rows.slice(0, 1000);
       return {
-        DashboardEntries: page.map((r) => ({ DashboardName: r.name, DashboardArn: dashboardArn(ctx.account, r.name), LastModified: new Date(r.modified), Size: r.size })),
+        DashboardEntries: page.map((r) => ({
+          DashboardName: r.name,
+          DashboardArn: dashboardArn(ctx.account, r.name),
+          LastModified: new Date(r.modified),
+          Size: r.size,
+        })),
         NextToken: rows.length > page.length ? encodeToken(page[page.length - 1].name) : undefined,
       };
     },

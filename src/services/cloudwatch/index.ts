@@ -41,7 +41,13 @@ export function createCloudwatch(env: ServiceEnv): CloudwatchInstance {
           store,
           { account, region },
           ns,
-          items.map((d) => ({ MetricName: d.metricName, Dimensions: d.dimensions, Value: d.value, Unit: d.unit, Timestamp: d.timestamp === undefined ? undefined : new Date(d.timestamp) })),
+          items.map((d) => ({
+            MetricName: d.metricName,
+            Dimensions: d.dimensions,
+            Value: d.value,
+            Unit: d.unit,
+            Timestamp: d.timestamp === undefined ? undefined : new Date(d.timestamp),
+          })),
           now,
         );
     } catch (err) {
@@ -80,6 +86,8 @@ export const cloudwatch: ServiceSpec<CloudwatchHandlers> = {
   queryCompatible: true,
   patch: cloudwatchPatch,
   // a large JSON PutMetricData is parsed, checked and folded into bucket rows in a worker thread
-  offload: { PutMetricData: { module: new URL('./ingest/prepare.js', import.meta.url).href, fn: 'preparePutMetricData', minBytes: 16 * 1024 } },
+  offload: {
+    PutMetricData: { module: new URL('./ingest/prepare.js', import.meta.url).href, fn: 'preparePutMetricData', minBytes: 16 * 1024 },
+  },
   create: createCloudwatch,
 };

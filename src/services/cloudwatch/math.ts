@@ -32,7 +32,8 @@ type Node =
   | { k: 'bin'; op: string; a: Node; b: Node }
   | { k: 'un'; op: string; a: Node };
 
-const TOKEN = /\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(==|!=|<=|>=|&&|\|\||[-+*/^(),<>!]))/y;
+const TOKEN =
+  /\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(==|!=|<=|>=|&&|\|\||[-+*/^(),<>!]))/y;
 
 function tokenize(src: string) {
   const out: { t: 'num' | 'id' | 'str' | 'op'; v: string }[] = [];
@@ -54,7 +55,21 @@ function tokenize(src: string) {
   return out;
 }
 
-const BINARY: Record<string, number> = { OR: 1, AND: 2, '==': 3, '!=': 3, '<': 3, '>': 3, '<=': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '^': 7 };
+const BINARY: Record<string, number> = {
+  OR: 1,
+  AND: 2,
+  '==': 3,
+  '!=': 3,
+  '<': 3,
+  '>': 3,
+  '<=': 3,
+  '>=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '^': 7,
+};
 
 export function parse(src: string): Node {
   const toks = tokenize(src);
@@ -122,8 +137,10 @@ export function parse(src: string): Node {
 export function references(n: Node, out = new Set<string>()): Set<string> {
   if (n.k === 'id') out.add(n.name);
   else if (n.k === 'call') n.args.forEach((a) => references(a, out));
-  else if (n.k === 'bin') { references(n.a, out); references(n.b, out); }
-  else if (n.k === 'un') references(n.a, out);
+  else if (n.k === 'bin') {
+    references(n.a, out);
+    references(n.b, out);
+  } else if (n.k === 'un') references(n.a, out);
   return out;
 }
 
@@ -131,19 +148,32 @@ const isSeries = (v: Value): v is Series => typeof v === 'object' && !Array.isAr
 
 function op2(op: string, x: number, y: number): number {
   switch (op) {
-    case '+': return x + y;
-    case '-': return x - y;
-    case '*': return x * y;
-    case '/': return x / y;
-    case '^': return x ** y;
-    case '==': return x === y ? 1 : 0;
-    case '!=': return x !== y ? 1 : 0;
-    case '<': return x < y ? 1 : 0;
-    case '>': return x > y ? 1 : 0;
-    case '<=': return x <= y ? 1 : 0;
-    case '>=': return x >= y ? 1 : 0;
-    case 'AND': return x !== 0 && y !== 0 ? 1 : 0;
-    case 'OR': return x !== 0 || y !== 0 ? 1 : 0;
+    case '+':
+      return x + y;
+    case '-':
+      return x - y;
+    case '*':
+      return x * y;
+    case '/':
+      return x / y;
+    case '^':
+      return x ** y;
+    case '==':
+      return x === y ? 1 : 0;
+    case '!=':
+      return x !== y ? 1 : 0;
+    case '<':
+      return x < y ? 1 : 0;
+    case '>':
+      return x > y ? 1 : 0;
+    case '<=':
+      return x <= y ? 1 : 0;
+    case '>=':
+      return x >= y ? 1 : 0;
+    case 'AND':
+      return x !== 0 && y !== 0 ? 1 : 0;
+    case 'OR':
+      return x !== 0 || y !== 0 ? 1 : 0;
   }
   throw new MathError(`Unknown operator ${op}`);
 }
@@ -163,7 +193,10 @@ function binaryOp(op: string, a: Value, b: Value): Value {
   let j = 0;
   for (let i = 0; i < a.ts.length; i++) {
     while (j < b.ts.length && b.ts[j] < a.ts[i]) j++;
-    if (j < b.ts.length && b.ts[j] === a.ts[i]) { ts.push(a.ts[i]); v.push(op2(op, a.v[i], b.v[j])); }
+    if (j < b.ts.length && b.ts[j] === a.ts[i]) {
+      ts.push(a.ts[i]);
+      v.push(op2(op, a.v[i], b.v[j]));
+    }
   }
   return { ts, v, period: a.period, label: a.label };
 }
@@ -181,7 +214,13 @@ const AGG: Record<string, Agg> = {
 };
 
 const ELEMENTWISE: Record<string, (x: number) => number> = {
-  ABS: Math.abs, CEIL: Math.ceil, FLOOR: Math.floor, LOG: Math.log, LOG10: Math.log10, SQRT: Math.sqrt, EXP: Math.exp,
+  ABS: Math.abs,
+  CEIL: Math.ceil,
+  FLOOR: Math.floor,
+  LOG: Math.log,
+  LOG10: Math.log10,
+  SQRT: Math.sqrt,
+  EXP: Math.exp,
 };
 
 function aggregate(name: string, arg: Value): Value {
@@ -222,7 +261,10 @@ function fill(s: Series, how: Value, grid: number[]): Series {
         if (prev >= 0 && next >= 0) x = v[prev] + ((s.v[next] - v[prev]) * (t - ts[prev])) / (s.ts[next] - ts[prev]);
       } else throw new MathError('FILL expects a number, REPEAT or LINEAR');
     }
-    if (x !== undefined) { ts.push(t); v.push(x); }
+    if (x !== undefined) {
+      ts.push(t);
+      v.push(x);
+    }
   }
   return { ...s, ts, v };
 }
@@ -303,7 +345,10 @@ function call(name: string, args: Node[], ctx: MathContext): Value {
         const v: number[] = [];
         c.ts.forEach((t, i) => {
           const x = c.v[i] !== 0 ? at(a, t) : b === undefined ? undefined : at(b, t);
-          if (x !== undefined) { ts.push(t); v.push(x); }
+          if (x !== undefined) {
+            ts.push(t);
+            v.push(x);
+          }
         });
         return { ...c, ts, v };
       };

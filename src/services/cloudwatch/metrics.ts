@@ -26,8 +26,14 @@ export function metricHandlers(store: CloudwatchStore): CloudwatchHandlers {
     ListMetrics(input, ctx) {
       const where = ['account = ?', 'region = ?', 'id > ?'];
       const args: unknown[] = [ctx.account, ctx.region, Number(readToken(input.NextToken)) || 0];
-      if (input.Namespace !== undefined) { where.push('namespace = ?'); args.push(input.Namespace); }
-      if (input.MetricName !== undefined) { where.push('name = ?'); args.push(input.MetricName); }
+      if (input.Namespace !== undefined) {
+        where.push('namespace = ?');
+        args.push(input.Namespace);
+      }
+      if (input.MetricName !== undefined) {
+        where.push('name = ?');
+        args.push(input.MetricName);
+      }
       if (input.RecentlyActive !== undefined) {
         if (input.RecentlyActive !== 'PT3H') throw invalid(`The value ${input.RecentlyActive} for parameter RecentlyActive is invalid.`);
         where.push('last_put >= ?');
@@ -57,7 +63,8 @@ export function metricHandlers(store: CloudwatchStore): CloudwatchHandlers {
       if ((stats.length === 0) === (ext.length === 0))
         throw combination('Must specify either Statistics or ExtendedStatistics, but not both.');
       for (const s of stats) if (!BASIC.includes(s)) throw invalid(`The value ${s} for parameter Statistics is not supported.`);
-      for (const s of ext) if (percentileOf(s) === undefined) throw invalid(`The value ${s} for parameter ExtendedStatistics is not supported.`);
+      for (const s of ext)
+        if (percentileOf(s) === undefined) throw invalid(`The value ${s} for parameter ExtendedStatistics is not supported.`);
       if (stats.length > 5 || ext.length > 10) throw invalid('The collection Statistics must not have a size greater than 5.');
       if (input.Unit !== undefined && !UNIT_SET.has(input.Unit)) throw invalid(`The value ${input.Unit} for parameter Unit is invalid.`);
       checkPeriod(input.Period);

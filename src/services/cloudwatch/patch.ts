@@ -24,8 +24,13 @@ export const cloudwatchPatch: ModelPatch = {
     'GetMetricStatistics.Period': { min: 1 },
     ComparisonOperator: {
       enum: [
-        'GreaterThanOrEqualToThreshold', 'GreaterThanThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold',
-        'LessThanLowerOrGreaterThanUpperThreshold', 'LessThanLowerThreshold', 'GreaterThanUpperThreshold',
+        'GreaterThanOrEqualToThreshold',
+        'GreaterThanThreshold',
+        'LessThanThreshold',
+        'LessThanOrEqualToThreshold',
+        'LessThanLowerOrGreaterThanUpperThreshold',
+        'LessThanLowerThreshold',
+        'GreaterThanUpperThreshold',
       ],
     },
     TreatMissingData: { enum: ['breaching', 'notBreaching', 'ignore', 'missing'] },

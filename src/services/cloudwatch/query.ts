@@ -26,7 +26,16 @@ const validation = (msg: string) => new AwsError('ValidationError', msg, 400);
 const ID = /^[a-z][a-zA-Z0-9_]*$/;
 
 /** One metric's statistic per period over [start, end). */
-export function metricSeries(store: CloudwatchStore, metricId: number | undefined, stat: string, period: number, start: number, end: number, unit: string | undefined, label: string): Series {
+export function metricSeries(
+  store: CloudwatchStore,
+  metricId: number | undefined,
+  stat: string,
+  period: number,
+  start: number,
+  end: number,
+  unit: string | undefined,
+  label: string,
+): Series {
   const s = alignStart(start, period);
   if (metricId === undefined) return { ts: [], v: [], period, label };
   let rows = store.points(metricId, s, end, percentileOf(stat) !== undefined);
@@ -35,7 +44,10 @@ export function metricSeries(store: CloudwatchStore, metricId: number | undefine
   const v: number[] = [];
   for (const p of fold(rows, s, period * 1000, false)) {
     const x = statistic(p, stat);
-    if (x !== undefined) { ts.push(p.ts); v.push(x); }
+    if (x !== undefined) {
+      ts.push(p.ts);
+      v.push(x);
+    }
   }
   return { ts, v, period, label };
 }
@@ -46,16 +58,19 @@ export function checkQueries(queries: Query[]) {
   const seen = new Set<string>();
   queries.forEach((q, i) => {
     const at = `MetricDataQueries.member.${i + 1}`;
-    if (!ID.test(q.Id)) throw validation(`The value ${q.Id} for parameter ${at}.Id is not matching the expected pattern ^[a-z][a-zA-Z0-9_]*$.`);
+    if (!ID.test(q.Id))
+      throw validation(`The value ${q.Id} for parameter ${at}.Id is not matching the expected pattern ^[a-z][a-zA-Z0-9_]*$.`);
     if (seen.has(q.Id)) throw validation('The values for parameter id in MetricDataQueries are not unique.');
     seen.add(q.Id);
-    if (q.Expression !== undefined && q.MetricStat) throw validation(`The parameters ${at}.Expression and ${at}.MetricStat are mutually exclusive and you have specified both.`);
+    if (q.Expression !== undefined && q.MetricStat)
+      throw validation(`The parameters ${at}.Expression and ${at}.MetricStat are mutually exclusive and you have specified both.`);
     if (q.Expression === undefined && !q.MetricStat) throw validation(`The parameter ${at}.MetricStat is required.`);
     if (q.MetricStat) {
       const p = q.MetricStat.Period;
       if (!Number.isInteger(p) || p < 1 || (p < 60 ? ![1, 5, 10, 30].includes(p) : p % 60 !== 0))
         throw validation(`The value ${p} for parameter ${at}.MetricStat.Period is invalid.`);
-      if (!isStatistic(q.MetricStat.Stat)) throw validation(`The value ${q.MetricStat.Stat} for parameter ${at}.MetricStat.Stat is not supported.`);
+      if (!isStatistic(q.MetricStat.Stat))
+        throw validation(`The value ${q.MetricStat.Stat} for parameter ${at}.MetricStat.Stat is not supported.`);
     }
   });
 }
@@ -78,8 +93,19 @@ export function runQueries(store: CloudwatchStore, scope: Scope, queries: Query[
       if (q.MetricStat) {
         const m = q.MetricStat.Metric;
         const metricId =
-          m.Namespace && m.MetricName ? store.findMetricId(scope.account, scope.region, m.Namespace, m.MetricName, dimsKey(m.Dimensions)) : undefined;
-        out = metricSeries(store, metricId, q.MetricStat.Stat, q.MetricStat.Period, start, end, q.MetricStat.Unit, q.Label ?? m.MetricName ?? q.Id);
+          m.Namespace && m.MetricName
+            ? store.findMetricId(scope.account, scope.region, m.Namespace, m.MetricName, dimsKey(m.Dimensions))
+            : undefined;
+        out = metricSeries(
+          store,
+          metricId,
+          q.MetricStat.Stat,
+          q.MetricStat.Period,
+          start,
+          end,
+          q.MetricStat.Unit,
+          q.Label ?? m.MetricName ?? q.Id,
+        );
       } else {
         let v: Value;
         try {
@@ -174,14 +200,17 @@ export function queryHandlers(store: CloudwatchStore): CloudwatchHandlers {
       let skip = 0;
       if (input.NextToken) {
         skip = Number((readToken(input.NextToken) ?? '').replace(/^offset:/, '') || NaN);
-        if (!Number.isInteger(skip) || skip < 0) throw new AwsError('InvalidNextToken', 'The service cannot complete the request because the NextToken is invalid.', 400);
+        if (!Number.isInteger(skip) || skip < 0)
+          throw new AwsError('InvalidNextToken', 'The service cannot complete the request because the NextToken is invalid.', 400);
       }
       const results = runQueries(store, ctx, input.MetricDataQueries, start, end).filter((r) => r.returnData);
       let offset = 0;
       let budget = max;
       let more = false;
       const MetricDataResults = results.map((r) => {
-        const idx = r.series.ts.map((_, i) => i).filter((i) => Number.isFinite(r.series.v[i]) && r.series.ts[i] >= start - r.series.period * 1000 && r.series.ts[i] < end);
+        const idx = r.series.ts
+          .map((_, i) => i)
+          .filter((i) => Number.isFinite(r.series.v[i]) && r.series.ts[i] >= start - r.series.period * 1000 && r.series.ts[i] < end);
         if (descending) idx.reverse();
         const from = Math.max(0, Math.min(idx.length, skip - offset));
         const take = Math.min(idx.length - from, budget);

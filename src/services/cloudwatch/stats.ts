@@ -49,8 +49,10 @@ export function fold(rows: PointRow[], start: number, periodMs: number, byUnit: 
       if (r[5] > p.max) p.max = r[5];
       if (vals !== undefined) {
         const more = decode(vals);
-        if (!more || p.noPercentiles) { (p.noPercentiles = true); (p.pairs = undefined); }
-        else p.pairs = p.pairs ? mergePairs(p.pairs, more) : more;
+        if (!more || p.noPercentiles) {
+          p.noPercentiles = true;
+          p.pairs = undefined;
+        } else p.pairs = p.pairs ? mergePairs(p.pairs, more) : more;
       }
     }
   }

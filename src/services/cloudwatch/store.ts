@@ -156,7 +156,6 @@ export interface HistoryRow {
 
 export type CloudwatchStore = ReturnType<typeof createCloudwatchStore>;
 
-
 interface MetricRef {
   id: number;
   touched: number;
@@ -171,7 +170,9 @@ export function createCloudwatchStore(store: Store) {
   store.migrate('cloudwatch', MIGRATIONS);
   const db = store.db;
   const q = {
-    metricByKey: db.prepare('SELECT id, last_put FROM cloudwatch_metrics WHERE account = ? AND region = ? AND namespace = ? AND name = ? AND dims = ?'),
+    metricByKey: db.prepare(
+      'SELECT id, last_put FROM cloudwatch_metrics WHERE account = ? AND region = ? AND namespace = ? AND name = ? AND dims = ?',
+    ),
     insertMetric: db.prepare('INSERT INTO cloudwatch_metrics (account, region, namespace, name, dims, last_put) VALUES (?, ?, ?, ?, ?, ?)'),
     touchMetric: db.prepare('UPDATE cloudwatch_metrics SET last_put = ? WHERE id = ?'),
     metricsIn: db.prepare('SELECT * FROM cloudwatch_metrics WHERE account = ? AND region = ? AND namespace = ?'),
@@ -196,7 +197,9 @@ export function createCloudwatchStore(store: Store) {
     ),
     putDashboard: db.prepare('INSERT OR REPLACE INTO cloudwatch_dashboards (account, name, body, modified) VALUES (?, ?, ?, ?)'),
     getDashboard: db.prepare('SELECT * FROM cloudwatch_dashboards WHERE account = ? AND name = ?'),
-    listDashboards: db.prepare('SELECT name, length(body) AS size, modified FROM cloudwatch_dashboards WHERE account = ? AND name >= ? ORDER BY name'),
+    listDashboards: db.prepare(
+      'SELECT name, length(body) AS size, modified FROM cloudwatch_dashboards WHERE account = ? AND name >= ? ORDER BY name',
+    ),
     deleteDashboard: db.prepare('DELETE FROM cloudwatch_dashboards WHERE account = ? AND name = ?'),
   };
 
@@ -247,7 +250,8 @@ export function createCloudwatchStore(store: Store) {
     q,
     prep,
     /** Called after each committed bucket write (the alarm engine mirrors recent buckets). */
-    onWrite: undefined as undefined | ((metricId: number, ts: number, unit: string, n: number, sum: number, min: number, max: number, vals: Buffer) => void),
+    onWrite: undefined as
+      undefined | ((metricId: number, ts: number, unit: string, n: number, sum: number, min: number, max: number, vals: Buffer) => void),
     transaction: <T>(fn: () => T) => tx(fn) as T,
     /** Forgets the cached ids (after a rolled-back transaction that may have inserted some). */
     forgetIds() {
@@ -335,25 +339,63 @@ export function createCloudwatchStore(store: Store) {
       return rows;
     },
 
-    history(account: string, region: string, alarmName: string, alarmType: string, ts: number, itemType: string, summary: string, data: string) {
+    history(
+      account: string,
+      region: string,
+      alarmName: string,
+      alarmType: string,
+      ts: number,
+      itemType: string,
+      summary: string,
+      data: string,
+    ) {
       q.insertHistory.run(account, region, alarmName, alarmType, ts, itemType, summary, data);
     },
 
     queryHistory(
       account: string,
       region: string,
-      f: { alarmName?: string; types?: string[]; itemType?: string; start?: number; end?: number; ascending: boolean; afterId?: number; limit: number },
+      f: {
+        alarmName?: string;
+        types?: string[];
+        itemType?: string;
+        start?: number;
+        end?: number;
+        ascending: boolean;
+        afterId?: number;
+        limit: number;
+      },
     ): HistoryRow[] {
       const where = ['account = ?', 'region = ?'];
       const args: unknown[] = [account, region];
-      if (f.alarmName !== undefined) { where.push('alarm_name = ?'); args.push(f.alarmName); }
-      if (f.types?.length) { where.push(`alarm_type IN (${f.types.map(() => '?').join(', ')})`); args.push(...f.types); }
-      if (f.itemType) { where.push('item_type = ?'); args.push(f.itemType); }
-      if (f.start !== undefined) { where.push('ts >= ?'); args.push(f.start); }
-      if (f.end !== undefined) { where.push('ts <= ?'); args.push(f.end); }
-      if (f.afterId !== undefined) { where.push(f.ascending ? 'id > ?' : 'id < ?'); args.push(f.afterId); }
+      if (f.alarmName !== undefined) {
+        where.push('alarm_name = ?');
+        args.push(f.alarmName);
+      }
+      if (f.types?.length) {
+        where.push(`alarm_type IN (${f.types.map(() => '?').join(', ')})`);
+        args.push(...f.types);
+      }
+      if (f.itemType) {
+        where.push('item_type = ?');
+        args.push(f.itemType);
+      }
+      if (f.start !== undefined) {
+        where.push('ts >= ?');
+        args.push(f.start);
+      }
+      if (f.end !== undefined) {
+        where.push('ts <= ?');
+        args.push(f.end);
+      }
+      if (f.afterId !== undefined) {
+        where.push(f.ascending ? 'id > ?' : 'id < ?');
+        args.push(f.afterId);
+      }
       const dir = f.ascending ? 'ASC' : 'DESC';
-      return prep(`SELECT id, alarm_name, alarm_type, ts, item_type, summary, data FROM cloudwatch_history WHERE ${where.join(' AND ')} ORDER BY id ${dir} LIMIT ?`).all(...args, f.limit) as HistoryRow[];
+      return prep(
+        `SELECT id, alarm_name, alarm_type, ts, item_type, summary, data FROM cloudwatch_history WHERE ${where.join(' AND ')} ORDER BY id ${dir} LIMIT ?`,
+      ).all(...args, f.limit) as HistoryRow[];
     },
 
     /** @throws ResourceNotFound (404) when the dashboard does not exist. */

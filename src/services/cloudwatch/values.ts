@@ -81,7 +81,10 @@ export class ValueCounts {
     for (let i = 0; i < slots.length; i += 2) if (slots[i + 1] !== 0) sorted[k++] = slots[i];
     if (n > 1) sorted.sort();
     let out: Pairs = new Float64Array(n * 2);
-    for (let i = 0; i < n; i++) { (out[2 * i] = sorted[i]); (out[2 * i + 1] = this.count(sorted[i])); }
+    for (let i = 0; i < n; i++) {
+      out[2 * i] = sorted[i];
+      out[2 * i + 1] = this.count(sorted[i]);
+    }
     if (n > MAX_PAIRS) out = compress(out);
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
@@ -116,9 +119,20 @@ export function mergePairs(x: Pairs, y: Pairs): Pairs {
   while (i < x.length || j < y.length) {
     let v: number;
     let c: number;
-    if (j >= y.length || (i < x.length && x[i] < y[j])) { (v = x[i]); (c = x[i + 1]); (i += 2); }
-    else if (i >= x.length || y[j] < x[i]) { (v = y[j]); (c = y[j + 1]); (j += 2); }
-    else { (v = x[i]); (c = x[i + 1] + y[j + 1]); (i += 2); (j += 2); }
+    if (j >= y.length || (i < x.length && x[i] < y[j])) {
+      v = x[i];
+      c = x[i + 1];
+      i += 2;
+    } else if (i >= x.length || y[j] < x[i]) {
+      v = y[j];
+      c = y[j + 1];
+      j += 2;
+    } else {
+      v = x[i];
+      c = x[i + 1] + y[j + 1];
+      i += 2;
+      j += 2;
+    }
     out[k++] = v;
     out[k++] = c;
   }
@@ -135,7 +149,11 @@ function compress(p: Pairs): Pairs {
     for (let i = 0; i < p.length; i += 2) {
       const v = p[i];
       const k = v === 0 ? 0 : Math.sign(v) * (1 + Math.floor(Math.log(Math.abs(v)) / logw + 1e6));
-      if (k !== key && count > 0) { out.push(sum / count, count); (sum = 0); (count = 0); }
+      if (k !== key && count > 0) {
+        out.push(sum / count, count);
+        sum = 0;
+        count = 0;
+      }
       key = k;
       sum += v * p[i + 1];
       count += p[i + 1];

@@ -44,7 +44,8 @@ export function globToRegExp(glob: string): RegExp {
         const atStart = i === 0 || glob[i - 1] === '/';
         const atEnd = i + 2 === glob.length || glob[i + 2] === '/';
         if (atStart && atEnd) {
-          if (i + 2 === glob.length) re += '.*'; // trailing "**": everything below
+          if (i + 2 === glob.length)
+            re += '.*'; // trailing "**": everything below
           else re += '(?:[^/]*/)*'; // "**/": zero or more directories
           i += i + 2 === glob.length ? 2 : 3;
           continue;

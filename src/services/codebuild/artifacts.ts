@@ -19,8 +19,17 @@ import { createReadStream } from 'node:fs';
 export function artifactTarget(artifacts: ProjectArtifactsOut, buildUuid: string, projectName: string, nameOverride?: string) {
   const name = nameOverride ?? artifacts.name ?? projectName;
   const parts = [artifacts.path, artifacts.namespaceType === 'BUILD_ID' ? buildUuid : undefined, name === '/' ? undefined : name];
-  const key = parts.filter((p) => p !== undefined && p !== '').join('/').replace(/\/+/g, '/').replace(/^\//, '');
-  return { bucket: String(artifacts.location).replace(/^arn:aws:s3:::/, '').replace(/\/.*$/, ''), key };
+  const key = parts
+    .filter((p) => p !== undefined && p !== '')
+    .join('/')
+    .replace(/\/+/g, '/')
+    .replace(/^\//, '');
+  return {
+    bucket: String(artifacts.location)
+      .replace(/^arn:aws:s3:::/, '')
+      .replace(/\/.*$/, ''),
+    key,
+  };
 }
 
 export const artifactLocation = (t: { bucket: string; key: string }) => `arn:aws:s3:::${t.bucket}${t.key ? `/${t.key}` : ''}`;
@@ -68,7 +77,10 @@ export async function uploadArtifacts(
   if (priv.pipeline) {
     for (const [i, out] of priv.pipeline.outputArtifacts.entries()) {
       const files = i === 0 ? (spec.artifacts ?? spec.secondaryArtifacts?.[out.name]) : spec.secondaryArtifacts?.[out.name];
-      if (!files) throw Object.assign(new Error(`no artifact definition in the buildspec for output artifact ${out.name}`), { statusCode: 'CLIENT_ERROR' });
+      if (!files)
+        throw Object.assign(new Error(`no artifact definition in the buildspec for output artifact ${out.name}`), {
+          statusCode: 'CLIENT_ERROR',
+        });
       log(`Uploading output artifact ${out.name}`);
       await zipTo(files, out.bucket, out.key);
     }
@@ -76,7 +88,8 @@ export async function uploadArtifacts(
   }
 
   const uuid = doc.id.slice(doc.id.indexOf(':') + 1);
-  const targets: { artifacts: ProjectArtifactsOut; files: ArtifactsSpec | undefined; label: string; out: BuildArtifacts | undefined }[] = [];
+  const targets: { artifacts: ProjectArtifactsOut; files: ArtifactsSpec | undefined; label: string; out: BuildArtifacts | undefined }[] =
+    [];
   if (priv.artifacts && priv.artifacts.type !== 'NO_ARTIFACTS')
     targets.push({ artifacts: priv.artifacts, files: spec.artifacts, label: 'primary artifact', out: doc.artifacts });
   for (const a of priv.secondaryArtifacts ?? [])

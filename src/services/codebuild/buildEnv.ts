@@ -18,19 +18,29 @@ export interface RoleCredentials {
 
 /** A failure of the build's setup with the phase context AWS records. */
 export class PhaseFailure extends Error {
-  constructor(readonly statusCode: string, message: string) {
+  constructor(
+    readonly statusCode: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 /** Temporary credentials of the build's service role, as CodeBuild gives every build (session AWSCodeBuild-<uuid>). */
-export async function roleCredentials(env: ServiceEnv, scope: Scope, doc: BuildDoc, log: (m: string) => void): Promise<RoleCredentials | undefined> {
+export async function roleCredentials(
+  env: ServiceEnv,
+  scope: Scope,
+  doc: BuildDoc,
+  log: (m: string) => void,
+): Promise<RoleCredentials | undefined> {
   if (!env.services.has('sts') || !doc.serviceRole) return undefined;
   // a service role is passed to CodeBuild within its account (iam:PassRole): a role that names
   // another account, even one trusting codebuild.amazonaws.com, is never assumed
   const roleAccount = parseArn(doc.serviceRole)?.account;
   if (roleAccount && roleAccount !== scope.account) {
-    log(`Could not assume the service role ${doc.serviceRole}: it belongs to account ${roleAccount}, not ${scope.account}; the build gets the account's credentials`);
+    log(
+      `Could not assume the service role ${doc.serviceRole}: it belongs to account ${roleAccount}, not ${scope.account}; the build gets the account's credentials`,
+    );
     return undefined;
   }
   try {

@@ -43,7 +43,13 @@ export function publishStateChange(bus: EventBus, scope: Scope, doc: BuildDoc) {
   });
 }
 
-export function publishPhaseChange(bus: EventBus, scope: Scope, doc: BuildDoc, phase: { phaseType: string; phaseStatus: string; startTime: number; endTime: number }, context: { statusCode: string; message: string }) {
+export function publishPhaseChange(
+  bus: EventBus,
+  scope: Scope,
+  doc: BuildDoc,
+  phase: { phaseType: string; phaseStatus: string; startTime: number; endTime: number },
+  context: { statusCode: string; message: string },
+) {
   bus.publish({
     'detail-type': 'CodeBuild Build Phase Change',
     source: 'aws.codebuild',

@@ -47,9 +47,11 @@ export class BuildLog {
       await this.services.call('logs', 'CreateLogGroup', { logGroupName: this.groupName }, this.scope).catch((e) => {
         if (e?.code !== 'ResourceAlreadyExistsException') throw e;
       });
-      await this.services.call('logs', 'CreateLogStream', { logGroupName: this.groupName, logStreamName: this.streamName }, this.scope).catch((e) => {
-        if (e?.code !== 'ResourceAlreadyExistsException') throw e;
-      });
+      await this.services
+        .call('logs', 'CreateLogStream', { logGroupName: this.groupName, logStreamName: this.streamName }, this.scope)
+        .catch((e) => {
+          if (e?.code !== 'ResourceAlreadyExistsException') throw e;
+        });
       return true;
     } catch (err) {
       log.warn('codebuild: cannot write build logs', { group: this.groupName, err: String(err) });
@@ -92,7 +94,12 @@ export class BuildLog {
       this.chain = this.chain.then(async () => {
         if (!(await this.ready)) return;
         try {
-          await this.services.call('logs', 'PutLogEvents', { logGroupName: this.groupName, logStreamName: this.streamName, logEvents: batch }, this.scope);
+          await this.services.call(
+            'logs',
+            'PutLogEvents',
+            { logGroupName: this.groupName, logStreamName: this.streamName, logEvents: batch },
+            this.scope,
+          );
         } catch (err) {
           log.warn('codebuild: build log lines lost', { group: this.groupName, lines: batch.length, err: String(err) });
         }

@@ -54,7 +54,9 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: St
   const secondaryArtifacts = input.secondaryArtifactsOverride ?? project.secondaryArtifacts ?? [];
   secondaryArtifacts.forEach((a, i) => checkArtifacts(a, `secondaryArtifactsOverride.${i + 1}.member`, true));
   if (source.type === 'CODEPIPELINE' && !ctx.pipeline)
-    throw invalidInput('Builds of a project whose source type is CODEPIPELINE can only be started by CodePipeline; override the source type to start one directly');
+    throw invalidInput(
+      'Builds of a project whose source type is CODEPIPELINE can only be started by CodePipeline; override the source type to start one directly',
+    );
   const overrides = input.environmentVariablesOverride ?? [];
   checkVariables(overrides, 'environmentVariablesOverride');
   const variables = new Map<string, EnvironmentVariable>((project.environment.environmentVariables ?? []).map((v) => [v.name, v]));
@@ -71,9 +73,11 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: St
   const streamName = logsConfig?.cloudWatchLogs?.streamName ? `${logsConfig.cloudWatchLogs.streamName}/${uuid}` : uuid;
   const cwStatus = logsConfig?.cloudWatchLogs?.status ?? 'ENABLED';
   const buildArtifact = (a: ProjectArtifacts): BuildArtifacts =>
-    a.type === 'S3' ? { location: artifactLocation(artifactTarget(a, uuid, project.name)) }
-    : a.type === 'CODEPIPELINE' && ctx.pipeline?.outputArtifacts[0] ? { location: `arn:aws:s3:::${ctx.pipeline.outputArtifacts[0].bucket}/${ctx.pipeline.outputArtifacts[0].key}` }
-    : { location: '' };
+    a.type === 'S3'
+      ? { location: artifactLocation(artifactTarget(a, uuid, project.name)) }
+      : a.type === 'CODEPIPELINE' && ctx.pipeline?.outputArtifacts[0]
+        ? { location: `arn:aws:s3:::${ctx.pipeline.outputArtifacts[0].bucket}/${ctx.pipeline.outputArtifacts[0].key}` }
+        : { location: '' };
   const tags = project.tags ?? [];
   const backendTag = tags.find((t) => t.key === 'opsbox:backend')?.value;
   const priv: BuildPrivate = {
@@ -100,7 +104,10 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: St
     source,
     secondarySources,
     secondarySourceVersions: input.secondarySourcesVersionOverride ?? project.secondarySourceVersions ?? [],
-    artifacts: { ...buildArtifact(artifacts), ...(artifacts.overrideArtifactName !== undefined && { overrideArtifactName: artifacts.overrideArtifactName }) },
+    artifacts: {
+      ...buildArtifact(artifacts),
+      ...(artifacts.overrideArtifactName !== undefined && { overrideArtifactName: artifacts.overrideArtifactName }),
+    },
     secondaryArtifacts: secondaryArtifacts.map((a) => ({ ...buildArtifact(a), artifactIdentifier: a.artifactIdentifier })),
     cache: input.cacheOverride ?? project.cache,
     environment: {
@@ -117,7 +124,11 @@ export function startBuild(store: CodebuildStore, runner: BuildRunner, input: St
       streamName,
       deepLink: `https://console.aws.amazon.com/cloudwatch/home?region=${ctx.region}#logsV2:log-groups/log-group/${encodeURIComponent(groupName)}/log-events/${encodeURIComponent(streamName)}`,
       cloudWatchLogsArn: arn('logs', ctx, `log-group:${groupName}:log-stream:${streamName}`),
-      cloudWatchLogs: { status: cwStatus, ...(logsConfig?.cloudWatchLogs?.groupName && { groupName }), ...(logsConfig?.cloudWatchLogs?.streamName && { streamName: logsConfig.cloudWatchLogs.streamName }) },
+      cloudWatchLogs: {
+        status: cwStatus,
+        ...(logsConfig?.cloudWatchLogs?.groupName && { groupName }),
+        ...(logsConfig?.cloudWatchLogs?.streamName && { streamName: logsConfig.cloudWatchLogs.streamName }),
+      },
       s3Logs: logsConfig?.s3Logs ?? { status: 'DISABLED', encryptionDisabled: false },
     },
     timeoutInMinutes: timeout,
@@ -148,7 +159,11 @@ const IDEMPOTENCY_MS = 5 * 60_000;
 
 export function buildHandlers(store: CodebuildStore, runner: BuildRunner): CodebuildHandlers {
   const tokens = new Map<string, { id: string; at: number; input: string }>();
-  const requireBuild = (scope: Scope, idOrArn: string) => store.build(scope, buildId(idOrArn, scope)) ?? (() => { throw buildNotFound(idOrArn); })();
+  const requireBuild = (scope: Scope, idOrArn: string) =>
+    store.build(scope, buildId(idOrArn, scope)) ??
+    (() => {
+      throw buildNotFound(idOrArn);
+    })();
   return {
     StartBuild(input, ctx) {
       const pipeline = ctx.internal?.codepipeline as StartContext['pipeline'];
@@ -179,7 +194,12 @@ export function buildHandlers(store: CodebuildStore, runner: BuildRunner): Codeb
       const old = requireBuild(ctx, input.id);
       if (old.buildStatus === 'IN_PROGRESS') throw invalidInput(`Build ${old.id} is in progress; only completed builds can be retried`);
       const priv = old.opsbox;
-      const doc = startBuild(store, runner, { ...priv.input, projectName: old.projectName }, { account: ctx.account, region: ctx.region, caller: ctx.caller, now: ctx.clock.now(), pipeline: priv.pipeline });
+      const doc = startBuild(
+        store,
+        runner,
+        { ...priv.input, projectName: old.projectName },
+        { account: ctx.account, region: ctx.region, caller: ctx.caller, now: ctx.clock.now(), pipeline: priv.pipeline },
+      );
       return { build: publicBuild(doc) };
     },
 

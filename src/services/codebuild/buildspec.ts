@@ -87,7 +87,16 @@ export class BuildspecError extends Error {
 }
 
 const PHASE_KEYS = new Set(['run-as', 'on-failure', 'runtime-versions', 'commands', 'finally']);
-const ARTIFACT_KEYS = new Set(['files', 'name', 'discard-paths', 'base-directory', 'exclude-paths', 'enable-symlinks', 's3-prefix', 'secondary-artifacts']);
+const ARTIFACT_KEYS = new Set([
+  'files',
+  'name',
+  'discard-paths',
+  'base-directory',
+  'exclude-paths',
+  'enable-symlinks',
+  's3-prefix',
+  'secondary-artifacts',
+]);
 const REPORT_KEYS = new Set(['files', 'base-directory', 'discard-paths', 'file-format']);
 const ENV_KEYS = new Set(['shell', 'variables', 'parameter-store', 'secrets-manager', 'exported-variables', 'git-credential-helper']);
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -105,9 +114,13 @@ export function parseBuildspec(text: string): Buildspec {
 
   const top = p.entries(root);
   const versionNode = top.get('version');
-  if (!versionNode || p.isNull(versionNode.value)) throw new BuildspecError('missing version: the buildspec must declare version 0.2 (or 0.1)');
+  if (!versionNode || p.isNull(versionNode.value))
+    throw new BuildspecError('missing version: the buildspec must declare version 0.2 (or 0.1)');
   const version = p.str(versionNode.value, 'version');
-  if (version !== '0.1' && version !== '0.2') throw new BuildspecError(`invalid buildspec version ${version} at line ${p.line(versionNode.value)}: supported versions are 0.1 and 0.2`);
+  if (version !== '0.1' && version !== '0.2')
+    throw new BuildspecError(
+      `invalid buildspec version ${version} at line ${p.line(versionNode.value)}: supported versions are 0.1 and 0.2`,
+    );
 
   const spec: Buildspec = { version, phases: {} };
   const runAs = top.get('run-as');
@@ -120,7 +133,9 @@ export function parseBuildspec(text: string): Buildspec {
   if (!phases || p.isNull(phases.value)) throw new BuildspecError('missing phases: the buildspec must declare at least one phase');
   for (const [name, pair] of p.entries(p.map(phases.value, 'phases'))) {
     if (!(PHASE_NAMES as readonly string[]).includes(name))
-      throw new BuildspecError(`unknown phase name ${name} at line ${p.line(pair.key as Node)}: allowed phases are install, pre_build, build, post_build`);
+      throw new BuildspecError(
+        `unknown phase name ${name} at line ${p.line(pair.key as Node)}: allowed phases are install, pre_build, build, post_build`,
+      );
     spec.phases[name as PhaseName] = readPhase(p, name as PhaseName, pair.value as Node | null);
   }
 
@@ -185,7 +200,8 @@ function readEnv(p: Reader, m: YAMLMap): NonNullable<Buildspec['env']> {
   if (exp && !p.isNull(exp.value)) {
     env.exportedVariables = p.strList(exp.value, 'ExportedVariables');
     for (const name of env.exportedVariables)
-      if (!ENV_NAME.test(name)) throw new BuildspecError(`invalid exported variable name ${JSON.stringify(name)} at line ${p.line(exp.value)}`);
+      if (!ENV_NAME.test(name))
+        throw new BuildspecError(`invalid exported variable name ${JSON.stringify(name)} at line ${p.line(exp.value)}`);
   }
   const gch = e.get('git-credential-helper');
   if (gch && !p.isNull(gch.value)) env.gitCredentialHelper = p.bool(gch.value, 'git-credential-helper');
@@ -271,7 +287,9 @@ class Reader {
       case 'MULTILINE_IMPLICIT_KEY':
         return `mapping values are not allowed in this context at line ${line}`;
       case 'BAD_INDENT':
-        return /Flow sequence/.test(err.message) ? `did not find expected ',' or ']' at line ${line}` : `did not find expected key at line ${line}`;
+        return /Flow sequence/.test(err.message)
+          ? `did not find expected ',' or ']' at line ${line}`
+          : `did not find expected key at line ${line}`;
       case 'DUPLICATE_KEY':
         return `mapping key already defined at line ${line}`;
       default:

@@ -10,19 +10,31 @@ import { isAbsolute, join, normalize } from 'node:path';
 import type { Scope } from '../../core/arn.js';
 import type { ProjectCacheOut } from './api.generated.js';
 
-export const localCacheEnabled = (cache: ProjectCacheOut | undefined) => cache?.type === 'LOCAL' && (cache.modes ?? []).includes('LOCAL_CUSTOM_CACHE');
+export const localCacheEnabled = (cache: ProjectCacheOut | undefined) =>
+  cache?.type === 'LOCAL' && (cache.modes ?? []).includes('LOCAL_CUSTOM_CACHE');
 
 /** The folder a cache path names: "node_modules/**\/*" → "node_modules". */
 function rootOf(path: string): string | undefined {
-  const stem = path.split('/').filter((part) => !/[*?[{]/.test(part)).join('/');
+  const stem = path
+    .split('/')
+    .filter((part) => !/[*?[{]/.test(part))
+    .join('/');
   const clean = normalize(stem || '.');
   if (isAbsolute(path) || clean.startsWith('..') || clean === '.') return undefined;
   return clean;
 }
 
-const cacheDir = (dataDir: string, scope: Scope, project: string) => join(dataDir, 'codebuild', 'cache', scope.account, scope.region, project);
+const cacheDir = (dataDir: string, scope: Scope, project: string) =>
+  join(dataDir, 'codebuild', 'cache', scope.account, scope.region, project);
 
-export async function restoreCache(dataDir: string, scope: Scope, project: string, paths: string[], srcDir: string, log: (m: string) => void) {
+export async function restoreCache(
+  dataDir: string,
+  scope: Scope,
+  project: string,
+  paths: string[],
+  srcDir: string,
+  log: (m: string) => void,
+) {
   const dir = cacheDir(dataDir, scope, project);
   for (const p of paths) {
     const root = rootOf(p);

@@ -93,7 +93,9 @@ export function generateDriver(spec: Buildspec, opts: { nonce: string }): string
     const body = isolated ? `( command eval ${shQuote(cmd)} )` : `command eval ${shQuote(cmd)}`;
     w(`  __opsbox_cur='${phase} ${label}'; __opsbox_m 'command ${phase} ${label}'; __opsbox_rc=0`);
     w(`  ${body} </dev/null || __opsbox_rc=$?`);
-    w(`  if [ "$__opsbox_rc" != 0 ]; then __opsbox_m "command-failed ${phase} ${label} $__opsbox_rc"; __opsbox_pf=1; __opsbox_failing; fi; __opsbox_cur=`);
+    w(
+      `  if [ "$__opsbox_rc" != 0 ]; then __opsbox_m "command-failed ${phase} ${label} $__opsbox_rc"; __opsbox_pf=1; __opsbox_failing; fi; __opsbox_cur=`,
+    );
   };
 
   for (const name of PHASE_NAMES) {
@@ -129,7 +131,10 @@ export function parseMarker(line: string, nonce: string): Marker | undefined {
   const at = line.lastIndexOf(tag);
   if (at < 0) return undefined;
   const before = at > 0 ? line.slice(0, at) : undefined;
-  const parts = line.slice(at + tag.length).replace(/\r$/, '').split(' ');
+  const parts = line
+    .slice(at + tag.length)
+    .replace(/\r$/, '')
+    .split(' ');
   const m = decode(parts);
   if (m && before !== undefined) m.before = before;
   return m;

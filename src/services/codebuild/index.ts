@@ -33,7 +33,12 @@ export function createCodebuild(env: ServiceEnv): ServiceInstance<CodebuildHandl
       /* not parameters */
     }
     const caller = { account: scope.account, arn: `arn:aws:iam::${scope.account}:root`, userId: scope.account, accessKeyId: '' };
-    const doc = startBuild(store, runner, { ...params, projectName: p.resource.slice('project/'.length) }, { ...scope, caller, now: env.clock.now() });
+    const doc = startBuild(
+      store,
+      runner,
+      { ...params, projectName: p.resource.slice('project/'.length) },
+      { ...scope, caller, now: env.clock.now() },
+    );
     log.info('codebuild: build started by a target', { id: doc.id, source: inv.source });
   });
   return {

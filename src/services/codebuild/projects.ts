@@ -32,12 +32,48 @@ export const projectName = (nameOrArn: string, scope: Scope) => {
   return arn?.resource.startsWith('project/') ? arn.resource.slice('project/'.length) : nameOrArn;
 };
 
-const SOURCE_TYPES = ['CODECOMMIT', 'CODEPIPELINE', 'GITHUB', 'GITLAB', 'GITLAB_SELF_MANAGED', 'S3', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'NO_SOURCE'];
+const SOURCE_TYPES = [
+  'CODECOMMIT',
+  'CODEPIPELINE',
+  'GITHUB',
+  'GITLAB',
+  'GITLAB_SELF_MANAGED',
+  'S3',
+  'BITBUCKET',
+  'GITHUB_ENTERPRISE',
+  'NO_SOURCE',
+];
 /** Source types whose code opsbox can fetch; the rest live outside this machine. */
 export const RUNNABLE_SOURCES = new Set(['CODECOMMIT', 'CODEPIPELINE', 'S3', 'NO_SOURCE']);
 const ARTIFACT_TYPES = ['CODEPIPELINE', 'S3', 'NO_ARTIFACTS'];
-const ENV_TYPES = ['WINDOWS_CONTAINER', 'LINUX_CONTAINER', 'LINUX_GPU_CONTAINER', 'ARM_CONTAINER', 'WINDOWS_SERVER_2019_CONTAINER', 'WINDOWS_SERVER_2022_CONTAINER', 'LINUX_LAMBDA_CONTAINER', 'ARM_LAMBDA_CONTAINER', 'LINUX_EC2', 'ARM_EC2', 'WINDOWS_EC2', 'MAC_ARM'];
-const COMPUTE_TYPES = ['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_MEDIUM', 'BUILD_GENERAL1_LARGE', 'BUILD_GENERAL1_XLARGE', 'BUILD_GENERAL1_2XLARGE', 'BUILD_LAMBDA_1GB', 'BUILD_LAMBDA_2GB', 'BUILD_LAMBDA_4GB', 'BUILD_LAMBDA_8GB', 'BUILD_LAMBDA_10GB', 'ATTRIBUTE_BASED_COMPUTE', 'CUSTOM_INSTANCE_TYPE'];
+const ENV_TYPES = [
+  'WINDOWS_CONTAINER',
+  'LINUX_CONTAINER',
+  'LINUX_GPU_CONTAINER',
+  'ARM_CONTAINER',
+  'WINDOWS_SERVER_2019_CONTAINER',
+  'WINDOWS_SERVER_2022_CONTAINER',
+  'LINUX_LAMBDA_CONTAINER',
+  'ARM_LAMBDA_CONTAINER',
+  'LINUX_EC2',
+  'ARM_EC2',
+  'WINDOWS_EC2',
+  'MAC_ARM',
+];
+const COMPUTE_TYPES = [
+  'BUILD_GENERAL1_SMALL',
+  'BUILD_GENERAL1_MEDIUM',
+  'BUILD_GENERAL1_LARGE',
+  'BUILD_GENERAL1_XLARGE',
+  'BUILD_GENERAL1_2XLARGE',
+  'BUILD_LAMBDA_1GB',
+  'BUILD_LAMBDA_2GB',
+  'BUILD_LAMBDA_4GB',
+  'BUILD_LAMBDA_8GB',
+  'BUILD_LAMBDA_10GB',
+  'ATTRIBUTE_BASED_COMPUTE',
+  'CUSTOM_INSTANCE_TYPE',
+];
 const VAR_TYPES = ['PLAINTEXT', 'PARAMETER_STORE', 'SECRETS_MANAGER'];
 const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$/;
 
@@ -54,9 +90,15 @@ export function checkSource(source: ProjectSourceOut | undefined, field: string,
   oneOf(source?.type, SOURCE_TYPES, `${field}.type`);
   if (secondary && !source.sourceIdentifier) throw invalidInput('Secondary source identifier must be specified');
   if (source.sourceIdentifier !== undefined && !/^[A-Za-z][A-Za-z0-9_]{0,127}$/.test(source.sourceIdentifier))
-    throw invalidInput(`Invalid source identifier: ${source.sourceIdentifier}. It must start with a letter and contain only letters, numbers and underscores`);
-  if (source.type === 'NO_SOURCE' && !source.buildspec) throw invalidInput('Project source buildspec cannot be empty when source type is NO_SOURCE');
-  if (['CODECOMMIT', 'S3', 'GITHUB', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'GITLAB', 'GITLAB_SELF_MANAGED'].includes(source.type) && !source.location)
+    throw invalidInput(
+      `Invalid source identifier: ${source.sourceIdentifier}. It must start with a letter and contain only letters, numbers and underscores`,
+    );
+  if (source.type === 'NO_SOURCE' && !source.buildspec)
+    throw invalidInput('Project source buildspec cannot be empty when source type is NO_SOURCE');
+  if (
+    ['CODECOMMIT', 'S3', 'GITHUB', 'BITBUCKET', 'GITHUB_ENTERPRISE', 'GITLAB', 'GITLAB_SELF_MANAGED'].includes(source.type) &&
+    !source.location
+  )
     throw invalidInput(`Source location must be specified for source type ${source.type}`);
   if (source.type === 'S3' && !/^[^/]+\/.+/.test(String(source.location).replace(/^arn:aws:s3:::/, '')))
     throw invalidInput(`Invalid source location: ${source.location}. Source location for S3 must be bucket/key or arn:aws:s3:::bucket/key`);
@@ -82,7 +124,8 @@ export function checkVariables(vars: EnvironmentVariableOut[], field: string) {
   vars.forEach((v, i) => {
     if (!v.name) throw invalidInput('Environment variable name must be specified');
     if (v.type !== undefined) oneOf(v.type, VAR_TYPES, `${field}.${i + 1}.member.type`);
-    if (v.name.startsWith('CODEBUILD_')) throw invalidInput(`Invalid environment variable name: ${v.name}. Environment variable names cannot start with CODEBUILD_`);
+    if (v.name.startsWith('CODEBUILD_'))
+      throw invalidInput(`Invalid environment variable name: ${v.name}. Environment variable names cannot start with CODEBUILD_`);
   });
 }
 
@@ -98,7 +141,8 @@ function checkProjectShape(p: ProjectDoc) {
     throw invalidInput('Build timeout must be between 5 and 2160 minutes');
   if (p.queuedTimeoutInMinutes !== undefined && (p.queuedTimeoutInMinutes < 5 || p.queuedTimeoutInMinutes > 480))
     throw invalidInput('Queued timeout must be between 5 and 480 minutes');
-  if (p.concurrentBuildLimit !== undefined && p.concurrentBuildLimit < 1) throw invalidInput('Project concurrent build limit must be at least 1');
+  if (p.concurrentBuildLimit !== undefined && p.concurrentBuildLimit < 1)
+    throw invalidInput('Project concurrent build limit must be at least 1');
 }
 
 /**
@@ -178,12 +222,24 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
       const order = input.sortOrder ?? (by === 'NAME' ? 'ASCENDING' : 'DESCENDING');
       const rows = store.projects(ctx);
       rows.sort((a, b) => {
-        const c = by === 'NAME' ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
-          : by === 'CREATED_TIME' ? a.created - b.created
-          : a.doc.lastModified - b.doc.lastModified;
+        const c =
+          by === 'NAME'
+            ? a.name < b.name
+              ? -1
+              : a.name > b.name
+                ? 1
+                : 0
+            : by === 'CREATED_TIME'
+              ? a.created - b.created
+              : a.doc.lastModified - b.doc.lastModified;
         return order === 'ASCENDING' ? c : -c;
       });
-      const page = pageByOffset(rows.map((r) => r.name), input.nextToken, 100, badToken);
+      const page = pageByOffset(
+        rows.map((r) => r.name),
+        input.nextToken,
+        100,
+        badToken,
+      );
       return { projects: page.items, nextToken: page.nextToken };
     },
 
@@ -193,7 +249,10 @@ export function projectHandlers(store: CodebuildStore): CodebuildHandlers {
       for (const name of CURATED_IMAGES) {
         const platform = name.includes('amazonlinux2') ? 'AMAZON_LINUX_2' : name.includes('amazonlinux') ? 'AMAZON_LINUX' : 'UBUNTU';
         const local = resolveImage(name);
-        const description = local === name ? `${name}: opsbox runs it as a local image of that name (tag one, or map it)` : `${name}: opsbox runs it as ${local}`;
+        const description =
+          local === name
+            ? `${name}: opsbox runs it as a local image of that name (tag one, or map it)`
+            : `${name}: opsbox runs it as ${local}`;
         (platforms.get(platform) ?? platforms.set(platform, []).get(platform)!).push({ name, description, versions: [name] });
       }
       return { platforms: [...platforms].map(([platform, images]) => ({ platform, languages: [{ language: 'STANDARD', images }] })) };

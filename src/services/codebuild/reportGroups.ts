@@ -21,18 +21,36 @@ const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9\-_]{1,127}$/;
 const notFound = (what: string) => new AwsError('ResourceNotFoundException', what, 400);
 
 function groupDoc(scope: Scope, name: string, type: string, exportConfig: ReportExportConfig, tags: TagList, now: number): ReportGroupDoc {
-  return { arn: arn('codebuild', scope, `report-group/${name}`), name, type, exportConfig, created: now, lastModified: now, tags, status: 'ACTIVE' };
+  return {
+    arn: arn('codebuild', scope, `report-group/${name}`),
+    name,
+    type,
+    exportConfig,
+    created: now,
+    lastModified: now,
+    tags,
+    status: 'ACTIVE',
+  };
 }
 
 const page = <T>(items: T[], token: string | undefined, max = 100) => pageByOffset(items, token, max, badToken);
 
 export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
-  const requireGroup = (scope: Scope, groupArn: string) => store.reportGroup(scope, groupArn) ?? (() => { throw notFound(`Report group not found: ${groupArn}`); })();
+  const requireGroup = (scope: Scope, groupArn: string) =>
+    store.reportGroup(scope, groupArn) ??
+    (() => {
+      throw notFound(`Report group not found: ${groupArn}`);
+    })();
   return {
     CreateReportGroup(input, ctx) {
       if (!GROUP_NAME.test(input.name)) throw invalidInput(`Invalid report group name: ${input.name}`);
       if (!['TEST', 'CODE_COVERAGE'].includes(input.type)) throw invalidInput(`Invalid report group type: ${input.type}`);
-      if (store.reportGroupByName(ctx, input.name)) throw new AwsError('ResourceAlreadyExistsException', `Report group already exists: ${arn('codebuild', ctx, `report-group/${input.name}`)}`, 400);
+      if (store.reportGroupByName(ctx, input.name))
+        throw new AwsError(
+          'ResourceAlreadyExistsException',
+          `Report group already exists: ${arn('codebuild', ctx, `report-group/${input.name}`)}`,
+          400,
+        );
       const doc = groupDoc(ctx, input.name, input.type, input.exportConfig, input.tags ?? [], ctx.clock.now());
       store.insertReportGroup(ctx, doc, doc.created);
       return { reportGroup: doc };
@@ -50,7 +68,9 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
     DeleteReportGroup(input, ctx) {
       requireGroup(ctx, input.arn);
       if (!input.deleteReports && store.reportArns({ account: '', region: '' }, input.arn).length)
-        throw invalidInput(`Cannot delete report group ${input.arn} because it has reports. Delete the reports first, or set deleteReports`);
+        throw invalidInput(
+          `Cannot delete report group ${input.arn} because it has reports. Delete the reports first, or set deleteReports`,
+        );
       store.deleteReportGroup(input.arn);
       return {};
     },
@@ -58,9 +78,21 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
     ListReportGroups(input, ctx) {
       const by = input.sortBy ?? 'CREATED_TIME';
       const rows = store.reportGroups(ctx);
-      rows.sort((a, b) => (by === 'NAME' ? (a.doc.name < b.doc.name ? -1 : 1) : by === 'CREATED_TIME' ? a.created - b.created : a.doc.lastModified - b.doc.lastModified));
+      rows.sort((a, b) =>
+        by === 'NAME'
+          ? a.doc.name < b.doc.name
+            ? -1
+            : 1
+          : by === 'CREATED_TIME'
+            ? a.created - b.created
+            : a.doc.lastModified - b.doc.lastModified,
+      );
       if ((input.sortOrder ?? 'ASCENDING') === 'DESCENDING') rows.reverse();
-      const p = page(rows.map((r) => r.doc.arn), input.nextToken, input.maxResults ?? 100);
+      const p = page(
+        rows.map((r) => r.doc.arn),
+        input.nextToken,
+        input.maxResults ?? 100,
+      );
       return { reportGroups: p.items, nextToken: p.nextToken };
     },
 
@@ -132,7 +164,14 @@ export function reportGroupHandlers(store: CodebuildStore): CodebuildHandlers {
 }
 
 /** Reads the build's report files and stores one report per group; returns the report ARNs. */
-export async function recordReports(env: ServiceEnv, store: CodebuildStore, scope: Scope, doc: BuildDoc, spec: Buildspec, srcDir: string): Promise<string[]> {
+export async function recordReports(
+  env: ServiceEnv,
+  store: CodebuildStore,
+  scope: Scope,
+  doc: BuildDoc,
+  spec: Buildspec,
+  srcDir: string,
+): Promise<string[]> {
   if (!spec.reports) return [];
   const arns: string[] = [];
   const now = env.clock.now();

@@ -179,7 +179,11 @@ export function parseCucumberJson(source: string, file: string): TestCase[] {
     const prefix = String(f?.name ?? '');
     for (const el of (f?.elements as XmlNode[] | undefined) ?? []) {
       if (el?.type === 'background') continue;
-      const steps: XmlNode[] = [...((el?.before as XmlNode[]) ?? []), ...((el?.steps as XmlNode[]) ?? []), ...((el?.after as XmlNode[]) ?? [])];
+      const steps: XmlNode[] = [
+        ...((el?.before as XmlNode[]) ?? []),
+        ...((el?.steps as XmlNode[]) ?? []),
+        ...((el?.after as XmlNode[]) ?? []),
+      ];
       let duration = 0;
       let status: TestStatus = 'SUCCEEDED';
       let message: string | undefined;
@@ -191,7 +195,8 @@ export function parseCucumberJson(source: string, file: string): TestCase[] {
           if (status !== 'FAILED') message = r.error_message ? String(r.error_message) : undefined;
           status = 'FAILED';
         } else if ((st === 'skipped' || st === 'pending' || st === 'undefined') && status === 'SUCCEEDED') status = 'SKIPPED';
-        else if (st !== 'passed' && st !== 'skipped' && st !== 'pending' && st !== 'undefined' && status === 'SUCCEEDED') status = 'UNKNOWN';
+        else if (st !== 'passed' && st !== 'skipped' && st !== 'pending' && st !== 'undefined' && status === 'SUCCEEDED')
+          status = 'UNKNOWN';
       }
       const t: TestCase = { testRawDataPath: file, prefix, name: String(el?.name ?? ''), status, durationInNanoSeconds: duration };
       if (message) t.message = message;

@@ -104,7 +104,10 @@ export class Run {
     } catch {
       queuedTimer.cancel();
       const status = active.reason ?? 'STOPPED';
-      this.closePhase(status, status === 'TIMED_OUT' ? { statusCode: 'BUILD_TIMED_OUT', message: 'Build has timed out in the queue.' } : undefined);
+      this.closePhase(
+        status,
+        status === 'TIMED_OUT' ? { statusCode: 'BUILD_TIMED_OUT', message: 'Build has timed out in the queue.' } : undefined,
+      );
       return this.finish(status);
     }
     queuedTimer.cancel();
@@ -132,7 +135,12 @@ export class Run {
     const signal = active.abort.signal;
     const interrupted = (): Status | undefined => (signal.aborted ? (active.reason ?? 'STOPPED') : undefined);
     const stopPhase = (s: Status) =>
-      this.closePhase(s, s === 'TIMED_OUT' ? { statusCode: 'BUILD_TIMED_OUT', message: 'Build has timed out. ' } : { statusCode: 'BUILD_STOPPED', message: 'Build was stopped by a user.' });
+      this.closePhase(
+        s,
+        s === 'TIMED_OUT'
+          ? { statusCode: 'BUILD_TIMED_OUT', message: 'Build has timed out. ' }
+          : { statusCode: 'BUILD_STOPPED', message: 'Build was stopped by a user.' },
+      );
 
     // PROVISIONING
     this.openPhase('PROVISIONING');
@@ -144,14 +152,14 @@ export class Run {
       this.logs.system(await backend.provision(this.doc.environment.image, signal));
     } catch (err) {
       const s = interrupted();
-      if (s) return stopPhase(s), s;
+      if (s) return (stopPhase(s), s);
       const message = err instanceof ProvisioningError ? err.message : String(err);
       const statusCode = err instanceof ProvisioningError ? err.contextStatusCode : 'CLIENT_ERROR';
       this.logs.system(`Phase context status code: ${statusCode} Message: ${message}`);
       this.closePhase('CLIENT_ERROR', { statusCode, message });
       return 'FAILED';
     }
-    if (interrupted()) return stopPhase(interrupted()!), interrupted()!;
+    if (interrupted()) return (stopPhase(interrupted()!), interrupted()!);
     this.closePhase('SUCCEEDED');
 
     // DOWNLOAD_SOURCE
@@ -169,14 +177,24 @@ export class Run {
       this.buildspec = await readBuildspec(this.env, this.scope, this.doc, srcDir);
       this.logs.system(`Processing environment variables`);
       const role = await roleCredentials(this.env, this.scope, this.doc, (m) => this.logs.system(m));
-      Object.assign(vars, buildVariables(this.env, this.scope, this.doc, this.buildspec, { ...fetched, srcDir: hostPaths ? srcDir : `${containerRoot}/src`, secondaryDirs: vars, role }));
+      Object.assign(
+        vars,
+        buildVariables(this.env, this.scope, this.doc, this.buildspec, {
+          ...fetched,
+          srcDir: hostPaths ? srcDir : `${containerRoot}/src`,
+          secondaryDirs: vars,
+          role,
+        }),
+      );
     } catch (err) {
       const s = interrupted();
-      if (s) return stopPhase(s), s;
+      if (s) return (stopPhase(s), s);
       const context =
-        err instanceof BuildspecError ? { statusCode: err.statusCode, message: err.message }
-        : err instanceof SourceError || err instanceof PhaseFailure ? { statusCode: err.statusCode, message: err.message }
-        : { statusCode: 'CLIENT_ERROR', message: String(err) };
+        err instanceof BuildspecError
+          ? { statusCode: err.statusCode, message: err.message }
+          : err instanceof SourceError || err instanceof PhaseFailure
+            ? { statusCode: err.statusCode, message: err.message }
+            : { statusCode: 'CLIENT_ERROR', message: String(err) };
       const phaseStatus = err instanceof SourceError ? 'CLIENT_ERROR' : 'FAILED';
       this.logs.system(`Phase complete: DOWNLOAD_SOURCE State: ${phaseStatus}`);
       this.logs.system(`Phase context status code: ${context.statusCode} Message: ${context.message}`);
@@ -188,7 +206,9 @@ export class Run {
     this.closePhase('SUCCEEDED');
 
     // INSTALL … POST_BUILD
-    const nonce = randomBytes(9).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+    const nonce = randomBytes(9)
+      .toString('base64url')
+      .replace(/[^A-Za-z0-9]/g, 'x');
     const scripts = join(work, 'opsbox');
     mkdirSync(scripts, { recursive: true });
     writeFileSync(join(scripts, 'driver.sh'), generateDriver(this.buildspec, { nonce }));
@@ -228,12 +248,16 @@ export class Run {
     }
     if (!sawDone) {
       // the shell died (a command ran `exit`, or the engine lost the container)
-      const ctx = { statusCode: 'COMMAND_EXECUTION_ERROR', message: `Error while executing command: the build's shell exited with ${result.exitCode ?? result.signal}` };
+      const ctx = {
+        statusCode: 'COMMAND_EXECUTION_ERROR',
+        message: `Error while executing command: the build's shell exited with ${result.exitCode ?? result.signal}`,
+      };
       if (!this.doc.phases[this.doc.phases.length - 1].phaseStatus) this.closePhase('FAILED', ctx);
       else this.failed = true;
     }
 
-    if (cachePaths.length && !this.failed) await saveCache(this.env.config.dataDir, this.scope, project, cachePaths, srcDir, (m) => this.logs.system(m));
+    if (cachePaths.length && !this.failed)
+      await saveCache(this.env.config.dataDir, this.scope, project, cachePaths, srcDir, (m) => this.logs.system(m));
 
     // UPLOAD_ARTIFACTS: attempted whenever the build got as far as BUILD, as on AWS
     if (this.reachedBuild) {
@@ -266,7 +290,11 @@ export class Run {
         this.logs.system(`Entering phase ${m.phase}`);
         const runtimes = m.phase === 'INSTALL' ? this.buildspec!.phases.install?.runtimeVersions : undefined;
         if (runtimes)
-          this.logs.system(`Processing runtime-versions ${Object.entries(runtimes).map(([k, v]) => `${k}: ${v}`).join(', ')}: the build's image provides its runtimes (opsbox does not switch them)`);
+          this.logs.system(
+            `Processing runtime-versions ${Object.entries(runtimes)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(', ')}: the build's image provides its runtimes (opsbox does not switch them)`,
+          );
         break;
       case 'command':
         this.logs.system(`Running command ${commandOf(this.buildspec!, m.phase, m.index, m.finally) ?? ''}`);
@@ -296,7 +324,15 @@ export class Run {
     }
   }
 
-  private async fetchSources(srcDir: string, work: string, tmp: string, containerRoot: string, hostPaths: boolean, mounts: { host: string; container: string }[], vars: Record<string, string>) {
+  private async fetchSources(
+    srcDir: string,
+    work: string,
+    tmp: string,
+    containerRoot: string,
+    hostPaths: boolean,
+    mounts: { host: string; container: string }[],
+    vars: Record<string, string>,
+  ) {
     const pipeline = this.priv.pipeline;
     const primary: SourceToFetch = { ...this.doc.source };
     const secondaries: SourceToFetch[] = (this.doc.secondarySources ?? []).map((s) => ({ ...s }));
@@ -338,7 +374,14 @@ export class Run {
       const d = dims.length ? dims : undefined;
       this.env.metrics.put(this.scope.account, this.scope.region, [
         { namespace: 'AWS/CodeBuild', metricName: 'Builds', dimensions: d, value: 1, unit: 'Count', timestamp: now },
-        { namespace: 'AWS/CodeBuild', metricName: status === 'SUCCEEDED' ? 'SucceededBuilds' : 'FailedBuilds', dimensions: d, value: 1, unit: 'Count', timestamp: now },
+        {
+          namespace: 'AWS/CodeBuild',
+          metricName: status === 'SUCCEEDED' ? 'SucceededBuilds' : 'FailedBuilds',
+          dimensions: d,
+          value: 1,
+          unit: 'Count',
+          timestamp: now,
+        },
         { namespace: 'AWS/CodeBuild', metricName: 'Duration', dimensions: d, value: seconds, unit: 'Seconds', timestamp: now },
       ]);
     }
@@ -348,7 +391,10 @@ export class Run {
   endInterrupted() {
     const last = this.doc.phases[this.doc.phases.length - 1];
     if (last && !last.phaseStatus) this.closePhase('FAULT', { statusCode: 'FAULT', message: 'opsbox stopped while the build was running' });
-    rmSync(join(this.env.config.dataDir, 'codebuild', 'builds', this.doc.id.slice(this.doc.id.indexOf(':') + 1)), { recursive: true, force: true });
+    rmSync(join(this.env.config.dataDir, 'codebuild', 'builds', this.doc.id.slice(this.doc.id.indexOf(':') + 1)), {
+      recursive: true,
+      force: true,
+    });
     void this.finish('FAULT');
   }
 }

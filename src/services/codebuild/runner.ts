@@ -23,7 +23,12 @@ export interface BuildPrivate {
   /** 'host' or 'container' when the project asks for one (tag opsbox:backend). */
   backend?: 'host' | 'container';
   /** The pipeline's action that started the build (CodePipeline passes it as internal.codepipeline). */
-  pipeline?: { pipelineName?: string; inputArtifacts: { name: string; bucket: string; key: string; revision?: string }[]; outputArtifacts: { name: string; bucket: string; key: string }[]; primarySource?: string };
+  pipeline?: {
+    pipelineName?: string;
+    inputArtifacts: { name: string; bucket: string; key: string; revision?: string }[];
+    outputArtifacts: { name: string; bucket: string; key: string }[];
+    primarySource?: string;
+  };
 }
 
 const MAX_RUNNING = Number(process.env.OPSBOX_CODEBUILD_CONCURRENCY) || 4;
@@ -59,7 +64,9 @@ export class BuildRunner {
     const abort = new AbortController();
     const active: Active = { abort, done: Promise.resolve() };
     const run = new Run(this, this.env, this.store, scope, doc);
-    active.done = run.execute(active).catch((err) => log.error('codebuild: build crashed', { id: doc.id, err: err instanceof Error ? err.stack : String(err) }));
+    active.done = run
+      .execute(active)
+      .catch((err) => log.error('codebuild: build crashed', { id: doc.id, err: err instanceof Error ? err.stack : String(err) }));
     this.active.set(doc.id, active);
     active.done.finally(() => this.active.delete(doc.id));
   }

@@ -16,7 +16,10 @@ import { extractZip, spool, ZipError } from '../../core/zip.js';
 const exec = promisify(execFile);
 
 export class SourceError extends Error {
-  constructor(message: string, readonly statusCode = 'CLIENT_ERROR') {
+  constructor(
+    message: string,
+    readonly statusCode = 'CLIENT_ERROR',
+  ) {
     super(message);
   }
 }
@@ -36,9 +39,13 @@ export interface FetchedSource {
 
 /** The repository name in a CodeCommit clone URL (https://git-codecommit.<region>.amazonaws.com/v1/repos/<name>, or opsbox's own). */
 export function codecommitRepo(location: string, defaultRegion: string): { name: string; region: string } | undefined {
-  const m = /^(?:https?|codecommit):\/\/([^/]*)\/v1\/repos\/([^/?#]+)\/?$/.exec(location) ?? /^codecommit::([a-z0-9-]+):\/\/([^/?#]+)$/.exec(location);
+  const m =
+    /^(?:https?|codecommit):\/\/([^/]*)\/v1\/repos\/([^/?#]+)\/?$/.exec(location) ??
+    /^codecommit::([a-z0-9-]+):\/\/([^/?#]+)$/.exec(location);
   if (!m) return undefined;
-  const region = /git-codecommit(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/.exec(m[1])?.[1] ?? (location.startsWith('codecommit::') ? m[1] : defaultRegion);
+  const region =
+    /git-codecommit(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/.exec(m[1])?.[1] ??
+    (location.startsWith('codecommit::') ? m[1] : defaultRegion);
   return { name: decodeURIComponent(m[2]), region };
 }
 
@@ -65,13 +72,19 @@ export async function fetchSource(
     case 'S3': {
       const loc = s3Location(source.location ?? '');
       if (!loc) throw new SourceError(`CLIENT_ERROR: invalid S3 location ${source.location} for ${which}`);
-      if (loc.key.endsWith('/')) throw new SourceError(`CLIENT_ERROR: opsbox reads S3 sources from a zip object; ${source.location} is a folder. Zip it, or point the source at the zip`);
+      if (loc.key.endsWith('/'))
+        throw new SourceError(
+          `CLIENT_ERROR: opsbox reads S3 sources from a zip object; ${source.location} is a folder. Zip it, or point the source at the zip`,
+        );
       await fetchZip(env, scope, loc.bucket, loc.key, version, dir, tmpDir, which, version);
       return { resolvedVersion: version };
     }
     case 'CODEPIPELINE': {
       const a = source.artifact;
-      if (!a) throw new SourceError(`CLIENT_ERROR: no input artifact for ${which}: builds of a CODEPIPELINE project are started by a pipeline action`);
+      if (!a)
+        throw new SourceError(
+          `CLIENT_ERROR: no input artifact for ${which}: builds of a CODEPIPELINE project are started by a pipeline action`,
+        );
       await fetchZip(env, scope, a.bucket, a.key, undefined, dir, tmpDir, which, version);
       return {};
     }
@@ -82,9 +95,22 @@ export async function fetchSource(
   }
 }
 
-async function fetchZip(env: ServiceEnv, scope: { account: string }, bucket: string, key: string, versionId: string | undefined, dir: string, tmpDir: string, which: string, version?: string) {
+async function fetchZip(
+  env: ServiceEnv,
+  scope: { account: string },
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+  dir: string,
+  tmpDir: string,
+  which: string,
+  version?: string,
+) {
   const obj = await env.objects.read(scope.account, bucket, key, versionId);
-  if (!obj) throw new SourceError(`CLIENT_ERROR: NoSuchKey: The specified key does not exist. for ${which} and source version ${version ?? ''}`.trimEnd());
+  if (!obj)
+    throw new SourceError(
+      `CLIENT_ERROR: NoSuchKey: The specified key does not exist. for ${which} and source version ${version ?? ''}`.trimEnd(),
+    );
   const file = join(tmpDir, `source-${Math.random().toString(36).slice(2)}.zip`);
   try {
     await spool(obj.body, file);
@@ -97,9 +123,17 @@ async function fetchZip(env: ServiceEnv, scope: { account: string }, bucket: str
   }
 }
 
-const git = (args: string[], cwd?: string) => exec('git', args, { cwd, maxBuffer: 1 << 20, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+const git = (args: string[], cwd?: string) =>
+  exec('git', args, { cwd, maxBuffer: 1 << 20, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
 
-async function cloneCodecommit(env: ServiceEnv, scope: { account: string; region: string }, location: string, version: string | undefined, dir: string, which: string): Promise<FetchedSource> {
+async function cloneCodecommit(
+  env: ServiceEnv,
+  scope: { account: string; region: string },
+  location: string,
+  version: string | undefined,
+  dir: string,
+  which: string,
+): Promise<FetchedSource> {
   const ref = codecommitRepo(location, scope.region);
   const repo = ref && env.repos.resolve(scope.account, ref.region, ref.name);
   if (!repo) throw new SourceError(`CLIENT_ERROR: repository not found for ${which} and source version ${version ?? ''}`.trimEnd());

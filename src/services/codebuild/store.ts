@@ -38,70 +38,82 @@ import type { BuildPrivate } from './runner.js';
 type With<T, U> = Omit<T, keyof U> & U;
 
 /** A project as CreateProject/UpdateProject store it (projects.ts projectDoc()). */
-export type ProjectDoc = With<ProjectOut, {
-  name: string;
-  arn: string;
-  source: ProjectSource;
-  secondarySources: ProjectSource[];
-  secondarySourceVersions: ProjectSourceVersion[];
-  artifacts: ProjectArtifacts;
-  secondaryArtifacts: ProjectArtifacts[];
-  cache: ProjectCache;
-  environment: ProjectEnvironment;
-  serviceRole: string;
-  timeoutInMinutes: number;
-  queuedTimeoutInMinutes: number;
-  encryptionKey: string;
-  tags: TagList;
-  created: number;
-  lastModified: number;
-  logsConfig: LogsConfig;
-}>;
+export type ProjectDoc = With<
+  ProjectOut,
+  {
+    name: string;
+    arn: string;
+    source: ProjectSource;
+    secondarySources: ProjectSource[];
+    secondarySourceVersions: ProjectSourceVersion[];
+    artifacts: ProjectArtifacts;
+    secondaryArtifacts: ProjectArtifacts[];
+    cache: ProjectCache;
+    environment: ProjectEnvironment;
+    serviceRole: string;
+    timeoutInMinutes: number;
+    queuedTimeoutInMinutes: number;
+    encryptionKey: string;
+    tags: TagList;
+    created: number;
+    lastModified: number;
+    logsConfig: LogsConfig;
+  }
+>;
 
 /** A phase of a build; `pendingContext` (the failed command's context, until the phase ends) is opsbox's own. */
-export type BuildPhaseDoc = With<BuildPhaseOut, {
-  phaseType: string;
-  startTime: number;
-  endTime?: number;
-  pendingContext?: { statusCode: string; message: string };
-}>;
+export type BuildPhaseDoc = With<
+  BuildPhaseOut,
+  {
+    phaseType: string;
+    startTime: number;
+    endTime?: number;
+    pendingContext?: { statusCode: string; message: string };
+  }
+>;
 
 /** A build as StartBuild stores it (builds.ts startBuild()); `opsbox` is never returned (publicBuild()). */
-export type BuildDoc = With<BuildOut, {
-  id: string;
-  arn: string;
-  buildNumber: number;
-  startTime: number;
-  endTime?: number;
-  currentPhase: string;
-  projectName: string;
-  buildStatus: string;
-  phases: BuildPhaseDoc[];
-  source: ProjectSource;
-  secondarySources: ProjectSource[];
-  secondarySourceVersions: ProjectSourceVersion[];
-  artifacts: BuildArtifacts;
-  secondaryArtifacts: BuildArtifacts[];
-  cache: ProjectCache;
-  environment: ProjectEnvironment;
-  serviceRole: string;
-  logs: LogsLocationOut & { groupName: string; streamName: string; deepLink: string };
-  timeoutInMinutes: number;
-  queuedTimeoutInMinutes: number;
-  initiator: string;
-  encryptionKey: string;
-  opsbox: BuildPrivate;
-}>;
+export type BuildDoc = With<
+  BuildOut,
+  {
+    id: string;
+    arn: string;
+    buildNumber: number;
+    startTime: number;
+    endTime?: number;
+    currentPhase: string;
+    projectName: string;
+    buildStatus: string;
+    phases: BuildPhaseDoc[];
+    source: ProjectSource;
+    secondarySources: ProjectSource[];
+    secondarySourceVersions: ProjectSourceVersion[];
+    artifacts: BuildArtifacts;
+    secondaryArtifacts: BuildArtifacts[];
+    cache: ProjectCache;
+    environment: ProjectEnvironment;
+    serviceRole: string;
+    logs: LogsLocationOut & { groupName: string; streamName: string; deepLink: string };
+    timeoutInMinutes: number;
+    queuedTimeoutInMinutes: number;
+    initiator: string;
+    encryptionKey: string;
+    opsbox: BuildPrivate;
+  }
+>;
 
-export type ReportGroupDoc = With<ReportGroupOut, {
-  arn: string;
-  name: string;
-  type: string;
-  exportConfig: ReportExportConfig;
-  tags: TagList;
-  created: number;
-  lastModified: number;
-}>;
+export type ReportGroupDoc = With<
+  ReportGroupOut,
+  {
+    arn: string;
+    name: string;
+    type: string;
+    exportConfig: ReportExportConfig;
+    tags: TagList;
+    created: number;
+    lastModified: number;
+  }
+>;
 
 export type ReportDoc = With<ReportOut, { arn: string; reportGroupArn: string; status: string; created: number; expired: number }>;
 
@@ -176,10 +188,16 @@ export class CodebuildStore {
       buildIds: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? ORDER BY seq DESC'),
       buildIdsAsc: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? ORDER BY seq ASC'),
       buildIdsForProject: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq DESC'),
-      buildIdsForProjectAsc: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq ASC'),
+      buildIdsForProjectAsc: db.prepare(
+        'SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq ASC',
+      ),
       running: db.prepare("SELECT doc, account, region FROM codebuild_builds WHERE status = 'IN_PROGRESS'"),
-      runningForProject: db.prepare("SELECT COUNT(*) AS n FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? AND status = 'IN_PROGRESS'"),
-      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM (SELECT seq FROM codebuild_builds UNION ALL SELECT seq FROM codebuild_reports)'),
+      runningForProject: db.prepare(
+        "SELECT COUNT(*) AS n FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? AND status = 'IN_PROGRESS'",
+      ),
+      maxSeq: db.prepare(
+        'SELECT COALESCE(MAX(seq), 0) AS m FROM (SELECT seq FROM codebuild_builds UNION ALL SELECT seq FROM codebuild_reports)',
+      ),
       groupGet: db.prepare('SELECT doc FROM codebuild_report_groups WHERE arn = ? AND account = ? AND region = ?'),
       groupByName: db.prepare('SELECT doc FROM codebuild_report_groups WHERE account = ? AND region = ? AND name = ?'),
       groupInsert: db.prepare('INSERT INTO codebuild_report_groups (account, region, name, arn, created, doc) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -218,7 +236,12 @@ export class CodebuildStore {
 
   requireProject(scope: Scope, name: string): ProjectDoc {
     const p = this.project(scope, name);
-    if (!p) throw new AwsError('ResourceNotFoundException', `Project cannot be found: arn:aws:codebuild:${scope.region}:${scope.account}:project/${name}`, 400);
+    if (!p)
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `Project cannot be found: arn:aws:codebuild:${scope.region}:${scope.account}:project/${name}`,
+        400,
+      );
     return p;
   }
 
@@ -268,8 +291,12 @@ export class CodebuildStore {
 
   buildIds(scope: Scope, ascending: boolean, project?: string): string[] {
     const stmt = project
-      ? ascending ? this.s.buildIdsForProjectAsc : this.s.buildIdsForProject
-      : ascending ? this.s.buildIdsAsc : this.s.buildIds;
+      ? ascending
+        ? this.s.buildIdsForProjectAsc
+        : this.s.buildIdsForProject
+      : ascending
+        ? this.s.buildIdsAsc
+        : this.s.buildIds;
     const rows = (project ? stmt.all(scope.account, scope.region, project) : stmt.all(scope.account, scope.region)) as { id: string }[];
     return rows.map((r) => r.id);
   }
@@ -315,7 +342,10 @@ export class CodebuildStore {
   }
 
   reportGroups(scope: Scope): { doc: ReportGroupDoc; created: number }[] {
-    return (this.s.groupList.all(scope.account, scope.region) as { doc: string; created: number }[]).map((r) => ({ doc: JSON.parse(r.doc), created: r.created }));
+    return (this.s.groupList.all(scope.account, scope.region) as { doc: string; created: number }[]).map((r) => ({
+      doc: JSON.parse(r.doc),
+      created: r.created,
+    }));
   }
 
   /** The caller's report of that ARN (another account's or region's is not found). */
@@ -344,7 +374,9 @@ export class CodebuildStore {
   }
 
   reportArns(scope: Scope, groupArn?: string): string[] {
-    const rows = (groupArn ? this.s.reportsForGroup.all(groupArn) : this.s.reportsForAccount.all(scope.account, scope.region)) as { arn: string }[];
+    const rows = (groupArn ? this.s.reportsForGroup.all(groupArn) : this.s.reportsForAccount.all(scope.account, scope.region)) as {
+      arn: string;
+    }[];
     return rows.map((r) => r.arn);
   }
 

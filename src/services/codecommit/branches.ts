@@ -44,7 +44,15 @@ export async function requireBranch(cc: Codecommit, row: RepoRow, branch: string
 }
 
 /** Moves refs/heads/<branch> from old to next and publishes the change; false if it moved meanwhile. */
-export async function moveBranch(cc: Codecommit, row: RepoRow, branch: string, next: string, old: string, callerArn: string, merge?: Parameters<Codecommit['refsChanged']>[3]) {
+export async function moveBranch(
+  cc: Codecommit,
+  row: RepoRow,
+  branch: string,
+  next: string,
+  old: string,
+  callerArn: string,
+  merge?: Parameters<Codecommit['refsChanged']>[3],
+) {
   const ref = `refs/heads/${branch}`;
   const ok = await cc.refUpdater(row).update(ref, next, old);
   if (ok) await cc.refsChanged(row, [{ ref, old, next }], callerArn, merge);

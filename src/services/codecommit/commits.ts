@@ -113,8 +113,13 @@ export function commitHandlers(cc: Codecommit): CodecommitHandlers {
 
     async BatchGetCommits(input, ctx) {
       const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
-      if (!input.commitIds?.length) throw new AwsError('CommitIdsListRequiredException', 'A list of commit IDs is required, but was either not specified or the list was empty.');
-      if (input.commitIds.length > 100) throw new AwsError('CommitIdsLimitExceededException', 'The maximum number of allowed commit IDs in a batch request is 100.');
+      if (!input.commitIds?.length)
+        throw new AwsError(
+          'CommitIdsListRequiredException',
+          'A list of commit IDs is required, but was either not specified or the list was empty.',
+        );
+      if (input.commitIds.length > 100)
+        throw new AwsError('CommitIdsLimitExceededException', 'The maximum number of allowed commit IDs in a batch request is 100.');
       const commits: ParsedCommit[] = [];
       const errors: { commitId: string; errorCode: string; errorMessage: string }[] = [];
       for (const id of input.commitIds) {
@@ -138,7 +143,8 @@ export function commitHandlers(cc: Codecommit): CodecommitHandlers {
         if (!p || c === EMPTY_TREE) continue;
         const commit = await readCommit(cc, row, c);
         const path = p.replace(/^\/+|\/+$/g, '');
-        if (path && !(await entryAt(cc, row, commit?.treeId, path))) throw new AwsError('PathDoesNotExistException', `The specified path ${p} does not exist.`);
+        if (path && !(await entryAt(cc, row, commit?.treeId, path)))
+          throw new AwsError('PathDoesNotExistException', `The specified path ${p} does not exist.`);
       }
       const out = await git.run(dir, ['diff-tree', '-r', '-z', '--no-renames', '--raw', '--full-index', before, after]);
       const parts = out.stdout.toString('utf8').split('\0');

@@ -19,7 +19,8 @@ import { forgetRefs, readRef, RefUpdater } from './refs.js';
 import { CodecommitStore, type RepoRow } from './store.js';
 
 /** CodeCommit's answer to a nextToken it did not make. */
-export const badContinuationToken = () => new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
+export const badContinuationToken = () =>
+  new AwsError('InvalidContinuationTokenException', 'The specified continuation token is not valid.');
 
 export interface RefChange {
   ref: string;
@@ -43,7 +44,17 @@ export class Codecommit {
   private readers = new Map<string, ObjectReader>();
   private updaters = new Map<string, RefUpdater>();
   /** Branch moves waiting for the repository lock (queueRefMove), by repository id. */
-  private moves = new Map<string, { row: RepoRow; change: RefChange; callerArn: string; objects?: PendingObjects; resolve(ok: boolean): void; reject(err: unknown): void }[]>();
+  private moves = new Map<
+    string,
+    {
+      row: RepoRow;
+      change: RefChange;
+      callerArn: string;
+      objects?: PendingObjects;
+      resolve(ok: boolean): void;
+      reject(err: unknown): void;
+    }[]
+  >();
   /** Packs written by queueRefMove per repository since the last repack, and repacks running. */
   private packs = new Map<string, number>();
   private repacks = new Map<string, ChildProcess>();
@@ -75,7 +86,14 @@ export class Codecommit {
   refUpdater(row: RepoRow): RefUpdater {
     const dir = this.gitDir(row);
     let u = this.updaters.get(dir);
-    if (!u) this.updaters.set(dir, (u = new RefUpdater(() => this.git.spawn(dir, ['update-ref', '--stdin']), (ref) => readRef(dir, ref))));
+    if (!u)
+      this.updaters.set(
+        dir,
+        (u = new RefUpdater(
+          () => this.git.spawn(dir, ['update-ref', '--stdin']),
+          (ref) => readRef(dir, ref),
+        )),
+      );
     return u;
   }
 
@@ -241,9 +259,18 @@ export class Codecommit {
   }
 
   private fireTriggers(row: RepoRow, changes: RefChange[], callerUserArn: string) {
-    const triggers = JSON.parse(row.triggers) as { name: string; destinationArn: string; customData?: string; branches?: string[]; events: string[] }[];
+    const triggers = JSON.parse(row.triggers) as {
+      name: string;
+      destinationArn: string;
+      customData?: string;
+      branches?: string[];
+      events: string[];
+    }[];
     if (triggers.length === 0) return;
-    const records = changes.map((c) => ({ c, kind: c.old === ZERO ? 'createReference' : c.next === ZERO ? 'deleteReference' : 'updateReference' }));
+    const records = changes.map((c) => ({
+      c,
+      kind: c.old === ZERO ? 'createReference' : c.next === ZERO ? 'deleteReference' : 'updateReference',
+    }));
     for (const t of triggers) {
       const matching = records.filter(({ c, kind }) => {
         const branch = c.ref.replace(/^refs\/(heads|tags)\//, '');
@@ -251,14 +278,23 @@ export class Codecommit {
         return branchOk && (t.events.includes('all') || t.events.includes(kind));
       });
       if (matching.length === 0) continue;
-      void this.invokeTrigger(row, t, callerUserArn, matching.map(({ c }) => c)).catch((err) =>
-        log.warn('codecommit trigger failed', { trigger: t.name, err: String(err) }),
-      );
+      void this.invokeTrigger(
+        row,
+        t,
+        callerUserArn,
+        matching.map(({ c }) => c),
+      ).catch((err) => log.warn('codecommit trigger failed', { trigger: t.name, err: String(err) }));
     }
   }
 
   /** Delivers a trigger's notification the way AWS shapes it (a Records array). */
-  invokeTrigger(row: RepoRow, t: { name: string; destinationArn: string; customData?: string }, callerUserArn: string, changes: RefChange[], eventName = 'ReferenceChanges') {
+  invokeTrigger(
+    row: RepoRow,
+    t: { name: string; destinationArn: string; customData?: string },
+    callerUserArn: string,
+    changes: RefChange[],
+    eventName = 'ReferenceChanges',
+  ) {
     const now = new Date(this.env.clock.now()).toISOString();
     const payload = JSON.stringify({
       Records: [
@@ -287,6 +323,13 @@ export class Codecommit {
         },
       ],
     });
-    return this.env.targets.invoke({ arn: t.destinationArn, account: row.account, region: row.region, payload, source: 'codecommit', subject: `CodeCommit trigger ${t.name}` });
+    return this.env.targets.invoke({
+      arn: t.destinationArn,
+      account: row.account,
+      region: row.region,
+      payload,
+      source: 'codecommit',
+      subject: `CodeCommit trigger ${t.name}`,
+    });
   }
 }

@@ -17,7 +17,19 @@ import { ZERO } from './git.js';
 import { checkRepositoryName } from './repositories.js';
 import type { RepoRow } from './store.js';
 import { PendingObjects } from './objectWriter.js';
-import { buildTreeOf, checkPath, commitTree, entryAt, looseObjects, lookupPaths, MODES, parentsOf, treeOf, writeBlob, type Entry } from './tree.js';
+import {
+  buildTreeOf,
+  checkPath,
+  commitTree,
+  entryAt,
+  looseObjects,
+  lookupPaths,
+  MODES,
+  parentsOf,
+  treeOf,
+  writeBlob,
+  type Entry,
+} from './tree.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
 const MAX_FILE = 6 * 1024 * 1024;
@@ -44,7 +56,11 @@ type FileRef = { absolutePath: string; blobId: string; fileMode: string };
 function checkMode(mode: string | undefined): string | undefined {
   if (mode === undefined) return undefined;
   const m = MODES[mode];
-  if (!m) throw new AwsError('InvalidFileModeException', 'The specified file mode permission is not valid. For a list of valid file mode permissions, see PutFile.');
+  if (!m)
+    throw new AwsError(
+      'InvalidFileModeException',
+      'The specified file mode permission is not valid. For a list of valid file mode permissions, see PutFile.',
+    );
   return m;
 }
 
@@ -59,9 +75,16 @@ async function checkParent(cc: Codecommit, row: RepoRow, branch: string, parent:
       );
     return { tip, parent: undefined };
   }
-  if (!HEX40.test(parent)) throw new AwsError('InvalidParentCommitIdException', 'The parent commit ID is not valid. The commit ID cannot be empty, and must match the head commit ID for the branch of the repository where you want to add or update a file.');
+  if (!HEX40.test(parent))
+    throw new AwsError(
+      'InvalidParentCommitIdException',
+      'The parent commit ID is not valid. The commit ID cannot be empty, and must match the head commit ID for the branch of the repository where you want to add or update a file.',
+    );
   if ((await cc.reader(row).read(parent))?.type !== 'commit')
-    throw new AwsError('ParentCommitDoesNotExistException', 'The parent commit ID is not valid because it does not exist. The specified parent commit ID does not exist in the specified branch of the repository.');
+    throw new AwsError(
+      'ParentCommitDoesNotExistException',
+      'The parent commit ID is not valid because it does not exist. The specified parent commit ID does not exist in the specified branch of the repository.',
+    );
   if (tip && tip !== parent)
     throw new AwsError(
       'ParentCommitIdOutdatedException',
@@ -86,7 +109,11 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
   const sink = pending?.sink ?? looseObjects(cc, row);
   const parentTree = parent ? await treeOf(cc, row, parent) : undefined;
   // every path the checks below look at: the changed paths, their sources and their folders
-  const wanted = [...req.puts.flatMap((p) => [p.path, ...(p.source ? [p.source.path] : [])]), ...req.deletes, ...req.modes.map((m) => m.path)];
+  const wanted = [
+    ...req.puts.flatMap((p) => [p.path, ...(p.source ? [p.source.path] : [])]),
+    ...req.deletes,
+    ...req.modes.map((m) => m.path),
+  ];
   const tree = await lookupPaths(cc, row, parentTree, [...wanted, ...wanted.flatMap(parentsOf)]);
   const set = new Map<string, Entry | undefined>();
   const added: FileRef[] = [];
@@ -95,7 +122,10 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
   const touched = new Set<string>();
   const claim = (path: string) => {
     if (touched.has(path))
-      throw new AwsError('SamePathRequestException', 'The commit cannot be created because one or more changes in this commit duplicate actions in the same file path. For example, you cannot make the same delete request to the same file in the same file path twice, or make a delete request and a move request to the same file as part of the same commit.');
+      throw new AwsError(
+        'SamePathRequestException',
+        'The commit cannot be created because one or more changes in this commit duplicate actions in the same file path. For example, you cannot make the same delete request to the same file in the same file path twice, or make a delete request and a move request to the same file as part of the same commit.',
+      );
     touched.add(path);
   };
   const blobAt = (path: string) => {
@@ -125,21 +155,38 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
         deleted.push({ absolutePath: srcPath, blobId: src.id, fileMode: modeName(src.mode) });
       }
     } else {
-      if (!p.content?.length) throw new AwsError('FileContentRequiredException', 'The file cannot be added because it is empty. Empty files cannot be added to the repository with this API.');
-      if (p.content.length > MAX_FILE) throw new AwsError('FileContentSizeLimitExceededException', 'The file cannot be added because it is too large. The maximum file size is 6 MB, and the combined file content change size is 7 MB. Consider making these changes using a Git client.');
+      if (!p.content?.length)
+        throw new AwsError(
+          'FileContentRequiredException',
+          'The file cannot be added because it is empty. Empty files cannot be added to the repository with this API.',
+        );
+      if (p.content.length > MAX_FILE)
+        throw new AwsError(
+          'FileContentSizeLimitExceededException',
+          'The file cannot be added because it is too large. The maximum file size is 6 MB, and the combined file content change size is 7 MB. Consider making these changes using a Git client.',
+        );
       entry = { mode: checkMode(p.mode) ?? tree.get(path)?.mode ?? '100644', type: 'blob', id: await writeBlob(cc, row, p.content, sink) };
     }
     const existing = tree.get(path);
     if (existing?.type === 'tree')
-      throw new AwsError('FileNameConflictsWithDirectoryNameException', `The file ${path} cannot be added because it conflicts with the name of an existing directory.`);
+      throw new AwsError(
+        'FileNameConflictsWithDirectoryNameException',
+        `The file ${path} cannot be added because it conflicts with the name of an existing directory.`,
+      );
     for (const folder of parentsOf(path)) {
       const e = tree.get(folder);
       if (e && e.type !== 'tree' && set.get(folder) === undefined && !set.has(folder))
-        throw new AwsError('DirectoryNameConflictsWithFileNameException', `The directory ${folder} cannot be added because it conflicts with the name of an existing file.`);
+        throw new AwsError(
+          'DirectoryNameConflictsWithFileNameException',
+          `The directory ${folder} cannot be added because it conflicts with the name of an existing file.`,
+        );
     }
     if (existing && existing.id === entry.id && existing.mode === entry.mode) {
       if (req.sameContentError)
-        throw new AwsError('SameFileContentException', 'The file could not be added because the provided file contents are exactly the same as the current file contents. Verify that you are adding a file with new content.');
+        throw new AwsError(
+          'SameFileContentException',
+          'The file could not be added because the provided file contents are exactly the same as the current file contents. Verify that you are adding a file with new content.',
+        );
       continue;
     }
     set.set(path, entry);
@@ -157,7 +204,8 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
   // A put nested under another put's file (a and a/b in one commit) is the same conflict.
   for (const path of set.keys())
     for (const folder of parentsOf(path))
-      if (set.get(folder)) throw new AwsError('FilePathConflictsWithSubmodulePathException', `The file ${path} conflicts with the file ${folder}.`);
+      if (set.get(folder))
+        throw new AwsError('FilePathConflictsWithSubmodulePathException', `The file ${path} conflicts with the file ${folder}.`);
 
   // keepEmptyFolders: a folder the deletes leave empty keeps a .gitkeep (deepest first: a
   // folder holding a kept subfolder is not empty)
@@ -169,22 +217,40 @@ async function makeCommit(cc: Codecommit, row: RepoRow, ctx: RequestContext, req
       if (!empty.length) break;
       const depth = Math.max(...empty.map((f) => f.split('/').length));
       const keepId = await writeBlob(cc, row, Buffer.alloc(0), sink);
-      for (const folder of empty.filter((f) => f.split('/').length === depth)) set.set(`${folder}/.gitkeep`, { mode: '100644', type: 'blob', id: keepId });
+      for (const folder of empty.filter((f) => f.split('/').length === depth))
+        set.set(`${folder}/.gitkeep`, { mode: '100644', type: 'blob', id: keepId });
     }
   }
 
   const treeId = set.size ? (await buildTreeOf(cc, row, parentTree, set, { sink })).id : parentTree;
   if (treeId === parentTree || set.size === 0)
-    throw new AwsError('NoChangeException', 'The commit cannot be created because no changes will be made to the repository as a result of this commit. A commit must contain at least one change.');
-  const commitId = await commitTree(cc, row, ctx, treeId!, parent ? [parent] : [], { name: req.name, email: req.email, message: req.message }, sink);
-  const outdated = () => new AwsError('ParentCommitIdOutdatedException', 'The file could not be added because the provided parent commit ID is not the current tip of the specified branch. To view the full commit ID of the current head of the branch, use GetBranch.');
+    throw new AwsError(
+      'NoChangeException',
+      'The commit cannot be created because no changes will be made to the repository as a result of this commit. A commit must contain at least one change.',
+    );
+  const commitId = await commitTree(
+    cc,
+    row,
+    ctx,
+    treeId!,
+    parent ? [parent] : [],
+    { name: req.name, email: req.email, message: req.message },
+    sink,
+  );
+  const outdated = () =>
+    new AwsError(
+      'ParentCommitIdOutdatedException',
+      'The file could not be added because the provided parent commit ID is not the current tip of the specified branch. To view the full commit ID of the current head of the branch, use GetBranch.',
+    );
   if (!parent) {
     // without a parent the rules depend on which branches exist: check them again under the lock
     await cc.withLock(row.id, async () => {
       await checkParent(cc, row, req.branch, req.parentCommitId);
       if (!(await moveBranch(cc, row, req.branch, commitId, tip ?? ZERO, ctx.caller.arn))) throw outdated();
     });
-  } else if (!(await cc.queueRefMove(row, { ref: `refs/heads/${req.branch}`, old: tip ?? ZERO, next: commitId }, ctx.caller.arn, pending))) {
+  } else if (
+    !(await cc.queueRefMove(row, { ref: `refs/heads/${req.branch}`, old: tip ?? ZERO, next: commitId }, ctx.caller.arn, pending))
+  ) {
     // the branch moved since we read it: the parent rules say why
     await checkParent(cc, row, req.branch, req.parentCommitId);
     throw outdated();
@@ -282,16 +348,28 @@ export function fileHandlers(cc: Codecommit): CodecommitHandlers {
       }));
       for (const p of puts) {
         if (p.source && p.content?.length)
-          throw new AwsError('FileContentAndSourceFileSpecifiedException', 'The commit cannot be created because both a source file and file content have been specified for the same file. You cannot provide both. Either specify a source file or provide the file content directly.');
+          throw new AwsError(
+            'FileContentAndSourceFileSpecifiedException',
+            'The commit cannot be created because both a source file and file content have been specified for the same file. You cannot provide both. Either specify a source file or provide the file content directly.',
+          );
         if (!p.source && !p.content?.length)
-          throw new AwsError('SourceFileOrContentRequiredException', 'The commit cannot be created because no source files or file content have been specified for the commit.');
+          throw new AwsError(
+            'SourceFileOrContentRequiredException',
+            'The commit cannot be created because no source files or file content have been specified for the commit.',
+          );
       }
       const deletes = (input.deleteFiles ?? []).map((d) => d.filePath);
       const modes = (input.setFileModes ?? []).map((m) => ({ path: m.filePath, mode: m.fileMode }));
       if (!puts.length && !deletes.length && !modes.length)
-        throw new AwsError('FileEntryRequiredException', 'The commit cannot be created because no files have been specified as added, updated, or changed (PutFile or DeleteFile) for the commit.');
+        throw new AwsError(
+          'FileEntryRequiredException',
+          'The commit cannot be created because no files have been specified as added, updated, or changed (PutFile or DeleteFile) for the commit.',
+        );
       if (puts.length + deletes.length + modes.length > 100)
-        throw new AwsError('MaximumFileEntriesExceededException', 'The number of specified files to change as part of this commit exceeds the maximum number of files that can be changed in a single commit. Consider using a Git client for these changes.');
+        throw new AwsError(
+          'MaximumFileEntriesExceededException',
+          'The number of specified files to change as part of this commit exceeds the maximum number of files that can be changed in a single commit. Consider using a Git client for these changes.',
+        );
       return makeCommit(cc, row, ctx, {
         branch: input.branchName,
         parentCommitId: input.parentCommitId,

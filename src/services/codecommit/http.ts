@@ -59,18 +59,56 @@ function basicAuth(req: IncomingMessage): { user: string; pass: string } | undef
 }
 
 const REGIONS = [
-  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1', 'sa-east-1', 'mx-central-1',
-  'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-north-1', 'eu-south-1', 'eu-south-2',
-  'ap-east-1', 'ap-south-1', 'ap-south-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-southeast-1',
-  'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7', 'me-south-1', 'me-central-1',
-  'il-central-1', 'af-south-1', 'us-gov-west-1', 'us-gov-east-1', 'cn-north-1', 'cn-northwest-1',
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'ca-west-1',
+  'sa-east-1',
+  'mx-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'ap-east-1',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'me-south-1',
+  'me-central-1',
+  'il-central-1',
+  'af-south-1',
+  'us-gov-west-1',
+  'us-gov-east-1',
+  'cn-north-1',
+  'cn-northwest-1',
 ];
 
 /**
  * The password AWS's credential helper sends ("<yyyymmddThhmmss>Z<sigv4 of 'GIT <path>'>", valid
  * 15 minutes). The signing region is not in the password: the one that verifies is the region asked for.
  */
-function helperSignatureRegion(pass: string, rec: CredentialRecord, path: string, host: string, preferred: string, now: number): string | undefined {
+function helperSignatureRegion(
+  pass: string,
+  rec: CredentialRecord,
+  path: string,
+  host: string,
+  preferred: string,
+  now: number,
+): string | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z([0-9a-f]{64})$/.exec(pass);
   if (!m) return undefined;
   const signedAt = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
@@ -117,7 +155,8 @@ function identify(cc: Codecommit, req: IncomingMessage, res: ServerResponse, rep
   const now = cc.env.clock.now();
   const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
   const usable = rec && rec.status === 'Active' && !(rec.expiresAt && rec.expiresAt < now);
-  const signedRegion = usable && auth.pass !== rec.secretAccessKey ? helperSignatureRegion(auth.pass, rec, repoPath, host, region, now) : undefined;
+  const signedRegion =
+    usable && auth.pass !== rec.secretAccessKey ? helperSignatureRegion(auth.pass, rec, repoPath, host, region, now) : undefined;
   if (signedRegion) region = signedRegion;
   if (!usable || (auth.pass !== rec.secretAccessKey && !signedRegion)) {
     reply(res, 403, `The security token included in the request is invalid.\n`);
@@ -147,7 +186,8 @@ async function serve(cc: Codecommit, req: IncomingMessage, res: ServerResponse) 
   const call = gitCall(req.method ?? 'GET', sub, url.searchParams.get('service'));
   if (call === 405) return reply(res, 405, 'Method not allowed\n', { Allow: sub === '/info/refs' ? 'GET, HEAD' : 'POST' });
   if (typeof call === 'number') return reply(res, call, call === 403 ? 'Unsupported service\n' : 'Not found\n');
-  if (call.rpc && req.headers['content-type'] !== `application/x-git-${call.service}-request`) return reply(res, 415, 'Unsupported Media Type\n');
+  if (call.rpc && req.headers['content-type'] !== `application/x-git-${call.service}-request`)
+    return reply(res, 415, 'Unsupported Media Type\n');
   if (!(call.rpc && call.service === 'receive-pack')) return run(cc, req, res, row, call, who);
   const repo = row;
   const caller = who.arn;
@@ -194,9 +234,26 @@ const pktLine = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
  * Pushed objects are checked as git's fsck does, with the tree entries no checkout may write
  * (`.`, `..`, `.git`) raised from warnings to errors, so such a push is refused.
  */
-const RECEIVE_FSCK = ['-c', 'receive.fsckObjects=true', '-c', 'receive.fsck.hasDot=error', '-c', 'receive.fsck.hasDotdot=error', '-c', 'receive.fsck.hasDotgit=error'];
+const RECEIVE_FSCK = [
+  '-c',
+  'receive.fsckObjects=true',
+  '-c',
+  'receive.fsck.hasDot=error',
+  '-c',
+  'receive.fsck.hasDotdot=error',
+  '-c',
+  'receive.fsck.hasDotgit=error',
+];
 
-function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: RepoRow, call: GitCall, who: Who, beforeEnd?: () => Promise<void>): Promise<void> {
+function run(
+  cc: Codecommit,
+  req: IncomingMessage,
+  res: ServerResponse,
+  row: RepoRow,
+  call: GitCall,
+  who: Who,
+  beforeEnd?: () => Promise<void>,
+): Promise<void> {
   const protocol = req.headers['git-protocol'];
   const env: Record<string, string> = {
     GIT_COMMITTER_NAME: who.user,
@@ -212,7 +269,13 @@ function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: Rep
   };
   // v0/v1 advertisements open with the service line; a v2 capability advertisement does not
   const prefix = call.rpc || /(^|:)version=2(:|$)/.test(String(protocol ?? '')) ? '' : `${pktLine(`# service=git-${call.service}\n`)}0000`;
-  const args = [...(call.service === 'receive-pack' ? RECEIVE_FSCK : []), call.service, '--stateless-rpc', ...(call.rpc ? [] : ['--advertise-refs']), cc.gitDir(row)];
+  const args = [
+    ...(call.service === 'receive-pack' ? RECEIVE_FSCK : []),
+    call.service,
+    '--stateless-rpc',
+    ...(call.rpc ? [] : ['--advertise-refs']),
+    cc.gitDir(row),
+  ];
 
   return new Promise((resolve) => {
     const child = cc.git.spawn(undefined, args, env);
@@ -266,8 +329,11 @@ function run(cc: Codecommit, req: IncomingMessage, res: ServerResponse, row: Rep
         log.error('codecommit push bookkeeping failed', { err: String(err) });
       }
       // a request git could not read (bad pkt-lines, bad gzip) is the client's fault: 400 with git's words
-      const protocolError = /^fatal: .*(protocol error|pkt-line|unknown capability|not our ref)/m.exec(stderr) ? `${stderr.trim().split('\n')[0]}\n` : undefined;
-      if (code !== 0 && !started) reply(res, badRequest || protocolError ? 400 : 500, badRequest ?? protocolError ?? `git ${call.service} failed\n`);
+      const protocolError = /^fatal: .*(protocol error|pkt-line|unknown capability|not our ref)/m.exec(stderr)
+        ? `${stderr.trim().split('\n')[0]}\n`
+        : undefined;
+      if (code !== 0 && !started)
+        reply(res, badRequest || protocolError ? 400 : 500, badRequest ?? protocolError ?? `git ${call.service} failed\n`);
       else {
         start();
         res.end();

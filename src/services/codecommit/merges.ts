@@ -90,9 +90,17 @@ export async function resolveConflicts(cc: Codecommit, row: RepoRow, merge: Tree
     else if (r.replacementType === 'KEEP_SOURCE') pick = stages[3];
     else if (r.replacementType === 'KEEP_DESTINATION') pick = stages[2];
     else if (r.replacementType === 'USE_NEW_CONTENT') {
-      if (!r.content) throw new AwsError('ReplacementContentRequiredException', 'USE_NEW_CONTENT was specified, but no replacement content has been provided.');
+      if (!r.content)
+        throw new AwsError(
+          'ReplacementContentRequiredException',
+          'USE_NEW_CONTENT was specified, but no replacement content has been provided.',
+        );
       pick = { mode: (r.fileMode && MODES[r.fileMode]) ?? stages[2]?.mode ?? '100644', id: await writeBlob(cc, row, r.content) };
-    } else throw new AwsError('InvalidReplacementTypeException', 'Automerge was specified for resolving the conflict, but the specified replacement type is not valid.');
+    } else
+      throw new AwsError(
+        'InvalidReplacementTypeException',
+        'Automerge was specified for resolving the conflict, but the specified replacement type is not valid.',
+      );
     set.set(path, pick ? { mode: (r.fileMode && MODES[r.fileMode]) ?? pick.mode, type: 'blob', id: pick.id } : undefined);
   }
   for (const d of resolution.deleteFiles ?? []) set.set(checkPath(d.filePath, 'file path'), undefined);
@@ -135,7 +143,12 @@ export function mergeSettings(input: {
 }
 
 /** Produces the merge commit (or the fast-forward target) and moves the branch; returns the new tip. */
-export async function merge(cc: Codecommit, row: RepoRow, ctx: RequestContext, req: MergeRequest): Promise<{ commitId: string; treeId: string; baseCommitId?: string }> {
+export async function merge(
+  cc: Codecommit,
+  row: RepoRow,
+  ctx: RequestContext,
+  req: MergeRequest,
+): Promise<{ commitId: string; treeId: string; baseCommitId?: string }> {
   const tree = (c: string) => treeOf(cc, row, c);
   let commitId: string;
   let baseCommitId: string | undefined;
@@ -151,7 +164,9 @@ export async function merge(cc: Codecommit, row: RepoRow, ctx: RequestContext, r
       baseCommitId = m.baseCommitId;
       const treeId = await resolveConflicts(cc, row, m, { strategy: req.conflictResolutionStrategy, ...req.conflictResolution });
       const parents = req.option === 'THREE_WAY_MERGE' ? [req.destination, req.source] : [req.destination];
-      const message = req.message ?? (req.option === 'THREE_WAY_MERGE' ? `Merge ${req.source} into ${req.destination}` : `Squash ${req.source} into ${req.destination}`);
+      const message =
+        req.message ??
+        (req.option === 'THREE_WAY_MERGE' ? `Merge ${req.source} into ${req.destination}` : `Squash ${req.source} into ${req.destination}`);
       commitId = await commitTree(cc, row, ctx, treeId, parents, { ...req, message });
     }
   }
@@ -164,7 +179,11 @@ export async function merge(cc: Codecommit, row: RepoRow, ctx: RequestContext, r
       conflictDetailsLevel: req.conflictDetailLevel ?? 'FILE_LEVEL',
       conflictResolutionStrategy: req.conflictResolutionStrategy ?? 'NONE',
     });
-    if (!moved) throw new AwsError('ConcurrentReferenceUpdateException', 'The merge cannot be completed because the target branch has been modified. Another user might have modified the target branch while the merge was in progress. Wait a few minutes, and then try again.');
+    if (!moved)
+      throw new AwsError(
+        'ConcurrentReferenceUpdateException',
+        'The merge cannot be completed because the target branch has been modified. Another user might have modified the target branch while the merge was in progress. Wait a few minutes, and then try again.',
+      );
   }
   return { commitId, treeId: await tree(commitId), baseCommitId };
 }
@@ -204,14 +223,21 @@ export async function conflictMetadata(cc: Codecommit, row: RepoRow, m: TreeMerg
 const OPTIONS = ['FAST_FORWARD_MERGE', 'SQUASH_MERGE', 'THREE_WAY_MERGE'];
 export function checkMergeOption(o: string | undefined): MergeOption {
   if (!o) throw new AwsError('MergeOptionRequiredException', 'A merge option or stategy is required, and none was provided.');
-  if (!OPTIONS.includes(o)) throw new AwsError('InvalidMergeOptionException', 'The specified merge option is not valid for this operation. Not all merge strategies are supported for all operations.');
+  if (!OPTIONS.includes(o))
+    throw new AwsError(
+      'InvalidMergeOptionException',
+      'The specified merge option is not valid for this operation. Not all merge strategies are supported for all operations.',
+    );
   return o as MergeOption;
 }
 
 export function mergeHandlers(cc: Codecommit): CodecommitHandlers {
   const { store } = cc;
 
-  async function specs(ctx: RequestContext, input: { repositoryName: string; sourceCommitSpecifier: string; destinationCommitSpecifier: string }) {
+  async function specs(
+    ctx: RequestContext,
+    input: { repositoryName: string; sourceCommitSpecifier: string; destinationCommitSpecifier: string },
+  ) {
     const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
     const source = await requireSpecifier(cc, row, input.sourceCommitSpecifier);
     const destination = await requireSpecifier(cc, row, input.destinationCommitSpecifier);
@@ -220,7 +246,18 @@ export function mergeHandlers(cc: Codecommit): CodecommitHandlers {
 
   async function mergeBranches(
     option: MergeOption,
-    input: { repositoryName: string; sourceCommitSpecifier: string; destinationCommitSpecifier: string; targetBranch?: string; authorName?: string; email?: string; commitMessage?: string; conflictResolutionStrategy?: string; conflictDetailLevel?: string; conflictResolution?: Resolution },
+    input: {
+      repositoryName: string;
+      sourceCommitSpecifier: string;
+      destinationCommitSpecifier: string;
+      targetBranch?: string;
+      authorName?: string;
+      email?: string;
+      commitMessage?: string;
+      conflictResolutionStrategy?: string;
+      conflictDetailLevel?: string;
+      conflictResolution?: Resolution;
+    },
     ctx: RequestContext,
   ) {
     const { row, source } = await specs(ctx, input);
@@ -261,7 +298,8 @@ export function mergeHandlers(cc: Codecommit): CodecommitHandlers {
       const m = await mergeTrees(cc, row, destination, source);
       const mergeOptions: string[] = [];
       if (await isAncestor(cc, row, destination, source)) mergeOptions.push('FAST_FORWARD_MERGE');
-      if (m.conflicts.size === 0 || (input.conflictResolutionStrategy && input.conflictResolutionStrategy !== 'NONE')) mergeOptions.push('SQUASH_MERGE', 'THREE_WAY_MERGE');
+      if (m.conflicts.size === 0 || (input.conflictResolutionStrategy && input.conflictResolutionStrategy !== 'NONE'))
+        mergeOptions.push('SQUASH_MERGE', 'THREE_WAY_MERGE');
       return { mergeOptions, sourceCommitId: source, destinationCommitId: destination, baseCommitId: m.baseCommitId };
     },
 

@@ -90,7 +90,10 @@ const PACK_TYPE: Record<WritableType, number> = { commit: 1, tree: 2, blob: 3 };
  * before its index: git finds packs through their .idx, so a visible index always has its pack.
  * git itself finds a pack written after it started (it rescans on a missing object).
  */
-export async function writePack(gitDir: string, objects: Map<string, { type: WritableType; content: Buffer }>): Promise<string | undefined> {
+export async function writePack(
+  gitDir: string,
+  objects: Map<string, { type: WritableType; content: Buffer }>,
+): Promise<string | undefined> {
   // (async only for deflating large objects in the thread pool)
   if (objects.size === 0) return undefined;
   const parts: Buffer[] = [];

@@ -73,7 +73,11 @@ export class PullRequests {
 
   parseId(id: string | undefined): number {
     if (!id) throw new AwsError('PullRequestIdRequiredException', 'A pull request ID is required, but none was provided.');
-    if (!/^\d+$/.test(id)) throw new AwsError('InvalidPullRequestIdException', 'The pull request ID is not valid. Make sure that you have provided the full ID and that the pull request is in the specified repository, and then try again.');
+    if (!/^\d+$/.test(id))
+      throw new AwsError(
+        'InvalidPullRequestIdException',
+        'The pull request ID is not valid. Make sure that you have provided the full ID and that the pull request is in the specified repository, and then try again.',
+      );
     return Number(id);
   }
 
@@ -103,7 +107,11 @@ export class PullRequests {
       pullRequestTargets: [{ repositoryName: row?.name, ...doc.target }],
       clientRequestToken: doc.clientRequestToken,
       revisionId: doc.revisionId,
-      approvalRules: doc.approvalRules.map((r) => ({ ...r, lastModifiedDate: new Date(r.lastModifiedDate), creationDate: new Date(r.creationDate) })),
+      approvalRules: doc.approvalRules.map((r) => ({
+        ...r,
+        lastModifiedDate: new Date(r.lastModifiedDate),
+        creationDate: new Date(r.creationDate),
+      })),
     };
   }
 
@@ -114,7 +122,13 @@ export class PullRequests {
   /** Records a pull request event (DescribePullRequestEvents) and publishes it on the bus. */
   record(scope: Scope, doc: PrDoc, type: string, actorArn: string, metadata: Record<string, unknown>, busEvent?: string) {
     const now = this.cc.env.clock.now();
-    this.cc.store.addPrEvent(scope, Number(doc.pullRequestId), { pullRequestId: doc.pullRequestId, eventDate: now, pullRequestEventType: type, actorArn, ...metadata });
+    this.cc.store.addPrEvent(scope, Number(doc.pullRequestId), {
+      pullRequestId: doc.pullRequestId,
+      eventDate: now,
+      pullRequestEventType: type,
+      actorArn,
+      ...metadata,
+    });
     if (!busEvent) return;
     const row = this.cc.store.repoById(doc.repoId);
     this.cc.env.bus.publish({
@@ -170,24 +184,49 @@ export class PullRequests {
       doc.target.mergeBase = dst ? await mergeBase(this.cc, row, dst, src) : undefined;
       doc.lastActivityDate = now;
       this.save(scope, doc);
-      this.record(scope, doc, 'PULL_REQUEST_SOURCE_REFERENCE_UPDATED', actor, {
-        pullRequestSourceReferenceUpdatedEventMetadata: { repositoryName: row.name, beforeCommitId: before, afterCommitId: src, mergeBase: doc.target.mergeBase },
-      }, 'pullRequestSourceBranchUpdated');
+      this.record(
+        scope,
+        doc,
+        'PULL_REQUEST_SOURCE_REFERENCE_UPDATED',
+        actor,
+        {
+          pullRequestSourceReferenceUpdatedEventMetadata: {
+            repositoryName: row.name,
+            beforeCommitId: before,
+            afterCommitId: src,
+            mergeBase: doc.target.mergeBase,
+          },
+        },
+        'pullRequestSourceBranchUpdated',
+      );
     }
     if (src && dst && !doc.target.mergeMetadata.isMerged && (await isAncestor(this.cc, row, src, dst))) {
       doc.target.mergeMetadata = { isMerged: true, mergedBy: actor, mergeCommitId: dst };
       doc.pullRequestStatus = 'CLOSED';
       doc.lastActivityDate = now;
       this.save(scope, doc);
-      this.record(scope, doc, 'PULL_REQUEST_MERGE_STATE_CHANGED', actor, {
-        pullRequestMergedStateChangedEventMetadata: { repositoryName: row.name, destinationReference: doc.target.destinationReference, mergeMetadata: doc.target.mergeMetadata },
-      }, 'pullRequestMergeStatusUpdated');
+      this.record(
+        scope,
+        doc,
+        'PULL_REQUEST_MERGE_STATE_CHANGED',
+        actor,
+        {
+          pullRequestMergedStateChangedEventMetadata: {
+            repositoryName: row.name,
+            destinationReference: doc.target.destinationReference,
+            mergeMetadata: doc.target.mergeMetadata,
+          },
+        },
+        'pullRequestMergeStatusUpdated',
+      );
     } else this.save(scope, doc);
   }
 
   /** The rules' verdict for a revision (EvaluatePullRequestApprovalRules and the merge guard). */
   evaluate(doc: PrDoc, revisionId: string) {
-    const approvers = Object.entries(doc.approvals[revisionId] ?? {}).filter(([, s]) => s === 'APPROVE').map(([arn]) => arn);
+    const approvers = Object.entries(doc.approvals[revisionId] ?? {})
+      .filter(([, s]) => s === 'APPROVE')
+      .map(([arn]) => arn);
     const satisfied: string[] = [];
     const notSatisfied: string[] = [];
     for (const rule of doc.approvalRules) {
@@ -205,7 +244,12 @@ export class PullRequests {
       (ok ? satisfied : notSatisfied).push(rule.approvalRuleName);
     }
     const overridden = !!doc.overrides[revisionId];
-    return { approved: notSatisfied.length === 0 || overridden, overridden, approvalRulesSatisfied: satisfied, approvalRulesNotSatisfied: notSatisfied };
+    return {
+      approved: notSatisfied.length === 0 || overridden,
+      overridden,
+      approvalRulesSatisfied: satisfied,
+      approvalRulesNotSatisfied: notSatisfied,
+    };
   }
 
   /** MergePullRequestBy*: the three-way input has every member (fast-forward's and squash's have some of them). */
@@ -214,18 +258,29 @@ export class PullRequests {
     const doc = this.require(ctx, input.pullRequestId);
     const row = cc.store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
     if (row.id !== doc.repoId)
-      throw new AwsError('RepositoryNotAssociatedWithPullRequestException', 'The repository does not contain any pull requests with that pull request ID. Use GetPullRequest to verify the correct repository name for the pull request ID.');
+      throw new AwsError(
+        'RepositoryNotAssociatedWithPullRequestException',
+        'The repository does not contain any pull requests with that pull request ID. Use GetPullRequest to verify the correct repository name for the pull request ID.',
+      );
     const key = `${ctx.account}/${ctx.region}/${doc.pullRequestId}`;
     return cc.withLock(row.id, async () => {
       await this.refresh(row, doc, ctx.caller.arn);
-      if (doc.pullRequestStatus !== 'OPEN') throw new AwsError('PullRequestAlreadyClosedException', 'The pull request status cannot be updated because it is already closed.');
+      if (doc.pullRequestStatus !== 'OPEN')
+        throw new AwsError('PullRequestAlreadyClosedException', 'The pull request status cannot be updated because it is already closed.');
       const source = await branchCommit(cc, row, doc.target.sourceReference.slice(11));
       const destination = await branchCommit(cc, row, doc.target.destinationReference.slice(11));
-      if (!source || !destination) throw new AwsError('ReferenceDoesNotExistException', 'The specified reference does not exist. You must provide a full commit ID.');
+      if (!source || !destination)
+        throw new AwsError('ReferenceDoesNotExistException', 'The specified reference does not exist. You must provide a full commit ID.');
       if (input.sourceCommitId && input.sourceCommitId !== source)
-        throw new AwsError('TipOfSourceReferenceIsDifferentException', 'The tip of the source reference is different from the source commit ID provided.');
+        throw new AwsError(
+          'TipOfSourceReferenceIsDifferentException',
+          'The tip of the source reference is different from the source commit ID provided.',
+        );
       if (!this.evaluate(doc, doc.revisionId).approved)
-        throw new AwsError('PullRequestApprovalRulesNotSatisfiedException', 'The pull request cannot be merged because one or more approval rules applied to the pull request have conditions that have not been met.');
+        throw new AwsError(
+          'PullRequestApprovalRulesNotSatisfiedException',
+          'The pull request cannot be merged because one or more approval rules applied to the pull request have conditions that have not been met.',
+        );
       this.merging.add(key);
       try {
         const r = await merge(cc, row, ctx, {
@@ -240,9 +295,20 @@ export class PullRequests {
         doc.pullRequestStatus = 'CLOSED';
         doc.lastActivityDate = ctx.clock.now();
         this.save(ctx, doc);
-        this.record(ctx, doc, 'PULL_REQUEST_MERGE_STATE_CHANGED', ctx.caller.arn, {
-          pullRequestMergedStateChangedEventMetadata: { repositoryName: row.name, destinationReference: doc.target.destinationReference, mergeMetadata: doc.target.mergeMetadata },
-        }, 'pullRequestMergeStatusUpdated');
+        this.record(
+          ctx,
+          doc,
+          'PULL_REQUEST_MERGE_STATE_CHANGED',
+          ctx.caller.arn,
+          {
+            pullRequestMergedStateChangedEventMetadata: {
+              repositoryName: row.name,
+              destinationReference: doc.target.destinationReference,
+              mergeMetadata: doc.target.mergeMetadata,
+            },
+          },
+          'pullRequestMergeStatusUpdated',
+        );
         return { pullRequest: this.view(doc) };
       } finally {
         this.merging.delete(key);
@@ -254,8 +320,21 @@ export class PullRequests {
 function matchesPool(pattern: string, arn: string) {
   // Pool members are ARNs (wildcards allowed) or CodeCommitApprovers:<account>:<user or role/session>.
   const p = pattern.startsWith('CodeCommitApprovers:') ? pattern.split(':').slice(2).join(':') : pattern;
-  const target = pattern.startsWith('CodeCommitApprovers:') ? arn.split(':').slice(5).join(':').replace(/^(user|assumed-role)\//, '') : arn;
-  const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  const target = pattern.startsWith('CodeCommitApprovers:')
+    ? arn
+        .split(':')
+        .slice(5)
+        .join(':')
+        .replace(/^(user|assumed-role)\//, '')
+    : arn;
+  const re = new RegExp(
+    '^' +
+      p
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
   return re.test(target) || (pattern.startsWith('CodeCommitApprovers:') && target.startsWith(p + '/'));
 }
 
@@ -265,13 +344,22 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
   return {
     async CreatePullRequest(input, ctx) {
       if (!input.title) throw new AwsError('TitleRequiredException', 'A pull request title is required. It cannot be empty or null.');
-      if (input.title.length > 150) throw new AwsError('InvalidTitleException', 'The title of the pull request is not valid. Pull request titles cannot exceed 150 characters in length.');
+      if (input.title.length > 150)
+        throw new AwsError(
+          'InvalidTitleException',
+          'The title of the pull request is not valid. Pull request titles cannot exceed 150 characters in length.',
+        );
       if (input.clientRequestToken) {
         const existing = store.prByToken<PrDoc>(ctx, input.clientRequestToken);
         if (existing) return { pullRequest: prs.view(existing) };
       }
-      if (!input.targets?.length) throw new AwsError('TargetsRequiredException', 'An array of target objects is required. It cannot be empty or null.');
-      if (input.targets.length > 1) throw new AwsError('MultipleRepositoriesInPullRequestException', 'You cannot include more than one repository in a pull request. Make sure you have specified only one repository name in your request, and then try again.');
+      if (!input.targets?.length)
+        throw new AwsError('TargetsRequiredException', 'An array of target objects is required. It cannot be empty or null.');
+      if (input.targets.length > 1)
+        throw new AwsError(
+          'MultipleRepositoriesInPullRequestException',
+          'You cannot include more than one repository in a pull request. Make sure you have specified only one repository name in your request, and then try again.',
+        );
       const t = input.targets[0];
       const row = store.requireRepo(ctx, checkRepositoryName(t.repositoryName));
       const refs = await cc.git.refs(cc.gitDir(row));
@@ -279,9 +367,18 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
       const destinationReference = fullRef(t.destinationReference ?? row.default_branch ?? 'main');
       const sourceCommit = refs.get(sourceReference);
       const destinationCommit = refs.get(destinationReference);
-      if (!sourceCommit) throw new AwsError('ReferenceDoesNotExistException', `The specified reference ${t.sourceReference} does not exist.`);
-      if (!destinationCommit) throw new AwsError('ReferenceDoesNotExistException', `The specified reference ${t.destinationReference ?? destinationReference} does not exist.`);
-      if (sourceReference === destinationReference) throw new AwsError('SourceAndDestinationAreSameException', 'The source branch and destination branch for the pull request are the same. You must specify different branches for the source and destination.');
+      if (!sourceCommit)
+        throw new AwsError('ReferenceDoesNotExistException', `The specified reference ${t.sourceReference} does not exist.`);
+      if (!destinationCommit)
+        throw new AwsError(
+          'ReferenceDoesNotExistException',
+          `The specified reference ${t.destinationReference ?? destinationReference} does not exist.`,
+        );
+      if (sourceReference === destinationReference)
+        throw new AwsError(
+          'SourceAndDestinationAreSameException',
+          'The source branch and destination branch for the pull request are the same. You must specify different branches for the source and destination.',
+        );
       const now = ctx.clock.now();
       const doc: PrDoc = {
         pullRequestId: String(store.nextPullRequestId(ctx)),
@@ -307,9 +404,21 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
         overrides: {},
       };
       store.insertPr(ctx, Number(doc.pullRequestId), row.id, 'OPEN', doc.authorArn, input.clientRequestToken ?? null, doc);
-      prs.record(ctx, doc, 'PULL_REQUEST_CREATED', ctx.caller.arn, {
-        pullRequestCreatedEventMetadata: { repositoryName: row.name, sourceCommitId: sourceCommit, destinationCommitId: destinationCommit, mergeBase: doc.target.mergeBase },
-      }, 'pullRequestCreated');
+      prs.record(
+        ctx,
+        doc,
+        'PULL_REQUEST_CREATED',
+        ctx.caller.arn,
+        {
+          pullRequestCreatedEventMetadata: {
+            repositoryName: row.name,
+            sourceCommitId: sourceCommit,
+            destinationCommitId: destinationCommit,
+            mergeBase: doc.target.mergeBase,
+          },
+        },
+        'pullRequestCreated',
+      );
       return { pullRequest: prs.view(doc) };
     },
 
@@ -325,10 +434,15 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
     ListPullRequests(input, ctx) {
       const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
       if (input.pullRequestStatus && !['OPEN', 'CLOSED'].includes(input.pullRequestStatus))
-        throw new AwsError('InvalidPullRequestStatusException', 'The pull request status is not valid. The only valid values are OPEN and CLOSED.');
+        throw new AwsError(
+          'InvalidPullRequestStatusException',
+          'The pull request status is not valid. The only valid values are OPEN and CLOSED.',
+        );
       const ids = store
         .listPrs(row.id)
-        .filter((p) => (!input.authorArn || p.author === input.authorArn) && (!input.pullRequestStatus || p.status === input.pullRequestStatus))
+        .filter(
+          (p) => (!input.authorArn || p.author === input.authorArn) && (!input.pullRequestStatus || p.status === input.pullRequestStatus),
+        )
         .map((p) => String(p.pr_id));
       const max = input.maxResults && input.maxResults > 0 ? Math.min(input.maxResults, 100) : 100;
       const page = pageByOffset(ids, input.nextToken, max, badContinuationToken);
@@ -338,7 +452,8 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
     UpdatePullRequestTitle(input, ctx) {
       const doc = prs.require(ctx, input.pullRequestId);
       if (!input.title) throw new AwsError('TitleRequiredException', 'A pull request title is required. It cannot be empty or null.');
-      if (doc.pullRequestStatus !== 'OPEN') throw new AwsError('PullRequestAlreadyClosedException', 'The pull request status cannot be updated because it is already closed.');
+      if (doc.pullRequestStatus !== 'OPEN')
+        throw new AwsError('PullRequestAlreadyClosedException', 'The pull request status cannot be updated because it is already closed.');
       doc.title = input.title;
       doc.lastActivityDate = ctx.clock.now();
       prs.save(ctx, doc);
@@ -347,7 +462,8 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
 
     UpdatePullRequestDescription(input, ctx) {
       const doc = prs.require(ctx, input.pullRequestId);
-      if (doc.pullRequestStatus !== 'OPEN') throw new AwsError('PullRequestAlreadyClosedException', 'The pull request status cannot be updated because it is already closed.');
+      if (doc.pullRequestStatus !== 'OPEN')
+        throw new AwsError('PullRequestAlreadyClosedException', 'The pull request status cannot be updated because it is already closed.');
       doc.description = input.description;
       doc.lastActivityDate = ctx.clock.now();
       prs.save(ctx, doc);
@@ -357,14 +473,27 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
     UpdatePullRequestStatus(input, ctx) {
       const doc = prs.require(ctx, input.pullRequestId);
       if (!['OPEN', 'CLOSED'].includes(input.pullRequestStatus))
-        throw new AwsError('InvalidPullRequestStatusException', 'The pull request status is not valid. The only valid values are OPEN and CLOSED.');
+        throw new AwsError(
+          'InvalidPullRequestStatusException',
+          'The pull request status is not valid. The only valid values are OPEN and CLOSED.',
+        );
       if (doc.pullRequestStatus === input.pullRequestStatus) return { pullRequest: prs.view(doc) };
       if (input.pullRequestStatus === 'OPEN')
-        throw new AwsError('InvalidPullRequestStatusUpdateException', 'The pull request status update is not valid. The only valid update is from OPEN to CLOSED.');
+        throw new AwsError(
+          'InvalidPullRequestStatusUpdateException',
+          'The pull request status update is not valid. The only valid update is from OPEN to CLOSED.',
+        );
       doc.pullRequestStatus = 'CLOSED';
       doc.lastActivityDate = ctx.clock.now();
       prs.save(ctx, doc);
-      prs.record(ctx, doc, 'PULL_REQUEST_STATUS_CHANGED', ctx.caller.arn, { pullRequestStatusChangedEventMetadata: { pullRequestStatus: 'CLOSED' } }, 'pullRequestStatusChanged');
+      prs.record(
+        ctx,
+        doc,
+        'PULL_REQUEST_STATUS_CHANGED',
+        ctx.caller.arn,
+        { pullRequestStatusChangedEventMetadata: { pullRequestStatus: 'CLOSED' } },
+        'pullRequestStatusChanged',
+      );
       return { pullRequest: prs.view(doc) };
     },
 
@@ -385,8 +514,9 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
     async GetPullRequestApprovalStates(input, ctx) {
       const doc = prs.require(ctx, input.pullRequestId);
       if (!input.revisionId) throw new AwsError('RevisionIdRequiredException', 'A revision ID is required, but was not provided.');
-      return { approvals: Object.entries(doc.approvals[input.revisionId] ?? {}).map(([userArn, approvalState]) => ({ userArn, approvalState })) };
+      return {
+        approvals: Object.entries(doc.approvals[input.revisionId] ?? {}).map(([userArn, approvalState]) => ({ userArn, approvalState })),
+      };
     },
   };
 }
-

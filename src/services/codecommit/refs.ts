@@ -105,7 +105,8 @@ export class RefUpdater {
    */
   async updateMany(updates: { ref: string; next: string; old: string }[]): Promise<boolean[]> {
     const bad = (u: { ref: string; next: string; old: string }) => /[\s\0]/.test(u.ref) || !ID.test(u.next) || !ID.test(u.old);
-    const line = (u: { ref: string; next: string; old: string }) => (u.next === ZERO ? `delete ${u.ref} ${u.old}\n` : `update ${u.ref} ${u.next} ${u.old}\n`);
+    const line = (u: { ref: string; next: string; old: string }) =>
+      u.next === ZERO ? `delete ${u.ref} ${u.old}\n` : `update ${u.ref} ${u.next} ${u.old}\n`;
     // The callers hold the repository lock, so the refs cannot move under us: an update whose old
     // value is not the current one (after the batch's earlier updates) is refused here, without
     // sending it — a refusal would end the child. Commits racing for one branch mostly end here.
@@ -125,7 +126,10 @@ export class RefUpdater {
     return results.map((r) => r ?? sent.shift()!);
   }
 
-  private async transactions(updates: { ref: string; next: string; old: string }[], line: (u: { ref: string; next: string; old: string }) => string): Promise<boolean[]> {
+  private async transactions(
+    updates: { ref: string; next: string; old: string }[],
+    line: (u: { ref: string; next: string; old: string }) => string,
+  ): Promise<boolean[]> {
     if (updates.length === 0) return [];
     if (updates.length > 1 && new Set(updates.map((u) => u.ref)).size === updates.length) {
       const lines = await this.send(`start\n${updates.map(line).join('')}prepare\ncommit\n`, 3);

@@ -47,7 +47,8 @@ export function metadata(cc: Codecommit, row: RepoRow, ctx: RequestContext) {
 }
 
 function repoForArn(cc: Codecommit, resourceArn: string | undefined, ctx: Scope): RepoRow {
-  if (!resourceArn) throw new AwsError('ResourceArnRequiredException', 'A valid Amazon Resource Name (ARN) for an AWS CodeCommit resource is required.');
+  if (!resourceArn)
+    throw new AwsError('ResourceArnRequiredException', 'A valid Amazon Resource Name (ARN) for an AWS CodeCommit resource is required.');
   const p = parseArn(resourceArn);
   if (!p || p.service !== 'codecommit' || !/^[\w.-]+$/.test(p.resource))
     throw new AwsError('InvalidResourceArnException', `The value for the resource ARN is not valid.`);
@@ -62,7 +63,8 @@ function checkTags(tags: Record<string, string>) {
     if (!k || k.length > 128 || k.startsWith('aws:')) throw new AwsError('InvalidTagsMapException', 'The map of tags is not valid.');
     if (v.length > 256) throw new AwsError('InvalidTagsMapException', 'The map of tags is not valid.');
   }
-  if (Object.keys(tags).length > 50) throw new AwsError('TooManyTagsException', 'The maximum number of tags for an AWS CodeCommit resource has been exceeded.');
+  if (Object.keys(tags).length > 50)
+    throw new AwsError('TooManyTagsException', 'The maximum number of tags for an AWS CodeCommit resource has been exceeded.');
 }
 
 const TRIGGER_EVENTS = ['all', 'updateReference', 'createReference', 'deleteReference'];
@@ -122,7 +124,10 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
 
     BatchGetRepositories(input, ctx) {
       if (input.repositoryNames.length > 25)
-        throw new AwsError('MaximumRepositoryNamesExceededException', 'The maximum number of allowed repository names was exceeded. Currently, this number is 25.');
+        throw new AwsError(
+          'MaximumRepositoryNamesExceededException',
+          'The maximum number of allowed repository names was exceeded. Currently, this number is 25.',
+        );
       const { found, notFound } = batchGet(input.repositoryNames, (n) => {
         const row = store.findRepo(ctx, checkRepositoryName(n));
         return row && metadata(cc, row, ctx);
@@ -133,10 +138,20 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
     ListRepositories(input, ctx) {
       const sortBy = input.sortBy ?? 'repositoryName';
       const order = input.order ?? 'ascending';
-      if (!['repositoryName', 'lastModifiedDate'].includes(sortBy)) throw new AwsError('InvalidSortByException', 'The specified sort by value is not valid.');
-      if (!['ascending', 'descending'].includes(order)) throw new AwsError('InvalidOrderException', 'The specified sort order is not valid.');
+      if (!['repositoryName', 'lastModifiedDate'].includes(sortBy))
+        throw new AwsError('InvalidSortByException', 'The specified sort by value is not valid.');
+      if (!['ascending', 'descending'].includes(order))
+        throw new AwsError('InvalidOrderException', 'The specified sort order is not valid.');
       const rows = store.listRepos(ctx);
-      rows.sort((a, b) => (sortBy === 'repositoryName' ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.modified - b.modified || (a.name < b.name ? -1 : 1)));
+      rows.sort((a, b) =>
+        sortBy === 'repositoryName'
+          ? a.name < b.name
+            ? -1
+            : a.name > b.name
+              ? 1
+              : 0
+          : a.modified - b.modified || (a.name < b.name ? -1 : 1),
+      );
       if (order === 'descending') rows.reverse();
       const page = pageByOffset(rows, input.nextToken, 1000, badContinuationToken);
       return { repositories: page.items.map((r) => ({ repositoryName: r.name, repositoryId: r.id })), nextToken: page.nextToken };
@@ -193,13 +208,25 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       if (input.triggers.length > 10)
         throw new AwsError('MaximumRepositoryTriggersExceededException', 'The number of triggers allowed for the repository was exceeded.');
       for (const t of input.triggers) {
-        if (!t.name) throw new AwsError('RepositoryTriggerNameRequiredException', 'A name for the trigger is required, but was not specified.');
+        if (!t.name)
+          throw new AwsError('RepositoryTriggerNameRequiredException', 'A name for the trigger is required, but was not specified.');
         if (!parseArn(t.destinationArn ?? ''))
-          throw new AwsError('InvalidRepositoryTriggerDestinationArnException', `The Amazon Resource Name (ARN) for the trigger is not valid for the specified destination. The most common reason for this error is that the ARN does not meet the requirements for the service type.`);
-        if (!t.events?.length) throw new AwsError('RepositoryTriggerEventsListRequiredException', 'At least one event for the trigger is required, but was not specified.');
+          throw new AwsError(
+            'InvalidRepositoryTriggerDestinationArnException',
+            `The Amazon Resource Name (ARN) for the trigger is not valid for the specified destination. The most common reason for this error is that the ARN does not meet the requirements for the service type.`,
+          );
+        if (!t.events?.length)
+          throw new AwsError(
+            'RepositoryTriggerEventsListRequiredException',
+            'At least one event for the trigger is required, but was not specified.',
+          );
         if (t.events.some((e) => !TRIGGER_EVENTS.includes(e)))
-          throw new AwsError('InvalidRepositoryTriggerEventsException', 'One or more events specified for the trigger is not valid. Check to make sure that all events specified match the requirements for allowed events.');
-        if ((t.branches?.length ?? 0) > 100) throw new AwsError('MaximumBranchesExceededException', 'The number of branches for the trigger was exceeded.');
+          throw new AwsError(
+            'InvalidRepositoryTriggerEventsException',
+            'One or more events specified for the trigger is not valid. Check to make sure that all events specified match the requirements for allowed events.',
+          );
+        if ((t.branches?.length ?? 0) > 100)
+          throw new AwsError('MaximumBranchesExceededException', 'The number of branches for the trigger was exceeded.');
       }
       const configurationId = uuid();
       store.setTriggers(row.id, input.triggers, configurationId);
@@ -220,7 +247,10 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       const failedExecutions: { trigger: string; failureMessage: string }[] = [];
       for (const t of input.triggers) {
         if (!cc.env.targets.supports(t.destinationArn)) {
-          failedExecutions.push({ trigger: t.name, failureMessage: `Could not deliver to ${t.destinationArn}: no such destination in opsbox.` });
+          failedExecutions.push({
+            trigger: t.name,
+            failureMessage: `Could not deliver to ${t.destinationArn}: no such destination in opsbox.`,
+          });
           continue;
         }
         try {

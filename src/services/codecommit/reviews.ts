@@ -14,11 +14,18 @@ import type { RepoRow } from './store.js';
 import { entryAt, treeOf } from './tree.js';
 
 function checkRuleContent(content: string | undefined) {
-  if (!content) throw new AwsError('ApprovalRuleContentRequiredException', 'The content for the approval rule is empty. You must provide some content for an approval rule. The content cannot be null.');
+  if (!content)
+    throw new AwsError(
+      'ApprovalRuleContentRequiredException',
+      'The content for the approval rule is empty. You must provide some content for an approval rule. The content cannot be null.',
+    );
   try {
     const doc: unknown = JSON.parse(content);
     const statements = typeof doc === 'object' && doc !== null ? (doc as { Statements?: unknown }).Statements : undefined;
-    if (!Array.isArray(statements) || statements.some((s: unknown) => typeof s !== 'object' || s === null || (s as { Type?: unknown }).Type !== 'Approvers'))
+    if (
+      !Array.isArray(statements) ||
+      statements.some((s: unknown) => typeof s !== 'object' || s === null || (s as { Type?: unknown }).Type !== 'Approvers')
+    )
       throw new Error();
   } catch {
     throw new AwsError('InvalidApprovalRuleContentException', 'The content for the approval rule is not valid.');
@@ -26,7 +33,8 @@ function checkRuleContent(content: string | undefined) {
 }
 
 function openOnly(doc: PrDoc) {
-  if (doc.pullRequestStatus !== 'OPEN') throw new AwsError('PullRequestAlreadyClosedException', 'The pull request status cannot be updated because it is already closed.');
+  if (doc.pullRequestStatus !== 'OPEN')
+    throw new AwsError('PullRequestAlreadyClosedException', 'The pull request status cannot be updated because it is already closed.');
 }
 
 interface CommentDoc {
@@ -64,9 +72,28 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
     return (await entryAt(cc, row, await treeOf(cc, row, commit), path))?.id;
   }
 
-  async function postComment(ctx: RequestContext, row: RepoRow, prId: number | null, input: { beforeCommitId?: string; afterCommitId: string; location?: CommentDoc['location']; content: string; clientRequestToken?: string }) {
-    if (!input.content) throw new AwsError('CommentContentRequiredException', 'The comment is empty. You must provide some content for a comment. The content cannot be null.');
-    if (input.content.length > 10240) throw new AwsError('CommentContentSizeLimitExceededException', 'The comment is too large. Comments are limited to 10,240 characters.');
+  async function postComment(
+    ctx: RequestContext,
+    row: RepoRow,
+    prId: number | null,
+    input: {
+      beforeCommitId?: string;
+      afterCommitId: string;
+      location?: CommentDoc['location'];
+      content: string;
+      clientRequestToken?: string;
+    },
+  ) {
+    if (!input.content)
+      throw new AwsError(
+        'CommentContentRequiredException',
+        'The comment is empty. You must provide some content for a comment. The content cannot be null.',
+      );
+    if (input.content.length > 10240)
+      throw new AwsError(
+        'CommentContentSizeLimitExceededException',
+        'The comment is too large. Comments are limited to 10,240 characters.',
+      );
     const after = await requireSpecifier(cc, row, input.afterCommitId);
     const before = input.beforeCommitId ? await requireSpecifier(cc, row, input.beforeCommitId) : undefined;
     const now = ctx.clock.now();
@@ -82,7 +109,17 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
       beforeBlobId: await blobAt(row, before, input.location?.filePath),
       afterBlobId: await blobAt(row, after, input.location?.filePath),
     };
-    store.addComment({ id: comment.commentId, account: ctx.account, region: ctx.region, repoId: row.id, prId, before: before ?? null, after, token: input.clientRequestToken ?? null, doc: comment });
+    store.addComment({
+      id: comment.commentId,
+      account: ctx.account,
+      region: ctx.region,
+      repoId: row.id,
+      prId,
+      before: before ?? null,
+      after,
+      token: input.clientRequestToken ?? null,
+      doc: comment,
+    });
     cc.env.bus.publish({
       source: 'aws.codecommit',
       'detail-type': prId === null ? 'CodeCommit Comment on Commit' : 'CodeCommit Comment on Pull Request',
@@ -112,11 +149,28 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
   }
 
   function group(rows: { doc: string; before_commit: string | null; after_commit: string }[]) {
-    const groups = new Map<string, { beforeCommitId?: string; afterCommitId: string; beforeBlobId?: string; afterBlobId?: string; location?: CommentDoc["location"]; comments: ReturnType<typeof viewComment>[] }>();
+    const groups = new Map<
+      string,
+      {
+        beforeCommitId?: string;
+        afterCommitId: string;
+        beforeBlobId?: string;
+        afterBlobId?: string;
+        location?: CommentDoc['location'];
+        comments: ReturnType<typeof viewComment>[];
+      }
+    >();
     for (const r of rows) {
       const c = JSON.parse(r.doc) as CommentDoc;
       const key = `${r.before_commit}|${r.after_commit}|${JSON.stringify(c.location ?? null)}`;
-      const g = groups.get(key) ?? { beforeCommitId: r.before_commit ?? undefined, afterCommitId: r.after_commit, beforeBlobId: c.beforeBlobId, afterBlobId: c.afterBlobId, location: c.location, comments: [] };
+      const g = groups.get(key) ?? {
+        beforeCommitId: r.before_commit ?? undefined,
+        afterCommitId: r.after_commit,
+        beforeBlobId: c.beforeBlobId,
+        afterBlobId: c.afterBlobId,
+        location: c.location,
+        comments: [],
+      };
       g.comments.push(viewComment(c));
       groups.set(key, g);
     }
@@ -127,10 +181,14 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
     CreatePullRequestApprovalRule(input, ctx) {
       const doc = prs.require(ctx, input.pullRequestId);
       openOnly(doc);
-      if (!input.approvalRuleName) throw new AwsError('ApprovalRuleNameRequiredException', 'An approval rule name is required, but was not specified.');
+      if (!input.approvalRuleName)
+        throw new AwsError('ApprovalRuleNameRequiredException', 'An approval rule name is required, but was not specified.');
       checkRuleContent(input.approvalRuleContent);
       if (doc.approvalRules.some((r) => r.approvalRuleName === input.approvalRuleName))
-        throw new AwsError('ApprovalRuleNameAlreadyExistsException', `An approval rule with the name ${input.approvalRuleName} already exists on this pull request.`);
+        throw new AwsError(
+          'ApprovalRuleNameAlreadyExistsException',
+          `An approval rule with the name ${input.approvalRuleName} already exists on this pull request.`,
+        );
       const now = ctx.clock.now();
       const rule = {
         approvalRuleId: randomUUID(),
@@ -144,9 +202,20 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
       doc.approvalRules.push(rule);
       doc.lastActivityDate = now;
       prs.save(ctx, doc);
-      prs.record(ctx, doc, 'PULL_REQUEST_APPROVAL_RULE_CREATED', ctx.caller.arn, {
-        approvalRuleEventMetadata: { approvalRuleName: rule.approvalRuleName, approvalRuleId: rule.approvalRuleId, approvalRuleContent: rule.approvalRuleContent },
-      }, 'pullRequestApprovalRuleCreated');
+      prs.record(
+        ctx,
+        doc,
+        'PULL_REQUEST_APPROVAL_RULE_CREATED',
+        ctx.caller.arn,
+        {
+          approvalRuleEventMetadata: {
+            approvalRuleName: rule.approvalRuleName,
+            approvalRuleId: rule.approvalRuleId,
+            approvalRuleContent: rule.approvalRuleContent,
+          },
+        },
+        'pullRequestApprovalRuleCreated',
+      );
       return { approvalRule: { ...rule, lastModifiedDate: new Date(now), creationDate: new Date(now) } };
     },
 
@@ -157,7 +226,14 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
       if (!rule) return { approvalRuleId: '' };
       doc.approvalRules = doc.approvalRules.filter((r) => r !== rule);
       prs.save(ctx, doc);
-      prs.record(ctx, doc, 'PULL_REQUEST_APPROVAL_RULE_DELETED', ctx.caller.arn, { approvalRuleEventMetadata: { approvalRuleName: rule.approvalRuleName, approvalRuleId: rule.approvalRuleId } }, 'pullRequestApprovalRuleDeleted');
+      prs.record(
+        ctx,
+        doc,
+        'PULL_REQUEST_APPROVAL_RULE_DELETED',
+        ctx.caller.arn,
+        { approvalRuleEventMetadata: { approvalRuleName: rule.approvalRuleName, approvalRuleId: rule.approvalRuleId } },
+        'pullRequestApprovalRuleDeleted',
+      );
       return { approvalRuleId: rule.approvalRuleId };
     },
 
@@ -172,7 +248,20 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
       rule.lastModifiedDate = ctx.clock.now();
       rule.lastModifiedUser = ctx.caller.arn;
       prs.save(ctx, doc);
-      prs.record(ctx, doc, 'PULL_REQUEST_APPROVAL_RULE_UPDATED', ctx.caller.arn, { approvalRuleEventMetadata: { approvalRuleName: rule.approvalRuleName, approvalRuleId: rule.approvalRuleId, approvalRuleContent: rule.approvalRuleContent } }, 'pullRequestApprovalRuleUpdated');
+      prs.record(
+        ctx,
+        doc,
+        'PULL_REQUEST_APPROVAL_RULE_UPDATED',
+        ctx.caller.arn,
+        {
+          approvalRuleEventMetadata: {
+            approvalRuleName: rule.approvalRuleName,
+            approvalRuleId: rule.approvalRuleId,
+            approvalRuleContent: rule.approvalRuleContent,
+          },
+        },
+        'pullRequestApprovalRuleUpdated',
+      );
       return { approvalRule: { ...rule, lastModifiedDate: new Date(rule.lastModifiedDate), creationDate: new Date(rule.creationDate) } };
     },
 
@@ -180,30 +269,65 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
       const doc = prs.require(ctx, input.pullRequestId);
       openOnly(doc);
       if (!input.revisionId) throw new AwsError('RevisionIdRequiredException', 'A revision ID is required, but was not provided.');
-      if (input.revisionId !== doc.revisionId) throw new AwsError('RevisionNotCurrentException', 'The revision ID provided in the request does not match the current revision ID. Use GetPullRequest to retrieve the current revision ID.');
-      if (!['APPROVE', 'REVOKE'].includes(input.approvalState)) throw new AwsError('InvalidApprovalStateException', 'The state for the approval is not valid. Valid values include APPROVE and REVOKE.');
-      if (ctx.caller.arn === doc.authorArn) throw new AwsError('PullRequestCannotBeApprovedByAuthorException', 'The approval cannot be applied because the user approving the pull request matches the user who created the pull request. You cannot approve a pull request that you created.');
+      if (input.revisionId !== doc.revisionId)
+        throw new AwsError(
+          'RevisionNotCurrentException',
+          'The revision ID provided in the request does not match the current revision ID. Use GetPullRequest to retrieve the current revision ID.',
+        );
+      if (!['APPROVE', 'REVOKE'].includes(input.approvalState))
+        throw new AwsError(
+          'InvalidApprovalStateException',
+          'The state for the approval is not valid. Valid values include APPROVE and REVOKE.',
+        );
+      if (ctx.caller.arn === doc.authorArn)
+        throw new AwsError(
+          'PullRequestCannotBeApprovedByAuthorException',
+          'The approval cannot be applied because the user approving the pull request matches the user who created the pull request. You cannot approve a pull request that you created.',
+        );
       (doc.approvals[doc.revisionId] ??= {})[ctx.caller.arn] = input.approvalState;
       prs.save(ctx, doc);
-      prs.record(ctx, doc, 'PULL_REQUEST_APPROVAL_STATE_CHANGED', ctx.caller.arn, { approvalStateChangedEventMetadata: { revisionId: doc.revisionId, approvalStatus: input.approvalState } }, 'pullRequestApprovalStateChanged');
+      prs.record(
+        ctx,
+        doc,
+        'PULL_REQUEST_APPROVAL_STATE_CHANGED',
+        ctx.caller.arn,
+        { approvalStateChangedEventMetadata: { revisionId: doc.revisionId, approvalStatus: input.approvalState } },
+        'pullRequestApprovalStateChanged',
+      );
     },
 
     EvaluatePullRequestApprovalRules(input, ctx) {
       const doc = prs.require(ctx, input.pullRequestId);
       if (!input.revisionId) throw new AwsError('RevisionIdRequiredException', 'A revision ID is required, but was not provided.');
-      if (input.revisionId !== doc.revisionId) throw new AwsError('RevisionNotCurrentException', 'The revision ID provided in the request does not match the current revision ID. Use GetPullRequest to retrieve the current revision ID.');
+      if (input.revisionId !== doc.revisionId)
+        throw new AwsError(
+          'RevisionNotCurrentException',
+          'The revision ID provided in the request does not match the current revision ID. Use GetPullRequest to retrieve the current revision ID.',
+        );
       return { evaluation: prs.evaluate(doc, input.revisionId) };
     },
 
     OverridePullRequestApprovalRules(input, ctx) {
       const doc = prs.require(ctx, input.pullRequestId);
       openOnly(doc);
-      if (input.revisionId !== doc.revisionId) throw new AwsError('RevisionNotCurrentException', 'The revision ID provided in the request does not match the current revision ID. Use GetPullRequest to retrieve the current revision ID.');
+      if (input.revisionId !== doc.revisionId)
+        throw new AwsError(
+          'RevisionNotCurrentException',
+          'The revision ID provided in the request does not match the current revision ID. Use GetPullRequest to retrieve the current revision ID.',
+        );
       if (input.overrideStatus === 'OVERRIDE') doc.overrides[doc.revisionId] = ctx.caller.arn;
       else if (input.overrideStatus === 'REVOKE') delete doc.overrides[doc.revisionId];
-      else throw new AwsError('InvalidOverrideStatusException', 'The override status is not valid. Valid statuses are OVERRIDE and REVOKE.');
+      else
+        throw new AwsError('InvalidOverrideStatusException', 'The override status is not valid. Valid statuses are OVERRIDE and REVOKE.');
       prs.save(ctx, doc);
-      prs.record(ctx, doc, 'PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN', ctx.caller.arn, { approvalRuleOverriddenEventMetadata: { revisionId: doc.revisionId, overrideStatus: input.overrideStatus } }, 'pullRequestApprovalRuleOverridden');
+      prs.record(
+        ctx,
+        doc,
+        'PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN',
+        ctx.caller.arn,
+        { approvalRuleOverriddenEventMetadata: { revisionId: doc.revisionId, overrideStatus: input.overrideStatus } },
+        'pullRequestApprovalRuleOverridden',
+      );
     },
 
     GetPullRequestOverrideState(input, ctx) {
@@ -216,7 +340,10 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
       const doc = prs.require(ctx, input.pullRequestId);
       const row = store.requireRepo(ctx, checkRepositoryName(input.repositoryName));
       if (row.id !== doc.repoId)
-        throw new AwsError('RepositoryNotAssociatedWithPullRequestException', 'The repository does not contain any pull requests with that pull request ID. Use GetPullRequest to verify the correct repository name for the pull request ID.');
+        throw new AwsError(
+          'RepositoryNotAssociatedWithPullRequestException',
+          'The repository does not contain any pull requests with that pull request ID. Use GetPullRequest to verify the correct repository name for the pull request ID.',
+        );
       const r = await postComment(ctx, row, Number(doc.pullRequestId), input);
       return { ...r, pullRequestId: doc.pullRequestId };
     },

@@ -108,7 +108,9 @@ export class CodecommitStore {
       triggers: db.prepare('UPDATE codecommit_repos SET triggers = ?, triggers_id = ? WHERE id = ?'),
       seqGet: db.prepare('SELECT next FROM codecommit_pr_seq WHERE account = ? AND region = ?'),
       seqSet: db.prepare('INSERT OR REPLACE INTO codecommit_pr_seq (account, region, next) VALUES (?, ?, ?)'),
-      prInsert: db.prepare('INSERT INTO codecommit_prs (account, region, pr_id, repo_id, status, author, token, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      prInsert: db.prepare(
+        'INSERT INTO codecommit_prs (account, region, pr_id, repo_id, status, author, token, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       prGet: db.prepare('SELECT doc, repo_id FROM codecommit_prs WHERE account = ? AND region = ? AND pr_id = ?'),
       prByToken: db.prepare('SELECT doc FROM codecommit_prs WHERE account = ? AND region = ? AND token = ?'),
       prUpdate: db.prepare('UPDATE codecommit_prs SET status = ?, doc = ? WHERE account = ? AND region = ? AND pr_id = ?'),
@@ -120,7 +122,9 @@ export class CodecommitStore {
       cInsert: db.prepare(
         'INSERT INTO codecommit_comments (id, seq, account, region, repo_id, pr_id, before_commit, after_commit, token, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      cByPr: db.prepare('SELECT doc, before_commit, after_commit, repo_id FROM codecommit_comments WHERE account = ? AND region = ? AND pr_id = ? ORDER BY seq'),
+      cByPr: db.prepare(
+        'SELECT doc, before_commit, after_commit, repo_id FROM codecommit_comments WHERE account = ? AND region = ? AND pr_id = ? ORDER BY seq',
+      ),
       cByCommit: db.prepare(
         'SELECT doc, before_commit, after_commit FROM codecommit_comments WHERE repo_id = ? AND after_commit = ? AND pr_id IS NULL ORDER BY seq',
       ),
@@ -217,12 +221,27 @@ export class CodecommitStore {
     return (this.s.evList.all(scope.account, scope.region, id) as { doc: string }[]).map((r) => JSON.parse(r.doc));
   }
 
-  addComment(c: { id: string; account: string; region: string; repoId: string; prId: number | null; before: string | null; after: string; token: string | null; doc: unknown }) {
+  addComment(c: {
+    id: string;
+    account: string;
+    region: string;
+    repoId: string;
+    prId: number | null;
+    before: string | null;
+    after: string;
+    token: string | null;
+    doc: unknown;
+  }) {
     const seq = (this.s.cMaxSeq.get() as { m: number }).m + 1;
     this.s.cInsert.run(c.id, seq, c.account, c.region, c.repoId, c.prId, c.before, c.after, c.token, JSON.stringify(c.doc));
   }
   commentsForPr(scope: Scope, prId: number) {
-    return this.s.cByPr.all(scope.account, scope.region, prId) as { doc: string; before_commit: string | null; after_commit: string; repo_id: string }[];
+    return this.s.cByPr.all(scope.account, scope.region, prId) as {
+      doc: string;
+      before_commit: string | null;
+      after_commit: string;
+      repo_id: string;
+    }[];
   }
   commentsForCommit(repoId: string, after: string) {
     return this.s.cByCommit.all(repoId, after) as { doc: string; before_commit: string | null; after_commit: string }[];

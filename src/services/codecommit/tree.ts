@@ -43,7 +43,12 @@ export function checkPath(p: string | undefined, what = 'path'): string {
  * The entries at `paths` (files or folders) in tree `root`, walking only the folders on those
  * paths; paths that do not exist are absent from the map.
  */
-export async function lookupPaths(cc: Codecommit, row: RepoRow, root: string | undefined, paths: Iterable<string>): Promise<Map<string, Entry>> {
+export async function lookupPaths(
+  cc: Codecommit,
+  row: RepoRow,
+  root: string | undefined,
+  paths: Iterable<string>,
+): Promise<Map<string, Entry>> {
   const map = new Map<string, Entry>();
   if (!root) return map;
   const reader = cc.reader(row);
@@ -111,7 +116,12 @@ export interface BuiltTree {
  * trees that changed. A folder left empty disappears, as in git. Entries are not checked here
  * (makeCommit does AWS's checks first); a file in the way of a new folder is replaced by it.
  */
-export async function buildTree(cc: Codecommit, row: RepoRow, parentTree: string | undefined, set: Map<string, Entry | undefined>): Promise<string> {
+export async function buildTree(
+  cc: Codecommit,
+  row: RepoRow,
+  parentTree: string | undefined,
+  set: Map<string, Entry | undefined>,
+): Promise<string> {
   return (await buildTreeOf(cc, row, parentTree, set)).id;
 }
 
@@ -171,7 +181,15 @@ export async function buildTreeOf(
   return { id, emptied };
 }
 
-export async function commitTree(cc: Codecommit, row: RepoRow, ctx: RequestContext, tree: string, parents: string[], a: Author, sink = looseObjects(cc, row)): Promise<string> {
+export async function commitTree(
+  cc: Codecommit,
+  row: RepoRow,
+  ctx: RequestContext,
+  tree: string,
+  parents: string[],
+  a: Author,
+  sink = looseObjects(cc, row),
+): Promise<string> {
   const who = identity(ctx, a);
   const person = { ...who, date: gitDate(ctx.clock.now()) };
   return sink('commit', serializeCommit({ tree, parents, author: person, committer: person, message: a.message ?? '' }));

@@ -110,7 +110,11 @@ export async function commitZip(cc: Codecommit, row: RepoRow, ctx: RequestContex
   for (const path of set.keys()) if (folders.has(path)) throw notZip(`${path} is both a file and a folder`);
   if (set.size === 0) return undefined;
   const tree = await buildTree(cc, row, undefined, set);
-  return commitTree(cc, row, ctx, tree, [], { name: 'AWS CodeCommit', email: 'noreply-awscodecommit@amazon.com', message: 'Initial commit by AWS CodeCommit' });
+  return commitTree(cc, row, ctx, tree, [], {
+    name: 'AWS CodeCommit',
+    email: 'noreply-awscodecommit@amazon.com',
+    message: 'Initial commit by AWS CodeCommit',
+  });
 }
 
 function checkEntryPath(name: string): string {

@@ -7,8 +7,15 @@ export function actionTypeHandlers(): CodepipelineHandlers {
   return {
     ListActionTypes(input) {
       if (input.actionOwnerFilter !== undefined && !['AWS', 'ThirdParty', 'Custom'].includes(input.actionOwnerFilter))
-        throw new AwsError('ValidationException', `1 validation error detected: Value '${input.actionOwnerFilter}' at 'actionOwnerFilter' failed to satisfy constraint: Member must satisfy enum value set: [AWS, ThirdParty, Custom]`);
-      if (input.nextToken !== undefined) throw new AwsError('InvalidNextTokenException', 'The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.');
+        throw new AwsError(
+          'ValidationException',
+          `1 validation error detected: Value '${input.actionOwnerFilter}' at 'actionOwnerFilter' failed to satisfy constraint: Member must satisfy enum value set: [AWS, ThirdParty, Custom]`,
+        );
+      if (input.nextToken !== undefined)
+        throw new AwsError(
+          'InvalidNextTokenException',
+          'The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.',
+        );
       const types = actionTypes()
         .filter((t) => input.actionOwnerFilter === undefined || t.owner === input.actionOwnerFilter)
         .sort((a, b) => `${a.category}/${a.provider}`.localeCompare(`${b.category}/${b.provider}`));

@@ -15,11 +15,19 @@ export function approvalHandlers(store: CodepipelineStore, engine: Engine): Code
       const row = store.requirePipeline(ctx, input.pipelineName);
       const doc = JSON.parse(row.doc) as PipelineDoc;
       const stage = doc.stages.find((s) => s.name === input.stageName);
-      if (!stage) throw new AwsError('StageNotFoundException', `Stage '${input.stageName}' does not exist in pipeline '${input.pipelineName}'`);
+      if (!stage)
+        throw new AwsError('StageNotFoundException', `Stage '${input.stageName}' does not exist in pipeline '${input.pipelineName}'`);
       const action = stage.actions.find((a) => a.name === input.actionName);
-      if (!action) throw new AwsError('ActionNotFoundException', `Action '${input.actionName}' does not exist in stage '${input.stageName}' of pipeline '${input.pipelineName}'`);
+      if (!action)
+        throw new AwsError(
+          'ActionNotFoundException',
+          `Action '${input.actionName}' does not exist in stage '${input.stageName}' of pipeline '${input.pipelineName}'`,
+        );
       if (input.result.status !== 'Approved' && input.result.status !== 'Rejected')
-        throw new AwsError('ValidationException', `1 validation error detected: Value '${input.result.status}' at 'result.status' failed to satisfy constraint: Member must satisfy enum value set: [Approved, Rejected]`);
+        throw new AwsError(
+          'ValidationException',
+          `1 validation error detected: Value '${input.result.status}' at 'result.status' failed to satisfy constraint: Member must satisfy enum value set: [Approved, Rejected]`,
+        );
       for (const live of engine.live.values()) {
         if (live.row.account !== ctx.account || live.row.region !== ctx.region || live.row.pipeline !== row.name) continue;
         const a = live.state.stages[stage.name]?.actions[action.name];
@@ -32,9 +40,18 @@ export function approvalHandlers(store: CodepipelineStore, engine: Engine): Code
       }
       const done = store
         .actionsOfPipeline(ctx, row.name, 2000)
-        .find((r) => r.stage === stage.name && r.action === action.name && (JSON.parse(r.data) as ActionRecord).saved.token === input.token);
-      if (done) throw new AwsError('ApprovalAlreadyCompletedException', `The approval request for action '${action.name}' has already been completed.`);
-      throw new AwsError('InvalidApprovalTokenException', `The approval token '${input.token}' is not valid for action '${action.name}' in stage '${stage.name}'.`);
+        .find(
+          (r) => r.stage === stage.name && r.action === action.name && (JSON.parse(r.data) as ActionRecord).saved.token === input.token,
+        );
+      if (done)
+        throw new AwsError(
+          'ApprovalAlreadyCompletedException',
+          `The approval request for action '${action.name}' has already been completed.`,
+        );
+      throw new AwsError(
+        'InvalidApprovalTokenException',
+        `The approval token '${input.token}' is not valid for action '${action.name}' in stage '${stage.name}'.`,
+      );
     },
   };
 }

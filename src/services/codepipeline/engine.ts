@@ -15,7 +15,15 @@ import { log } from '../../core/log.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { ExecutionEvents } from './events.js';
 import { Gates } from './gates.js';
-import { actionProvider, failed, type ActionContext, type ActionDeclaration, type ActionResult, type ArtifactLocation, type SourceRevision } from './providers/registry.js';
+import {
+  actionProvider,
+  failed,
+  type ActionContext,
+  type ActionDeclaration,
+  type ActionResult,
+  type ArtifactLocation,
+  type SourceRevision,
+} from './providers/registry.js';
 import { TERMINAL, type CodepipelineStore, type ExecutionRow, type Scope } from './store.js';
 import { artifactBucket, type PipelineDoc, type StageDeclaration } from './validate.js';
 import { resolveConfiguration, UnresolvedVariable, type Lookup } from './variables.js';
@@ -87,13 +95,19 @@ export class Engine {
   pipelineArn = (s: Scope, name: string) => arn('codepipeline', s, name);
 
   /** Starts an execution of the pipeline's current version; returns its id. */
-  start(s: Scope, name: string, trigger: Trigger, opts: { variables?: { name: string; value: string }[]; overrides?: ExecState['overrides'] } = {}): string {
+  start(
+    s: Scope,
+    name: string,
+    trigger: Trigger,
+    opts: { variables?: { name: string; value: string }[]; overrides?: ExecState['overrides'] } = {},
+  ): string {
     const row = this.store.requirePipeline(s, name);
     const doc = JSON.parse(row.doc) as PipelineDoc;
     const variables: Record<string, string> = {};
     const declared = new Map((doc.variables ?? []).map((v) => [v.name, v]));
     for (const v of opts.variables ?? []) {
-      if (!declared.has(v.name)) throw new AwsError('ValidationException', `Variable '${v.name}' is not declared in the pipeline '${name}'`);
+      if (!declared.has(v.name))
+        throw new AwsError('ValidationException', `Variable '${v.name}' is not declared in the pipeline '${name}'`);
       variables[v.name] = v.value;
     }
     for (const [n, v] of declared) {
@@ -103,10 +117,30 @@ export class Engine {
       variables[n] = v.defaultValue ?? '';
     }
     const now = this.env.clock.now();
-    const state: ExecState = { stageIndex: 0, phase: 'waiting', stages: {}, namespaces: {}, variables, artifacts: {}, revisions: [], overrides: opts.overrides ?? {}, trigger };
+    const state: ExecState = {
+      stageIndex: 0,
+      phase: 'waiting',
+      stages: {},
+      namespaces: {},
+      variables,
+      artifacts: {},
+      revisions: [],
+      overrides: opts.overrides ?? {},
+      trigger,
+    };
     const exec: Omit<ExecutionRow, 'seq'> = {
-      id: randomUUID(), account: s.account, region: s.region, pipeline: name, version: row.version, status: 'InProgress', summary: null,
-      trigger: JSON.stringify(trigger), mode: doc.executionMode, started: now, updated: now, state: JSON.stringify(state),
+      id: randomUUID(),
+      account: s.account,
+      region: s.region,
+      pipeline: name,
+      version: row.version,
+      status: 'InProgress',
+      summary: null,
+      trigger: JSON.stringify(trigger),
+      mode: doc.executionMode,
+      started: now,
+      updated: now,
+      state: JSON.stringify(state),
     };
     this.store.insertExecution(exec);
     const live: Live = { row: { ...exec, seq: 0 }, state, doc, aborts: new Set() };
@@ -231,11 +265,18 @@ export class Engine {
       }
       record = {
         input: {
-          actionTypeId: decl.actionTypeId, configuration: decl.configuration ?? {}, resolvedConfiguration: resolved, roleArn: decl.roleArn,
-          region: decl.region ?? row.region, inputArtifacts: inputs, namespace: decl.namespace,
+          actionTypeId: decl.actionTypeId,
+          configuration: decl.configuration ?? {},
+          resolvedConfiguration: resolved,
+          roleArn: decl.roleArn,
+          region: decl.region ?? row.region,
+          inputArtifacts: inputs,
+          namespace: decl.namespace,
         },
         outputs: (decl.outputArtifacts ?? []).map((o) => ({
-          name: o.name, bucket, key: `${row.pipeline.slice(0, 20)}/${o.name.slice(0, 10)}/${randomString(7, ARTIFACT_ALPHABET)}`,
+          name: o.name,
+          bucket,
+          key: `${row.pipeline.slice(0, 20)}/${o.name.slice(0, 10)}/${randomString(7, ARTIFACT_ALPHABET)}`,
         })),
         saved: {},
       };
@@ -249,15 +290,28 @@ export class Engine {
     const ac = new AbortController();
     let result: ActionResult;
     if (early) result = early;
-    else if (!provider) result = failed(`Action type ${decl.actionTypeId.category}/${decl.actionTypeId.provider} is not available`, 'ConfigurationError');
+    else if (!provider)
+      result = failed(`Action type ${decl.actionTypeId.category}/${decl.actionTypeId.provider} is not available`, 'ConfigurationError');
     else {
       live.aborts.add(ac);
       const scope = { account: row.account, region: row.region };
       const ctx: ActionContext = {
-        env: this.env, account: row.account, region: row.region, pipelineName: row.pipeline, pipelineArn: this.pipelineArn(scope, row.pipeline),
-        pipelineVersion: row.version, executionId: row.id, stageName, actionExecutionId: id, action: decl,
-        configuration: record.input.resolvedConfiguration, inputArtifacts: record.input.inputArtifacts, outputArtifacts: record.outputs,
-        sourceOverride: state.overrides[decl.name], signal: ac.signal, saved: record.saved,
+        env: this.env,
+        account: row.account,
+        region: row.region,
+        pipelineName: row.pipeline,
+        pipelineArn: this.pipelineArn(scope, row.pipeline),
+        pipelineVersion: row.version,
+        executionId: row.id,
+        stageName,
+        actionExecutionId: id,
+        action: decl,
+        configuration: record.input.resolvedConfiguration,
+        inputArtifacts: record.input.inputArtifacts,
+        outputArtifacts: record.outputs,
+        sourceOverride: state.overrides[decl.name],
+        signal: ac.signal,
+        saved: record.saved,
         save: (facts) => {
           Object.assign(record.saved, facts);
           if (!live.deleted) this.saveAction(live, stageName, decl.name, id, 'InProgress', started, record);
@@ -365,8 +419,18 @@ export class Engine {
   private saveAction(live: Live, stage: string, action: string, id: string, status: string, started: number, record: ActionRecord) {
     const r = live.row;
     this.store.upsertAction({
-      id, execution_id: r.id, account: r.account, region: r.region, pipeline: r.pipeline, version: r.version, stage, action, status,
-      started, updated: this.env.clock.now(), data: JSON.stringify(record),
+      id,
+      execution_id: r.id,
+      account: r.account,
+      region: r.region,
+      pipeline: r.pipeline,
+      version: r.version,
+      stage,
+      action,
+      status,
+      started,
+      updated: this.env.clock.now(),
+      data: JSON.stringify(record),
     });
   }
 }

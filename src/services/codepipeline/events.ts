@@ -64,7 +64,9 @@ export class ExecutionEvents {
       region: record.input.region,
       type: { owner: t.owner, provider: t.provider, category: t.category, version: t.version },
       'input-artifacts': record.input.inputArtifacts.map((a) => ({ name: a.name, s3location: { bucket: a.bucket, key: a.key } })),
-      ...(state === 'SUCCEEDED' ? { 'output-artifacts': record.outputs.map((a) => ({ name: a.name, s3location: { bucket: a.bucket, key: a.key } })) } : {}),
+      ...(state === 'SUCCEEDED'
+        ? { 'output-artifacts': record.outputs.map((a) => ({ name: a.name, s3location: { bucket: a.bucket, key: a.key } })) }
+        : {}),
     });
   }
 }

@@ -10,13 +10,21 @@ import type { ActionRecord, Engine, ExecState, Trigger } from './engine.js';
 import { TERMINAL, type ActionRow, type CodepipelineStore, type ExecutionRow } from './store.js';
 import type { PipelineDoc } from './validate.js';
 
-const invalidToken = () => new AwsError('InvalidNextTokenException', 'The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.');
+const invalidToken = () =>
+  new AwsError(
+    'InvalidNextTokenException',
+    'The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.',
+  );
 const REVISION_TYPES = new Set(['COMMIT_ID', 'IMAGE_DIGEST', 'S3_OBJECT_VERSION_ID', 'S3_OBJECT_KEY']);
 
 function artifactRevisions(state: ExecState) {
   return state.revisions.map((r) => ({
-    name: r.name, revisionId: r.revisionId, revisionChangeIdentifier: r.revisionChangeIdentifier, revisionSummary: r.revisionSummary,
-    created: r.created !== undefined ? new Date(r.created) : undefined, revisionUrl: r.revisionUrl,
+    name: r.name,
+    revisionId: r.revisionId,
+    revisionChangeIdentifier: r.revisionChangeIdentifier,
+    revisionSummary: r.revisionSummary,
+    created: r.created !== undefined ? new Date(r.created) : undefined,
+    revisionUrl: r.revisionUrl,
   }));
 }
 
@@ -25,8 +33,15 @@ export function actionDetail(r: ActionRow) {
   const res = d.result;
   const loc = (a: { name: string; bucket: string; key: string }) => ({ name: a.name, s3location: { bucket: a.bucket, key: a.key } });
   return {
-    pipelineExecutionId: r.execution_id, actionExecutionId: r.id, pipelineVersion: r.version, stageName: r.stage, actionName: r.action,
-    startTime: new Date(r.started), lastUpdateTime: new Date(r.updated), updatedBy: d.updatedBy, status: r.status,
+    pipelineExecutionId: r.execution_id,
+    actionExecutionId: r.id,
+    pipelineVersion: r.version,
+    stageName: r.stage,
+    actionName: r.action,
+    startTime: new Date(r.started),
+    lastUpdateTime: new Date(r.updated),
+    updatedBy: d.updatedBy,
+    status: r.status,
     input: { ...d.input, inputArtifacts: d.input.inputArtifacts.map(loc) },
     output: {
       outputArtifacts: r.status === 'Succeeded' ? d.outputs.map(loc) : [],
@@ -34,7 +49,10 @@ export function actionDetail(r: ActionRow) {
         externalExecutionId: res?.externalExecutionId ?? (d.saved.buildId as string | undefined) ?? (d.saved.token as string | undefined),
         externalExecutionSummary: res?.summary,
         externalExecutionUrl: res?.externalExecutionUrl,
-        errorDetails: res?.status === 'Failed' || r.status === 'Abandoned' ? { code: res?.errorCode ?? 'JobFailed', message: res?.errorMessage ?? res?.summary ?? r.status } : undefined,
+        errorDetails:
+          res?.status === 'Failed' || r.status === 'Abandoned'
+            ? { code: res?.errorCode ?? 'JobFailed', message: res?.errorMessage ?? res?.summary ?? r.status }
+            : undefined,
       },
       outputVariables: res?.outputVariables ?? {},
     },
@@ -54,7 +72,10 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
         const action = doc.stages[0].actions.find((a) => a.name === o.actionName);
         if (!action) throw new AwsError('ValidationException', `Source action '${o.actionName}' does not exist in pipeline '${row.name}'`);
         if (!REVISION_TYPES.has(o.revisionType))
-          throw new AwsError('ValidationException', `1 validation error detected: Value '${o.revisionType}' at 'sourceRevisions.member.revisionType' failed to satisfy constraint: Member must satisfy enum value set: [COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID, S3_OBJECT_KEY]`);
+          throw new AwsError(
+            'ValidationException',
+            `1 validation error detected: Value '${o.revisionType}' at 'sourceRevisions.member.revisionType' failed to satisfy constraint: Member must satisfy enum value set: [COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID, S3_OBJECT_KEY]`,
+          );
         if (o.revisionType === 'S3_OBJECT_KEY' && action.configuration?.AllowOverrideForS3ObjectKey !== 'true')
           throw new AwsError('ValidationException', `Source action '${o.actionName}' does not allow overriding its S3 object key`);
         overrides[o.actionName] = { revisionType: o.revisionType, revisionValue: o.revisionValue };
@@ -68,7 +89,10 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
       const row = store.requireExecution(ctx, input.pipelineName, input.pipelineExecutionId);
       const live = engine.live.get(row.id);
       if (!live || TERMINAL.has(live.row.status))
-        throw new AwsError('PipelineExecutionNotStoppableException', `Unable to stop pipeline execution '${row.id}' because it is in a ${row.status} state.`);
+        throw new AwsError(
+          'PipelineExecutionNotStoppableException',
+          `Unable to stop pipeline execution '${row.id}' because it is in a ${row.status} state.`,
+        );
       if (live.row.status === 'Stopping' && (live.state.stop?.abandon || !input.abandon))
         throw new AwsError('DuplicatedStopRequestException', `A stop request for pipeline execution '${row.id}' is already in progress.`);
       engine.stop(live, !!input.abandon, input.reason);
@@ -80,16 +104,30 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
       const row = store.requireExecution(ctx, input.pipelineName, input.pipelineExecutionId);
       const doc = docOf(row);
       const index = doc.stages.findIndex((s) => s.name === input.stageName);
-      if (index === -1) throw new AwsError('StageNotFoundException', `Stage '${input.stageName}' does not exist in pipeline '${input.pipelineName}'`);
-      if (engine.live.has(row.id)) throw new AwsError('StageNotRetryableException', `Stage '${input.stageName}' of pipeline execution '${row.id}' is in progress and cannot be retried.`);
+      if (index === -1)
+        throw new AwsError('StageNotFoundException', `Stage '${input.stageName}' does not exist in pipeline '${input.pipelineName}'`);
+      if (engine.live.has(row.id))
+        throw new AwsError(
+          'StageNotRetryableException',
+          `Stage '${input.stageName}' of pipeline execution '${row.id}' is in progress and cannot be retried.`,
+        );
       const st = (JSON.parse(row.state) as ExecState).stages[input.stageName];
       if (!st || (st.status !== 'Failed' && st.status !== 'Stopped'))
-        throw new AwsError('StageNotRetryableException', `Stage '${input.stageName}' of pipeline execution '${row.id}' has no failed actions to retry.`);
+        throw new AwsError(
+          'StageNotRetryableException',
+          `Stage '${input.stageName}' of pipeline execution '${row.id}' has no failed actions to retry.`,
+        );
       if (pipeline.version !== row.version)
-        throw new AwsError('StageNotRetryableException', `Pipeline '${input.pipelineName}' was updated since execution '${row.id}' ran; its stages cannot be retried.`);
+        throw new AwsError(
+          'StageNotRetryableException',
+          `Pipeline '${input.pipelineName}' was updated since execution '${row.id}' ran; its stages cannot be retried.`,
+        );
       const latest = store.actionsOfPipeline(ctx, row.pipeline, 1000).find((a) => a.stage === input.stageName);
       if (latest && latest.execution_id !== row.id)
-        throw new AwsError('NotLatestPipelineExecutionException', `Pipeline execution '${row.id}' is not the latest execution of stage '${input.stageName}'.`);
+        throw new AwsError(
+          'NotLatestPipelineExecutionException',
+          `Pipeline execution '${row.id}' is not the latest execution of stage '${input.stageName}'.`,
+        );
       engine.retry(row, doc, index, input.retryMode);
       return { pipelineExecutionId: row.id };
     },
@@ -102,10 +140,16 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
       const state = stateOf(row);
       return {
         pipelineExecution: {
-          pipelineName: r.pipeline, pipelineVersion: r.version, pipelineExecutionId: r.id, status: r.status, statusSummary: r.summary ?? undefined,
+          pipelineName: r.pipeline,
+          pipelineVersion: r.version,
+          pipelineExecutionId: r.id,
+          status: r.status,
+          statusSummary: r.summary ?? undefined,
           artifactRevisions: artifactRevisions(state),
           variables: Object.entries(state.variables).map(([name, resolvedValue]) => ({ name, resolvedValue })),
-          trigger: state.trigger, executionMode: r.mode, executionType: 'STANDARD',
+          trigger: state.trigger,
+          executionMode: r.mode,
+          executionType: 'STANDARD',
         },
       };
     },
@@ -133,9 +177,21 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
           }
           lastSeq = row.seq;
           out.push({
-            pipelineExecutionId: r.id, status: r.status, statusSummary: r.summary ?? undefined, startTime: new Date(r.started), lastUpdateTime: new Date(r.updated),
-            sourceRevisions: state.revisions.map((s) => ({ actionName: s.actionName, revisionId: s.revisionId, revisionSummary: s.revisionSummary, revisionUrl: s.revisionUrl })),
-            trigger: state.trigger, stopTrigger: state.stop?.reason ? { reason: state.stop.reason } : undefined, executionMode: r.mode, executionType: 'STANDARD',
+            pipelineExecutionId: r.id,
+            status: r.status,
+            statusSummary: r.summary ?? undefined,
+            startTime: new Date(r.started),
+            lastUpdateTime: new Date(r.updated),
+            sourceRevisions: state.revisions.map((s) => ({
+              actionName: s.actionName,
+              revisionId: s.revisionId,
+              revisionSummary: s.revisionSummary,
+              revisionUrl: s.revisionUrl,
+            })),
+            trigger: state.trigger,
+            stopTrigger: state.stop?.reason ? { reason: state.stop.reason } : undefined,
+            executionMode: r.mode,
+            executionType: 'STANDARD',
           });
         }
       }
@@ -150,7 +206,10 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
       if (id) store.requireExecution(ctx, input.pipelineName, id);
       const rows = id ? store.actionsOfExecution(id) : store.actionsOfPipeline(ctx, input.pipelineName, offset + limit + 1);
       const page = rows.slice(offset, offset + limit);
-      return { actionExecutionDetails: page.map(actionDetail), nextToken: rows.length > offset + limit ? encodeToken(offset + limit) : undefined };
+      return {
+        actionExecutionDetails: page.map(actionDetail),
+        nextToken: rows.length > offset + limit ? encodeToken(offset + limit) : undefined,
+      };
     },
 
     GetPipelineState(input, ctx) {
@@ -175,10 +234,19 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
           const waiting = engine.gates.waiting(ctx, pipeline.name, i);
           return {
             stageName: stage.name,
-            inboundExecution: waiting[0] ? { pipelineExecutionId: waiting[0].row.id, status: waiting[0].row.status, type: 'STANDARD' } : undefined,
-            inboundExecutions: waiting.length ? waiting.map((w) => ({ pipelineExecutionId: w.row.id, status: w.row.status, type: 'STANDARD' })) : undefined,
+            inboundExecution: waiting[0]
+              ? { pipelineExecutionId: waiting[0].row.id, status: waiting[0].row.status, type: 'STANDARD' }
+              : undefined,
+            inboundExecutions: waiting.length
+              ? waiting.map((w) => ({ pipelineExecutionId: w.row.id, status: w.row.status, type: 'STANDARD' }))
+              : undefined,
             inboundTransitionState: t
-              ? { enabled: t.enabled, lastChangedBy: t.by, lastChangedAt: t.at ? new Date(t.at) : undefined, disabledReason: t.enabled ? undefined : t.reason }
+              ? {
+                  enabled: t.enabled,
+                  lastChangedBy: t.by,
+                  lastChangedAt: t.at ? new Date(t.at) : undefined,
+                  disabledReason: t.enabled ? undefined : t.reason,
+                }
               : { enabled: true },
             actionStates: stage.actions.map((a) => {
               const last = inStage.find((r) => r.action === a.name);
@@ -188,18 +256,36 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
               const rev = d.result?.revision;
               return {
                 actionName: a.name,
-                currentRevision: rev ? { revisionId: rev.revisionId, revisionChangeId: rev.revisionChangeIdentifier ?? rev.revisionId, created: rev.created ? new Date(rev.created) : undefined } : undefined,
+                currentRevision: rev
+                  ? {
+                      revisionId: rev.revisionId,
+                      revisionChangeId: rev.revisionChangeIdentifier ?? rev.revisionId,
+                      created: rev.created ? new Date(rev.created) : undefined,
+                    }
+                  : undefined,
                 latestExecution: {
-                  actionExecutionId: last.id, status: last.status, summary: res?.summary, lastStatusChange: new Date(last.updated),
-                  token: last.status === 'InProgress' ? (d.saved.token as string | undefined) : undefined, lastUpdatedBy: d.updatedBy,
-                  externalExecutionId: res?.externalExecutionId ?? (d.saved.buildId as string | undefined), externalExecutionUrl: res?.externalExecutionUrl,
-                  errorDetails: res?.status === 'Failed' ? { code: res.errorCode ?? 'JobFailed', message: res.errorMessage ?? res.summary ?? 'Failed' } : undefined,
+                  actionExecutionId: last.id,
+                  status: last.status,
+                  summary: res?.summary,
+                  lastStatusChange: new Date(last.updated),
+                  token: last.status === 'InProgress' ? (d.saved.token as string | undefined) : undefined,
+                  lastUpdatedBy: d.updatedBy,
+                  externalExecutionId: res?.externalExecutionId ?? (d.saved.buildId as string | undefined),
+                  externalExecutionUrl: res?.externalExecutionUrl,
+                  errorDetails:
+                    res?.status === 'Failed'
+                      ? { code: res.errorCode ?? 'JobFailed', message: res.errorMessage ?? res.summary ?? 'Failed' }
+                      : undefined,
                 },
                 revisionUrl: rev?.revisionUrl,
               };
             }),
             latestExecution: latestRow
-              ? { pipelineExecutionId: latestRow.id, status: stateOf(latestRow).stages[stage.name]?.status ?? latestRow.status, type: 'STANDARD' }
+              ? {
+                  pipelineExecutionId: latestRow.id,
+                  status: stateOf(latestRow).stages[stage.name]?.status ?? latestRow.status,
+                  type: 'STANDARD',
+                }
               : undefined,
           };
         }),

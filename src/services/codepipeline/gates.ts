@@ -97,7 +97,9 @@ export class Gates {
   }
 
   waiting(s: Scope, pipeline: string, stage: number): Live[] {
-    return this.get(s, pipeline).waiters.filter((w) => w.stage === stage).map((w) => w.live);
+    return this.get(s, pipeline)
+      .waiters.filter((w) => w.stage === stage)
+      .map((w) => w.live);
   }
 
   transitions(s: Scope, pipeline: string) {

@@ -15,13 +15,22 @@ import { validatePipeline, type PipelineDoc } from './validate.js';
 
 type Tag = { key: string; value: string };
 
-const invalidToken = () => new AwsError('InvalidNextTokenException', 'The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.');
+const invalidToken = () =>
+  new AwsError(
+    'InvalidNextTokenException',
+    'The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.',
+  );
 
 /** The pipeline an ARN names (ResourceNotFoundException / InvalidArnException otherwise). */
 function pipelineOfArn(store: CodepipelineStore, resourceArn: string, ctx: RequestContext): PipelineRow {
   const p = parseArn(resourceArn);
-  if (!p || p.service !== 'codepipeline' || !p.resource) throw new AwsError('InvalidArnException', `The ARN '${resourceArn}' is not valid.`);
-  const notFound = () => new AwsError('ResourceNotFoundException', `The account with id '${ctx.account}' does not include a pipeline with the name '${p.resource}'`);
+  if (!p || p.service !== 'codepipeline' || !p.resource)
+    throw new AwsError('InvalidArnException', `The ARN '${resourceArn}' is not valid.`);
+  const notFound = () =>
+    new AwsError(
+      'ResourceNotFoundException',
+      `The account with id '${ctx.account}' does not include a pipeline with the name '${p.resource}'`,
+    );
   // another account's or region's pipeline is one this caller cannot see
   requireOwnArn(resourceArn, ctx, notFound);
   const row = store.pipeline(ctx, p.resource);
@@ -31,17 +40,25 @@ function pipelineOfArn(store: CodepipelineStore, resourceArn: string, ctx: Reque
 
 function checkTags(tags: Tag[]) {
   for (const t of tags)
-    if (t.key.toLowerCase().startsWith('aws:')) throw new AwsError('InvalidTagsException', `Tag keys cannot start with the reserved prefix 'aws:': ${t.key}`);
+    if (t.key.toLowerCase().startsWith('aws:'))
+      throw new AwsError('InvalidTagsException', `Tag keys cannot start with the reserved prefix 'aws:': ${t.key}`);
 }
 
 export function pipelineHandlers(store: CodepipelineStore, engine: Engine, triggers: PipelineTriggers): CodepipelineHandlers {
-  const metadata = (s: Scope, row: PipelineRow) => ({ pipelineArn: engine.pipelineArn(s, row.name), created: new Date(row.created), updated: new Date(row.updated) });
+  const metadata = (s: Scope, row: PipelineRow) => ({
+    pipelineArn: engine.pipelineArn(s, row.name),
+    created: new Date(row.created),
+    updated: new Date(row.updated),
+  });
 
   return {
     CreatePipeline(input, ctx) {
       const doc = validatePipeline(input.pipeline, ctx.region, 1);
       if (store.pipeline(ctx, doc.name))
-        throw new AwsError('PipelineNameInUseException', `A pipeline with the name '${doc.name}' already exists in account '${ctx.account}'`);
+        throw new AwsError(
+          'PipelineNameInUseException',
+          `A pipeline with the name '${doc.name}' already exists in account '${ctx.account}'`,
+        );
       const tags = input.tags ?? [];
       checkTags(tags);
       if (tags.length > 50) throw new AwsError('TooManyTagsException', 'The number of tags exceeds the limit of 50 tags per resource.');
@@ -84,18 +101,37 @@ export function pipelineHandlers(store: CodepipelineStore, engine: Engine, trigg
       return {
         pipelines: page.map((r) => {
           const d = JSON.parse(r.doc) as PipelineDoc;
-          return { name: r.name, version: r.version, pipelineType: d.pipelineType, executionMode: d.executionMode, created: new Date(r.created), updated: new Date(r.updated) };
+          return {
+            name: r.name,
+            version: r.version,
+            pipelineType: d.pipelineType,
+            executionMode: d.executionMode,
+            created: new Date(r.created),
+            updated: new Date(r.updated),
+          };
         }),
         nextToken: rows.length > limit ? encodeToken(page[page.length - 1].name) : undefined,
       };
     },
 
     DisableStageTransition(input, ctx) {
-      setTransition(input.pipelineName, input.stageName, input.transitionType, { enabled: false, reason: input.reason, by: ctx.caller.arn, at: ctx.clock.now() }, ctx);
+      setTransition(
+        input.pipelineName,
+        input.stageName,
+        input.transitionType,
+        { enabled: false, reason: input.reason, by: ctx.caller.arn, at: ctx.clock.now() },
+        ctx,
+      );
     },
 
     EnableStageTransition(input, ctx) {
-      setTransition(input.pipelineName, input.stageName, input.transitionType, { enabled: true, by: ctx.caller.arn, at: ctx.clock.now() }, ctx);
+      setTransition(
+        input.pipelineName,
+        input.stageName,
+        input.transitionType,
+        { enabled: true, by: ctx.caller.arn, at: ctx.clock.now() },
+        ctx,
+      );
     },
 
     ListTagsForResource(input, ctx) {

@@ -94,7 +94,9 @@ export function createCodepipelineStore(store: Store) {
     insertPipeline: db.prepare(
       'INSERT INTO codepipeline_pipelines (account, region, name, version, doc, created, updated, tags, transitions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
-    updatePipeline: db.prepare('UPDATE codepipeline_pipelines SET version = ?, doc = ?, updated = ? WHERE account = ? AND region = ? AND name = ?'),
+    updatePipeline: db.prepare(
+      'UPDATE codepipeline_pipelines SET version = ?, doc = ?, updated = ? WHERE account = ? AND region = ? AND name = ?',
+    ),
     setTags: db.prepare('UPDATE codepipeline_pipelines SET tags = ? WHERE account = ? AND region = ? AND name = ?'),
     setTransitions: db.prepare('UPDATE codepipeline_pipelines SET transitions = ? WHERE account = ? AND region = ? AND name = ?'),
     deletePipeline: db.prepare('DELETE FROM codepipeline_pipelines WHERE account = ? AND region = ? AND name = ?'),
@@ -159,24 +161,55 @@ export function createCodepipelineStore(store: Store) {
       })();
     },
     insertExecution: (r: Omit<ExecutionRow, 'seq'>) =>
-      q.insertExecution.run(r.id, r.account, r.region, r.pipeline, r.version, r.status, r.summary, r.trigger, r.mode, r.started, r.updated, r.state),
+      q.insertExecution.run(
+        r.id,
+        r.account,
+        r.region,
+        r.pipeline,
+        r.version,
+        r.status,
+        r.summary,
+        r.trigger,
+        r.mode,
+        r.started,
+        r.updated,
+        r.state,
+      ),
     execution: (id: string) => q.execution.get(id) as ExecutionRow | undefined,
     /** The execution of that pipeline, or PipelineExecutionNotFoundException. */
     requireExecution(s: Scope, pipeline: string, id: string): ExecutionRow {
       const row = q.execution.get(id) as ExecutionRow | undefined;
       if (!row || row.account !== s.account || row.region !== s.region || row.pipeline !== pipeline)
-        throw new AwsError('PipelineExecutionNotFoundException', `Pipeline Execution with id '${id}' does not exist in pipeline with name '${pipeline}'.`);
+        throw new AwsError(
+          'PipelineExecutionNotFoundException',
+          `Pipeline Execution with id '${id}' does not exist in pipeline with name '${pipeline}'.`,
+        );
       return row;
     },
     executions: (s: Scope, pipeline: string, beforeSeq: number, limit: number) =>
       q.executions.all(s.account, s.region, pipeline, beforeSeq, limit) as ExecutionRow[],
     running: () => q.running.all() as ExecutionRow[],
-    saveExecution: (id: string, status: string, summary: string | null, now: number, state: string) => q.saveExecution.run(status, summary, now, state, id),
+    saveExecution: (id: string, status: string, summary: string | null, now: number, state: string) =>
+      q.saveExecution.run(status, summary, now, state, id),
     upsertAction: (r: ActionRow) =>
-      q.upsertAction.run(r.id, r.execution_id, r.account, r.region, r.pipeline, r.version, r.stage, r.action, r.status, r.started, r.updated, r.data),
+      q.upsertAction.run(
+        r.id,
+        r.execution_id,
+        r.account,
+        r.region,
+        r.pipeline,
+        r.version,
+        r.stage,
+        r.action,
+        r.status,
+        r.started,
+        r.updated,
+        r.data,
+      ),
     action: (id: string) => q.action.get(id) as ActionRow | undefined,
     actionsOfExecution: (id: string) => q.actionsOfExecution.all(id) as ActionRow[],
-    actionsOfPipeline: (s: Scope, pipeline: string, limit: number) => q.actionsOfPipeline.all(s.account, s.region, pipeline, limit) as ActionRow[],
+    actionsOfPipeline: (s: Scope, pipeline: string, limit: number) =>
+      q.actionsOfPipeline.all(s.account, s.region, pipeline, limit) as ActionRow[],
   };
 }
 

@@ -67,13 +67,18 @@ export class PipelineTriggers {
 
   private watch(scope: Scope, doc: PipelineDoc, seedNow: boolean) {
     const key = keyOf(scope, doc.name);
-    const w: Watched = { scope: { account: scope.account, region: scope.region }, doc, s3Seen: this.pipelines.get(key)?.s3Seen ?? new Map() };
+    const w: Watched = {
+      scope: { account: scope.account, region: scope.region },
+      doc,
+      s3Seen: this.pipelines.get(key)?.s3Seen ?? new Map(),
+    };
     this.pipelines.set(key, w);
     if (seedNow) void this.pollS3(w, true);
   }
 
   private onEvent(e: BusEvent) {
-    if (e['detail-type'] === 'CodeCommit Repository State Change' && e.source === 'aws.codecommit') void this.onPush(e).catch((err) => log.error('codepipeline: push trigger failed', { err: String(err) }));
+    if (e['detail-type'] === 'CodeCommit Repository State Change' && e.source === 'aws.codecommit')
+      void this.onPush(e).catch((err) => log.error('codepipeline: push trigger failed', { err: String(err) }));
   }
 
   private async onPush(e: BusEvent) {
@@ -120,7 +125,12 @@ export class PipelineTriggers {
       if (a.actionTypeId.provider !== 'S3' || a.configuration?.PollForSourceChanges === 'false') continue;
       let version: string;
       try {
-        const head = await this.env.services.call('s3', 'HeadObject', { Bucket: a.configuration!.S3Bucket, Key: a.configuration!.S3ObjectKey }, w.scope);
+        const head = await this.env.services.call(
+          's3',
+          'HeadObject',
+          { Bucket: a.configuration!.S3Bucket, Key: a.configuration!.S3ObjectKey },
+          w.scope,
+        );
         version = String(head.VersionId ?? head.ETag);
       } catch {
         continue;
@@ -129,9 +139,14 @@ export class PipelineTriggers {
       w.s3Seen.set(a.name, version);
       if (seed || seen === undefined || seen === version) continue;
       if (this.pipelines.get(keyOf(w.scope, w.doc.name)) !== w) return;
-      this.engine.start(w.scope, w.doc.name, { triggerType: 'PollForSourceChanges', triggerDetail: a.name }, {
-        overrides: { [a.name]: { revisionType: 'S3_OBJECT_VERSION_ID', revisionValue: version } },
-      });
+      this.engine.start(
+        w.scope,
+        w.doc.name,
+        { triggerType: 'PollForSourceChanges', triggerDetail: a.name },
+        {
+          overrides: { [a.name]: { revisionType: 'S3_OBJECT_VERSION_ID', revisionValue: version } },
+        },
+      );
     }
   }
 }

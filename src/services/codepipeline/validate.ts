@@ -21,7 +21,11 @@ export interface Trigger {
   providerType: string;
   gitConfiguration: {
     sourceActionName: string;
-    push?: { tags?: { includes?: string[]; excludes?: string[] }; branches?: { includes?: string[]; excludes?: string[] }; filePaths?: { includes?: string[]; excludes?: string[] } }[];
+    push?: {
+      tags?: { includes?: string[]; excludes?: string[] };
+      branches?: { includes?: string[]; excludes?: string[] };
+      filePaths?: { includes?: string[]; excludes?: string[] };
+    }[];
     pullRequest?: unknown[];
   };
 }
@@ -52,11 +56,18 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
   p.pipelineType = (p.pipelineType ?? 'V1') as PipelineDoc['pipelineType'];
   p.executionMode = (p.executionMode ?? 'SUPERSEDED') as PipelineDoc['executionMode'];
   if (p.pipelineType !== 'V1' && p.pipelineType !== 'V2')
-    throw new AwsError('ValidationException', `1 validation error detected: Value '${p.pipelineType}' at 'pipeline.pipelineType' failed to satisfy constraint: Member must satisfy enum value set: [V1, V2]`);
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value '${p.pipelineType}' at 'pipeline.pipelineType' failed to satisfy constraint: Member must satisfy enum value set: [V1, V2]`,
+    );
   if (!['SUPERSEDED', 'QUEUED', 'PARALLEL'].includes(p.executionMode))
-    throw new AwsError('ValidationException', `1 validation error detected: Value '${p.executionMode}' at 'pipeline.executionMode' failed to satisfy constraint: Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]`);
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value '${p.executionMode}' at 'pipeline.executionMode' failed to satisfy constraint: Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]`,
+    );
   if (p.pipelineType === 'V1') {
-    if (p.executionMode !== 'SUPERSEDED') throw new AwsError('ValidationException', `Execution mode ${p.executionMode} is only supported for pipeline type V2`);
+    if (p.executionMode !== 'SUPERSEDED')
+      throw new AwsError('ValidationException', `Execution mode ${p.executionMode} is only supported for pipeline type V2`);
     if (p.variables?.length) throw new AwsError('ValidationException', 'Pipeline variables are only supported for pipeline type V2');
     if (p.triggers?.length) throw new AwsError('ValidationException', 'Triggers are only supported for pipeline type V2');
   }
@@ -68,7 +79,8 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
   for (const store of p.artifactStore ? [p.artifactStore] : Object.values(p.artifactStores ?? {}))
     if (store.type !== 'S3') throw structure(`Artifact store type '${store.type}' is not supported; the only supported type is S3`);
 
-  if (p.stages.length < 2) throw structure(`Pipeline has only ${p.stages.length} stage(s). There should be a minimum of 2 stages in a pipeline`);
+  if (p.stages.length < 2)
+    throw structure(`Pipeline has only ${p.stages.length} stage(s). There should be a minimum of 2 stages in a pipeline`);
   const stageNames = new Set<string>();
   for (const s of p.stages) {
     if (stageNames.has(s.name)) throw structure(`Stage name '${s.name}' is not unique in the pipeline`);
@@ -89,7 +101,10 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
       const t = a.actionTypeId;
       const isSource = t.category === 'Source';
       if (index === 0 && !isSource) throw structure('Pipeline should start with a stage that only contains source actions');
-      if (index > 0 && isSource) throw structure(`Pipeline can only have source actions in the first stage. Stage '${stage.name}' contains source action '${a.name}'`);
+      if (index > 0 && isSource)
+        throw structure(
+          `Pipeline can only have source actions in the first stage. Stage '${stage.name}' contains source action '${a.name}'`,
+        );
       if (isSource) sourceActions.add(a.name);
       const provider = actionProvider(t);
       if (!provider)
@@ -98,20 +113,38 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
         );
       const ins = a.inputArtifacts ?? [];
       const outs = a.outputArtifacts ?? [];
-      if (ins.length < provider.inputs[0]) throw actionError(`Action '${a.name}' declares ${ins.length} input artifacts which is less than the minimum count (${provider.inputs[0]})`);
-      if (ins.length > provider.inputs[1]) throw actionError(`Action '${a.name}' declares ${ins.length} input artifacts which is more than the maximum count (${provider.inputs[1]})`);
-      if (outs.length < provider.outputs[0]) throw actionError(`Action '${a.name}' declares ${outs.length} output artifacts which is less than the minimum count (${provider.outputs[0]})`);
-      if (outs.length > provider.outputs[1]) throw actionError(`Action '${a.name}' declares ${outs.length} output artifacts which is more than the maximum count (${provider.outputs[1]})`);
+      if (ins.length < provider.inputs[0])
+        throw actionError(
+          `Action '${a.name}' declares ${ins.length} input artifacts which is less than the minimum count (${provider.inputs[0]})`,
+        );
+      if (ins.length > provider.inputs[1])
+        throw actionError(
+          `Action '${a.name}' declares ${ins.length} input artifacts which is more than the maximum count (${provider.inputs[1]})`,
+        );
+      if (outs.length < provider.outputs[0])
+        throw actionError(
+          `Action '${a.name}' declares ${outs.length} output artifacts which is less than the minimum count (${provider.outputs[0]})`,
+        );
+      if (outs.length > provider.outputs[1])
+        throw actionError(
+          `Action '${a.name}' declares ${outs.length} output artifacts which is more than the maximum count (${provider.outputs[1]})`,
+        );
       const config = a.configuration ?? {};
-      for (const k of provider.required) if (config[k] === undefined || config[k] === '') throw actionError(`Action configuration for action '${a.name}' is missing required configuration '${k}'`);
+      for (const k of provider.required)
+        if (config[k] === undefined || config[k] === '')
+          throw actionError(`Action configuration for action '${a.name}' is missing required configuration '${k}'`);
       const known = new Set([...provider.required, ...provider.optional]);
-      for (const k of Object.keys(config)) if (!known.has(k)) throw actionError(`Action configuration for action '${a.name}' contains unknown configuration '${k}'`);
+      for (const k of Object.keys(config))
+        if (!known.has(k)) throw actionError(`Action configuration for action '${a.name}' contains unknown configuration '${k}'`);
       const problem = provider.validate?.(a);
       if (problem) throw actionError(problem);
       if (a.namespace !== undefined) {
-        if (!NS.test(a.namespace) || a.namespace.length > 100) throw actionError(`Namespace '${a.namespace}' of action '${a.name}' is not valid`);
-        if (a.namespace === 'codepipeline' || a.namespace === 'variables') throw actionError(`Namespace '${a.namespace}' of action '${a.name}' is reserved`);
-        if (allNamespaces.has(a.namespace)) throw actionError(`Namespace '${a.namespace}' of action '${a.name}' is already used by another action in the pipeline`);
+        if (!NS.test(a.namespace) || a.namespace.length > 100)
+          throw actionError(`Namespace '${a.namespace}' of action '${a.name}' is not valid`);
+        if (a.namespace === 'codepipeline' || a.namespace === 'variables')
+          throw actionError(`Namespace '${a.namespace}' of action '${a.name}' is reserved`);
+        if (allNamespaces.has(a.namespace))
+          throw actionError(`Namespace '${a.namespace}' of action '${a.name}' is already used by another action in the pipeline`);
         allNamespaces.add(a.namespace);
       }
     }
@@ -129,12 +162,15 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
           if (seen.has(i.name)) throw actionError(`Action '${a.name}' declares input artifact '${i.name}' more than once`);
           seen.add(i.name);
           if (!produced.has(i.name))
-            throw structure(`Input artifact '${i.name}' of action '${a.name}' in stage '${stage.name}' is not the output artifact of an action that runs before it`);
+            throw structure(
+              `Input artifact '${i.name}' of action '${a.name}' in stage '${stage.name}' is not the output artifact of an action that runs before it`,
+            );
         }
       }
       for (const a of group) {
         for (const o of a.outputArtifacts ?? []) {
-          if (produced.has(o.name)) throw structure(`Output artifact name '${o.name}' of action '${a.name}' is already used by action '${produced.get(o.name)}'`);
+          if (produced.has(o.name))
+            throw structure(`Output artifact name '${o.name}' of action '${a.name}' is already used by action '${produced.get(o.name)}'`);
           produced.set(o.name, a.name);
         }
         if (a.namespace) namespaces.add(a.namespace);
@@ -144,7 +180,8 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
 
   const varNames = new Set<string>();
   for (const v of p.variables ?? []) {
-    if (!NS.test(v.name) || v.name.length > 128) throw new AwsError('ValidationException', `Pipeline variable name '${v.name}' is not valid`);
+    if (!NS.test(v.name) || v.name.length > 128)
+      throw new AwsError('ValidationException', `Pipeline variable name '${v.name}' is not valid`);
     if (varNames.has(v.name)) throw new AwsError('ValidationException', `Pipeline variable '${v.name}' is declared more than once`);
     varNames.add(v.name);
   }
@@ -152,15 +189,24 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
 
   for (const t of p.triggers ?? []) {
     if (t.providerType !== 'CodeStarSourceConnection')
-      throw new AwsError('ValidationException', `1 validation error detected: Value '${t.providerType}' at 'pipeline.triggers.member.providerType' failed to satisfy constraint: Member must satisfy enum value set: [CodeStarSourceConnection]`);
+      throw new AwsError(
+        'ValidationException',
+        `1 validation error detected: Value '${t.providerType}' at 'pipeline.triggers.member.providerType' failed to satisfy constraint: Member must satisfy enum value set: [CodeStarSourceConnection]`,
+      );
     const name = t.gitConfiguration.sourceActionName;
-    if (!sourceActions.has(name)) throw new AwsError('ValidationException', `Trigger sourceActionName '${name}' does not name a source action of the pipeline`);
+    if (!sourceActions.has(name))
+      throw new AwsError('ValidationException', `Trigger sourceActionName '${name}' does not name a source action of the pipeline`);
     for (const f of t.gitConfiguration.push ?? []) {
-      if (f.tags && (f.branches || f.filePaths)) throw new AwsError('ValidationException', 'A push filter can have either tags or branches and file paths, not both');
+      if (f.tags && (f.branches || f.filePaths))
+        throw new AwsError('ValidationException', 'A push filter can have either tags or branches and file paths, not both');
       if (f.filePaths && !f.branches) throw new AwsError('ValidationException', 'A push filter with file paths must also filter branches');
     }
   }
-  if (!NAME.test(p.name)) throw new AwsError('ValidationException', `1 validation error detected: Value '${p.name}' at 'pipeline.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9.@\\-_]+`);
+  if (!NAME.test(p.name))
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value '${p.name}' at 'pipeline.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9.@\\-_]+`,
+    );
   return p;
 }
 

@@ -46,7 +46,8 @@ export function busHandlers(store: EventsStore, engine: EventsEngine): EventsHan
   return {
     CreateEventBus(input, ctx) {
       const name = input.Name;
-      if (!input.EventSourceName && name.includes('/')) throw new AwsError('ValidationException', "Event bus name must not contain '/'.", 400);
+      if (!input.EventSourceName && name.includes('/'))
+        throw new AwsError('ValidationException', "Event bus name must not contain '/'.", 400);
       store.ensureDefault(ctx, ctx.clock.now());
       const tags = Object.fromEntries((input.Tags ?? []).map((t) => [t.Key, t.Value]));
       if (!store.createBus(ctx, name, input.Description, ctx.clock.now(), tags))

@@ -142,7 +142,8 @@ export class EventsEngine {
       if (!batch) byScope.set(key, (batch = { account: r.row.account, region: r.row.region, data: [] }));
       const dimensions = ruleDimensions(r);
       batch.data.push({ namespace: 'AWS/Events', metricName: 'TriggeredRules', dimensions, value: r.triggered, unit: 'Count', timestamp });
-      if (r.invocations) batch.data.push({ namespace: 'AWS/Events', metricName: 'Invocations', dimensions, value: r.invocations, unit: 'Count', timestamp });
+      if (r.invocations)
+        batch.data.push({ namespace: 'AWS/Events', metricName: 'Invocations', dimensions, value: r.invocations, unit: 'Count', timestamp });
       r.triggered = r.invocations = 0;
     }
     this.fired.clear();
@@ -223,7 +224,14 @@ export class EventsEngine {
     this.stats.failed++;
     try {
       this.metrics?.put(rule.row.account, rule.row.region, [
-        { namespace: 'AWS/Events', metricName: 'FailedInvocations', dimensions: ruleDimensions(rule), value: 1, unit: 'Count', timestamp: this.clock.now() },
+        {
+          namespace: 'AWS/Events',
+          metricName: 'FailedInvocations',
+          dimensions: ruleDimensions(rule),
+          value: 1,
+          unit: 'Count',
+          timestamp: this.clock.now(),
+        },
       ]);
     } catch {
       // metrics are best effort
@@ -355,7 +363,12 @@ export class EventsEngine {
 }
 
 const ruleDimensions = (r: CompiledRule) =>
-  r.row.bus === 'default' ? [{ Name: 'RuleName', Value: r.row.name }] : [{ Name: 'EventBusName', Value: r.row.bus }, { Name: 'RuleName', Value: r.row.name }];
+  r.row.bus === 'default'
+    ? [{ Name: 'RuleName', Value: r.row.name }]
+    : [
+        { Name: 'EventBusName', Value: r.row.bus },
+        { Name: 'RuleName', Value: r.row.name },
+      ];
 
 function compileTarget(target: WireTarget, clock: Clock, json: (e: EventDoc) => string): Pick<CompiledTarget, 'payload'> {
   if (target.Input !== undefined) {
@@ -369,7 +382,8 @@ function compileTarget(target: WireTarget, clock: Clock, json: (e: EventDoc) => 
   if (target.InputTransformer) {
     const t: CompiledTransformer = compileTransformer(target.InputTransformer.InputPathsMap, target.InputTransformer.InputTemplate);
     return {
-      payload: (e, rule) => t.render({ event: e, ruleArn: rule.arn, ruleName: rule.row.name, ingestionTime: new Date(clock.now()).toISOString() }),
+      payload: (e, rule) =>
+        t.render({ event: e, ruleArn: rule.arn, ruleName: rule.row.name, ingestionTime: new Date(clock.now()).toISOString() }),
     };
   }
   return { payload: json };

@@ -25,7 +25,12 @@ export function createEvents(env: ServiceEnv): EventsInstance {
   // every event a service publishes goes through the rules of its account's default bus
   const unsubscribe = env.bus.subscribe((e) => engine.put(e.account, e.region, 'default', e as unknown as EventDoc));
   return {
-    handlers: { ...busHandlers(store, engine), ...ruleHandlers(store, engine), ...targetHandlers(store, engine), ...putEventsHandlers(store, engine) },
+    handlers: {
+      ...busHandlers(store, engine),
+      ...ruleHandlers(store, engine),
+      ...targetHandlers(store, engine),
+      ...putEventsHandlers(store, engine),
+    },
     engine,
     close() {
       unsubscribe();

@@ -18,7 +18,8 @@ function entrySize(e: PutEventsInput['Entries'][number]) {
 }
 
 const entryError = (ErrorCode: string, ErrorMessage: string) => ({ ErrorCode, ErrorMessage });
-const required = (field: string) => entryError('InvalidArgument', `Parameter ${field} is not valid. Reason: ${field} is a required argument.`);
+const required = (field: string) =>
+  entryError('InvalidArgument', `Parameter ${field} is not valid. Reason: ${field} is a required argument.`);
 
 export function putEventsHandlers(store: EventsStore, engine: EventsEngine): EventsHandlers {
   return {
@@ -60,7 +61,8 @@ export function putEventsHandlers(store: EventsStore, engine: EventsEngine): Eve
         } catch {
           detail = undefined;
         }
-        if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return entryError('MalformedDetail', 'Detail is malformed.');
+        if (typeof detail !== 'object' || detail === null || Array.isArray(detail))
+          return entryError('MalformedDetail', 'Detail is malformed.');
         // sources starting with "aws." belong to AWS services
         if (e.Source.startsWith('aws.')) return entryError('NotAuthorizedForSourceException', 'Not authorized for the source.');
         // an event bus ARN may name another account's or region's bus
@@ -73,7 +75,8 @@ export function putEventsHandlers(store: EventsStore, engine: EventsEngine): Eve
           if (err instanceof AwsError) return entryError(err.code, err.message);
           throw err;
         }
-        if (bus !== 'default' && !store.findBus(scope, bus)) return entryError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
+        if (bus !== 'default' && !store.findBus(scope, bus))
+          return entryError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
         return { bus, scope, detail: detail as Record<string, unknown> };
       }
     },

@@ -57,7 +57,8 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
         throw new AwsError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.', 400);
       if (input.EventPattern) requirePattern(input.EventPattern);
       if (input.ScheduleExpression) {
-        if (bus !== 'default') throw new AwsError('ValidationException', 'ScheduleExpression is supported only on the default event bus.', 400);
+        if (bus !== 'default')
+          throw new AwsError('ValidationException', 'ScheduleExpression is supported only on the default event bus.', 400);
         try {
           parseSchedule(input.ScheduleExpression);
         } catch (e) {

@@ -109,7 +109,9 @@ export function createEventsStore(store: Store) {
     insertBus: db.prepare(
       'INSERT OR IGNORE INTO events_buses (account, region, name, description, created, modified, tags) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    listBuses: db.prepare('SELECT * FROM events_buses WHERE account = ? AND region = ? AND name > ? AND name LIKE ? ESCAPE \'\\\' ORDER BY name LIMIT ?'),
+    listBuses: db.prepare(
+      "SELECT * FROM events_buses WHERE account = ? AND region = ? AND name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?",
+    ),
     deleteBus: db.prepare('DELETE FROM events_buses WHERE account = ? AND region = ? AND name = ?'),
     updateBus: db.prepare('UPDATE events_buses SET description = ?, modified = ? WHERE account = ? AND region = ? AND name = ?'),
     setBusTags: db.prepare('UPDATE events_buses SET tags = ? WHERE account = ? AND region = ? AND name = ?'),
@@ -119,14 +121,12 @@ export function createEventsStore(store: Store) {
       `INSERT INTO events_rules (account, region, bus, name, pattern, schedule, state, description, role_arn, managed_by, created, tags)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     ),
-    updateRule: db.prepare(
-      'UPDATE events_rules SET pattern = ?, schedule = ?, state = ?, description = ?, role_arn = ? WHERE id = ?',
-    ),
+    updateRule: db.prepare('UPDATE events_rules SET pattern = ?, schedule = ?, state = ?, description = ?, role_arn = ? WHERE id = ?'),
     setRuleState: db.prepare('UPDATE events_rules SET state = ? WHERE id = ?'),
     setRuleTags: db.prepare('UPDATE events_rules SET tags = ? WHERE id = ?'),
     deleteRule: db.prepare('DELETE FROM events_rules WHERE id = ?'),
     listRules: db.prepare(
-      'SELECT * FROM events_rules WHERE account = ? AND region = ? AND bus = ? AND name > ? AND name LIKE ? ESCAPE \'\\\' ORDER BY name LIMIT ?',
+      "SELECT * FROM events_rules WHERE account = ? AND region = ? AND bus = ? AND name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?",
     ),
     busRules: db.prepare('SELECT * FROM events_rules WHERE account = ? AND region = ? AND bus = ?'),
     scheduledRules: db.prepare('SELECT * FROM events_rules WHERE schedule IS NOT NULL'),
@@ -208,7 +208,22 @@ export function createEventsStore(store: Store) {
     },
 
     insertRule(r: Omit<RuleRow, 'id'>): number {
-      return (q.insertRule.get(r.account, r.region, r.bus, r.name, r.pattern, r.schedule, r.state, r.description, r.role_arn, r.managed_by, r.created, r.tags) as { id: number }).id;
+      return (
+        q.insertRule.get(
+          r.account,
+          r.region,
+          r.bus,
+          r.name,
+          r.pattern,
+          r.schedule,
+          r.state,
+          r.description,
+          r.role_arn,
+          r.managed_by,
+          r.created,
+          r.tags,
+        ) as { id: number }
+      ).id;
     },
 
     updateRule(id: number, r: Pick<RuleRow, 'pattern' | 'schedule' | 'state' | 'description' | 'role_arn'>) {

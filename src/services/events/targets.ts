@@ -19,9 +19,12 @@ const invalid = (message: string) => new AwsError('ValidationException', message
 
 function checkTarget(t: PutTargetsInput['Targets'][number]) {
   if (!TARGET_ID.test(t.Id))
-    throw invalid(`1 validation error detected: Value '${t.Id}' at 'targets.1.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`);
+    throw invalid(
+      `1 validation error detected: Value '${t.Id}' at 'targets.1.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`,
+    );
   const arn = parseArn(t.Arn);
-  if (!arn || !arn.service || !/^arn:aws[\w-]*:/.test(t.Arn)) throw invalid(`Parameter ${t.Arn} is not valid. Reason: Provided Arn is not in correct format.`);
+  if (!arn || !arn.service || !/^arn:aws[\w-]*:/.test(t.Arn))
+    throw invalid(`Parameter ${t.Arn} is not valid. Reason: Provided Arn is not in correct format.`);
   const inputs = [t.Input, t.InputPath, t.InputTransformer].filter((x) => x !== undefined).length;
   if (inputs > 1) throw invalid(`Target ${t.Id}: only one of Input, InputPath, or InputTransformer can be specified.`);
   if (t.Input !== undefined) {

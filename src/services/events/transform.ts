@@ -25,7 +25,13 @@ export function parsePath(path: string): Step[] {
     } else if (c === '[') {
       const m = /^\[(?:(\d+)|\*|'([^']*)'|"([^"]*)")\]/.exec(path.slice(i));
       if (!m) throw new TransformError(path);
-      steps.push(m[1] !== undefined ? { index: Number(m[1]) } : m[2] !== undefined || m[3] !== undefined ? { name: (m[2] ?? m[3])! } : { wildcard: true });
+      steps.push(
+        m[1] !== undefined
+          ? { index: Number(m[1]) }
+          : m[2] !== undefined || m[3] !== undefined
+            ? { name: (m[2] ?? m[3])! }
+            : { wildcard: true },
+      );
       i += m[0].length;
     } else throw new TransformError(path);
   }
@@ -65,7 +71,13 @@ export interface CompiledTransformer {
   render(ctx: TemplateContext): string;
 }
 
-const PREDEFINED = ['aws.events.rule-arn', 'aws.events.rule-name', 'aws.events.event.ingestion-time', 'aws.events.event', 'aws.events.event.json'];
+const PREDEFINED = [
+  'aws.events.rule-arn',
+  'aws.events.rule-name',
+  'aws.events.event.ingestion-time',
+  'aws.events.event',
+  'aws.events.event.json',
+];
 
 /** Validates InputPathsMap and compiles the template; throws TransformError naming the problem. */
 export function compileTransformer(pathsMap: Record<string, string> | undefined, template: string): CompiledTransformer {

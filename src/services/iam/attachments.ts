@@ -43,7 +43,12 @@ export function attachmentHandlers({ store }: IamDeps): IamHandlers {
     if (!store.detach(ctx.account, type, e.id, policyArn)) throw noSuchEntity(`Policy ${policyArn} was not found.`);
   }
 
-  function listAttached(ctx: RequestContext, type: EntityType, name: string, input: { PathPrefix?: string; Marker?: string; MaxItems?: number }) {
+  function listAttached(
+    ctx: RequestContext,
+    type: EntityType,
+    name: string,
+    input: { PathPrefix?: string; Marker?: string; MaxItems?: number },
+  ) {
     const e = entityOf(store, ctx, type, name);
     const prefix = input.PathPrefix ?? '/';
     const policies = store

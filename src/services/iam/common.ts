@@ -49,7 +49,8 @@ const iamPage = <T>({ items, next }: { items: T[]; next?: string }): Page<T> => 
 export const pageOf = <T>(rows: T[], key: (t: T) => string, maxItems: number): Page<T> => iamPage(keysetPage(rows, maxItems, key));
 
 /** Marker/MaxItems over a small in-memory list kept in its own order (tags, inline policy names, versions). */
-export const paginate = <T>(all: T[], marker?: string, maxItems = 100): Page<T> => iamPage(offsetPage(all, Number(decodeMarker(marker)) || 0, maxItems));
+export const paginate = <T>(all: T[], marker?: string, maxItems = 100): Page<T> =>
+  iamPage(offsetPage(all, Number(decodeMarker(marker)) || 0, maxItems));
 
 /** TagX: new keys are added, existing keys get the new value; more than 50 → LimitExceeded. */
 export function mergeTags(existing: Tag[], add: Tag[] | undefined, entity: string): Tag[] {

@@ -2,7 +2,18 @@
 import { iamId } from '../../core/ids.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { IamHandlers } from './api.generated.js';
-import { alreadyExists, decodeMarker, deleteConflict, limitExceeded, mergeTags, noSuchEntity, pageOf, paginate, removeTags, tagsOut } from './common.js';
+import {
+  alreadyExists,
+  decodeMarker,
+  deleteConflict,
+  limitExceeded,
+  mergeTags,
+  noSuchEntity,
+  pageOf,
+  paginate,
+  removeTags,
+  tagsOut,
+} from './common.js';
 import type { IamDeps } from './deps.js';
 import { roleOut } from './roles.js';
 import { parseTags, type ProfileRow } from './store.js';

@@ -107,7 +107,11 @@ export function requireBoundaryPolicy(store: IamStore, ctx: RequestContext, arn:
 function requireLocalPolicy(store: IamStore, ctx: RequestContext, arn: string, action: string): PolicyRow {
   const p = requirePolicy(store, ctx, arn);
   if (!p.local)
-    throw new AwsError('AccessDenied', `User: ${ctx.caller.arn} is not authorized to perform: iam:${action} on resource: policy ${arn}`, 403);
+    throw new AwsError(
+      'AccessDenied',
+      `User: ${ctx.caller.arn} is not authorized to perform: iam:${action} on resource: policy ${arn}`,
+      403,
+    );
   return p.local;
 }
 
@@ -138,11 +142,27 @@ export function policyHandlers({ store }: IamDeps): IamHandlers {
     const missing = () => noSuchEntity(`Policy ${policyArn} version ${versionId} does not exist or is not attachable.`);
     if (p.aws) {
       if (versionId !== p.defaultVersion) throw missing();
-      return { p, version: { Document: JSON.stringify(p.aws.document), VersionId: versionId, IsDefaultVersion: true, CreateDate: new Date(p.created) } };
+      return {
+        p,
+        version: {
+          Document: JSON.stringify(p.aws.document),
+          VersionId: versionId,
+          IsDefaultVersion: true,
+          CreateDate: new Date(p.created),
+        },
+      };
     }
     const v = store.getVersion(p.local!, parseVersion(policyArn, versionId));
     if (!v) throw missing();
-    return { p, version: { Document: v.document, VersionId: versionId, IsDefaultVersion: p.local!.default_version === v.version, CreateDate: new Date(v.created_at) } };
+    return {
+      p,
+      version: {
+        Document: v.document,
+        VersionId: versionId,
+        IsDefaultVersion: p.local!.default_version === v.version,
+        CreateDate: new Date(v.created_at),
+      },
+    };
   };
 
   return {

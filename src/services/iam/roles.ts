@@ -118,8 +118,10 @@ export function roleHandlers({ store }: IamDeps): IamHandlers {
     /** DeleteConflict 409 while managed policies are attached, inline policies exist or an instance profile holds it. */
     DeleteRole(input, ctx) {
       const r = store.requireRole(ctx.account, input.RoleName);
-      if (store.attachedTo(ctx.account, 'role', r.role_id).length) throw deleteConflict('Cannot delete entity, must detach all policies first.');
-      if (store.listInline(ctx.account, 'role', r.role_id).length) throw deleteConflict('Cannot delete entity, must delete policies first.');
+      if (store.attachedTo(ctx.account, 'role', r.role_id).length)
+        throw deleteConflict('Cannot delete entity, must detach all policies first.');
+      if (store.listInline(ctx.account, 'role', r.role_id).length)
+        throw deleteConflict('Cannot delete entity, must delete policies first.');
       if (store.profilesOfRole(r).length) throw deleteConflict('Cannot delete entity, must remove roles from instance profile first.');
       store.deleteRole(ctx.account, r.name);
     },

@@ -108,13 +108,23 @@ function statements(db: Db) {
     renameUser: db.prepare('UPDATE iam_users SET name = ?, name_lc = ?, path = ?, arn = ? WHERE account = ? AND name_lc = ?'),
     setUserBoundary: db.prepare('UPDATE iam_users SET boundary = ? WHERE account = ? AND name_lc = ?'),
     policyByArn: db.prepare('SELECT * FROM iam_policies WHERE account = ? AND arn = ?'),
-    allPolicies: db.prepare('SELECT * FROM iam_policies WHERE account = @account AND substr(path, 1, length(@prefix)) = @prefix ORDER BY name_lc'),
+    allPolicies: db.prepare(
+      'SELECT * FROM iam_policies WHERE account = @account AND substr(path, 1, length(@prefix)) = @prefix ORDER BY name_lc',
+    ),
     deletePolicy: db.prepare('DELETE FROM iam_policies WHERE account = ? AND arn = ?'),
     setPolicyTags: db.prepare('UPDATE iam_policies SET tags = ? WHERE account = ? AND arn = ?'),
-    setPolicyVersions: db.prepare('UPDATE iam_policies SET default_version = ?, next_version = ?, updated_at = ? WHERE account = ? AND arn = ?'),
-    insertVersion: db.prepare('INSERT INTO iam_policy_versions (account, policy_arn, version, document, created_at) VALUES (?, ?, ?, ?, ?)'),
-    getVersion: db.prepare('SELECT version, document, created_at FROM iam_policy_versions WHERE account = ? AND policy_arn = ? AND version = ?'),
-    listVersions: db.prepare('SELECT version, document, created_at FROM iam_policy_versions WHERE account = ? AND policy_arn = ? ORDER BY version DESC'),
+    setPolicyVersions: db.prepare(
+      'UPDATE iam_policies SET default_version = ?, next_version = ?, updated_at = ? WHERE account = ? AND arn = ?',
+    ),
+    insertVersion: db.prepare(
+      'INSERT INTO iam_policy_versions (account, policy_arn, version, document, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    getVersion: db.prepare(
+      'SELECT version, document, created_at FROM iam_policy_versions WHERE account = ? AND policy_arn = ? AND version = ?',
+    ),
+    listVersions: db.prepare(
+      'SELECT version, document, created_at FROM iam_policy_versions WHERE account = ? AND policy_arn = ? ORDER BY version DESC',
+    ),
     deleteVersion: db.prepare('DELETE FROM iam_policy_versions WHERE account = ? AND policy_arn = ? AND version = ?'),
     deleteVersions: db.prepare('DELETE FROM iam_policy_versions WHERE account = ? AND policy_arn = ?'),
     attach: db.prepare('INSERT OR IGNORE INTO iam_attachments (account, entity_type, entity_id, policy_arn) VALUES (?, ?, ?, ?)'),
@@ -126,7 +136,9 @@ function statements(db: Db) {
       'INSERT INTO iam_inline_policies (account, entity_type, entity_id, name_lc, name, document) VALUES (?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (account, entity_type, entity_id, name_lc) DO UPDATE SET name = excluded.name, document = excluded.document',
     ),
-    getInline: db.prepare('SELECT name, document FROM iam_inline_policies WHERE account = ? AND entity_type = ? AND entity_id = ? AND name_lc = ?'),
+    getInline: db.prepare(
+      'SELECT name, document FROM iam_inline_policies WHERE account = ? AND entity_type = ? AND entity_id = ? AND name_lc = ?',
+    ),
     listInline: db.prepare('SELECT name FROM iam_inline_policies WHERE account = ? AND entity_type = ? AND entity_id = ? ORDER BY name_lc'),
     deleteInline: db.prepare('DELETE FROM iam_inline_policies WHERE account = ? AND entity_type = ? AND entity_id = ? AND name_lc = ?'),
     addProfileRole: db.prepare('INSERT INTO iam_instance_profile_roles (account, profile_id, role_id) VALUES (?, ?, ?)'),
@@ -217,7 +229,9 @@ export class IamStore {
   setProfileTags = (account: string, name: string, tags: Tag[]) =>
     this.profiles.setTags.run(JSON.stringify(tags), account, name.toLowerCase());
   profileRoles = (p: ProfileRow) =>
-    (this.s.profileRoleIds.all(p.profile_id) as { role_id: string }[]).map((r) => this.roleById(r.role_id)).filter((r): r is RoleRow => !!r);
+    (this.s.profileRoleIds.all(p.profile_id) as { role_id: string }[])
+      .map((r) => this.roleById(r.role_id))
+      .filter((r): r is RoleRow => !!r);
   addProfileRole = (p: ProfileRow, r: RoleRow) => this.s.addProfileRole.run(p.account, p.profile_id, r.role_id);
   removeProfileRole = (p: ProfileRow, r: RoleRow) => this.s.removeProfileRole.run(p.profile_id, r.role_id).changes > 0;
   profilesOfRole = (r: RoleRow) => this.s.profilesOfRole.all(r.role_id) as ProfileRow[];

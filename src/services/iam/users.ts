@@ -72,7 +72,12 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
     return key;
   }
 
-  const keyOut = (k: CredentialRecord) => ({ UserName: k.userName, AccessKeyId: k.accessKeyId, Status: k.status, CreateDate: new Date(k.createdAt) });
+  const keyOut = (k: CredentialRecord) => ({
+    UserName: k.userName,
+    AccessKeyId: k.accessKeyId,
+    Status: k.status,
+    CreateDate: new Date(k.createdAt),
+  });
 
   const tagUser = (ctx: RequestContext, name: string, change: (tags: ReturnType<typeof parseTags>) => ReturnType<typeof parseTags>) => {
     const u = store.requireUser(ctx.account, name);
@@ -120,7 +125,8 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
       const u = store.requireUser(ctx.account, input.UserName);
       const name = input.NewUserName ?? u.name;
       const path = input.NewPath ?? u.path;
-      if (name.toLowerCase() !== u.name_lc && store.getUser(ctx.account, name)) throw alreadyExists(`User with name ${name} already exists.`);
+      if (name.toLowerCase() !== u.name_lc && store.getUser(ctx.account, name))
+        throw alreadyExists(`User with name ${name} already exists.`);
       const arn = userArn(ctx.account, path, name);
       store.transaction(() => {
         store.renameUser(u, name, path, arn);
@@ -132,8 +138,10 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
     DeleteUser(input, ctx) {
       const u = store.requireUser(ctx.account, input.UserName);
       if (credentials.listForUser(ctx.account, u.name).length) throw deleteConflict('Cannot delete entity, must delete access keys first.');
-      if (store.listInline(ctx.account, 'user', u.user_id).length) throw deleteConflict('Cannot delete entity, must delete policies first.');
-      if (store.attachedTo(ctx.account, 'user', u.user_id).length) throw deleteConflict('Cannot delete entity, must detach all policies first.');
+      if (store.listInline(ctx.account, 'user', u.user_id).length)
+        throw deleteConflict('Cannot delete entity, must delete policies first.');
+      if (store.attachedTo(ctx.account, 'user', u.user_id).length)
+        throw deleteConflict('Cannot delete entity, must detach all policies first.');
       store.deleteUser(ctx.account, u.name);
     },
 

@@ -51,7 +51,9 @@ export function eventHandlers(store: LogsStore): LogsHandlers {
       for (let i = 0; i < n; i++) {
         const e = events[i];
         if (e.message.length === 0)
-          throw invalid(`1 validation error detected: Value '' at 'logEvents.${i + 1}.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+          throw invalid(
+            `1 validation error detected: Value '' at 'logEvents.${i + 1}.member.message' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+          );
         if (e.timestamp < prev) throw invalid('Log events in a single PutLogEvents request must be in chronological order.');
         prev = e.timestamp;
         bytes += Buffer.byteLength(e.message, 'utf8') + EVENT_OVERHEAD;

@@ -18,7 +18,7 @@ export type LogMatcher = (message: string) => boolean;
 
 type CmpOp = '=' | '!=' | '<' | '>' | '<=' | '>=';
 type Literal =
-  | { kind: 'string'; text: string }                 // '*' at start/end is a wildcard
+  | { kind: 'string'; text: string } // '*' at start/end is a wildcard
   | { kind: 'number'; num: number; text: string }
   | { kind: 'regex'; re: RegExp };
 type PathSeg = { prop: string } | { index: number };
@@ -51,15 +51,11 @@ export function compileFilterPattern(pattern: string | undefined): LogMatcher {
     return (message) => matchFields(fields, splitFields(message), 0, 0);
   }
   const { required, alternatives } = parseTerms(src);
-  return (message) =>
-    groupMatches(required, message) &&
-    (alternatives.length === 0 || alternatives.some((g) => groupMatches(g, message)));
+  return (message) => groupMatches(required, message) && (alternatives.length === 0 || alternatives.some((g) => groupMatches(g, message)));
 }
 
 function fail(problem: string, pos?: number): never {
-  throw new FilterPatternError(
-    `Invalid filter pattern: ${problem}${pos === undefined ? '' : ` (at position ${pos})`}`,
-  );
+  throw new FilterPatternError(`Invalid filter pattern: ${problem}${pos === undefined ? '' : ` (at position ${pos})`}`);
 }
 
 // ---------------------------------------------------------------- shared lexing helpers
@@ -70,7 +66,10 @@ function readQuoted(src: string, i: number, offset: number): { text: string; end
   for (let j = i + 1; j < src.length; j++) {
     const c = src[j];
     if (c === '"') return { text, end: j + 1 };
-    if (c === '\\' && (src[j + 1] === '"' || src[j + 1] === '\\')) { text += src[++j]; continue; }
+    if (c === '\\' && (src[j + 1] === '"' || src[j + 1] === '\\')) {
+      text += src[++j];
+      continue;
+    }
     text += c;
   }
   return fail('unterminated quoted string', offset + i);
@@ -86,8 +85,11 @@ function readRegex(src: string, i: number, offset: number): { re: RegExp; end: n
   const body = src.slice(i + 1, close);
   if (body === '') fail('empty regular expression %%', offset + i);
   if (!REGEX_CHARS.test(body)) {
-    fail(`regular expression %${body}% contains an unsupported character ` +
-      `(allowed: letters, digits, : _ # = @ / ; , - and the operators ^ $ ? [ ] { } | \\ * + .)`, offset + i);
+    fail(
+      `regular expression %${body}% contains an unsupported character ` +
+        `(allowed: letters, digits, : _ # = @ / ; , - and the operators ^ $ ? [ ] { } | \\ * + .)`,
+      offset + i,
+    );
   }
   try {
     return { re: new RegExp(body), end: close + 1 };
@@ -111,15 +113,25 @@ function parseTerms(src: string): { required: TermGroup; alternatives: TermGroup
   const alternatives: TermGroup[] = [];
   let current = required;
   let i = 0;
-  const skipSpace = () => { while (i < src.length && /\s/.test(src[i])) i++; };
+  const skipSpace = () => {
+    while (i < src.length && /\s/.test(src[i])) i++;
+  };
   while (true) {
     skipSpace();
     if (i >= src.length) break;
     const start = i;
     let alt = false;
     let negate = false;
-    if (src[i] === '?') { alt = true; i++; skipSpace(); }
-    if (src[i] === '-') { negate = true; i++; skipSpace(); }
+    if (src[i] === '?') {
+      alt = true;
+      i++;
+      skipSpace();
+    }
+    if (src[i] === '-') {
+      negate = true;
+      i++;
+      skipSpace();
+    }
     if (i >= src.length) fail(`'${src.slice(start).trim()}' is not followed by a term`, start);
     let term: Term | undefined;
     if (src[i] === '"') {
@@ -141,7 +153,10 @@ function parseTerms(src: string): { required: TermGroup; alternatives: TermGroup
       i = j;
     }
     if (i < src.length && !/\s/.test(src[i])) fail(`expected a space after the term ending here`, i);
-    if (alt) { current = { include: [], exclude: [] }; alternatives.push(current); }
+    if (alt) {
+      current = { include: [], exclude: [] };
+      alternatives.push(current);
+    }
     if (term) (negate ? current.exclude : current.include).push(term);
   }
   return { required, alternatives };
@@ -158,7 +173,12 @@ function groupMatches(g: TermGroup, message: string): boolean {
 // ---------------------------------------------------------------- expression lexer (JSON / space-delimited)
 
 type TokKind = 'lp' | 'rp' | 'comma' | 'and' | 'or' | 'op' | 'str' | 're' | 'word';
-interface Tok { kind: TokKind; text: string; pos: number; re?: RegExp }
+interface Tok {
+  kind: TokKind;
+  text: string;
+  pos: number;
+  re?: RegExp;
+}
 
 const OPS = new Set(['=', '!=', '<', '>', '<=', '>=']);
 const WORD_STOP = '()&|=!<>"%{},';
@@ -169,7 +189,10 @@ function lex(src: string, offset: number): Tok[] {
   while (i < src.length) {
     const c = src[i];
     const pos = offset + i;
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     if (c === '(' || c === ')' || c === ',') {
       toks.push({ kind: c === '(' ? 'lp' : c === ')' ? 'rp' : 'comma', text: c, pos });
       i++;
@@ -211,23 +234,43 @@ type Mode = 'json' | 'delimited';
 class ExprParser {
   private i = 0;
   regexCount = 0;
-  constructor(private readonly toks: Tok[], private readonly mode: Mode, private readonly endPos: number) {}
+  constructor(
+    private readonly toks: Tok[],
+    private readonly mode: Mode,
+    private readonly endPos: number,
+  ) {}
 
-  peek(ahead = 0): Tok | undefined { return this.toks[this.i + ahead]; }
-  next(): Tok | undefined { return this.toks[this.i++]; }
-  atEnd(): boolean { return this.i >= this.toks.length; }
-  posOf(t: Tok | undefined): number { return t ? t.pos : this.endPos; }
-  describe(t: Tok | undefined): string { return t ? `'${t.text}'` : 'end of pattern'; }
+  peek(ahead = 0): Tok | undefined {
+    return this.toks[this.i + ahead];
+  }
+  next(): Tok | undefined {
+    return this.toks[this.i++];
+  }
+  atEnd(): boolean {
+    return this.i >= this.toks.length;
+  }
+  posOf(t: Tok | undefined): number {
+    return t ? t.pos : this.endPos;
+  }
+  describe(t: Tok | undefined): string {
+    return t ? `'${t.text}'` : 'end of pattern';
+  }
 
   parseOr(): Cond {
     let left = this.parseAnd();
-    while (this.peek()?.kind === 'or') { this.i++; left = { type: 'or', left, right: this.parseAnd() }; }
+    while (this.peek()?.kind === 'or') {
+      this.i++;
+      left = { type: 'or', left, right: this.parseAnd() };
+    }
     return left;
   }
 
   parseAnd(): Cond {
     let left = this.parsePrimary();
-    while (this.peek()?.kind === 'and') { this.i++; left = { type: 'and', left, right: this.parsePrimary() }; }
+    while (this.peek()?.kind === 'and') {
+      this.i++;
+      left = { type: 'and', left, right: this.parsePrimary() };
+    }
     return left;
   }
 
@@ -278,7 +321,10 @@ class ExprParser {
     const second = this.next();
     const phrase = `${first.text} ${second?.kind === 'word' ? second.text : ''}`.toUpperCase().trim();
     const checks: Record<string, Check> = {
-      'IS NULL': 'null', 'IS TRUE': 'true', 'IS FALSE': 'false', 'NOT EXISTS': 'notExists',
+      'IS NULL': 'null',
+      'IS TRUE': 'true',
+      'IS FALSE': 'false',
+      'NOT EXISTS': 'notExists',
     };
     if (!(phrase in checks)) fail(`expected IS NULL, IS TRUE, IS FALSE or NOT EXISTS, found '${phrase}'`, first.pos);
     return checks[phrase];
@@ -292,9 +338,7 @@ class ExprParser {
       return { kind: 'regex', re: t.re! };
     }
     if (t?.kind === 'word') {
-      return NUMBER_RE.test(t.text)
-        ? { kind: 'number', num: Number(t.text), text: t.text }
-        : { kind: 'string', text: t.text };
+      return NUMBER_RE.test(t.text) ? { kind: 'number', num: Number(t.text), text: t.text } : { kind: 'string', text: t.text };
     }
     return fail(`expected a value but found ${this.describe(t)}`, this.posOf(t));
   }
@@ -321,7 +365,10 @@ function parseFields(body: string, offset: number): Field[] {
     if (t.kind === 'word' && (p.peek(1) === undefined || p.peek(1)!.kind === 'comma')) {
       p.next();
       if (isEllipsis) fields.push({ kind: 'ellipsis' });
-      else { p.parseTarget(t); fields.push({ kind: 'named', name: t.text }); }
+      else {
+        p.parseTarget(t);
+        fields.push({ kind: 'named', name: t.text });
+      }
     } else {
       if (isEllipsis) fail(`'...' cannot have conditions`, t.pos);
       const cond = p.parseOr();
@@ -376,14 +423,17 @@ function resolveTarget(doc: object, t: Target): unknown {
 
 function evalCond(c: Cond, lookup: (t: Target) => unknown): boolean {
   switch (c.type) {
-    case 'and': return evalCond(c.left, lookup) && evalCond(c.right, lookup);
-    case 'or': return evalCond(c.left, lookup) || evalCond(c.right, lookup);
+    case 'and':
+      return evalCond(c.left, lookup) && evalCond(c.right, lookup);
+    case 'or':
+      return evalCond(c.left, lookup) || evalCond(c.right, lookup);
     case 'check': {
       const v = lookup(c.target);
       if (c.check === 'notExists') return v === MISSING;
       return c.check === 'null' ? v === null : v === (c.check === 'true');
     }
-    case 'cmp': return compare(lookup(c.target), c.op, c.value);
+    case 'cmp':
+      return compare(lookup(c.target), c.op, c.value);
   }
 }
 
@@ -397,10 +447,14 @@ function compare(actual: unknown, op: CmpOp, lit: Literal): boolean {
   else if (lit.kind === 'string') equal = wildcardEquals(str, lit.text);
   else {
     switch (op) {
-      case '<': return num < lit.num;
-      case '>': return num > lit.num;
-      case '<=': return num <= lit.num;
-      case '>=': return num >= lit.num;
+      case '<':
+        return num < lit.num;
+      case '>':
+        return num > lit.num;
+      case '<=':
+        return num <= lit.num;
+      case '>=':
+        return num >= lit.num;
     }
     equal = num === lit.num || str === lit.text;
   }
@@ -424,11 +478,18 @@ function splitFields(message: string): string[] {
   const out: string[] = [];
   let i = 0;
   while (i < message.length) {
-    if (/\s/.test(message[i])) { i++; continue; }
+    if (/\s/.test(message[i])) {
+      i++;
+      continue;
+    }
     const open = message[i];
     if (open === '"' || open === '[') {
       const end = message.indexOf(open === '"' ? '"' : ']', i + 1);
-      if (end !== -1) { out.push(message.slice(i + 1, end)); i = end + 1; continue; }
+      if (end !== -1) {
+        out.push(message.slice(i + 1, end));
+        i = end + 1;
+        continue;
+      }
     }
     let j = i;
     while (j < message.length && !/\s/.test(message[j])) j++;

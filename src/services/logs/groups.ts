@@ -34,12 +34,15 @@ function nameFromIdentifier(scope: Scope, identifier: string): string | undefine
  * The group named by logGroupName or logGroupIdentifier (exactly one of them).
  * InvalidParameterException when both or neither are given; ResourceNotFoundException when missing.
  */
-export function resolveGroup(store: LogsStore, ctx: RequestContext, input: { logGroupName?: string; logGroupIdentifier?: string }): GroupRow {
+export function resolveGroup(
+  store: LogsStore,
+  ctx: RequestContext,
+  input: { logGroupName?: string; logGroupIdentifier?: string },
+): GroupRow {
   if (input.logGroupName !== undefined && input.logGroupIdentifier !== undefined)
     throw new AwsError('InvalidParameterException', 'LogGroup name and LogGroup ARN are mutually exclusive parameters.', 400);
   const id = input.logGroupName ?? input.logGroupIdentifier;
-  if (id === undefined)
-    throw new AwsError('InvalidParameterException', 'Should provide either name or ARN of the log group.', 400);
+  if (id === undefined) throw new AwsError('InvalidParameterException', 'Should provide either name or ARN of the log group.', 400);
   const name = input.logGroupName ?? nameFromIdentifier(ctx, id);
   if (name === undefined) throw new AwsError('ResourceNotFoundException', 'The specified log group does not exist.', 400);
   return store.requireGroup(ctx, name);
@@ -67,7 +70,8 @@ function removeTags(store: LogsStore, g: GroupRow, keys: string[]) {
   store.setTags(g.id, tags);
 }
 
-const decodeToken = (token: string) => decodeCursor(token, () => new AwsError('InvalidParameterException', 'The specified nextToken is invalid.', 400));
+const decodeToken = (token: string) =>
+  decodeCursor(token, () => new AwsError('InvalidParameterException', 'The specified nextToken is invalid.', 400));
 export { decodeToken, encodeToken };
 
 export function groupHandlers(store: LogsStore): LogsHandlers {
@@ -78,13 +82,19 @@ export function groupHandlers(store: LogsStore): LogsHandlers {
         throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists', 400);
       const tags = input.tags ?? {};
       if (Object.keys(tags).length > MAX_TAGS)
-        throw new AwsError('TooManyTagsException', `A resource can have no more than ${MAX_TAGS} tags.`, 400, { resourceName: input.logGroupName });
+        throw new AwsError('TooManyTagsException', `A resource can have no more than ${MAX_TAGS} tags.`, 400, {
+          resourceName: input.logGroupName,
+        });
       store.createGroup(ctx, input.logGroupName, ctx.clock.now(), input.logGroupClass ?? 'STANDARD', input.kmsKeyId, tags);
     },
 
     DescribeLogGroups(input, ctx) {
       if (input.logGroupNamePrefix !== undefined && input.logGroupNamePattern !== undefined)
-        throw new AwsError('InvalidParameterException', 'LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.', 400);
+        throw new AwsError(
+          'InvalidParameterException',
+          'LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.',
+          400,
+        );
       const limit = input.limit ?? 50;
       const rows = store.listGroups(ctx, {
         after: input.nextToken !== undefined ? decodeToken(input.nextToken) : undefined,

@@ -104,9 +104,7 @@ export function createLogsStore(store: Store) {
   const db = store.db;
   const q = {
     groupByName: db.prepare('SELECT * FROM logs_groups WHERE account = ? AND region = ? AND name = ?'),
-    insertGroup: db.prepare(
-      'INSERT INTO logs_groups (account, region, name, created, class, kms, tags) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ),
+    insertGroup: db.prepare('INSERT INTO logs_groups (account, region, name, created, class, kms, tags) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     deleteGroup: db.prepare('DELETE FROM logs_groups WHERE id = ?'),
     deleteGroupStreams: db.prepare('DELETE FROM logs_streams WHERE group_id = ?'),
     deleteGroupEvents: db.prepare('DELETE FROM logs_events WHERE group_id = ?'),
@@ -154,7 +152,15 @@ export function createLogsStore(store: Store) {
   const listing = (sql: string) => listings.get(sql) ?? listings.set(sql, db.prepare(sql)).get(sql)!;
 
   const put = db.transaction(
-    (group: GroupRow, stream: StreamRow, events: { timestamp: number; message: string }[], from: number, to: number, now: number, bytes: number) => {
+    (
+      group: GroupRow,
+      stream: StreamRow,
+      events: { timestamp: number; message: string }[],
+      from: number,
+      to: number,
+      now: number,
+      bytes: number,
+    ) => {
       // CHUNK rows per statement call: crossing from JS into SQLite once per row costs more than the insert
       let i = from;
       const args = new Array(CHUNK * 5);
@@ -214,10 +220,22 @@ export function createLogsStore(store: Store) {
     listGroups(scope: Scope, opts: { after?: string; prefix?: string; pattern?: string; cls?: string; limit: number }) {
       const where = ['account = ?', 'region = ?'];
       const args: unknown[] = [scope.account, scope.region];
-      if (opts.after !== undefined) { where.push('name > ?'); args.push(opts.after); }
-      if (opts.prefix) { where.push("substr(name, 1, ?) = ?"); args.push(opts.prefix.length, opts.prefix); }
-      if (opts.pattern) { where.push("instr(lower(name), lower(?)) > 0"); args.push(opts.pattern); }
-      if (opts.cls) { where.push('class = ?'); args.push(opts.cls); }
+      if (opts.after !== undefined) {
+        where.push('name > ?');
+        args.push(opts.after);
+      }
+      if (opts.prefix) {
+        where.push('substr(name, 1, ?) = ?');
+        args.push(opts.prefix.length, opts.prefix);
+      }
+      if (opts.pattern) {
+        where.push('instr(lower(name), lower(?)) > 0');
+        args.push(opts.pattern);
+      }
+      if (opts.cls) {
+        where.push('class = ?');
+        args.push(opts.cls);
+      }
       args.push(opts.limit + 1);
       return listing(`SELECT * FROM logs_groups WHERE ${where.join(' AND ')} ORDER BY name LIMIT ?`).all(...args) as GroupRow[];
     },
@@ -253,18 +271,30 @@ export function createLogsStore(store: Store) {
      * Streams of a group. by 'name': keyset on name. by 'last': keyset on (COALESCE(last_ts, 0), name).
      * `after` is the key of the last row of the previous page.
      */
-    listStreams(group: GroupRow, opts: { by: 'name' | 'last'; desc: boolean; prefix?: string; after?: [number, string] | string; limit: number }) {
+    listStreams(
+      group: GroupRow,
+      opts: { by: 'name' | 'last'; desc: boolean; prefix?: string; after?: [number, string] | string; limit: number },
+    ) {
       const where = ['group_id = ?'];
       const args: unknown[] = [group.id];
       const cmp = opts.desc ? '<' : '>';
       const dir = opts.desc ? 'DESC' : 'ASC';
-      if (opts.prefix) { where.push('substr(name, 1, ?) = ?'); args.push(opts.prefix.length, opts.prefix); }
+      if (opts.prefix) {
+        where.push('substr(name, 1, ?) = ?');
+        args.push(opts.prefix.length, opts.prefix);
+      }
       let order: string;
       if (opts.by === 'name') {
-        if (opts.after !== undefined) { where.push(`name ${cmp} ?`); args.push(opts.after); }
+        if (opts.after !== undefined) {
+          where.push(`name ${cmp} ?`);
+          args.push(opts.after);
+        }
         order = `name ${dir}`;
       } else {
-        if (opts.after !== undefined) { where.push(`(COALESCE(last_ts, 0), name) ${cmp} (?, ?)`); args.push(...(opts.after as [number, string])); }
+        if (opts.after !== undefined) {
+          where.push(`(COALESCE(last_ts, 0), name) ${cmp} (?, ?)`);
+          args.push(...(opts.after as [number, string]));
+        }
         order = `COALESCE(last_ts, 0) ${dir}, name ${dir}`;
       }
       args.push(opts.limit + 1);
@@ -275,7 +305,15 @@ export function createLogsStore(store: Store) {
      * Inserts events[from, to) in one transaction and returns the stream's new sequence number.
      * `events` must already be checked (chronological, within limits).
      */
-    putEvents(group: GroupRow, stream: StreamRow, events: { timestamp: number; message: string }[], from: number, to: number, now: number, bytes: number): number {
+    putEvents(
+      group: GroupRow,
+      stream: StreamRow,
+      events: { timestamp: number; message: string }[],
+      from: number,
+      to: number,
+      now: number,
+      bytes: number,
+    ): number {
       return put(group, stream, events, from, to, now, bytes);
     },
 

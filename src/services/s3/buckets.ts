@@ -35,21 +35,23 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const noContent = (): void => ({ [HTTP_STATUS]: 204 }) as unknown as void;
 
 export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
-  const config = (field: 'tags' | 'policy' | 'cors' | 'lifecycle', code: string, message: string) => (bucketName: string, ctx: RequestContext) => {
-    const b = store.requireBucket(bucketName, ctx);
-    const v = b[field];
-    if (v === null) throw new AwsError(code, message, 404, { BucketName: bucketName });
-    return v;
-  };
+  const config =
+    (field: 'tags' | 'policy' | 'cors' | 'lifecycle', code: string, message: string) => (bucketName: string, ctx: RequestContext) => {
+      const b = store.requireBucket(bucketName, ctx);
+      const v = b[field];
+      if (v === null) throw new AwsError(code, message, 404, { BucketName: bucketName });
+      return v;
+    };
   const tags = config('tags', 'NoSuchTagSet', 'The TagSet does not exist');
   const policy = config('policy', 'NoSuchBucketPolicy', 'The bucket policy does not exist');
   const cors = config('cors', 'NoSuchCORSConfiguration', 'The CORS configuration does not exist');
   const lifecycle = config('lifecycle', 'NoSuchLifecycleConfiguration', 'The lifecycle configuration does not exist');
 
-  const set = (field: 'tags' | 'policy' | 'cors' | 'lifecycle' | 'versioning', value: string | null) => (bucketName: string, ctx: RequestContext) => {
-    store.requireBucket(bucketName, ctx);
-    store.setBucketField(bucketName, field, value);
-  };
+  const set =
+    (field: 'tags' | 'policy' | 'cors' | 'lifecycle' | 'versioning', value: string | null) => (bucketName: string, ctx: RequestContext) => {
+      store.requireBucket(bucketName, ctx);
+      store.setBucketField(bucketName, field, value);
+    };
 
   return {
     CreateBucket(input, ctx) {
@@ -57,7 +59,9 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       if (!validBucketName(name)) throw new AwsError('InvalidBucketName', 'The specified bucket is not valid.', 400, { BucketName: name });
       const constraint = input.CreateBucketConfiguration?.LocationConstraint;
       if (constraint !== undefined && (constraint === 'us-east-1' || !REGION.test(constraint)) && constraint !== 'EU')
-        throw new AwsError('InvalidLocationConstraint', 'The specified location-constraint is not valid', 400, { LocationConstraint: constraint });
+        throw new AwsError('InvalidLocationConstraint', 'The specified location-constraint is not valid', 400, {
+          LocationConstraint: constraint,
+        });
       const region = constraint === 'EU' ? 'eu-west-1' : (constraint ?? 'us-east-1');
       if (ctx.region !== 'us-east-1' && region !== ctx.region)
         throw new AwsError(
@@ -68,10 +72,20 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       const existing = store.bucket(name);
       if (existing) {
         if (existing.account !== ctx.account)
-          throw new AwsError('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', 409, { BucketName: name });
+          throw new AwsError(
+            'BucketAlreadyExists',
+            'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+            409,
+            { BucketName: name },
+          );
         // AWS keeps a legacy 200 for re-creating your own bucket in us-east-1 only
         if (!(existing.region === 'us-east-1' && region === 'us-east-1'))
-          throw new AwsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', 409, { BucketName: name });
+          throw new AwsError(
+            'BucketAlreadyOwnedByYou',
+            'Your previous request to create the named bucket succeeded and you already own it.',
+            409,
+            { BucketName: name },
+          );
         return { Location: `/${name}` };
       }
       store.insertBucket(name, ctx.account, region, env.clock.now());
@@ -120,8 +134,7 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
     PutBucketVersioning(input, ctx) {
       const b = store.requireBucket(input.Bucket, ctx);
       const status = input.VersioningConfiguration.Status;
-      if (status !== 'Enabled' && status !== 'Suspended')
-        throw malformedXml();
+      if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml();
       store.setBucketField(b.name, 'versioning', status);
     },
 
@@ -146,7 +159,9 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
         doc = undefined;
       }
       if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !input.Policy.trim().startsWith('{'))
-        throw new AwsError('MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'', 400, { BucketName: input.Bucket });
+        throw new AwsError('MalformedPolicy', "Policies must be valid JSON and the first byte must be '{'", 400, {
+          BucketName: input.Bucket,
+        });
       set('policy', input.Policy)(input.Bucket, ctx);
       return noContent();
     },
@@ -189,7 +204,8 @@ function checkLifecycleDays(r: LifecycleRule) {
   positive(r.NoncurrentVersionExpiration?.NoncurrentDays, "'NoncurrentDays' for NoncurrentVersionExpiration action");
   positive(r.AbortIncompleteMultipartUpload?.DaysAfterInitiation, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action");
   for (const t of r.Transitions ?? [])
-    if (t.Days !== undefined && t.Days !== null && t.Days < 0) throw new AwsError('InvalidArgument', "'Days' in Transition action must be nonnegative", 400);
+    if (t.Days !== undefined && t.Days !== null && t.Days < 0)
+      throw new AwsError('InvalidArgument', "'Days' in Transition action must be nonnegative", 400);
   for (const t of r.NoncurrentVersionTransitions ?? [])
     if (t.NoncurrentDays !== undefined && t.NoncurrentDays !== null && t.NoncurrentDays < 0)
       throw new AwsError('InvalidArgument', "'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative", 400);

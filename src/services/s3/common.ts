@@ -11,9 +11,19 @@ import type { BucketRow, ObjectRow, S3Store } from './store.js';
 
 /** Object headers stored with a version and returned by GetObject/HeadObject, by wire member name. */
 export const STORED_HEADERS = [
-  'ContentType', 'CacheControl', 'ContentDisposition', 'ContentEncoding', 'ContentLanguage', 'Expires',
-  'WebsiteRedirectLocation', 'StorageClass', 'ServerSideEncryption',
-  'ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256',
+  'ContentType',
+  'CacheControl',
+  'ContentDisposition',
+  'ContentEncoding',
+  'ContentLanguage',
+  'Expires',
+  'WebsiteRedirectLocation',
+  'StorageClass',
+  'ServerSideEncryption',
+  'ChecksumCRC32',
+  'ChecksumCRC32C',
+  'ChecksumSHA1',
+  'ChecksumSHA256',
 ] as const;
 
 export type StoredHeaders = Partial<Record<(typeof STORED_HEADERS)[number], string>>;
@@ -34,7 +44,11 @@ const VERSION_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 export const newVersionId = () => randomString(32, VERSION_ALPHABET);
 
 export const quoteEtag = (hex: string) => `"${hex}"`;
-export const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+export const unquote = (etag: string) =>
+  etag
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
 
 /** The multipart ETag: MD5 of the concatenated binary part MD5s, "-" and the part count. */
 export function multipartEtag(partEtags: string[]) {
@@ -78,7 +92,17 @@ export function checkKey(key: string) {
 }
 
 const STORAGE_CLASSES = new Set([
-  'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE',
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'OUTPOSTS',
+  'GLACIER_IR',
+  'SNOW',
+  'EXPRESS_ONEZONE',
 ]);
 const MAX_OBJECT = 5 * 1024 ** 3;
 const MAX_METADATA = 2048;
@@ -92,7 +116,9 @@ export function checkWrite(input: { Key: string; ContentLength?: number; Storage
       MaxSizeAllowed: String(MAX_OBJECT),
     });
   if (input.StorageClass !== undefined && !STORAGE_CLASSES.has(input.StorageClass))
-    throw new AwsError('InvalidStorageClass', 'The storage class you specified is not valid', 400, { StorageClassRequested: input.StorageClass });
+    throw new AwsError('InvalidStorageClass', 'The storage class you specified is not valid', 400, {
+      StorageClassRequested: input.StorageClass,
+    });
   let size = 0;
   for (const [k, v] of Object.entries(input.Metadata ?? {})) size += Buffer.byteLength(k) + Buffer.byteLength(v);
   if (size > MAX_METADATA)

@@ -48,7 +48,12 @@ export function walk(
   if (after !== undefined && Buffer.compare(Buffer.from(after), Buffer.from(prefix)) >= 0) {
     cursor = { from: Buffer.from(after), ge: false, olderThan: opts.olderThan };
     // a marker that is itself a common prefix continues after everything under it
-    if (delimiter && after.startsWith(prefix) && after.endsWith(delimiter) && after.indexOf(delimiter, prefix.length) === after.length - delimiter.length)
+    if (
+      delimiter &&
+      after.startsWith(prefix) &&
+      after.endsWith(delimiter) &&
+      after.indexOf(delimiter, prefix.length) === after.length - delimiter.length
+    )
       cursor = { from: successor(after), ge: true };
   }
   if (maxKeys === 0) return out;
@@ -88,22 +93,32 @@ export function walk(
 
 function maxKeysOf(n: number | undefined) {
   if (n === undefined) return 1000;
-  if (n < 0) throw new AwsError('InvalidArgument', 'max-keys cannot be negative', 400, { ArgumentName: 'max-keys', ArgumentValue: String(n) });
+  if (n < 0)
+    throw new AwsError('InvalidArgument', 'max-keys cannot be negative', 400, { ArgumentName: 'max-keys', ArgumentValue: String(n) });
   return Math.min(n, 1000);
 }
 
 function checkEncoding(t: string | undefined) {
   if (t !== undefined && t !== 'url')
-    throw new AwsError('InvalidArgument', 'Invalid Encoding Method specified in Request', 400, { ArgumentName: 'encoding-type', ArgumentValue: t });
+    throw new AwsError('InvalidArgument', 'Invalid Encoding Method specified in Request', 400, {
+      ArgumentName: 'encoding-type',
+      ArgumentValue: t,
+    });
 }
 
 /** S3's encoding-type=url: percent-encoding that keeps "/" (botocore unquote_plus-decodes it). */
-const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const urlEncode = (s: string) =>
+  encodeURIComponent(s)
+    .replace(/%2F/g, '/')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 const token = {
   encode: encodeToken,
   decode: (t: string) =>
-    decodeToken(t, () => new AwsError('InvalidArgument', 'The continuation token provided is incorrect', 400, { ArgumentName: 'continuation-token' })),
+    decodeToken(
+      t,
+      () => new AwsError('InvalidArgument', 'The continuation token provided is incorrect', 400, { ArgumentName: 'continuation-token' }),
+    ),
 };
 
 const content = (row: ObjectRow, withOwner: boolean, enc: (s: string) => string) => ({
@@ -178,16 +193,31 @@ export function listingHandlers(store: S3Store): S3Handlers {
       if (after !== undefined && input.VersionIdMarker) {
         const marker = store.version(bucket.name, after, input.VersionIdMarker);
         if (!marker)
-          throw new AwsError('InvalidArgument', 'Invalid version id specified', 400, { ArgumentName: 'version-id-marker', ArgumentValue: input.VersionIdMarker });
+          throw new AwsError('InvalidArgument', 'Invalid version id specified', 400, {
+            ArgumentName: 'version-id-marker',
+            ArgumentValue: input.VersionIdMarker,
+          });
         olderThan = { key: after, seq: marker.seq };
       }
       const w = walk(versions(bucket.name), { prefix, delimiter: input.Delimiter || undefined, after, maxKeys, olderThan });
       const Versions: ObjectVersionOut[] = [];
       const DeleteMarkers: DeleteMarkerEntryOut[] = [];
       for (const r of w.rows) {
-        const common = { Key: enc(r.key), VersionId: r.version_id, IsLatest: !!r.is_latest, LastModified: new Date(r.last_modified), Owner: ownerOfRow(r) };
+        const common = {
+          Key: enc(r.key),
+          VersionId: r.version_id,
+          IsLatest: !!r.is_latest,
+          LastModified: new Date(r.last_modified),
+          Owner: ownerOfRow(r),
+        };
         if (r.delete_marker) DeleteMarkers.push(common);
-        else Versions.push({ ...common, ETag: r.etag, Size: r.size, StorageClass: (JSON.parse(r.headers) as StoredHeaders).StorageClass ?? 'STANDARD' });
+        else
+          Versions.push({
+            ...common,
+            ETag: r.etag,
+            Size: r.size,
+            StorageClass: (JSON.parse(r.headers) as StoredHeaders).StorageClass ?? 'STANDARD',
+          });
       }
       return {
         Name: bucket.name,
@@ -207,5 +237,3 @@ export function listingHandlers(store: S3Store): S3Handlers {
     },
   };
 }
-
-

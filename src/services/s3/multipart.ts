@@ -8,7 +8,17 @@ import { AwsError } from '../../core/errors.js';
 import { randomString } from '../../core/ids.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { S3Handlers } from './api.generated.js';
-import { checkWrite, commitVersion, malformedXml, multipartEtag, parseTaggingHeader, pickHeaders, quoteEtag, unquote, type StoredHeaders } from './common.js';
+import {
+  checkWrite,
+  commitVersion,
+  malformedXml,
+  multipartEtag,
+  parseTaggingHeader,
+  pickHeaders,
+  quoteEtag,
+  unquote,
+  type StoredHeaders,
+} from './common.js';
 import { parseCopySource, resolveVersion, trailerChecksums } from './objects.js';
 import { canonicalId, ownerOf, type S3Store } from './store.js';
 
@@ -37,9 +47,21 @@ export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
     // the upload may have been aborted or completed while the body streamed
     if (!store.upload(uploadId)) {
       blobs.delete(blob.id);
-      throw new AwsError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', 404, { UploadId: uploadId });
+      throw new AwsError(
+        'NoSuchUpload',
+        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+        404,
+        { UploadId: uploadId },
+      );
     }
-    const replaced = store.putPart({ upload_id: uploadId, part_number: partNumber, blob_id: blob.id, size: blob.size, etag, last_modified: now });
+    const replaced = store.putPart({
+      upload_id: uploadId,
+      part_number: partNumber,
+      blob_id: blob.id,
+      size: blob.size,
+      etag,
+      last_modified: now,
+    });
     if (replaced) blobs.delete(replaced);
     return { etag, now };
   }
@@ -90,36 +112,54 @@ export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       if (input.CopySourceRange) {
         const m = /^bytes=(\d+)-(\d+)$/.exec(input.CopySourceRange);
         if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= row.size)
-          throw new AwsError('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', 400, {
-            ArgumentName: 'x-amz-copy-source-range',
-            ArgumentValue: input.CopySourceRange,
-          });
+          throw new AwsError(
+            'InvalidArgument',
+            'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+            400,
+            {
+              ArgumentName: 'x-amz-copy-source-range',
+              ArgumentValue: input.CopySourceRange,
+            },
+          );
         range = { start: Number(m[1]), end: Number(m[2]) };
       }
       const body = row.size === 0 ? Readable.from([]) : blobs.read(row.blob_id!, range);
       const { etag, now } = await storePart(input.UploadId, input.PartNumber, body);
-      return { CopyPartResult: { ETag: etag, LastModified: new Date(now) }, CopySourceVersionId: srcBucket.versioning ? row.version_id : undefined };
+      return {
+        CopyPartResult: { ETag: etag, LastModified: new Date(now) },
+        CopySourceVersionId: srcBucket.versioning ? row.version_id : undefined,
+      };
     },
 
     async CompleteMultipartUpload(input, ctx) {
       const bucket = store.requireBucket(input.Bucket, ctx);
       const upload = store.requireUpload(bucket.name, input.Key, input.UploadId);
       const requested = input.MultipartUpload?.Parts ?? [];
-      if (!requested.length)
-        throw malformedXml();
+      if (!requested.length) throw malformedXml();
       const parts = [];
       let previous = 0;
       for (const p of requested) {
         const n = p.PartNumber ?? 0;
-        if (n <= previous) throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', 400, { UploadId: input.UploadId });
+        if (n <= previous)
+          throw new AwsError(
+            'InvalidPartOrder',
+            'The list of parts was not in ascending order. Parts must be ordered by part number.',
+            400,
+            { UploadId: input.UploadId },
+          );
         previous = n;
         const stored = store.part(upload.upload_id, n);
         if (!stored || unquote(p.ETag ?? '') !== unquote(stored.etag))
-          throw new AwsError('InvalidPart', 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not have matched the part\'s entity tag.', 400, {
-            UploadId: input.UploadId,
-            PartNumber: String(n),
-            ETag: p.ETag ?? '',
-          });
+          throw new AwsError(
+            'InvalidPart',
+            "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
+            400,
+            {
+              UploadId: input.UploadId,
+              PartNumber: String(n),
+              ETag: p.ETag ?? '',
+            },
+          );
         parts.push(stored);
       }
       parts.forEach((p, i) => {
@@ -137,7 +177,13 @@ export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       let versionId = '';
       // the object row and the end of the upload commit together
       store.db.transaction(() => {
-        if (!store.upload(upload.upload_id)) throw new AwsError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', 404, { UploadId: upload.upload_id });
+        if (!store.upload(upload.upload_id))
+          throw new AwsError(
+            'NoSuchUpload',
+            'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+            404,
+            { UploadId: upload.upload_id },
+          );
         partBlobs = store.dropUpload(upload.upload_id);
         versionId = commitVersion(env, store, bucket, upload.key, canonicalId(ctx.account), {
           blobId: blob.id,
@@ -199,7 +245,8 @@ export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       const keyMarker = input.KeyMarker ?? '';
       // with only a key marker, uploads of that key are skipped entirely
       const idMarker = input.KeyMarker && !input.UploadIdMarker ? '\u{10FFFF}' : (input.UploadIdMarker ?? '');
-      const rows = store.uploadsAfter(bucket.name, keyMarker < prefix ? prefix : keyMarker, keyMarker < prefix ? '' : idMarker, max + 1)
+      const rows = store
+        .uploadsAfter(bucket.name, keyMarker < prefix ? prefix : keyMarker, keyMarker < prefix ? '' : idMarker, max + 1)
         .filter((u) => u.key.startsWith(prefix));
       const truncated = rows.length > max;
       const page = rows.slice(0, max);

@@ -10,7 +10,16 @@ import type { ServiceEnv } from '../../gateway/service.js';
 import { HTTP_STATUS } from '../../protocol/rest.js';
 import type { DeletedObject, ErrorShape, GetObjectInput, HeadObjectInput, S3Handlers } from './api.generated.js';
 import {
-  checkTags, checkWrite, commitVersion, malformedXml, parseTaggingHeader, pickHeaders, quoteEtag, reportedVersion, rowTags, unquote,
+  checkTags,
+  checkWrite,
+  commitVersion,
+  malformedXml,
+  parseTaggingHeader,
+  pickHeaders,
+  quoteEtag,
+  reportedVersion,
+  rowTags,
+  unquote,
   type StoredHeaders,
 } from './common.js';
 import { canonicalId, type BucketRow, type ObjectRow, type S3Store } from './store.js';
@@ -30,7 +39,10 @@ export function resolveVersion(store: S3Store, bucket: BucketRow, key: string, v
     }
     if (row.delete_marker)
       throw withHeaders(
-        new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, { Method: method, ResourceType: 'DeleteMarker' }),
+        new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, {
+          Method: method,
+          ResourceType: 'DeleteMarker',
+        }),
         { 'x-amz-delete-marker': 'true', 'x-amz-version-id': row.version_id, 'Last-Modified': new Date(row.last_modified).toUTCString() },
       );
     return row;
@@ -41,8 +53,7 @@ export function resolveVersion(store: S3Store, bucket: BucketRow, key: string, v
   return row;
 }
 
-const etagMatches = (header: string, etag: string) =>
-  header.split(',').some((t) => t.trim() === '*' || unquote(t) === unquote(etag));
+const etagMatches = (header: string, etag: string) => header.split(',').some((t) => t.trim() === '*' || unquote(t) === unquote(etag));
 
 const seconds = (ms: number) => Math.floor(ms / 1000) * 1000;
 
@@ -56,12 +67,16 @@ interface Conditions {
 /** S3's conditional GET/HEAD: If-Match/If-Unmodified-Since → 412, If-None-Match/If-Modified-Since → 304. */
 function checkConditions(c: Conditions, row: ObjectRow) {
   const modified = seconds(row.last_modified);
-  const fail = (cond: string) => new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: cond });
+  const fail = (cond: string) =>
+    new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: cond });
   if (c.IfMatch !== undefined) {
     if (!etagMatches(c.IfMatch, row.etag)) throw fail('If-Match');
   } else if (c.IfUnmodifiedSince && modified > c.IfUnmodifiedSince.getTime()) throw fail('If-Unmodified-Since');
   const notModified = () =>
-    withHeaders(new AwsError('NotModified', 'Not Modified', 304), { ETag: row.etag, 'Last-Modified': new Date(row.last_modified).toUTCString() });
+    withHeaders(new AwsError('NotModified', 'Not Modified', 304), {
+      ETag: row.etag,
+      'Last-Modified': new Date(row.last_modified).toUTCString(),
+    });
   if (c.IfNoneMatch !== undefined) {
     if (etagMatches(c.IfNoneMatch, row.etag)) throw notModified();
   } else if (c.IfModifiedSince && modified <= c.IfModifiedSince.getTime()) throw notModified();
@@ -84,7 +99,10 @@ function parseRange(header: string | undefined, size: number) {
     if (m[2] !== '' && Number(m[2]) < start) return undefined;
   }
   if (start >= size)
-    throw new AwsError('InvalidRange', 'The requested range is not satisfiable', 416, { RangeRequested: header, ActualObjectSize: String(size) });
+    throw new AwsError('InvalidRange', 'The requested range is not satisfiable', 416, {
+      RangeRequested: header,
+      ActualObjectSize: String(size),
+    });
   return { start, end };
 }
 
@@ -116,7 +134,8 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
     const out: Record<string | symbol, unknown> = describe(bucket, row);
     if (!withBody) delete out.TagCount;
     // checksums describe the whole object: only echoed when asked for and the whole object is sent
-    if (input.ChecksumMode !== 'ENABLED') for (const k of ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256']) delete out[k];
+    if (input.ChecksumMode !== 'ENABLED')
+      for (const k of ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256']) delete out[k];
     const range = parseRange(input.Range, row.size);
     if (range) {
       out.ContentLength = range.end - range.start + 1;
@@ -125,8 +144,12 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       for (const k of ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256']) delete out[k];
     }
     for (const [from, to] of [
-      ['ResponseContentType', 'ContentType'], ['ResponseContentLanguage', 'ContentLanguage'], ['ResponseExpires', 'Expires'],
-      ['ResponseCacheControl', 'CacheControl'], ['ResponseContentDisposition', 'ContentDisposition'], ['ResponseContentEncoding', 'ContentEncoding'],
+      ['ResponseContentType', 'ContentType'],
+      ['ResponseContentLanguage', 'ContentLanguage'],
+      ['ResponseExpires', 'Expires'],
+      ['ResponseCacheControl', 'CacheControl'],
+      ['ResponseContentDisposition', 'ContentDisposition'],
+      ['ResponseContentEncoding', 'ContentEncoding'],
     ] as const)
       if (input[from] !== undefined) out[to] = input[from];
     if (withBody) out.Body = row.size === 0 ? Readable.from([]) : blobs.read(row.blob_id!, range);
@@ -139,7 +162,10 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       const row = store.version(bucket.name, key, versionId);
       if (!row) {
         if (versionId !== 'null' && !/^[A-Za-z0-9._]{32}$/.test(versionId))
-          throw new AwsError('InvalidArgument', 'Invalid version id specified', 400, { ArgumentName: 'versionId', ArgumentValue: versionId });
+          throw new AwsError('InvalidArgument', 'Invalid version id specified', 400, {
+            ArgumentName: 'versionId',
+            ArgumentValue: versionId,
+          });
         return { VersionId: versionId };
       }
       store.deleteVersion(row);
@@ -154,7 +180,14 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       }
       return {};
     }
-    const { versionId: markerId } = commitVersion(env, store, bucket, key, owner, { blobId: null, size: 0, etag: '', headers: {}, metadata: {}, deleteMarker: true });
+    const { versionId: markerId } = commitVersion(env, store, bucket, key, owner, {
+      blobId: null,
+      size: 0,
+      etag: '',
+      headers: {},
+      metadata: {},
+      deleteMarker: true,
+    });
     return { DeleteMarker: true, VersionId: markerId };
   }
 
@@ -170,7 +203,9 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       }
       const tags = parseTaggingHeader(input.Tagging);
       if (input.IfNoneMatch === '*' && store.latest(bucket.name, input.Key) && !store.latest(bucket.name, input.Key)!.delete_marker)
-        throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-None-Match' });
+        throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, {
+          Condition: 'If-None-Match',
+        });
       const body = input.Body ?? Readable.from([]);
       const blob = await blobs.write(body);
       if (expected && !expected.equals(blob.md5)) {
@@ -184,13 +219,20 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       Object.assign(headers, trailerChecksums(body));
       const etag = quoteEtag(blob.md5.toString('hex'));
       const { versionId } = commitVersion(env, store, bucket, input.Key, canonicalId(ctx.account), {
-        blobId: blob.id, size: blob.size, etag, headers, metadata: input.Metadata ?? {}, tags,
+        blobId: blob.id,
+        size: blob.size,
+        etag,
+        headers,
+        metadata: input.Metadata ?? {},
+        tags,
       });
       return {
         ETag: etag,
         VersionId: bucket.versioning === 'Enabled' ? versionId : undefined,
-        ChecksumCRC32: headers.ChecksumCRC32, ChecksumCRC32C: headers.ChecksumCRC32C,
-        ChecksumSHA1: headers.ChecksumSHA1, ChecksumSHA256: headers.ChecksumSHA256,
+        ChecksumCRC32: headers.ChecksumCRC32,
+        ChecksumCRC32C: headers.ChecksumCRC32C,
+        ChecksumSHA1: headers.ChecksumSHA1,
+        ChecksumSHA256: headers.ChecksumSHA256,
       };
     },
 
@@ -206,8 +248,7 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       const bucket = store.requireBucket(input.Bucket, ctx);
       requireIntegrityHeader(ctx);
       const objects = input.Delete.Objects ?? [];
-      if (objects.length > 1000)
-        throw malformedXml();
+      if (objects.length > 1000) throw malformedXml();
       const Deleted: DeletedObject[] = [];
       const Errors: ErrorShape[] = [];
       for (const o of objects) {
@@ -216,7 +257,12 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
           if (input.Delete.Quiet) continue;
           Deleted.push(
             o.VersionId !== undefined
-              ? { Key: o.Key, VersionId: o.VersionId, DeleteMarker: r.DeleteMarker, DeleteMarkerVersionId: r.DeleteMarker ? o.VersionId : undefined }
+              ? {
+                  Key: o.Key,
+                  VersionId: o.VersionId,
+                  DeleteMarker: r.DeleteMarker,
+                  DeleteMarkerVersionId: r.DeleteMarker ? o.VersionId : undefined,
+                }
               : { Key: o.Key, DeleteMarker: r.DeleteMarker, DeleteMarkerVersionId: r.DeleteMarker ? r.VersionId : undefined },
           );
         } catch (err) {
@@ -237,15 +283,28 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
         row = resolveVersion(store, srcBucket, src.key, src.versionId, 'GET');
       } catch (err) {
         if (err instanceof AwsError && err.code === 'MethodNotAllowed')
-          throw new AwsError('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.', 400);
+          throw new AwsError(
+            'InvalidRequest',
+            'The source of a copy request may not specifically refer to a delete marker by version id.',
+            400,
+          );
         throw err;
       }
       checkConditions(
-        { IfMatch: input.CopySourceIfMatch, IfNoneMatch: input.CopySourceIfNoneMatch, IfModifiedSince: input.CopySourceIfModifiedSince, IfUnmodifiedSince: input.CopySourceIfUnmodifiedSince },
+        {
+          IfMatch: input.CopySourceIfMatch,
+          IfNoneMatch: input.CopySourceIfNoneMatch,
+          IfModifiedSince: input.CopySourceIfModifiedSince,
+          IfUnmodifiedSince: input.CopySourceIfUnmodifiedSince,
+        },
         row,
       );
       const directive = input.MetadataDirective ?? 'COPY';
-      if (directive !== 'COPY' && directive !== 'REPLACE') throw new AwsError('InvalidArgument', 'Unknown metadata directive.', 400, { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
+      if (directive !== 'COPY' && directive !== 'REPLACE')
+        throw new AwsError('InvalidArgument', 'Unknown metadata directive.', 400, {
+          ArgumentName: 'x-amz-metadata-directive',
+          ArgumentValue: directive,
+        });
       const tagDirective = input.TaggingDirective ?? 'COPY';
       const self = src.bucket === input.Bucket && src.key === input.Key && (src.versionId === undefined || row.is_latest);
       if (self && directive === 'COPY' && !input.StorageClass && !input.WebsiteRedirectLocation && !input.ServerSideEncryption)
@@ -257,12 +316,20 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       const srcHeaders = JSON.parse(row.headers) as StoredHeaders;
       const headers = directive === 'REPLACE' ? pickHeaders(input, false) : { ...srcHeaders };
       for (const k of ['StorageClass', 'WebsiteRedirectLocation', 'ServerSideEncryption'] as const) if (input[k]) headers[k] = input[k];
-      if (directive === 'REPLACE') for (const k of ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256'] as const) if (srcHeaders[k]) headers[k] = srcHeaders[k];
+      if (directive === 'REPLACE')
+        for (const k of ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumSHA1', 'ChecksumSHA256'] as const)
+          if (srcHeaders[k]) headers[k] = srcHeaders[k];
       const metadata = directive === 'REPLACE' ? (input.Metadata ?? {}) : JSON.parse(row.metadata);
       const tags = tagDirective === 'REPLACE' ? (parseTaggingHeader(input.Tagging) ?? []) : rowTags(row);
       const blob = await blobs.write(row.size === 0 ? Readable.from([]) : blobs.read(row.blob_id!));
       const { versionId, lastModified } = commitVersion(env, store, bucket, input.Key, canonicalId(ctx.account), {
-        blobId: blob.id, size: blob.size, etag: row.etag, headers, metadata, tags, partsCount: row.parts_count ?? undefined,
+        blobId: blob.id,
+        size: blob.size,
+        etag: row.etag,
+        headers,
+        metadata,
+        tags,
+        partsCount: row.parts_count ?? undefined,
       });
       return {
         CopyObjectResult: { ETag: row.etag, LastModified: new Date(lastModified) },
@@ -323,7 +390,12 @@ export function trailerChecksums(body: unknown): StoredHeaders {
   const trailers = (body as { trailers?: Record<string, string> }).trailers;
   const out: StoredHeaders = {};
   if (!trailers) return out;
-  const names = { 'x-amz-checksum-crc32': 'ChecksumCRC32', 'x-amz-checksum-crc32c': 'ChecksumCRC32C', 'x-amz-checksum-sha1': 'ChecksumSHA1', 'x-amz-checksum-sha256': 'ChecksumSHA256' } as const;
+  const names = {
+    'x-amz-checksum-crc32': 'ChecksumCRC32',
+    'x-amz-checksum-crc32c': 'ChecksumCRC32C',
+    'x-amz-checksum-sha1': 'ChecksumSHA1',
+    'x-amz-checksum-sha256': 'ChecksumSHA256',
+  } as const;
   for (const [h, m] of Object.entries(names)) if (trailers[h]) out[m] = trailers[h];
   return out;
 }

@@ -128,7 +128,9 @@ export class S3Store {
         'INSERT INTO s3_uploads (upload_id, bucket, key, account, initiated, headers, metadata, tags) VALUES (@upload_id, @bucket, @key, @account, @initiated, @headers, @metadata, @tags)',
       ),
       deleteUpload: db.prepare('DELETE FROM s3_uploads WHERE upload_id = ?'),
-      uploads: db.prepare('SELECT * FROM s3_uploads WHERE bucket = ? AND (key > ? OR (key = ? AND upload_id > ?)) ORDER BY key, upload_id LIMIT ?'),
+      uploads: db.prepare(
+        'SELECT * FROM s3_uploads WHERE bucket = ? AND (key > ? OR (key = ? AND upload_id > ?)) ORDER BY key, upload_id LIMIT ?',
+      ),
       part: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number = ?'),
       parts: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
       allParts: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? ORDER BY part_number'),
@@ -233,7 +235,8 @@ export class S3Store {
   versionsFrom(bucket: string, from: Buffer, ge: boolean, limit: number, olderThan?: { key: string; seq: number }) {
     const rows: ObjectRow[] = [];
     if (olderThan) rows.push(...(this.s.versionsOlder.all(bucket, olderThan.key, olderThan.seq, limit) as ObjectRow[]));
-    if (rows.length < limit) rows.push(...((ge ? this.s.versionsGe : this.s.versionsGt).all(bucket, from, limit - rows.length) as ObjectRow[]));
+    if (rows.length < limit)
+      rows.push(...((ge ? this.s.versionsGe : this.s.versionsGt).all(bucket, from, limit - rows.length) as ObjectRow[]));
     return rows;
   }
 

@@ -79,7 +79,12 @@ export class Deliverer {
     if (seen) seen.value += value;
     else
       batch.set(key, {
-        namespace: 'AWS/SNS', metricName, dimensions: [{ Name: 'TopicName', Value: topic.name }], value, unit, timestamp: this.clock.now(),
+        namespace: 'AWS/SNS',
+        metricName,
+        dimensions: [{ Name: 'TopicName', Value: topic.name }],
+        value,
+        unit,
+        timestamp: this.clock.now(),
       });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -108,12 +113,14 @@ export class Deliverer {
   }
 
   deliveries(filter: { topicArn?: string; subscriptionArn?: string; endpoint?: string } = {}) {
-    return this.recent.slice(-LOG_SIZE).filter(
-      (r) =>
-        (!filter.topicArn || r.topicArn === filter.topicArn) &&
-        (!filter.subscriptionArn || r.subscriptionArn === filter.subscriptionArn) &&
-        (!filter.endpoint || r.endpoint === filter.endpoint),
-    );
+    return this.recent
+      .slice(-LOG_SIZE)
+      .filter(
+        (r) =>
+          (!filter.topicArn || r.topicArn === filter.topicArn) &&
+          (!filter.subscriptionArn || r.subscriptionArn === filter.subscriptionArn) &&
+          (!filter.endpoint || r.endpoint === filter.endpoint),
+      );
   }
 
   /**
@@ -193,7 +200,14 @@ export class Deliverer {
             ? out.message
             : formatDocument(await this.document(topic, sub, out, topicAttrs.SignatureVersion ?? '1'));
       if ((sub.protocol === 'sqs' || sub.protocol === 'lambda') && this.targets.supports(sub.endpoint)) {
-        await this.targets.invoke({ arn: sub.endpoint, account: sub.account, region: sub.region, payload: body, subject: out.subject, source: 'sns' });
+        await this.targets.invoke({
+          arn: sub.endpoint,
+          account: sub.account,
+          region: sub.region,
+          payload: body,
+          subject: out.subject,
+          source: 'sns',
+        });
         return this.record(topic, sub, out, body, 'invoked', 1);
       }
       this.record(topic, sub, out, body, 'recorded', 1);
@@ -272,7 +286,8 @@ export class Deliverer {
     if (out.subject !== undefined) doc.Subject = out.subject;
     doc.Message = out.message;
     if (out.sequenceNumber) doc.SequenceNumber = out.sequenceNumber;
-    if (out.type !== 'Notification') doc.SubscribeURL = `${base}/?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topic.arn)}&Token=${out.token}`;
+    if (out.type !== 'Notification')
+      doc.SubscribeURL = `${base}/?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topic.arn)}&Token=${out.token}`;
     doc.Timestamp = out.timestamp;
     doc.SignatureVersion = signatureVersion;
     doc.Signature = await this.signature(doc, out, signatureVersion);
@@ -300,7 +315,14 @@ export class Deliverer {
   }
 
   private attempt(
-    topic: TopicRow, sub: SubscriptionRow, out: Outgoing, id: number, body: string, headers: Record<string, string>, delays: number[], n: number,
+    topic: TopicRow,
+    sub: SubscriptionRow,
+    out: Outgoing,
+    id: number,
+    body: string,
+    headers: Record<string, string>,
+    delays: number[],
+    n: number,
   ) {
     if (this.closed) return;
     // a subscription removed while its message waited for a retry gets no more attempts
@@ -320,7 +342,14 @@ export class Deliverer {
   }
 
   private retry(
-    topic: TopicRow, sub: SubscriptionRow, out: Outgoing, id: number, body: string, headers: Record<string, string>, delays: number[], n: number,
+    topic: TopicRow,
+    sub: SubscriptionRow,
+    out: Outgoing,
+    id: number,
+    body: string,
+    headers: Record<string, string>,
+    delays: number[],
+    n: number,
     status?: number,
   ) {
     // http(s): every failed attempt counts in NumberOfNotificationsFailed, retries included
@@ -338,8 +367,17 @@ export class Deliverer {
     this.later(() => this.attempt(topic, sub, out, id, body, headers, delays, n + 1), delay);
   }
 
-  private record(topic: TopicRow, sub: SubscriptionRow, out: Outgoing, body: string, status: DeliveryRecord['status'], attempts: number, httpStatus?: number) {
-    if (out.type === 'Notification') this.metric(topic, status === 'failed' ? 'NumberOfNotificationsFailed' : 'NumberOfNotificationsDelivered', 1);
+  private record(
+    topic: TopicRow,
+    sub: SubscriptionRow,
+    out: Outgoing,
+    body: string,
+    status: DeliveryRecord['status'],
+    attempts: number,
+    httpStatus?: number,
+  ) {
+    if (out.type === 'Notification')
+      this.metric(topic, status === 'failed' ? 'NumberOfNotificationsFailed' : 'NumberOfNotificationsDelivered', 1);
     this.recent.push({
       at: new Date(this.clock.now()).toISOString(),
       topicArn: topic.arn,
@@ -366,7 +404,13 @@ function lambdaEvent(sub: SubscriptionRow, doc: Record<string, unknown>) {
         EventSource: 'aws:sns',
         EventVersion: '1.0',
         EventSubscriptionArn: sub.arn,
-        Sns: { ...rest, Subject: Subject ?? null, SigningCertUrl: SigningCertURL, UnsubscribeUrl: UnsubscribeURL, MessageAttributes: MessageAttributes ?? {} },
+        Sns: {
+          ...rest,
+          Subject: Subject ?? null,
+          SigningCertUrl: SigningCertURL,
+          UnsubscribeUrl: UnsubscribeURL,
+          MessageAttributes: MessageAttributes ?? {},
+        },
       },
     ],
   };
@@ -387,11 +431,15 @@ function post(endpoint: string, headers: Record<string, string>, body: string): 
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const payload = Buffer.from(body, 'utf8');
     // local endpoints commonly use self-signed certificates; opsbox delivers to them anyway
-    const req = send(url, { method: 'POST', headers: { ...headers, 'Content-Length': payload.length }, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
+    const req = send(
+      url,
+      { method: 'POST', headers: { ...headers, 'Content-Length': payload.length }, rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(ATTEMPT_TIMEOUT_MS, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(payload);

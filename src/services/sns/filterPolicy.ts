@@ -7,8 +7,18 @@
  */
 import { AwsError } from '../../core/errors.js';
 import {
-  ABSENT, compileTree, fieldMatcher, JSON_FIELDS, parsePattern, prefixWording, RULER, RULER_WORDING,
-  type FieldModel, type FieldValue, type PatternDialect, type Wording,
+  ABSENT,
+  compileTree,
+  fieldMatcher,
+  JSON_FIELDS,
+  parsePattern,
+  prefixWording,
+  RULER,
+  RULER_WORDING,
+  type FieldModel,
+  type FieldValue,
+  type PatternDialect,
+  type Wording,
 } from '../../core/eventPattern.js';
 
 export type Scope = 'MessageAttributes' | 'MessageBody';

@@ -37,24 +37,35 @@ export function snsEngine(env: ServiceEnv): Engine {
 export function createSns(env: ServiceEnv): ServiceInstance<SnsHandlers> {
   const engine = snsEngine(env);
   const { store, deliverer, publisher } = engine;
-  env.targets.register('sns', (inv) => {
-    const p = parseArn(inv.arn)!;
-    const topic = store.topicByArn(inv.arn);
-    if (!topic || p.resource.includes(':')) throw new Error(`SNS topic ${inv.arn} does not exist`);
-    // another account's alarm or rule publishes only where the topic's policy lets that account
-    authorize(topic, { account: inv.account, caller: { account: inv.account, arn: `arn:aws:iam::${inv.account}:root`, userId: inv.account, accessKeyId: '' } }, 'Publish');
-    // AWS cuts alarm subjects to SNS's 100 printable characters rather than failing the action
-    const subject = inv.subject?.replace(/[^\x20-\x7e]/g, ' ').slice(0, 100) || undefined;
-    // FIFO topics need a group; a target that names none publishes in one group per source, never deduplicated
-    const fifo = topic.arn.endsWith('.fifo');
-    const opt = (k: string) => (typeof inv.options?.[k] === 'string' ? (inv.options[k] as string) : undefined);
-    publisher.publish(topic, {
-      message: inv.payload,
-      subject,
-      groupId: fifo ? (opt('MessageGroupId') ?? inv.source) : undefined,
-      dedupId: fifo ? (opt('MessageDeduplicationId') ?? randomUUID()) : undefined,
-    });
-  }, { crossAccount: true });
+  env.targets.register(
+    'sns',
+    (inv) => {
+      const p = parseArn(inv.arn)!;
+      const topic = store.topicByArn(inv.arn);
+      if (!topic || p.resource.includes(':')) throw new Error(`SNS topic ${inv.arn} does not exist`);
+      // another account's alarm or rule publishes only where the topic's policy lets that account
+      authorize(
+        topic,
+        {
+          account: inv.account,
+          caller: { account: inv.account, arn: `arn:aws:iam::${inv.account}:root`, userId: inv.account, accessKeyId: '' },
+        },
+        'Publish',
+      );
+      // AWS cuts alarm subjects to SNS's 100 printable characters rather than failing the action
+      const subject = inv.subject?.replace(/[^\x20-\x7e]/g, ' ').slice(0, 100) || undefined;
+      // FIFO topics need a group; a target that names none publishes in one group per source, never deduplicated
+      const fifo = topic.arn.endsWith('.fifo');
+      const opt = (k: string) => (typeof inv.options?.[k] === 'string' ? (inv.options[k] as string) : undefined);
+      publisher.publish(topic, {
+        message: inv.payload,
+        subject,
+        groupId: fifo ? (opt('MessageGroupId') ?? inv.source) : undefined,
+        dedupId: fifo ? (opt('MessageDeduplicationId') ?? randomUUID()) : undefined,
+      });
+    },
+    { crossAccount: true },
+  );
   return {
     handlers: { ...topicHandlers(store), ...subscriptionHandlers(store, deliverer), ...publishHandlers(store, publisher) },
     routes: snsRoutes(engine),

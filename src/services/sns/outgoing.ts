@@ -27,7 +27,9 @@ export function encodeAttributes(attrs: Attributes | undefined): StoredAttribute
   return Object.fromEntries(
     Object.entries(attrs).map(([k, a]) => [
       k,
-      a.BinaryValue !== undefined ? { ...a, BinaryValue: Buffer.from(a.BinaryValue).toString('base64') } : { DataType: a.DataType, StringValue: a.StringValue },
+      a.BinaryValue !== undefined
+        ? { ...a, BinaryValue: Buffer.from(a.BinaryValue).toString('base64') }
+        : { DataType: a.DataType, StringValue: a.StringValue },
     ]),
   );
 }
@@ -37,7 +39,9 @@ export function decodeAttributes(attrs: StoredAttributes | undefined): Attribute
   return Object.fromEntries(
     Object.entries(attrs).map(([k, a]) => [
       k,
-      a.BinaryValue !== undefined ? { ...a, BinaryValue: Buffer.from(a.BinaryValue, 'base64') } : { DataType: a.DataType, StringValue: a.StringValue },
+      a.BinaryValue !== undefined
+        ? { ...a, BinaryValue: Buffer.from(a.BinaryValue, 'base64') }
+        : { DataType: a.DataType, StringValue: a.StringValue },
     ]),
   );
 }

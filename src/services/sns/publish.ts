@@ -60,13 +60,17 @@ function checkAttributes(attrs: MessageAttributeMap | undefined) {
     if (!a.DataType) throw badValue(`The message attribute '${name}' must contain non-empty message attribute type.`);
     const type = a.DataType.split('.')[0];
     if (!['String', 'Number', 'Binary'].includes(type) || a.DataType.endsWith('.'))
-      throw badValue(`The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`);
+      throw badValue(
+        `The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
+      );
     const field = type === 'Binary' ? 'Binary' : 'String';
     const value = type === 'Binary' ? a.BinaryValue : a.StringValue;
     if (value === undefined && (type === 'Binary' ? a.StringValue : a.BinaryValue) !== undefined)
       throw badValue(`The message attribute '${name}' with type '${a.DataType}' must use field '${field}'.`);
     if (value === undefined || value.length === 0)
-      throw badValue(`The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${a.DataType}'.`);
+      throw badValue(
+        `The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${a.DataType}'.`,
+      );
     if (type === 'Number' && !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(a.StringValue!.trim()))
       throw badValue(`Could not cast message attribute '${name}' value to number.`);
     if (a.DataType === 'String.Array') {
@@ -101,7 +105,9 @@ function checkMessage(topic: TopicRow, m: Message) {
     if (!m.dedupId && attrs.ContentBasedDeduplication !== 'true')
       throw invalid('The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
   } else if (m.dedupId) {
-    throw invalid('MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type');
+    throw invalid(
+      'MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type',
+    );
   }
   if (m.structure !== undefined) {
     if (m.structure !== 'json') throw invalid('MessageStructure');
@@ -236,7 +242,9 @@ export class Publisher {
       this.policies.set(sub.arn, cached);
     }
     if (!cached.policy) return true;
-    return cached.scope === 'MessageBody' ? matchesBody(cached.policy, forProtocol(m, sub.protocol)) : matchesAttributes(cached.policy, m.attributes);
+    return cached.scope === 'MessageBody'
+      ? matchesBody(cached.policy, forProtocol(m, sub.protocol))
+      : matchesAttributes(cached.policy, m.attributes);
   }
 }
 
@@ -256,7 +264,8 @@ export function publishHandlers(store: SnsStore, publisher: Publisher): SnsHandl
     if (given === 0) throw invalid('TopicArn or TargetArn Reason: no value for required parameter');
     if (given > 1) throw invalid('TopicArn or TargetArn Reason: Only one of TopicArn, TargetArn or PhoneNumber can be specified');
     if (input.PhoneNumber !== undefined) {
-      if (!/^\+[1-9]\d{1,14}$/.test(input.PhoneNumber)) throw invalid(`PhoneNumber Reason: ${input.PhoneNumber} is not valid to publish to`);
+      if (!/^\+[1-9]\d{1,14}$/.test(input.PhoneNumber))
+        throw invalid(`PhoneNumber Reason: ${input.PhoneNumber} is not valid to publish to`);
       return undefined;
     }
     return topicFor(store, input.TopicArn ?? input.TargetArn, ctx, input.TopicArn ? 'TopicArn' : 'TargetArn');
@@ -290,19 +299,32 @@ export function publishHandlers(store: SnsStore, publisher: Publisher): SnsHandl
     PublishBatch(input, ctx) {
       const entries = input.PublishBatchRequestEntries;
       if (entries.length === 0) throw new AwsError('EmptyBatchRequest', "The batch request doesn't contain any entries.", 400);
-      if (entries.length > MAX_BATCH) throw new AwsError('TooManyEntriesInBatchRequest', 'The batch request contains more entries than permissible.', 400);
+      if (entries.length > MAX_BATCH)
+        throw new AwsError('TooManyEntriesInBatchRequest', 'The batch request contains more entries than permissible.', 400);
       const topic = topicFor(store, input.TopicArn, ctx);
       authorize(topic, ctx, 'Publish');
       if (new Set(entries.map((e) => e.Id)).size !== entries.length)
         throw new AwsError('BatchEntryIdsNotDistinct', 'Two or more batch entries in the request have the same Id.', 400);
       for (const e of entries) {
-        if (e.Id.length > 80) throw new AwsError('InvalidBatchEntryId', `The Id of a batch entry in the batch request is too long: ${e.Id}`, 400);
+        if (e.Id.length > 80)
+          throw new AwsError('InvalidBatchEntryId', `The Id of a batch entry in the batch request is too long: ${e.Id}`, 400);
         if (!BATCH_ID.test(e.Id))
-          throw new AwsError('InvalidBatchEntryId', `The Id of a batch entry in the batch request contains an impermissible character: ${e.Id}`, 400);
+          throw new AwsError(
+            'InvalidBatchEntryId',
+            `The Id of a batch entry in the batch request contains an impermissible character: ${e.Id}`,
+            400,
+          );
       }
       const messages = entries.map((e) => ({
         id: e.Id,
-        m: { message: e.Message, subject: e.Subject, structure: e.MessageStructure, attributes: e.MessageAttributes, groupId: e.MessageGroupId, dedupId: e.MessageDeduplicationId },
+        m: {
+          message: e.Message,
+          subject: e.Subject,
+          structure: e.MessageStructure,
+          attributes: e.MessageAttributes,
+          groupId: e.MessageGroupId,
+          dedupId: e.MessageDeduplicationId,
+        },
       }));
       if (messages.reduce((n, x) => n + size(x.m), 0) > MAX_MESSAGE_BYTES)
         throw new AwsError('BatchRequestTooLong', 'The length of all the messages put together is more than the limit.', 400);

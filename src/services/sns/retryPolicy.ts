@@ -19,7 +19,6 @@ export const DEFAULT_HTTP_POLICY = {
   },
 };
 
-
 export interface RetryPolicy {
   minDelayTarget: number;
   maxDelayTarget: number;
@@ -29,7 +28,6 @@ export interface RetryPolicy {
   numMinDelayRetries: number;
   backoffFunction: string;
 }
-
 
 /** The delays in seconds before each retry of an attempt that failed, per AWS's four phases. */
 export function retryDelays(p: RetryPolicy): number[] {

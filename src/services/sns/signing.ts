@@ -49,12 +49,18 @@ export class Signer {
     const now = new Date();
     // imported here: loading the certificate library costs ~140 ms, too much for every start
     const { generate } = await import('selfsigned');
-    const pems = await generate([{ name: 'commonName', value: 'sns.amazonaws.com' }, { name: 'organizationName', value: 'opsbox' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notBeforeDate: new Date(now.getTime() - 86_400_000),
-      notAfterDate: new Date(now.getTime() + 10 * 365 * 86_400_000),
-    });
+    const pems = await generate(
+      [
+        { name: 'commonName', value: 'sns.amazonaws.com' },
+        { name: 'organizationName', value: 'opsbox' },
+      ],
+      {
+        keySize: 2048,
+        algorithm: 'sha256',
+        notBeforeDate: new Date(now.getTime() - 86_400_000),
+        notAfterDate: new Date(now.getTime() + 10 * 365 * 86_400_000),
+      },
+    );
     mkdirSync(dir, { recursive: true });
     // write then rename, so a crash never leaves a key without its certificate
     writeFileSync(`${keyFile}.tmp`, pems.private, { mode: 0o600 });

@@ -172,7 +172,9 @@ export function createSnsStore(store: Store) {
     // the outbox holds a row only until the next turn of the event loop: scanning it is cheap
     deleteTopicOutbox: db.prepare('DELETE FROM sns_outbox WHERE topic_id = ?'),
     outbox: db.prepare('SELECT * FROM sns_outbox ORDER BY id'),
-    insertDelivery: db.prepare('INSERT INTO sns_deliveries (account, region, topic_id, sub_arn, outgoing, attempt, due) VALUES (?, ?, ?, ?, ?, 1, ?)'),
+    insertDelivery: db.prepare(
+      'INSERT INTO sns_deliveries (account, region, topic_id, sub_arn, outgoing, attempt, due) VALUES (?, ?, ?, ?, ?, 1, ?)',
+    ),
     rescheduleDelivery: db.prepare('UPDATE sns_deliveries SET attempt = ?, due = ? WHERE id = ?'),
     deleteDelivery: db.prepare('DELETE FROM sns_deliveries WHERE id = ?'),
     deleteSubDeliveries: db.prepare('DELETE FROM sns_deliveries WHERE sub_arn = ?'),
@@ -253,7 +255,9 @@ export function createSnsStore(store: Store) {
 
     /** An accepted message whose fan-out has not run yet; returns the outbox row's id. */
     insertOutbox: (topic: TopicRow, messageId: string, message: string, published: number, sequenceNumber?: string) =>
-      Number(q.insertOutbox.run(topic.account, topic.region, topic.id, messageId, message, published, sequenceNumber ?? null).lastInsertRowid),
+      Number(
+        q.insertOutbox.run(topic.account, topic.region, topic.id, messageId, message, published, sequenceNumber ?? null).lastInsertRowid,
+      ),
     deleteOutbox: (id: number) => q.deleteOutbox.run(id),
     outbox: () => q.outbox.all() as OutboxRow[],
     /** A pending http(s) delivery, due now; returns its id. */
@@ -288,8 +292,13 @@ export function parseTopicArn(arn: string | undefined, member = 'TopicArn') {
   const value = arn ?? '';
   const p = parseArn(value);
   if (!p) {
-    throw new AwsError('InvalidParameter', `Invalid parameter: ${member} Reason: An ARN must have at least 6 elements, not ${value.split(':').length}`, 400);
+    throw new AwsError(
+      'InvalidParameter',
+      `Invalid parameter: ${member} Reason: An ARN must have at least 6 elements, not ${value.split(':').length}`,
+      400,
+    );
   }
-  if (p.service !== 'sns' || !p.resource || p.resource.includes(':')) throw new AwsError('InvalidParameter', `Invalid parameter: ${member}`, 400);
+  if (p.service !== 'sns' || !p.resource || p.resource.includes(':'))
+    throw new AwsError('InvalidParameter', `Invalid parameter: ${member}`, 400);
   return p;
 }

@@ -22,7 +22,15 @@ const PROTOCOLS = new Set(['http', 'https', 'email', 'email-json', 'sms', 'sqs',
 /** Protocols whose subscriptions wait for the endpoint's owner to confirm. */
 const CONFIRMED_BY_ENDPOINT = new Set(['http', 'https', 'email', 'email-json']);
 const RAW_PROTOCOLS = new Set(['http', 'https', 'sqs', 'firehose']);
-const ATTRIBUTES = new Set(['DeliveryPolicy', 'FilterPolicy', 'FilterPolicyScope', 'RawMessageDelivery', 'RedrivePolicy', 'SubscriptionRoleArn', 'ReplayPolicy']);
+const ATTRIBUTES = new Set([
+  'DeliveryPolicy',
+  'FilterPolicy',
+  'FilterPolicyScope',
+  'RawMessageDelivery',
+  'RedrivePolicy',
+  'SubscriptionRoleArn',
+  'ReplayPolicy',
+]);
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const E164 = /^\+?[1-9]\d{1,14}$/;
@@ -215,8 +223,7 @@ export function subscriptionHandlers(store: SnsStore, deliverer: Deliverer): Sns
 
     Unsubscribe(input, ctx) {
       const p = parseArn(input.SubscriptionArn);
-      if (!p)
-        throw invalid(`SubscriptionArn Reason: An ARN must have at least 6 elements, not ${input.SubscriptionArn.split(':').length}`);
+      if (!p) throw invalid(`SubscriptionArn Reason: An ARN must have at least 6 elements, not ${input.SubscriptionArn.split(':').length}`);
       if (p.service !== 'sns' || !p.resource.includes(':')) throw invalid('SubscriptionId');
       const sub = store.subByArn(input.SubscriptionArn);
       if (!sub) return;

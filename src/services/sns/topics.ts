@@ -29,7 +29,11 @@ const SETTABLE = new Set([
   'ArchivePolicy',
   'FifoThroughputScope',
   'DataProtectionPolicy',
-  ...['HTTP', 'Firehose', 'Lambda', 'SQS', 'Application'].flatMap((p) => [`${p}SuccessFeedbackRoleArn`, `${p}SuccessFeedbackSampleRate`, `${p}FailureFeedbackRoleArn`]),
+  ...['HTTP', 'Firehose', 'Lambda', 'SQS', 'Application'].flatMap((p) => [
+    `${p}SuccessFeedbackRoleArn`,
+    `${p}SuccessFeedbackSampleRate`,
+    `${p}FailureFeedbackRoleArn`,
+  ]),
 ]);
 
 function checkAttribute(name: string, value: string, fifo: boolean) {
@@ -113,7 +117,8 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
       for (const [k, v] of Object.entries(given)) checkAttribute(k, v, fifo);
       const tags = input.Tags ?? [];
       checkTags(tags);
-      if (tags.length > MAX_TAGS) throw new AwsError('TagLimitExceeded', 'Could not complete request: tag quota of per resource exceeded', 400);
+      if (tags.length > MAX_TAGS)
+        throw new AwsError('TagLimitExceeded', 'Could not complete request: tag quota of per resource exceeded', 400);
 
       const topicArn = arn('sns', ctx, input.Name);
       const existing = store.topicByArn(topicArn);
@@ -174,7 +179,10 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
       const topic = resource(input.ResourceArn, ctx);
       authorize(topic, ctx, 'UntagResource');
       const drop = new Set(input.TagKeys);
-      store.setTopicTags(topic.id, (JSON.parse(topic.tags) as Tag[]).filter((t) => !drop.has(t.Key)));
+      store.setTopicTags(
+        topic.id,
+        (JSON.parse(topic.tags) as Tag[]).filter((t) => !drop.has(t.Key)),
+      );
       return {};
     },
 

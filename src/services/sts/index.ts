@@ -25,7 +25,11 @@ export function createStsHandlers({ credentials, clock, services, config }: Serv
    */
   async function authorizeAssumeRole(input: AssumeRoleInput, ctx: RequestContext, account: string, roleName: string) {
     const denied = () =>
-      new AwsError('AccessDenied', `User: ${ctx.caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`, 403);
+      new AwsError(
+        'AccessDenied',
+        `User: ${ctx.caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`,
+        403,
+      );
     let trust: string | undefined;
     try {
       const { Role } = await services.call('iam', 'GetRole', { RoleName: roleName }, { account, region: ctx.region });

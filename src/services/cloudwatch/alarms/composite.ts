@@ -29,12 +29,18 @@ export function parseRule(src: string): Rule {
   const word = (w: string) => !quoted[i] && toks[i]?.toUpperCase() === w;
   function or(): Rule {
     let a = and();
-    while (word('OR')) { i++; (a = { k: 'or', a, b: and() }); }
+    while (word('OR')) {
+      i++;
+      a = { k: 'or', a, b: and() };
+    }
     return a;
   }
   function and(): Rule {
     let a = not();
-    while (word('AND')) { i++; (a = { k: 'and', a, b: not() }); }
+    while (word('AND')) {
+      i++;
+      a = { k: 'and', a, b: not() };
+    }
     return a;
   }
   function not(): Rule {
@@ -70,7 +76,10 @@ export function parseRule(src: string): Rule {
 export function ruleAlarms(r: Rule, out = new Set<string>()): Set<string> {
   if (r.k === 'state') out.add(r.alarm);
   else if (r.k === 'not') ruleAlarms(r.a, out);
-  else if (r.k === 'and' || r.k === 'or') { ruleAlarms(r.a, out); ruleAlarms(r.b, out); }
+  else if (r.k === 'and' || r.k === 'or') {
+    ruleAlarms(r.a, out);
+    ruleAlarms(r.b, out);
+  }
   return out;
 }
 

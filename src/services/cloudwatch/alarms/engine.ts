@@ -48,7 +48,8 @@ const key = (account: string, region: string, name: string) => `${account}|${reg
 /** High-resolution alarms are evaluated this often; every alarm at each minute boundary. */
 const HIGH_RES_TICK = 10_000;
 
-const highResolution = (a: Alarm) => a.type === 'MetricAlarm' && (a.config.Metrics ? metricsPeriod(a.config.Metrics) : a.config.Period) < 60;
+const highResolution = (a: Alarm) =>
+  a.type === 'MetricAlarm' && (a.config.Metrics ? metricsPeriod(a.config.Metrics) : a.config.Period) < 60;
 
 export class AlarmEngine {
   readonly alarms = new Map<string, Alarm>();

@@ -152,7 +152,10 @@ export function evaluateMetricAlarm(a: Alarm, now: number, reads: Reads): Outcom
     reason =
       `Threshold Crossed: ${count} out of the last ${N} datapoints [${list}] ${count === 1 ? 'was' : 'were'} ${alarming ? '' : 'not '}${opText} the threshold (${javaDouble(threshold)}) ` +
       `(minimum ${plural(minimum, 'datapoint')} for ${a.state.value} -> ${value} transition).`;
-    if (filled > 0) reason = reason.slice(0, -1) + ` ${plural(filled, 'missing datapoint')} ${filled === 1 ? 'was' : 'were'} treated as [${fillBreaching ? 'Breaching' : 'NonBreaching'}].`;
+    if (filled > 0)
+      reason =
+        reason.slice(0, -1) +
+        ` ${plural(filled, 'missing datapoint')} ${filled === 1 ? 'was' : 'were'} treated as [${fillBreaching ? 'Breaching' : 'NonBreaching'}].`;
   }
   return { value, reason, reasonData: reasonData(a, now, range, evaluated, period) };
 }
@@ -168,7 +171,7 @@ export function metricsPeriod(metrics: { MetricStat?: { Period: number }; Period
 function reasonData(a: Alarm, now: number, range: Point[], evaluated: Point[], period: number): string {
   const c = a.config;
   const parts: string[] = ['"version":"1.0"', `"queryDate":"${awsDate(now)}"`];
-  const oldest = evaluated.length ? evaluated[evaluated.length - 1].ts : range[range.length - 1]?.ts ?? now;
+  const oldest = evaluated.length ? evaluated[evaluated.length - 1].ts : (range[range.length - 1]?.ts ?? now);
   parts.push(`"startDate":"${awsDate(oldest)}"`);
   if (!c.Metrics) {
     if (c.ExtendedStatistic) parts.push(`"extendedStatistic":${JSON.stringify(c.ExtendedStatistic)}`);
@@ -179,7 +182,10 @@ function reasonData(a: Alarm, now: number, range: Point[], evaluated: Point[], p
   const recent = [...range].reverse().filter((p) => p.value !== undefined);
   parts.push(`"recentDatapoints":[${recent.map((p) => javaDouble(p.value!)).join(',')}]`);
   parts.push(`"threshold":${javaDouble(c.Threshold)}`);
-  const ev = evaluated.map((p) => `{"timestamp":"${awsDate(p.ts)}",${p.n !== undefined ? `"sampleCount":${javaDouble(p.n)},` : ''}"value":${javaDouble(p.value!)}}`);
+  const ev = evaluated.map(
+    (p) =>
+      `{"timestamp":"${awsDate(p.ts)}",${p.n !== undefined ? `"sampleCount":${javaDouble(p.n)},` : ''}"value":${javaDouble(p.value!)}}`,
+  );
   parts.push(`"evaluatedDatapoints":[${ev.join(',')}]`);
   return `{${parts.join(',')}}`;
 }

@@ -33,7 +33,11 @@ function eventMetrics(a: Alarm) {
       ...(m.MetricStat
         ? {
             metricStat: {
-              metric: { namespace: m.MetricStat.Metric.Namespace, name: m.MetricStat.Metric.MetricName, dimensions: dimsObject(m.MetricStat.Metric.Dimensions) },
+              metric: {
+                namespace: m.MetricStat.Metric.Namespace,
+                name: m.MetricStat.Metric.MetricName,
+                dimensions: dimsObject(m.MetricStat.Metric.Dimensions),
+              },
               period: m.MetricStat.Period,
               stat: m.MetricStat.Stat,
               ...(m.MetricStat.Unit ? { unit: m.MetricStat.Unit } : {}),
@@ -105,7 +109,11 @@ export function notification(a: Alarm, oldState: string) {
           ...(m.MetricStat
             ? {
                 MetricStat: {
-                  Metric: { Dimensions: (m.MetricStat.Metric.Dimensions ?? []).map((d) => ({ value: d.Value, name: d.Name })), MetricName: m.MetricStat.Metric.MetricName, Namespace: m.MetricStat.Metric.Namespace },
+                  Metric: {
+                    Dimensions: (m.MetricStat.Metric.Dimensions ?? []).map((d) => ({ value: d.Value, name: d.Name })),
+                    MetricName: m.MetricStat.Metric.MetricName,
+                    Namespace: m.MetricStat.Metric.Namespace,
+                  },
                   Period: m.MetricStat.Period,
                   Stat: m.MetricStat.Stat,
                   Unit: m.MetricStat.Unit ?? null,

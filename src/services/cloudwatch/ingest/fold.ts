@@ -28,32 +28,42 @@ function checkDatum(d: Datum, n: number, now: number) {
   const at = `MetricData.member.${n}`;
   if ((d.Dimensions?.length ?? 0) > 30) throw invalid(`The collection ${at}.Dimensions must not have a size greater than 30.`);
   const hasValues = d.Values !== undefined && d.Values.length > 0;
-  if (d.Value !== undefined && hasValues) throw combination(`The parameters ${at}.Value and ${at}.Values are mutually exclusive and you have specified both.`);
-  if (d.Value !== undefined && d.StatisticValues) throw combination(`The parameters ${at}.Value and ${at}.StatisticValues are mutually exclusive and you have specified both.`);
-  if (hasValues && d.StatisticValues) throw combination(`The parameters ${at}.Values and ${at}.StatisticValues are mutually exclusive and you have specified both.`);
+  if (d.Value !== undefined && hasValues)
+    throw combination(`The parameters ${at}.Value and ${at}.Values are mutually exclusive and you have specified both.`);
+  if (d.Value !== undefined && d.StatisticValues)
+    throw combination(`The parameters ${at}.Value and ${at}.StatisticValues are mutually exclusive and you have specified both.`);
+  if (hasValues && d.StatisticValues)
+    throw combination(`The parameters ${at}.Values and ${at}.StatisticValues are mutually exclusive and you have specified both.`);
   if (d.Value === undefined && !hasValues && !d.StatisticValues)
-    throw new AwsError('MissingParameter', `At least one of the parameters ${at}.Value, ${at}.StatisticValues or ${at}.Values must be specified.`, 400);
+    throw new AwsError(
+      'MissingParameter',
+      `At least one of the parameters ${at}.Value, ${at}.StatisticValues or ${at}.Values must be specified.`,
+      400,
+    );
   if (d.Value !== undefined && !acceptedValue(d.Value)) throw invalid(`The value ${d.Value} for parameter ${at}.Value is invalid.`);
   if (hasValues) {
     if (d.Values!.length > 150) throw invalid(`The collection ${at}.Values must not have a size greater than 150.`);
     if (d.Counts?.length && d.Counts.length !== d.Values!.length)
       throw invalid(`The parameters ${at}.Values and ${at}.Counts must be of the same size.`);
     for (const v of d.Values!) if (!acceptedValue(v)) throw invalid(`The value ${v} for parameter ${at}.Values is invalid.`);
-    for (const c of d.Counts ?? []) if (!Number.isFinite(c) || c < 0) throw invalid(`The value ${c} for parameter ${at}.Counts is invalid.`);
+    for (const c of d.Counts ?? [])
+      if (!Number.isFinite(c) || c < 0) throw invalid(`The value ${c} for parameter ${at}.Counts is invalid.`);
   } else if (d.Counts?.length) throw invalid(`The parameters ${at}.Values and ${at}.Counts must be of the same size.`);
   const s = d.StatisticValues;
   if (s) {
     for (const k of ['SampleCount', 'Sum', 'Minimum', 'Maximum'] as const)
       if (!acceptedValue(s[k])) throw invalid(`The value ${s[k]} for parameter ${at}.StatisticValues.${k} is invalid.`);
     if (s.SampleCount <= 0) throw invalid(`The parameter ${at}.StatisticValues.SampleCount must be greater than 0.`);
-    if (s.Maximum < s.Minimum) throw invalid(`The parameter ${at}.StatisticValues.Maximum must be greater than ${at}.StatisticValues.Minimum.`);
+    if (s.Maximum < s.Minimum)
+      throw invalid(`The parameter ${at}.StatisticValues.Maximum must be greater than ${at}.StatisticValues.Minimum.`);
   }
   if (d.Unit !== undefined && !UNIT_SET.has(d.Unit)) throw invalid(`The value ${d.Unit} for parameter ${at}.Unit is invalid.`);
   if (d.StorageResolution !== undefined && d.StorageResolution !== 1 && d.StorageResolution !== 60)
     throw invalid(`The value ${d.StorageResolution} for parameter ${at}.StorageResolution is invalid.`);
   for (const dim of d.Dimensions ?? []) {
     if (!dim.Name || dim.Name.length > 255) throw invalid(`The value ${dim.Name ?? ''} for parameter ${at}.Dimensions.Name is invalid.`);
-    if (!dim.Value || dim.Value.length > 1024) throw invalid(`The value ${dim.Value ?? ''} for parameter ${at}.Dimensions.Value is invalid.`);
+    if (!dim.Value || dim.Value.length > 1024)
+      throw invalid(`The value ${dim.Value ?? ''} for parameter ${at}.Dimensions.Value is invalid.`);
   }
   if (d.Timestamp) {
     const ts = d.Timestamp.getTime();
@@ -116,7 +126,16 @@ export class BucketFolder<M> {
     const out: Folded<M>[] = [];
     for (const a of this.accs) {
       if (a.n === 0) continue;
-      out.push({ metric: a.metric, ts: a.ts, unit: a.unit, n: a.n, sum: a.sum, min: a.min, max: a.max, vals: a.vals ? a.vals.encode() : unavailable() });
+      out.push({
+        metric: a.metric,
+        ts: a.ts,
+        unit: a.unit,
+        n: a.n,
+        sum: a.sum,
+        min: a.min,
+        max: a.max,
+        vals: a.vals ? a.vals.encode() : unavailable(),
+      });
     }
     return out;
   }
@@ -165,14 +184,27 @@ export function ingestPrepared(store: CloudwatchStore, scope: Scope, put: Prepar
   return store_(store, () => {
     const metricId = store.metricIds(scope.account, scope.region, put.Namespace, now);
     const ids = put.metrics.map((m) => metricId(m.MetricName, m.Dimensions));
-    return put.buckets.map((b) => ({ ...b, metric: ids[b.metric], vals: Buffer.from(b.vals.buffer, b.vals.byteOffset, b.vals.byteLength) }));
+    return put.buckets.map((b) => ({
+      ...b,
+      metric: ids[b.metric],
+      vals: Buffer.from(b.vals.buffer, b.vals.byteOffset, b.vals.byteLength),
+    }));
   });
 }
 
 /** Stores folded buckets (metric = id) and tells the alarm engine's mirror; returns how many samples were written. */
 function store_(store: CloudwatchStore, folded: () => Folded<number>[]) {
   const written = store.ingest(() =>
-    folded().map((f): BucketWrite => ({ metricId: f.metric, ts: f.ts, unit: f.unit, n: f.n, sum: f.sum, min: f.min, max: f.max, vals: f.vals })),
+    folded().map((f): BucketWrite => ({
+      metricId: f.metric,
+      ts: f.ts,
+      unit: f.unit,
+      n: f.n,
+      sum: f.sum,
+      min: f.min,
+      max: f.max,
+      vals: f.vals,
+    })),
   );
   let samples = 0;
   for (const w of written) samples += w.n;

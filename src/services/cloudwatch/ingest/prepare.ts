@@ -29,7 +29,9 @@ export function prepareGeneric(task: { body: Uint8Array; now: number }): Prepare
   const metrics: PreparedPut['metrics'] = [];
   const index = new Map<string, number>();
   const groupOf = (d: Datum) => {
-    const key = d.Dimensions?.length ? `${d.MetricName}\u0000${d.Dimensions.map((x) => `${x.Name}\u0000${x.Value}`).join('\u0000')}` : d.MetricName;
+    const key = d.Dimensions?.length
+      ? `${d.MetricName}\u0000${d.Dimensions.map((x) => `${x.Name}\u0000${x.Value}`).join('\u0000')}`
+      : d.MetricName;
     let i = index.get(key);
     if (i === undefined) {
       index.set(key, (i = metrics.length));

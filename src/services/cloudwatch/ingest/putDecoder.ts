@@ -59,8 +59,28 @@ class Datum {
 }
 
 /** A datum's members, in the order of DATUM. */
-const enum M { MetricName, Dimensions, Timestamp, Value, Values, Counts, Unit, StorageResolution, StatisticValues }
-const DATUM = memberNames('MetricName', 'Dimensions', 'Timestamp', 'Value', 'Values', 'Counts', 'Unit', 'StorageResolution', 'StatisticValues');
+const enum M {
+  MetricName,
+  Dimensions,
+  Timestamp,
+  Value,
+  Values,
+  Counts,
+  Unit,
+  StorageResolution,
+  StatisticValues,
+}
+const DATUM = memberNames(
+  'MetricName',
+  'Dimensions',
+  'Timestamp',
+  'Value',
+  'Values',
+  'Counts',
+  'Unit',
+  'StorageResolution',
+  'StatisticValues',
+);
 const DIMENSION = memberNames('Name', 'Value');
 const STATS = memberNames('SampleCount', 'Sum', 'Minimum', 'Maximum');
 const TOP = memberNames('Namespace', 'MetricData');
@@ -121,7 +141,8 @@ function readDimension(r: JsonScanner, into: string[], at: number, likely: strin
     else if (k === 1 && value === undefined) value = r.str(likely[at + 1]);
     else throw DECLINE;
   } while (r.more(Byte.RBrace));
-  if (name === undefined || value === undefined || name.length === 0 || name.length > 255 || value.length === 0 || value.length > 1024) throw DECLINE;
+  if (name === undefined || value === undefined || name.length === 0 || name.length > 255 || value.length === 0 || value.length > 1024)
+    throw DECLINE;
   into[at] = likely[at] = name;
   into[at + 1] = likely[at + 1] = value;
 }
@@ -137,7 +158,8 @@ function readStats(r: JsonScanner) {
     s[k] = r.num();
   } while (r.more(Byte.RBrace));
   const [SampleCount, Sum, Minimum, Maximum] = s;
-  if (seen !== 15 || !acceptedValue(SampleCount) || !acceptedValue(Sum) || !acceptedValue(Minimum) || !acceptedValue(Maximum)) throw DECLINE;
+  if (seen !== 15 || !acceptedValue(SampleCount) || !acceptedValue(Sum) || !acceptedValue(Minimum) || !acceptedValue(Maximum))
+    throw DECLINE;
   if (SampleCount <= 0 || Maximum < Minimum) throw DECLINE;
   return { SampleCount, Sum, Minimum, Maximum };
 }

@@ -57,8 +57,15 @@ function encodeBuckets(rows: readonly BucketWrite[]): Buffer {
 
 function decodeBuckets(b: Buffer): BucketWrite[] {
   const out: BucketWrite[] = [];
-  for (let o = 0; o < b.length; ) {
-    const r = { metricId: b.readDoubleLE(o), ts: b.readDoubleLE(o + 8), n: b.readDoubleLE(o + 16), sum: b.readDoubleLE(o + 24), min: b.readDoubleLE(o + 32), max: b.readDoubleLE(o + 40) };
+  for (let o = 0; o < b.length;) {
+    const r = {
+      metricId: b.readDoubleLE(o),
+      ts: b.readDoubleLE(o + 8),
+      n: b.readDoubleLE(o + 16),
+      sum: b.readDoubleLE(o + 24),
+      min: b.readDoubleLE(o + 32),
+      max: b.readDoubleLE(o + 40),
+    };
     const len = b[o + 48];
     const unit = b.toString('utf8', o + 49, o + 49 + len);
     const size = b.readUInt32LE(o + 49 + len);
@@ -68,7 +75,6 @@ function decodeBuckets(b: Buffer): BucketWrite[] {
   }
   return out;
 }
-
 
 /** The statements a flush runs (store.ts prepares them). */
 export interface FlushStatements {
@@ -94,7 +100,11 @@ export class WriteBehind {
   private writeSeq = Date.now() * 1000;
   private readonly tx: (fn: () => void) => void;
 
-  constructor(db: Database.Database, private readonly q: FlushStatements, journalPath: string) {
+  constructor(
+    db: Database.Database,
+    private readonly q: FlushStatements,
+    journalPath: string,
+  ) {
     this.tx = db.transaction((fn: () => void) => fn());
     this.journal = new Journal(journalPath);
     // what the last run acknowledged but did not flush
@@ -119,7 +129,10 @@ export class WriteBehind {
       const key = bucketKey(r.ts, r.unit);
       let d = byKey.get(key);
       if (!d) {
-        byKey.set(key, (d = { metricId: r.metricId, ts: r.ts, unit: r.unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new ValueCounts() }));
+        byKey.set(
+          key,
+          (d = { metricId: r.metricId, ts: r.ts, unit: r.unit, n: 0, sum: 0, min: Infinity, max: -Infinity, vals: new ValueCounts() }),
+        );
         this.dirtyBuckets++;
       }
       d.n += r.n;

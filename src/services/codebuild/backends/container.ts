@@ -60,7 +60,9 @@ const statusOf = (e: unknown) => (e as { statusCode?: number })?.statusCode;
  * The container backend on the first engine that answers within ~1 s, or undefined (see
  * lastContainerEngineError()) when none does.
  */
-export async function createContainerBackend(opts: { dockerHost?: string; imageMap?: Record<string, string>; network?: string } = {}): Promise<ExecutionBackend | undefined> {
+export async function createContainerBackend(
+  opts: { dockerHost?: string; imageMap?: Record<string, string>; network?: string } = {},
+): Promise<ExecutionBackend | undefined> {
   const host = opts.dockerHost ?? process.env.DOCKER_HOST;
   let endpoints: Endpoint[];
   try {
@@ -70,7 +72,8 @@ export async function createContainerBackend(opts: { dockerHost?: string; imageM
     return undefined;
   }
   if (endpoints.length === 0) {
-    lastError = 'no container engine: DOCKER_HOST is not set and none of /var/run/docker.sock, $XDG_RUNTIME_DIR/podman/podman.sock, /run/podman/podman.sock exists';
+    lastError =
+      'no container engine: DOCKER_HOST is not set and none of /var/run/docker.sock, $XDG_RUNTIME_DIR/podman/podman.sock, /run/podman/podman.sock exists';
     return undefined;
   }
   const failures: string[] = [];
@@ -131,7 +134,10 @@ class ContainerBackend implements ExecutionBackend {
       return where;
     } catch (e) {
       if (signal.aborted) throw e;
-      if (statusOf(e) !== 404) throw new ProvisioningError(`Unable to pull customer's container image. CannotPullContainerError: Error response from daemon: ${errText(e)}. ${imageHint(image, resolved)}`);
+      if (statusOf(e) !== 404)
+        throw new ProvisioningError(
+          `Unable to pull customer's container image. CannotPullContainerError: Error response from daemon: ${errText(e)}. ${imageHint(image, resolved)}`,
+        );
     }
     // AWS's curated names exist in no registry an engine can reach: only a local tag or a mapping helps.
     let reason = `pull access denied for ${resolved}, repository does not exist or may require 'docker login'`;
@@ -147,7 +153,9 @@ class ContainerBackend implements ExecutionBackend {
     // AWS: phase PROVISIONING, status CLIENT_ERROR, context "BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE: Unable to pull
     // customer's container image. CannotPullContainerError: Error response from daemon: pull access denied for
     // <image>, repository does not exist or may require 'docker login'"
-    throw new ProvisioningError(`Unable to pull customer's container image. CannotPullContainerError: Error response from daemon: ${reason}. ${imageHint(image, resolved)}`);
+    throw new ProvisioningError(
+      `Unable to pull customer's container image. CannotPullContainerError: Error response from daemon: ${reason}. ${imageHint(image, resolved)}`,
+    );
   }
 
   private async pull(image: string, signal: AbortSignal): Promise<void> {
@@ -165,7 +173,7 @@ class ContainerBackend implements ExecutionBackend {
     const image = resolveImage(exec.image, this.imageMap);
     const name = `opsbox-codebuild-${exec.buildId.replace(/[^a-zA-Z0-9_.-]+/g, '-')}`.slice(0, 200);
     let container: Docker.Container | undefined;
-    let stream: NodeJS.ReadableStream & { destroy?(): void } | undefined;
+    let stream: (NodeJS.ReadableStream & { destroy?(): void }) | undefined;
     let killed = false;
     let removal: Promise<void> | undefined;
     const remove = (c: Docker.Container) =>
@@ -191,28 +199,33 @@ class ContainerBackend implements ExecutionBackend {
     try {
       if (exec.signal.aborted) return { exitCode: null, signal: 'SIGKILL' };
       exec.signal.addEventListener('abort', onAbort, { once: true });
-      container = await this.docker.createContainer({
-        name,
-        Image: image,
-        Entrypoint: exec.command.slice(0, 1),
-        Cmd: exec.command.slice(1),
-        Env: Object.entries(exec.env).map(([k, v]) => `${k}=${v}`),
-        WorkingDir: exec.containerWorkDir,
-        Labels: { [BUILD_ID_LABEL]: exec.buildId },
-        AttachStdin: false,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-        OpenStdin: false,
-        HostConfig: {
-          Binds: [`${exec.workDir}:${exec.containerWorkDir}`, ...exec.mounts.map((m) => `${m.host}:${m.container}`)],
-          Privileged: exec.privileged,
-          NetworkMode: this.network,
-        },
-      }).catch((e) => {
-        if (statusOf(e) === 404) throw new ProvisioningError(`Unable to pull customer's container image. CannotPullContainerError: Error response from daemon: ${errText(e)}. ${imageHint(exec.image, image)}`);
-        throw e;
-      });
+      container = await this.docker
+        .createContainer({
+          name,
+          Image: image,
+          Entrypoint: exec.command.slice(0, 1),
+          Cmd: exec.command.slice(1),
+          Env: Object.entries(exec.env).map(([k, v]) => `${k}=${v}`),
+          WorkingDir: exec.containerWorkDir,
+          Labels: { [BUILD_ID_LABEL]: exec.buildId },
+          AttachStdin: false,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: false,
+          OpenStdin: false,
+          HostConfig: {
+            Binds: [`${exec.workDir}:${exec.containerWorkDir}`, ...exec.mounts.map((m) => `${m.host}:${m.container}`)],
+            Privileged: exec.privileged,
+            NetworkMode: this.network,
+          },
+        })
+        .catch((e) => {
+          if (statusOf(e) === 404)
+            throw new ProvisioningError(
+              `Unable to pull customer's container image. CannotPullContainerError: Error response from daemon: ${errText(e)}. ${imageHint(exec.image, image)}`,
+            );
+          throw e;
+        });
       if (killed || exec.signal.aborted) {
         await stop();
         return { exitCode: null, signal: 'SIGKILL' };
@@ -275,7 +288,11 @@ async function exitCodeOf(container: Docker.Container, streamEnded: Promise<void
  * Reads the engine's multiplexed stream (8-byte header: stream type, 3 zero bytes, big-endian
  * payload size) and hands complete lines to onOutput in arrival order. Resolves when it ends.
  */
-export function demux(stream: NodeJS.ReadableStream, onOutput: BuildExecution['onOutput'], backlog?: BuildExecution['backlog']): Promise<void> {
+export function demux(
+  stream: NodeJS.ReadableStream,
+  onOutput: BuildExecution['onOutput'],
+  backlog?: BuildExecution['backlog'],
+): Promise<void> {
   const lines = { stdout: new LineSplitter('stdout', onOutput), stderr: new LineSplitter('stderr', onOutput) };
   const header = Buffer.alloc(8);
   let headerLen = 0;

@@ -33,7 +33,12 @@ export const CURATED_IMAGES = [
 
 export const isCuratedImage = (name: string) => name.startsWith('aws/codebuild/');
 
-export const imageEnvVar = (name: string) => 'OPSBOX_CODEBUILD_IMAGE_' + name.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
+export const imageEnvVar = (name: string) =>
+  'OPSBOX_CODEBUILD_IMAGE_' +
+  name
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
 
 let fileCache: { path: string; mtimeMs: number; map: Record<string, string> } | undefined;
 
@@ -44,7 +49,8 @@ function fileMap(env: NodeJS.ProcessEnv): Record<string, string> {
   const mtimeMs = statSync(path).mtimeMs;
   if (fileCache?.path === path && fileCache.mtimeMs === mtimeMs) return fileCache.map;
   const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${path} (OPSBOX_CODEBUILD_IMAGES) must hold a JSON object of image name → local image`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`${path} (OPSBOX_CODEBUILD_IMAGES) must hold a JSON object of image name → local image`);
   const map: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') map[k] = v;
   fileCache = { path, mtimeMs, map };

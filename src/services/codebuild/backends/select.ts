@@ -31,8 +31,13 @@ export class Backends {
     if (engine) return { backend: engine };
     const why = lastContainerEngineError() || 'no container engine found';
     if (want === 'container')
-      throw new Error(`no container engine is reachable (${why}). Start Docker or 'podman system service', or set DOCKER_HOST; or run on the host with OPSBOX_CODEBUILD_BACKEND=host`);
-    return { backend: this.host, note: `No container engine is reachable (${why}); running the build on the host instead. Set DOCKER_HOST to run builds in their image` };
+      throw new Error(
+        `no container engine is reachable (${why}). Start Docker or 'podman system service', or set DOCKER_HOST; or run on the host with OPSBOX_CODEBUILD_BACKEND=host`,
+      );
+    return {
+      backend: this.host,
+      note: `No container engine is reachable (${why}); running the build on the host instead. Set DOCKER_HOST to run builds in their image`,
+    };
   }
 
   async close() {

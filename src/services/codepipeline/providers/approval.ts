@@ -47,7 +47,12 @@ function waitForAnswer(ctx: ActionContext, token: string, expiresAt: number): Pr
         finish(
           a.status === 'Approved'
             ? { status: 'Succeeded', summary: a.summary, outputVariables: {} }
-            : { status: 'Failed', summary: a.summary, errorCode: 'JobFailed', errorMessage: `Rejected by ${a.by}${a.summary ? `: ${a.summary}` : ''}` },
+            : {
+                status: 'Failed',
+                summary: a.summary,
+                errorCode: 'JobFailed',
+                errorMessage: `Rejected by ${a.by}${a.summary ? `: ${a.summary}` : ''}`,
+              },
         ),
     });
   });

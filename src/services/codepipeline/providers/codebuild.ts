@@ -18,7 +18,10 @@ async function startBuild(ctx: ActionContext): Promise<ActionResult> {
     try {
       envVars = JSON.parse(c.EnvironmentVariables);
     } catch {
-      return failed(`Action configuration EnvironmentVariables of action '${ctx.action.name}' is not a valid JSON array`, 'ConfigurationError');
+      return failed(
+        `Action configuration EnvironmentVariables of action '${ctx.action.name}' is not a valid JSON array`,
+        'ConfigurationError',
+      );
     }
   }
   const inputs = [...ctx.inputArtifacts];
@@ -43,7 +46,12 @@ async function startBuild(ctx: ActionContext): Promise<ActionResult> {
   };
   let build: { id: string; arn: string };
   try {
-    const res = await ctx.env.services.call('codebuild', 'StartBuild', { projectName: c.ProjectName, environmentVariablesOverride: envVars }, scope);
+    const res = await ctx.env.services.call(
+      'codebuild',
+      'StartBuild',
+      { projectName: c.ProjectName, environmentVariablesOverride: envVars },
+      scope,
+    );
     build = res.build;
   } catch (err) {
     if (err instanceof AwsError) return failed(`${err.code}: ${err.message}`, 'JobFailed');

@@ -112,4 +112,9 @@ export function actionProvider(t: { category: string; owner: string; provider: s
 }
 
 /** A failed result with AWS's errorDetails code. */
-export const failed = (message: string, code = 'JobFailed'): ActionResult => ({ status: 'Failed', errorCode: code, errorMessage: message, summary: message });
+export const failed = (message: string, code = 'JobFailed'): ActionResult => ({
+  status: 'Failed',
+  errorCode: code,
+  errorMessage: message,
+  summary: message,
+});

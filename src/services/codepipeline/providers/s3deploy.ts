@@ -8,9 +8,24 @@ import { failed, registerActionProvider, type ActionContext, type ActionResult }
 import { readZipStream } from '../../../core/zip.js';
 
 const TYPES: Record<string, string> = {
-  html: 'text/html', htm: 'text/html', css: 'text/css', js: 'application/javascript', mjs: 'application/javascript', json: 'application/json',
-  txt: 'text/plain', md: 'text/markdown', svg: 'image/svg+xml', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif',
-  ico: 'image/x-icon', xml: 'application/xml', zip: 'application/zip', wasm: 'application/wasm', map: 'application/json',
+  html: 'text/html',
+  htm: 'text/html',
+  css: 'text/css',
+  js: 'application/javascript',
+  mjs: 'application/javascript',
+  json: 'application/json',
+  txt: 'text/plain',
+  md: 'text/markdown',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  ico: 'image/x-icon',
+  xml: 'application/xml',
+  zip: 'application/zip',
+  wasm: 'application/wasm',
+  map: 'application/json',
 };
 const contentType = (path: string) => TYPES[path.slice(path.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
 
@@ -23,14 +38,24 @@ async function deploy(ctx: ActionContext): Promise<ActionResult> {
     await ctx.env.services.call('s3', 'HeadBucket', { Bucket: c.BucketName }, scope);
     const body = await ctx.getArtifact(ctx.inputArtifacts[0]);
     if (!extract) {
-      await ctx.env.services.call('s3', 'PutObject', { Bucket: c.BucketName, Key: c.ObjectKey, Body: body, ContentType: contentType(c.ObjectKey), ...extra }, scope);
+      await ctx.env.services.call(
+        's3',
+        'PutObject',
+        { Bucket: c.BucketName, Key: c.ObjectKey, Body: body, ContentType: contentType(c.ObjectKey), ...extra },
+        scope,
+      );
       return { status: 'Succeeded', summary: `Deployed ${c.ObjectKey} to ${c.BucketName}` };
     }
     const prefix = c.ObjectKey ? c.ObjectKey.replace(/\/+$/, '') + '/' : '';
     let count = 0;
     await readZipStream(body, async ({ name: path, size }, content) => {
       if (ctx.signal.aborted) throw new Error('Stopped');
-      await ctx.env.services.call('s3', 'PutObject', { Bucket: c.BucketName, Key: prefix + path, Body: content, ContentLength: size, ContentType: contentType(path), ...extra }, scope);
+      await ctx.env.services.call(
+        's3',
+        'PutObject',
+        { Bucket: c.BucketName, Key: prefix + path, Body: content, ContentLength: size, ContentType: contentType(path), ...extra },
+        scope,
+      );
       count++;
     });
     return { status: 'Succeeded', summary: `Extracted ${count} files to s3://${c.BucketName}/${prefix}` };
@@ -48,8 +73,10 @@ export function registerS3DeployProvider() {
     optional: ['ObjectKey', 'KMSEncryptionKeyARN', 'CannedACL', 'CacheControl'],
     validate(a) {
       const e = a.configuration?.Extract?.toLowerCase();
-      if (e !== 'true' && e !== 'false') return `Action configuration for action '${a.name}' contains an invalid value for Extract: '${a.configuration?.Extract}'`;
-      if (e === 'false' && !a.configuration?.ObjectKey) return `Action configuration for action '${a.name}' is missing required configuration 'ObjectKey'`;
+      if (e !== 'true' && e !== 'false')
+        return `Action configuration for action '${a.name}' contains an invalid value for Extract: '${a.configuration?.Extract}'`;
+      if (e === 'false' && !a.configuration?.ObjectKey)
+        return `Action configuration for action '${a.name}' is missing required configuration 'ObjectKey'`;
       return undefined;
     },
     run: deploy,

@@ -16,7 +16,8 @@ async function codeCommitSource(ctx: ActionContext): Promise<ActionResult> {
   let commit: string | undefined;
   if (ctx.sourceOverride?.revisionType === 'COMMIT_ID') {
     commit = await revParse(repo.gitDir, ctx.sourceOverride.revisionValue);
-    if (!commit) return failed(`Could not find commit ${ctx.sourceOverride.revisionValue} in repository ${repoName}.`, 'ConfigurationError');
+    if (!commit)
+      return failed(`Could not find commit ${ctx.sourceOverride.revisionValue} in repository ${repoName}.`, 'ConfigurationError');
   } else {
     commit = await revParse(repo.gitDir, `refs/heads/${branch}`);
     if (!commit) return failed(`The branch ${branch} does not exist in repository ${repoName}.`, 'ConfigurationError');
@@ -55,7 +56,11 @@ async function s3Source(ctx: ActionContext): Promise<ActionResult> {
   if (ctx.sourceOverride?.revisionType === 'S3_OBJECT_KEY') key = ctx.sourceOverride.revisionValue;
   try {
     const v = await ctx.env.services.call('s3', 'GetBucketVersioning', { Bucket: c.S3Bucket }, scope);
-    if (v.Status !== 'Enabled') return failed(`Bucket ${c.S3Bucket} is not versioned. Enable versioning on the bucket to use it as a pipeline source.`, 'ConfigurationError');
+    if (v.Status !== 'Enabled')
+      return failed(
+        `Bucket ${c.S3Bucket} is not versioned. Enable versioning on the bucket to use it as a pipeline source.`,
+        'ConfigurationError',
+      );
     const obj = await ctx.env.services.call('s3', 'GetObject', { Bucket: c.S3Bucket, Key: key, VersionId: versionId }, scope);
     for (const out of ctx.outputArtifacts) await ctx.putArtifact(out, obj.Body);
     const created = obj.LastModified instanceof Date ? obj.LastModified.getTime() : ctx.env.clock.now();

@@ -23,6 +23,9 @@ export interface CodecommitPlan {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length / 2) - 1];
 
+/** The URL with HTTP basic credentials, which git sends after opsbox's 401 (the default account's test/test). */
+const authed = (url: string) => url.replace(/^http:\/\//, 'http://test:test@');
+
 export function git(home: string, cwd: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
@@ -178,7 +181,7 @@ export async function codecommitScenario(
     for (let n = 0; n < plan.rounds; n++) {
       const name = `bench-${Date.now().toString(36)}-${n}`;
       await call(url, json('CodeCommit_20150413.CreateRepository'), JSON.stringify({ repositoryName: name }));
-      const remote = `${url}/v1/repos/${name}`;
+      const remote = `${authed(url)}/v1/repos/${name}`;
       const bare = join(root, `bare-${n}.git`);
       await git(home, root, ['init', '-q', '--bare', bare]);
       log(`codecommit: round ${n + 1}/${plan.rounds}: push and clone, opsbox and file://`);
@@ -192,7 +195,7 @@ export async function codecommitScenario(
       const name = `bench-ev-${Date.now().toString(36)}`;
       await call(url, json('CodeCommit_20150413.CreateRepository'), JSON.stringify({ repositoryName: name }));
       const work = join(root, 'ev');
-      await git(home, root, ['clone', '-q', `${url}/v1/repos/${name}`, work]);
+      await git(home, root, ['clone', '-q', `${authed(url)}/v1/repos/${name}`, work]);
       for (let i = 0; i < plan.eventPushes; i++) {
         writeFileSync(join(work, 'n.txt'), `${i}\n`);
         await git(home, work, ['add', '.']);

@@ -244,7 +244,7 @@ export async function codecommitApiScenario(
     log(`codecommit-api: ${plan.files} files pushed to ${name}`);
     await generate(home, src, { files: plan.files, commits: 10 });
     await cc.send(new CreateRepositoryCommand({ repositoryName: name }));
-    await git(home, src, ['push', '-q', `http://${t.host}:${t.port}/v1/repos/${name}`, 'main']);
+    await git(home, src, ['push', '-q', `http://test:test@${t.host}:${t.port}/v1/repos/${name}`, 'main']);
     const bare = join(root, 'bare.git');
     await git(home, root, ['clone', '-q', '--bare', src, bare]);
     const listing = await git(home, src, ['ls-tree', '-r', '-z', 'main']);

@@ -95,7 +95,7 @@ export async function codepipelineScenario(
     const repo = `bench-cp-${id}`;
     const { repositoryMetadata } = await new CodeCommitClient(config).send(new CreateRepositoryCommand({ repositoryName: repo }));
     const work = join(root, 'work');
-    await git(home, root, ['clone', '-q', repositoryMetadata!.cloneUrlHttp!, work]);
+    await git(home, root, ['clone', '-q', repositoryMetadata!.cloneUrlHttp!.replace(/^http:\/\//, 'http://test:test@'), work]);
     writeFileSync(join(work, 'index.html'), '<h1>0</h1>\n');
     await git(home, work, ['add', '.']);
     await git(home, work, ['commit', '-qm', 'first']);

@@ -58,23 +58,27 @@ function listText(list: unknown[]) {
   return `[${out}]`;
 }
 
-/** `label`: the member's path as AWS prints it ('roleName', 'targets.1.member.id'). */
-function checkConstraint(label: string, value: unknown, c: Constraint, problems: string[]) {
-  const show =
-    typeof value === 'string' || typeof value === 'number' ? `'${value}'` : Array.isArray(value) ? `'${listText(value)}'` : 'null';
-  const at = `Value ${show} at '${label}' failed to satisfy constraint: `;
+/**
+ * `label`: the member's path as AWS prints it ('roleName', 'targets.1.member.id'), built only when
+ * the value fails (a list of 10,000 log events is checked without making a string per event).
+ */
+function checkConstraint(label: string | (() => string), value: unknown, c: Constraint, problems: string[]) {
+  const fail = (what: string) => {
+    const show =
+      typeof value === 'string' || typeof value === 'number' ? `'${value}'` : Array.isArray(value) ? `'${listText(value)}'` : 'null';
+    problems.push(`Value ${show} at '${typeof label === 'string' ? label : label()}' failed to satisfy constraint: ${what}`);
+  };
   if (typeof value === 'string' || Array.isArray(value)) {
     const len = value.length;
-    if (c.min !== undefined && len < c.min) problems.push(`${at}Member must have length greater than or equal to ${c.min}`);
-    if (c.max !== undefined && len > c.max) problems.push(`${at}Member must have length less than or equal to ${c.max}`);
+    if (c.min !== undefined && len < c.min) fail(`Member must have length greater than or equal to ${c.min}`);
+    if (c.max !== undefined && len > c.max) fail(`Member must have length less than or equal to ${c.max}`);
   } else if (typeof value === 'number') {
-    if (c.min !== undefined && value < c.min) problems.push(`${at}Member must have value greater than or equal to ${c.min}`);
-    if (c.max !== undefined && value > c.max) problems.push(`${at}Member must have value less than or equal to ${c.max}`);
+    if (c.min !== undefined && value < c.min) fail(`Member must have value greater than or equal to ${c.min}`);
+    if (c.max !== undefined && value > c.max) fail(`Member must have value less than or equal to ${c.max}`);
   }
   if (typeof value === 'string' && c.pattern && patternOf(c.pattern)?.test(value) === false)
-    problems.push(`${at}Member must satisfy regular expression pattern: ${c.pattern}`);
-  if (typeof value === 'string' && c.enum && !c.enum.includes(value))
-    problems.push(`${at}Member must satisfy enum value set: [${c.enum.join(', ')}]`);
+    fail(`Member must satisfy regular expression pattern: ${c.pattern}`);
+  if (typeof value === 'string' && c.enum && !c.enum.includes(value)) fail(`Member must satisfy enum value set: [${c.enum.join(', ')}]`);
 }
 
 /** A constraint the model puts on a shape (lengths, ranges, pattern, enum), if any. */
@@ -131,23 +135,40 @@ function planOf(model: ServiceModel, shape: Shape, building = new Set<Shape>()):
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && typeof (v as { pipe?: unknown }).pipe !== 'function';
 
-/** Model constraints below the top level, in AWS's path form (`targets.1.member.id`). */
-function checkNested(checks: MemberCheck[], value: Record<string, unknown>, path: string, problems: string[], topLevel: boolean) {
+/** A path of member names and list positions, printed as AWS does: `targets.2.member.retryPolicy`. */
+const pathText = (path: (string | number)[]) => path.map((p) => (typeof p === 'number' ? `${p}.member` : lowerFirst(p))).join('.');
+
+/**
+ * Model constraints below the top level. `path` is a stack of segments shared by the whole walk
+ * and printed only for a failing value, so walking a large valid input allocates no strings.
+ */
+function checkNested(
+  checks: MemberCheck[],
+  value: Record<string, unknown>,
+  path: (string | number)[],
+  problems: string[],
+  topLevel: boolean,
+) {
+  const label = () => pathText(path);
   for (const check of checks) {
     const v = value[check.name];
     if (v === undefined || v === null) continue;
-    const at = `${path}${lowerFirst(check.name)}`;
+    path.push(check.name);
     // the top level's own constraints were checked already (where a patch may override them)
-    if (!topLevel && check.constraint) checkConstraint(at, v, check.constraint, problems);
-    if (check.struct && isPlainObject(v)) checkNested(check.struct, v, `${at}.`, problems, false);
+    if (!topLevel && check.constraint) checkConstraint(label, v, check.constraint, problems);
+    if (check.struct && isPlainObject(v)) checkNested(check.struct, v, path, problems, false);
     if (check.items && Array.isArray(v)) {
       const { constraint, struct } = check.items;
-      v.forEach((el, i) => {
-        if (el === undefined || el === null) return;
-        if (constraint) checkConstraint(`${at}.${i + 1}.member`, el, constraint, problems);
-        if (struct && isPlainObject(el)) checkNested(struct, el, `${at}.${i + 1}.member.`, problems, false);
-      });
+      for (let i = 0; i < v.length; i++) {
+        const el = v[i];
+        if (el === undefined || el === null) continue;
+        path.push(i + 1);
+        if (constraint) checkConstraint(label, el, constraint, problems);
+        if (struct && isPlainObject(el)) checkNested(struct, el, path, problems, false);
+        path.pop();
+      }
     }
+    path.pop();
   }
 }
 
@@ -175,7 +196,7 @@ export function validateInput(
       (useModel ? modelConstraint(model.member(shape, name)) : undefined);
     if (c) checkConstraint(lowerFirst(name), v, c, problems);
   }
-  if (useModel) checkNested(planOf(model, shape), input, '', problems, true);
+  if (useModel) checkNested(planOf(model, shape), input, [], problems, true);
   if (problems.length === 0) return;
   const n = problems.length;
   throw new AwsError(

@@ -15,11 +15,10 @@ import { Targets } from '../../src/core/targets.js';
 import type { RequestContext } from '../../src/gateway/context.js';
 import type { ServiceEnv } from '../../src/gateway/service.js';
 import { GitRepos } from '../../src/core/repos.js';
-import { checkBranchName } from '../../src/services/codecommit/branches.js';
+import { checkBranchName, checkRepositoryName } from '../../src/services/codecommit/names.js';
 import { Codecommit } from '../../src/services/codecommit/context.js';
 import { ZERO } from '../../src/services/codecommit/git.js';
 import { createCodecommitHandlers } from '../../src/services/codecommit/index.js';
-import { checkRepositoryName } from '../../src/services/codecommit/repositories.js';
 import { checkPath } from '../../src/services/codecommit/tree.js';
 
 const code = (fn: () => unknown) => {

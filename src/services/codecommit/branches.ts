@@ -9,28 +9,10 @@ import { badContinuationToken, type Codecommit } from './context.js';
 import { ZERO } from './git.js';
 import { readRef } from './refs.js';
 import { resolveSpecifier } from './commits.js';
-import { checkRepositoryName } from './repositories.js';
+
 import type { RepoRow } from './store.js';
 import { pageByOffset } from '../../core/pagination.js';
-
-/** Git's ref-name rules (check-ref-format), without running git. */
-export function checkBranchName(name: string | undefined): string {
-  if (!name) throw new AwsError('BranchNameRequiredException', 'A branch name is required, but was not specified.');
-  const bad =
-    name.length > 256 ||
-    name.startsWith('-') ||
-    name.startsWith('/') ||
-    name.endsWith('/') ||
-    name.endsWith('.') ||
-    name.endsWith('.lock') ||
-    name === '@' ||
-    // git check-ref-format refuses control characters, space and these punctuation marks
-    // oxlint-disable-next-line no-control-regex
-    /\.\.|\/\/|@\{|[\x00-\x20\x7f~^:?*[\\]/.test(name) ||
-    name.split('/').some((p) => p.startsWith('.') || p.endsWith('.lock'));
-  if (bad) throw new AwsError('InvalidBranchNameException', 'The specified reference name is not valid.');
-  return name;
-}
+import { checkRepositoryName, checkBranchName } from './names.js';
 
 export function branchCommit(cc: Codecommit, row: RepoRow, branch: string): Promise<string | undefined> {
   return readRef(cc.gitDir(row), `refs/heads/${branch}`);

@@ -7,11 +7,12 @@ import { AwsError } from '../../core/errors.js';
 import type { CodecommitHandlers } from './api.generated.js';
 import { badContinuationToken, type Codecommit } from './context.js';
 import { EMPTY_TREE } from './git.js';
-import { checkRepositoryName } from './repositories.js';
+
 import { readRef } from './refs.js';
 import type { RepoRow } from './store.js';
 import { entryAt } from './tree.js';
 import { pageByOffset } from '../../core/pagination.js';
+import { checkRepositoryName } from './names.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
 

@@ -10,11 +10,11 @@
 import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CodecommitHandlers } from './api.generated.js';
-import { branchCommit, checkBranchName, moveBranch } from './branches.js';
+import { branchCommit, moveBranch } from './branches.js';
 import { modeName, requireSpecifier } from './commits.js';
 import type { Codecommit } from './context.js';
 import { ZERO } from './git.js';
-import { checkRepositoryName } from './repositories.js';
+
 import type { RepoRow } from './store.js';
 import { PendingObjects } from './objectWriter.js';
 import {
@@ -30,6 +30,7 @@ import {
   writeBlob,
   type Entry,
 } from './tree.js';
+import { checkRepositoryName, checkBranchName } from './names.js';
 
 const HEX40 = /^[0-9a-f]{40}$/;
 const MAX_FILE = 6 * 1024 * 1024;

@@ -7,12 +7,13 @@
 import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CodecommitHandlers } from './api.generated.js';
-import { branchCommit, checkBranchName, moveBranch } from './branches.js';
+import { branchCommit, moveBranch } from './branches.js';
 import { requireSpecifier } from './commits.js';
 import type { Codecommit } from './context.js';
-import { checkRepositoryName } from './repositories.js';
+
 import type { RepoRow } from './store.js';
 import { buildTree, checkPath, commitTree, MODES, treeOf, writeBlob, type Author, type Entry } from './tree.js';
+import { checkRepositoryName, checkBranchName } from './names.js';
 
 export type MergeOption = 'FAST_FORWARD_MERGE' | 'SQUASH_MERGE' | 'THREE_WAY_MERGE';
 

@@ -12,9 +12,10 @@ import type { CodecommitHandlers, MergePullRequestByThreeWayInput, PullRequestEv
 import { branchCommit } from './branches.js';
 import { badContinuationToken, type Codecommit } from './context.js';
 import { isAncestor, merge, mergeBase, mergeSettings, type MergeOption } from './merges.js';
-import { checkRepositoryName } from './repositories.js';
+
 import type { RepoRow } from './store.js';
 import { pageByOffset } from '../../core/pagination.js';
+import { checkRepositoryName } from './names.js';
 
 export interface ApprovalRule {
   approvalRuleId: string;

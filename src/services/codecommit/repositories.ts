@@ -10,24 +10,12 @@ import { uuid } from '../../core/ids.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CodecommitHandlers, CreateRepositoryInput } from './api.generated.js';
 import { moveBranch } from './branches.js';
+import { checkRepositoryName } from './names.js';
 import { badContinuationToken, type Codecommit } from './context.js';
 import { ZERO } from './git.js';
 import type { RepoRow } from './store.js';
 import { commitZip, fetchZip, type RepositoryCode } from './zipImport.js';
 import { pageByOffset } from '../../core/pagination.js';
-
-/* AWS: InvalidRepositoryNameException "A specified repository name is not valid. This exception occurs
- * only when a specified repository name is not valid. Other exceptions occur when a required
- * repository parameter is missing, or when a specified repository does not exist." */
-export function checkRepositoryName(name: string | undefined): string {
-  if (!name) throw new AwsError('RepositoryNameRequiredException', 'A repository name is required, but was not specified.');
-  if (name.length > 100 || !/^[\w.-]+$/.test(name) || name.toLowerCase().endsWith('.git') || name === '.' || name === '..')
-    throw new AwsError(
-      'InvalidRepositoryNameException',
-      'The repository name is not valid. Repository names can be any valid combination of letters, numbers, periods, underscores, and dashes between 1 and 100 characters in length. Names are case sensitive. For more information, see Limits in the AWS CodeCommit User Guide.',
-    );
-  return name;
-}
 
 export function metadata(cc: Codecommit, row: RepoRow, ctx: RequestContext) {
   const host = ctx.host.replace(/:\d+$/, '');

@@ -9,9 +9,10 @@ import type { CodecommitHandlers } from './api.generated.js';
 import { requireSpecifier } from './commits.js';
 import type { Codecommit } from './context.js';
 import type { PrDoc, PullRequests } from './pullRequests.js';
-import { checkRepositoryName } from './repositories.js';
+
 import type { RepoRow } from './store.js';
 import { entryAt, treeOf } from './tree.js';
+import { checkRepositoryName } from './names.js';
 
 function checkRuleContent(content: string | undefined) {
   if (!content)

@@ -13,10 +13,11 @@ import type { Readable } from 'node:stream';
 import { AwsError } from '../../core/errors.js';
 import { readZipFile, type ZipEntry } from '../../core/zip.js';
 import type { RequestContext } from '../../gateway/context.js';
-import { checkBranchName } from './branches.js';
+
 import type { Codecommit } from './context.js';
 import type { RepoRow } from './store.js';
 import { buildTree, checkPath, commitTree, MODES, parentsOf, type Entry } from './tree.js';
+import { checkBranchName } from './names.js';
 
 export interface RepositoryCode {
   s3: { bucket: string; key: string; objectVersion?: string };

@@ -111,3 +111,13 @@ export class Git {
     return map;
   }
 }
+
+/** A long-lived git child (cat-file, update-ref) keeps the process alive only while it has work. */
+export function setRef(child: ChildProcess, on: boolean) {
+  for (const s of [child.stdout, child.stderr, child.stdin] as unknown as ({ ref?(): void; unref?(): void } | null)[]) {
+    if (on) s?.ref?.();
+    else s?.unref?.();
+  }
+  if (on) child.ref();
+  else child.unref();
+}

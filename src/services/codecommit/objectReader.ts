@@ -12,6 +12,7 @@
  * Trees and commits are immutable, so the last few thousand read are kept, parsed.
  */
 import type { ChildProcess } from 'node:child_process';
+import { setRef } from './git.js';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
@@ -269,7 +270,7 @@ export class ObjectReader {
     this.idle = undefined;
     const child = this.child ?? this.start();
     this.parser.expect(p.name);
-    if (this.pending.length === 1) this.setRef(child, true);
+    if (this.pending.length === 1) setRef(child, true);
     const stdin = child.stdin!;
     // requests from one turn of the event loop go out in one write
     if (!this.corked) {
@@ -326,21 +327,11 @@ export class ObjectReader {
   private becameIdle() {
     const child = this.child;
     if (!child) return;
-    this.setRef(child, false);
+    setRef(child, false);
     clearTimeout(this.idle);
     this.idle = setTimeout(() => {
       if (this.pending.length === 0 && this.child === child) this.close();
     }, this.opts.idleMs ?? 10_000);
     this.idle.unref();
-  }
-
-  /** An idle child must not keep the process alive; a busy one must. */
-  private setRef(child: ChildProcess, on: boolean) {
-    for (const s of [child.stdout, child.stderr, child.stdin] as unknown as ({ ref?(): void; unref?(): void } | null)[]) {
-      if (on) s?.ref?.();
-      else s?.unref?.();
-    }
-    if (on) child.ref();
-    else child.unref();
   }
 }

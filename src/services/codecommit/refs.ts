@@ -10,7 +10,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ZERO } from './git.js';
+import { setRef, ZERO } from './git.js';
 
 const ID = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 
@@ -241,14 +241,4 @@ export class RefUpdater {
     this.idle.unref();
     setRef(child, false);
   }
-}
-
-/** An idle child must not keep the process alive; a busy one must. */
-export function setRef(child: ChildProcess, on: boolean) {
-  for (const s of [child.stdout, child.stderr, child.stdin] as unknown as ({ ref?(): void; unref?(): void } | null)[]) {
-    if (on) s?.ref?.();
-    else s?.unref?.();
-  }
-  if (on) child.ref();
-  else child.unref();
 }

@@ -93,6 +93,7 @@ async function measure(plan: EventsPlan, indexed: boolean): Promise<Measured> {
     const targets = new Targets();
     targets.register('bench', () => {});
     const engine = new EventsEngine(es, targets, systemClock);
+    engine.start();
     store.db.transaction(() => {
       for (let i = 0; i < plan.rules; i++) {
         const id = es.insertRule({

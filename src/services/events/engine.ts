@@ -91,8 +91,11 @@ export class EventsEngine {
     private targets: Targets,
     private clock: Clock,
     private metrics?: Metrics,
-  ) {
-    for (const row of store.scheduledRules()) this.scheduleRule(row);
+  ) {}
+
+  /** Picks up the stored schedules and arms the timer (the service instance's start). */
+  start() {
+    for (const row of this.store.scheduledRules()) this.scheduleRule(row);
     this.arm();
   }
 

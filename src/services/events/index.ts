@@ -32,6 +32,7 @@ export function createEvents(env: ServiceEnv): EventsInstance {
       ...putEventsHandlers(store, engine),
     },
     engine,
+    start: () => engine.start(),
     close() {
       unsubscribe();
       engine.close();

@@ -265,7 +265,10 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
         m.Namespace === input.Namespace && m.MetricName === input.MetricName && (dims === undefined || dimsKey(m.Dimensions) === dims);
       const alarms = select(ctx, ['MetricAlarm'], (a) => {
         const c = a.config;
-        if (c.Metrics) return c.Metrics.some((q: any) => q.MetricStat && matches(q.MetricStat.Metric));
+        if (c.Metrics)
+          return c.Metrics.some(
+            (q: { MetricStat?: { Metric: Parameters<typeof matches>[0] } }) => q.MetricStat && matches(q.MetricStat.Metric),
+          );
         return (
           matches(c) &&
           (input.Statistic === undefined || c.Statistic === input.Statistic) &&

@@ -34,20 +34,29 @@ export function defaultPolicy(topicArn: string, owner: string): string {
   });
 }
 
+/** A topic policy statement as read from the user's JSON: nothing in it is trusted. */
+interface PolicyStatement {
+  Effect?: unknown;
+  Principal?: '*' | { AWS?: unknown };
+  Action?: unknown;
+  Condition?: { StringEquals?: Record<string, unknown> };
+}
+
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
 
 /** Throws AuthorizationError 403 unless the caller may perform SNS:<action> on the topic. */
 export function authorize(topic: TopicRow, ctx: Pick<RequestContext, 'account' | 'caller'>, action: string) {
   if (ctx.account === topic.account) return;
   const attrs = JSON.parse(topic.attributes) as Record<string, string>;
-  let policy: any;
+  let policy: { Statement?: unknown };
   try {
     policy = JSON.parse(attrs.Policy ?? defaultPolicy(topic.arn, topic.account));
   } catch {
     policy = {};
   }
   const who = [ctx.account, `arn:aws:iam::${ctx.account}:root`, ctx.caller.arn];
-  const allowed = list(policy.Statement).some((s: any) => {
+  const allowed = list(policy.Statement).some((statement) => {
+    const s = statement as PolicyStatement | null;
     if (s?.Effect !== 'Allow') return false;
     const principals = s.Principal === '*' ? ['*'] : list(s.Principal?.AWS);
     if (!principals.some((p) => p === '*' || who.includes(String(p)))) return false;

@@ -117,7 +117,7 @@ function checkMessage(topic: TopicRow, m: Message) {
     } catch {
       throw invalid('Message Structure - JSON message body failed to parse');
     }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || typeof (doc as any).default !== 'string')
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || typeof (doc as { default?: unknown }).default !== 'string')
       throw invalid('Message Structure - No default entry in JSON message body');
   }
 }

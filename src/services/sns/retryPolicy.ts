@@ -53,7 +53,21 @@ export function effectiveRetryPolicy(topicAttrs: Record<string, string>, subAttr
   return sub && !topic.disableSubscriptionOverrides ? { ...base, ...sub } : base;
 }
 
-export function jsonOr(text: string | undefined): any {
+/**
+ * A DeliveryPolicy attribute as SNS reads it: a topic's (`http`) or a subscription's (top level).
+ * Parsed from what a user set, so every member is optional.
+ */
+export interface DeliveryPolicyDoc {
+  http?: {
+    defaultHealthyRetryPolicy?: Partial<RetryPolicy>;
+    disableSubscriptionOverrides?: boolean;
+    defaultRequestPolicy?: { headerContentType?: string };
+  };
+  healthyRetryPolicy?: Partial<RetryPolicy>;
+  requestPolicy?: { headerContentType?: string };
+}
+
+export function jsonOr(text: string | undefined): DeliveryPolicyDoc | undefined {
   if (!text) return undefined;
   try {
     return JSON.parse(text);

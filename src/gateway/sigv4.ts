@@ -104,9 +104,15 @@ export function signingKey(auth: SigV4Auth, secret: string): Buffer {
   return hmac(hmac(hmac(hmac('AWS4' + secret, auth.date), auth.region), auth.service), 'aws4_request');
 }
 
+/** The signature, and the canonical request and string to sign it was made from (AWS shows both when they differ). */
+export function signRequest(req: SignableRequest, auth: SigV4Auth, secret: string) {
+  const canonical = canonicalRequest(req, auth);
+  const stringToSign = ['AWS4-HMAC-SHA256', auth.amzDate ?? '', scopeOf(auth), sha256Hex(canonical)].join('\n');
+  return { canonical, stringToSign, signature: createHmac('sha256', signingKey(auth, secret)).update(stringToSign, 'utf8').digest('hex') };
+}
+
 export function computeSignature(req: SignableRequest, auth: SigV4Auth, secret: string): string {
-  const stringToSign = ['AWS4-HMAC-SHA256', auth.amzDate ?? '', scopeOf(auth), sha256Hex(canonicalRequest(req, auth))].join('\n');
-  return createHmac('sha256', signingKey(auth, secret)).update(stringToSign, 'utf8').digest('hex');
+  return signRequest(req, auth, secret).signature;
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

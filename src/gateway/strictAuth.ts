@@ -8,7 +8,7 @@ import type { Credentials } from '../core/credentials.js';
 import { AwsError } from '../core/errors.js';
 import type { WireRequest } from '../protocol/types.js';
 import { contentSha256Mismatch } from '../protocol/rest.js';
-import { ChunkSignatures, computeSignature, parseAmzDate, sha256Hex, signaturesEqual, type SigV4Auth } from './sigv4.js';
+import { ChunkSignatures, parseAmzDate, sha256Hex, signaturesEqual, signRequest, type SigV4Auth } from './sigv4.js';
 
 export function verifyRequest(req: WireRequest, auth: SigV4Auth | undefined, credentials: Credentials, clock: Clock) {
   // S3's SigV4 dialect (x-amz-content-sha256, its own error codes) is the signing name's, as in the SDKs' signers
@@ -37,20 +37,12 @@ export function verifyRequest(req: WireRequest, auth: SigV4Auth | undefined, cre
   if (auth.presigned) checkPresignedTimes(auth, now, s3);
   else checkRequestTime(req, auth, now, s3);
   const payloadHash = signedPayloadHash(req, auth, s3);
-  const expected = computeSignature(
+  const expected = signRequest(
     { method: req.method, path: req.path, query: req.query, headers: req.headers, payloadHash },
     auth,
     record.secretAccessKey,
   );
-  if (!signaturesEqual(expected, auth.signature)) {
-    throw new AwsError(
-      'SignatureDoesNotMatch',
-      s3
-        ? 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'
-        : 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-      403,
-    );
-  }
+  if (!signaturesEqual(expected.signature, auth.signature)) throw signatureMismatch(expected, auth, s3);
   // the signature covers the declared hash: now the body must be what was declared
   if (/^[0-9a-f]{64}$/.test(payloadHash)) {
     if (req.body) {
@@ -59,6 +51,36 @@ export function verifyRequest(req: WireRequest, auth: SigV4Auth | undefined, cre
     } else req.payloadCheck = { sha256: payloadHash };
   } else if (payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'))
     req.payloadCheck = { chunks: new ChunkSignatures(auth, record.secretAccessKey), signedTrailer: payloadHash.endsWith('-TRAILER') };
+}
+
+const hexBytes = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+
+/**
+ * SignatureDoesNotMatch as AWS words it, with what opsbox computed so a client's signing can be
+ * compared line by line: S3 adds StringToSign, CanonicalRequest (and their bytes) as elements, the
+ * other services put the canonical string and the string to sign in the message.
+ */
+function signatureMismatch(expected: ReturnType<typeof signRequest>, auth: SigV4Auth, s3: boolean) {
+  if (s3)
+    return new AwsError(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      403,
+      {
+        AWSAccessKeyId: auth.accessKeyId,
+        StringToSign: expected.stringToSign,
+        SignatureProvided: auth.signature,
+        StringToSignBytes: hexBytes(expected.stringToSign),
+        CanonicalRequest: expected.canonical,
+        CanonicalRequestBytes: hexBytes(expected.canonical),
+      },
+    );
+  return new AwsError(
+    'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.' +
+      `\n\nThe Canonical String for this request should have been\n'${expected.canonical}'\n\nThe String-to-Sign should have been\n'${expected.stringToSign}'\n`,
+    403,
+  );
 }
 
 const STREAMING = [

@@ -90,7 +90,14 @@ describe('strict auth: forged and replayed requests', () => {
     assert.equal((await send(box.url, 'POST', '/', headers, body)).status, 200, 'the request as signed passes');
     const swapped = await send(box.url, 'POST', '/', { ...headers, 'x-amz-content-sha256': sha256(body) }, '{"limit":2}');
     assert.equal(swapped.status, 403);
-    assert.equal((await swapped.json()).__type, 'SignatureDoesNotMatch');
+    const refused = await swapped.json();
+    assert.equal(refused.__type, 'SignatureDoesNotMatch');
+    // as AWS does, the message shows what the server signed, to compare with the client's own
+    assert.match(refused.message, /\n\nThe Canonical String for this request should have been\n'POST\n\/\n\n/);
+    assert.match(
+      refused.message,
+      /\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n\d{8}T\d{6}Z\n\d{8}\/us-east-1\/logs\/aws4_request\n[0-9a-f]{64}'\n$/,
+    );
   });
 
   test('an S3 PUT signed for one body and sent with another → XAmzContentSHA256Mismatch, and nothing is stored', async () => {
@@ -243,6 +250,10 @@ print(c.generate_presigned_url('get_caller_identity', ExpiresIn=300, HttpMethod=
 
     const s3 = new S3Client({ ...clientConfig(box.url), forcePathStyle: true });
     const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: 'k' }), { expiresIn: 3600 });
+    const forged = await (await fetch(url.replace('/k?', '/other?'))).text();
+    assert.match(forged, /<Code>SignatureDoesNotMatch<\/Code>/);
+    assert.match(forged, /<AWSAccessKeyId>test<\/AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n/);
+    assert.match(forged, new RegExp(`<CanonicalRequest>GET\n/${bucket}/other\n`));
     const tooLong = await fetch(url.replace('X-Amz-Expires=3600', 'X-Amz-Expires=604801'));
     assert.equal(tooLong.status, 400);
     assert.match(

@@ -19,27 +19,29 @@ interface Message {
   Message: string;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** [errors, warnings] of a dashboard body. */
 export function checkDashboardBody(body: string): [Message[], Message[]] {
-  let doc: any;
+  let doc: unknown;
   try {
     doc = JSON.parse(body);
   } catch {
     throw new AwsError('InvalidParameterInput', 'The field DashboardBody must be a valid JSON object', 400);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-    throw new AwsError('InvalidParameterInput', 'The field DashboardBody must be a valid JSON object', 400);
+  if (!isObject(doc)) throw new AwsError('InvalidParameterInput', 'The field DashboardBody must be a valid JSON object', 400);
   const errors: Message[] = [];
   const warnings: Message[] = [];
   const err = (DataPath: string, Message: string) => errors.push({ DataPath, Message });
   if (doc.widgets === undefined) err('', "Should have required property 'widgets'");
   else if (!Array.isArray(doc.widgets)) err('/widgets', 'Should be array');
   else
-    doc.widgets.forEach((w: any, i: number) => {
+    doc.widgets.forEach((w: unknown, i: number) => {
       const at = `/widgets/${i}`;
-      if (typeof w !== 'object' || w === null || Array.isArray(w)) return err(at, 'Should be object');
+      if (!isObject(w)) return err(at, 'Should be object');
       if (w.type === undefined) err(at, "Should have required property 'type'");
-      else if (!TYPES.includes(w.type)) err(`${at}/type`, `Should be equal to one of the allowed values: ${TYPES.join(', ')}`);
+      else if (typeof w.type !== 'string' || !TYPES.includes(w.type))
+        err(`${at}/type`, `Should be equal to one of the allowed values: ${TYPES.join(', ')}`);
       for (const [k, min, max] of [
         ['x', 0, 23],
         ['y', 0, Infinity],
@@ -48,7 +50,7 @@ export function checkDashboardBody(body: string): [Message[], Message[]] {
       ] as const) {
         const v = w[k];
         if (v === undefined) continue;
-        if (!Number.isInteger(v)) err(`${at}/${k}`, 'Should be integer');
+        if (typeof v !== 'number' || !Number.isInteger(v)) err(`${at}/${k}`, 'Should be integer');
         else if (v < min) err(`${at}/${k}`, `Should be >= ${min}`);
         else if (v > max) err(`${at}/${k}`, `Should be <= ${max}`);
       }
@@ -56,14 +58,13 @@ export function checkDashboardBody(body: string): [Message[], Message[]] {
         if (w.type !== undefined) err(at, "Should have required property 'properties'");
         return;
       }
-      if (typeof w.properties !== 'object' || w.properties === null || Array.isArray(w.properties))
-        return err(`${at}/properties`, 'Should be object');
+      if (!isObject(w.properties)) return err(`${at}/properties`, 'Should be object');
       const p = w.properties;
       if (w.type === 'metric') {
         if (p.metrics === undefined && p.query === undefined) err(`${at}/properties`, "Should have required property 'metrics'");
         else if (p.metrics !== undefined && !Array.isArray(p.metrics)) err(`${at}/properties/metrics`, 'Should be array');
         else
-          (p.metrics ?? []).forEach((m: unknown, j: number) => Array.isArray(m) || err(`${at}/properties/metrics/${j}`, 'Should be array'));
+          ((p.metrics ?? []) as unknown[]).forEach((m, j) => Array.isArray(m) || err(`${at}/properties/metrics/${j}`, 'Should be array'));
       } else if (w.type === 'text') {
         if (typeof p.markdown !== 'string') err(`${at}/properties`, "Should have required property 'markdown'");
       } else if (w.type === 'alarm') {
@@ -71,7 +72,13 @@ export function checkDashboardBody(body: string): [Message[], Message[]] {
       } else if (w.type === 'log') {
         if (typeof p.query !== 'string') err(`${at}/properties`, "Should have required property 'query'");
       }
-      if (Number.isInteger(w.x) && Number.isInteger(w.width) && w.x + w.width > 24)
+      if (
+        typeof w.x === 'number' &&
+        typeof w.width === 'number' &&
+        Number.isInteger(w.x) &&
+        Number.isInteger(w.width) &&
+        w.x + w.width > 24
+      )
         warnings.push({ DataPath: at, Message: 'The widget extends beyond the 24 columns of the dashboard grid' });
     });
   return [errors, warnings];

@@ -1,7 +1,7 @@
 /**
  * EventBridge against a real opsbox process, driven by the aws CLI and by raw awsJson1.1 requests
  * (@aws-sdk/client-eventbridge is not installed). Delivery to targets and schedules are covered
- * in-process in test/unit/eventPatternRouting.test.ts.
+ * in-process in test/unit/events-routing.test.ts.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -60,6 +60,7 @@ export class Gateway {
   private byTarget = new Map<string, Served>();
   private bySmithyName = new Map<string, Served>();
   readonly served: Served[] = [];
+  private readonly fallbackServed: Served | undefined;
   /** Threads for the operations services offload (ServiceSpec.offload); started at first use. */
   private readonly workers = new WorkerPool();
   /** Connections that sent a request within the last CONCURRENCY_WINDOW_MS, and when. */
@@ -91,13 +92,13 @@ export class Gateway {
       if (spec.smithyName) this.bySmithyName.set(spec.smithyName, served);
       env.services.register(spec.name, (operation, input, scope) => this.dispatchInternal(served, operation, input, scope));
     }
+    this.fallbackServed = this.served.find((s) => s.spec.front?.fallback);
   }
 
   /** Where requests no service claims go (ServiceFront.fallback: S3). */
   private get fallback(): Served {
-    const served = this.served.find((s) => s.spec.front?.fallback);
-    if (!served) throw new AwsError('UnknownOperationException', 'The request names no service opsbox serves.', 400);
-    return served;
+    if (!this.fallbackServed) throw new AwsError('UnknownOperationException', 'The request names no service opsbox serves.', 400);
+    return this.fallbackServed;
   }
 
   /** The running instance of a service (in-process tests and benchmarks reach engines through it). */
@@ -284,7 +285,7 @@ export class Gateway {
         code: error.code,
         status: error.status,
       });
-    const served = routed?.served ?? this.served.find((s) => s.spec.front?.fallback) ?? this.served[0];
+    const served = routed?.served ?? this.fallbackServed ?? this.served[0];
     const protocol = routed?.protocol ?? (wire.headers['x-amz-target'] ? awsJson11 : RPC_V2_PATH.test(wire.path) ? rpcv2Cbor : restXml);
     const m = meta ?? responseMeta(served, requestId);
     if ((error as { closeConnection?: boolean }).closeConnection) {
@@ -354,7 +355,7 @@ export class Gateway {
     // unsigned awsQuery calls AWS allows (SNS ConfirmSubscription from a SubscribeURL) name their Action
     const action = req.method === 'GET' ? req.query.get('Action') : null;
     if (action) {
-      const byAction = this.served.find((s) => s.spec.protocols.includes('query') && s.model.operation(action));
+      const byAction = this.queryServiceWith(action);
       if (byAction) return byAction;
     }
     const host = String(req.headers.host ?? '').split(':')[0];
@@ -368,13 +369,17 @@ export class Gateway {
     return { ...routed, op: routed.served.model.operation(name), opName: name };
   }
 
+  /** The awsQuery service whose model has the operation `action` (unsigned calls name only their Action). */
+  private queryServiceWith(action: string): Served | undefined {
+    return this.served.find((s) => s.spec.protocols.includes('query') && s.model.operation(action));
+  }
+
   /** The operation when the headers did not settle it: an unknown name, or awsQuery's Action field. */
   private findOperation(routed: Routed, req: WireRequest) {
     if (routed.opName !== undefined) throw new AwsError('UnknownOperationException', `Unknown operation ${routed.opName}`, 400);
     const action = queryParams(req).get('Action');
     if (!action) throw new AwsError('MissingAction', 'Missing Action', 400);
-    if (routed.byAction)
-      routed.served = this.served.find((s) => s.spec.protocols.includes('query') && s.model.operation(action)) ?? routed.served;
+    if (routed.byAction) routed.served = this.queryServiceWith(action) ?? routed.served;
     const op = routed.served.model.operation(action);
     if (!op) throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`, 400);
     routed.op = op;

@@ -111,10 +111,6 @@ export function signRequest(req: SignableRequest, auth: SigV4Auth, secret: strin
   return { canonical, stringToSign, signature: createHmac('sha256', signingKey(auth, secret)).update(stringToSign, 'utf8').digest('hex') };
 }
 
-export function computeSignature(req: SignableRequest, auth: SigV4Auth, secret: string): string {
-  return signRequest(req, auth, secret).signature;
-}
-
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**

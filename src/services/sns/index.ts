@@ -27,7 +27,7 @@ interface Engine {
   publisher: Publisher;
 }
 
-export function snsEngine(env: ServiceEnv): Engine {
+function snsEngine(env: ServiceEnv): Engine {
   const store = createSnsStore(env.store);
   const signer = new Signer(env.config.dataDir);
   const deliverer = new Deliverer(store, signer, env.clock, env.targets, env.metrics);

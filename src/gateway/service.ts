@@ -10,6 +10,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { GitRepos } from '../core/repos.js';
 import type { ServiceCalls } from '../core/services.js';
 import type { ObjectStore } from '../core/objects.js';
+import type { Tags } from '../core/tags.js';
 import type { Targets } from '../core/targets.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../core/store.js';
@@ -30,6 +31,8 @@ export interface Config {
 
 export interface ServiceEnv {
   store: Store;
+  /** Every service's resource tags (core_tags), keyed by ARN. */
+  tags: Tags;
   blobs: BlobStore;
   bus: EventBus;
   clock: Clock;

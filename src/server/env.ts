@@ -8,6 +8,7 @@ import { ObjectStore } from '../core/objects.js';
 import { GitRepos } from '../core/repos.js';
 import { ServiceCalls } from '../core/services.js';
 import { Store } from '../core/store.js';
+import { Tags } from '../core/tags.js';
 import { Targets } from '../core/targets.js';
 import type { Config, ServiceEnv } from '../gateway/service.js';
 
@@ -15,6 +16,7 @@ export function createServiceEnv(config: Config, clock: Clock = systemClock): Se
   const store = new Store(config.dataDir);
   return {
     store,
+    tags: new Tags(store),
     blobs: new BlobStore(config.dataDir),
     bus: new EventBus(),
     clock,

@@ -7,11 +7,11 @@ import { AwsError } from '../../core/errors.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { LogsHandlers } from './api.generated.js';
 import type { GroupRow, LogsStore } from './store.js';
+import { checkTags, type TagRules, type Tags } from '../../core/tags.js';
 import { decodeToken as decodeCursor, encodeToken, keysetPage } from '../../core/pagination.js';
 
 /** The values PutRetentionPolicy accepts (AWS's enum for retentionInDays). */
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-const MAX_TAGS = 50;
 const DAY = 86_400_000;
 
 /** `logGroupArn`; DescribeLogGroups' `arn` is this plus ":*". */
@@ -57,35 +57,33 @@ function groupOfArn(store: LogsStore, ctx: RequestContext, resourceArn: string):
   return store.requireGroup(ctx, name);
 }
 
-function addTags(store: LogsStore, g: GroupRow, tags: Record<string, string>) {
-  const merged = { ...JSON.parse(g.tags), ...tags };
-  if (Object.keys(merged).length > MAX_TAGS)
-    throw new AwsError('TooManyTagsException', `A resource can have no more than ${MAX_TAGS} tags.`, 400, { resourceName: g.name });
-  store.setTags(g.id, merged);
-}
-
-function removeTags(store: LogsStore, g: GroupRow, keys: string[]) {
-  const tags = JSON.parse(g.tags);
-  for (const k of keys) delete tags[k];
-  store.setTags(g.id, tags);
-}
+const tagRules = (resourceName: string): TagRules => ({
+  errors: (p) =>
+    p.kind === 'tooMany'
+      ? new AwsError('TooManyTagsException', `A resource can have no more than ${p.limit} tags.`, 400, { resourceName })
+      : new AwsError(
+          'InvalidParameterException',
+          p.kind === 'reservedKey' ? 'Tag keys cannot start with aws:' : 'The tags are not valid.',
+          400,
+        ),
+});
 
 const decodeToken = (token: string) =>
   decodeCursor(token, () => new AwsError('InvalidParameterException', 'The specified nextToken is invalid.', 400));
 export { decodeToken, encodeToken };
 
-export function groupHandlers(store: LogsStore): LogsHandlers {
+export function groupHandlers(store: LogsStore, tags: Tags): LogsHandlers {
+  const tagsOf = (ctx: Scope, g: GroupRow) => groupArn(ctx, g.name);
   return {
     CreateLogGroup(input, ctx) {
       if (store.findGroup(ctx, input.logGroupName))
         // {"__type":"ResourceAlreadyExistsException","message":"The specified log group already exists"}
         throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists', 400);
-      const tags = input.tags ?? {};
-      if (Object.keys(tags).length > MAX_TAGS)
-        throw new AwsError('TooManyTagsException', `A resource can have no more than ${MAX_TAGS} tags.`, 400, {
-          resourceName: input.logGroupName,
-        });
-      store.createGroup(ctx, input.logGroupName, ctx.clock.now(), input.logGroupClass ?? 'STANDARD', input.kmsKeyId, tags);
+      checkTags(input.tags ?? {}, tagRules(input.logGroupName));
+      store.transaction(() => {
+        store.createGroup(ctx, input.logGroupName, ctx.clock.now(), input.logGroupClass ?? 'STANDARD', input.kmsKeyId);
+        tags.add(groupArn(ctx, input.logGroupName), input.tags ?? {}, tagRules(input.logGroupName));
+      });
     },
 
     DescribeLogGroups(input, ctx) {
@@ -121,7 +119,10 @@ export function groupHandlers(store: LogsStore): LogsHandlers {
     },
 
     DeleteLogGroup(input, ctx) {
-      store.deleteGroup(store.requireGroup(ctx, input.logGroupName).id);
+      store.transaction(() => {
+        store.deleteGroup(store.requireGroup(ctx, input.logGroupName).id);
+        tags.delete(groupArn(ctx, input.logGroupName));
+      });
     },
 
     PutRetentionPolicy(input, ctx) {
@@ -139,27 +140,29 @@ export function groupHandlers(store: LogsStore): LogsHandlers {
     },
 
     TagLogGroup(input, ctx) {
-      addTags(store, store.requireGroup(ctx, input.logGroupName), input.tags);
+      const g = store.requireGroup(ctx, input.logGroupName);
+      tags.add(tagsOf(ctx, g), input.tags, tagRules(g.name));
     },
 
     UntagLogGroup(input, ctx) {
-      removeTags(store, store.requireGroup(ctx, input.logGroupName), input.tags);
+      tags.remove(tagsOf(ctx, store.requireGroup(ctx, input.logGroupName)), input.tags);
     },
 
     ListTagsLogGroup(input, ctx) {
-      return { tags: JSON.parse(store.requireGroup(ctx, input.logGroupName).tags) };
+      return { tags: tags.get(tagsOf(ctx, store.requireGroup(ctx, input.logGroupName))) };
     },
 
     TagResource(input, ctx) {
-      addTags(store, groupOfArn(store, ctx, input.resourceArn), input.tags);
+      const g = groupOfArn(store, ctx, input.resourceArn);
+      tags.add(tagsOf(ctx, g), input.tags, tagRules(g.name));
     },
 
     UntagResource(input, ctx) {
-      removeTags(store, groupOfArn(store, ctx, input.resourceArn), input.tagKeys);
+      tags.remove(tagsOf(ctx, groupOfArn(store, ctx, input.resourceArn)), input.tagKeys);
     },
 
     ListTagsForResource(input, ctx) {
-      return { tags: JSON.parse(groupOfArn(store, ctx, input.resourceArn).tags) };
+      return { tags: tags.get(tagsOf(ctx, groupOfArn(store, ctx, input.resourceArn))) };
     },
   };
 }

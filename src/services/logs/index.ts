@@ -12,7 +12,7 @@ import { streamHandlers } from './streams.js';
 
 export function createLogsHandlers(env: ServiceEnv): LogsHandlers {
   const store = createLogsStore(env.store);
-  return { ...groupHandlers(store), ...streamHandlers(store), ...eventHandlers(store) };
+  return { ...groupHandlers(store, env.tags), ...streamHandlers(store), ...eventHandlers(store) };
 }
 
 export const logs: ServiceSpec<LogsHandlers> = {

@@ -9,6 +9,7 @@ import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
 import type Database from 'better-sqlite3';
 import type { Scope } from '../../core/arn.js';
+import { moveTagColumnSql } from '../../core/tags.js';
 
 export interface GroupRow {
   id: number;
@@ -19,7 +20,6 @@ export interface GroupRow {
   retention: number | null;
   class: string;
   kms: string | null;
-  tags: string;
   stored_bytes: number;
 }
 
@@ -86,6 +86,7 @@ const MIGRATIONS = [
       CREATE INDEX logs_events_by_group ON logs_events (group_id, ts);
     `,
   },
+  { version: 2, sql: moveTagColumnSql('logs_groups', "'arn:aws:logs:' || region || ':' || account || ':log-group:' || name", 'map') },
 ];
 
 /** Rows per multi-row INSERT in PutLogEvents. */
@@ -104,12 +105,11 @@ export function createLogsStore(store: Store) {
   const db = store.db;
   const q = {
     groupByName: db.prepare('SELECT * FROM logs_groups WHERE account = ? AND region = ? AND name = ?'),
-    insertGroup: db.prepare('INSERT INTO logs_groups (account, region, name, created, class, kms, tags) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertGroup: db.prepare('INSERT INTO logs_groups (account, region, name, created, class, kms) VALUES (?, ?, ?, ?, ?, ?)'),
     deleteGroup: db.prepare('DELETE FROM logs_groups WHERE id = ?'),
     deleteGroupStreams: db.prepare('DELETE FROM logs_streams WHERE group_id = ?'),
     deleteGroupEvents: db.prepare('DELETE FROM logs_events WHERE group_id = ?'),
     setRetention: db.prepare('UPDATE logs_groups SET retention = ? WHERE id = ?'),
-    setTags: db.prepare('UPDATE logs_groups SET tags = ? WHERE id = ?'),
     addGroupBytes: db.prepare('UPDATE logs_groups SET stored_bytes = stored_bytes + ? WHERE id = ?'),
     streamByName: db.prepare('SELECT * FROM logs_streams WHERE group_id = ? AND name = ?'),
     streamNames: db.prepare('SELECT id, name FROM logs_streams WHERE group_id = ?'),
@@ -198,9 +198,12 @@ export function createLogsStore(store: Store) {
       return g;
     },
 
-    createGroup(scope: Scope, name: string, created: number, cls: string, kms: string | undefined, tags: Record<string, string>) {
-      q.insertGroup.run(scope.account, scope.region, name, created, cls, kms ?? null, JSON.stringify(tags));
+    createGroup(scope: Scope, name: string, created: number, cls: string, kms: string | undefined) {
+      q.insertGroup.run(scope.account, scope.region, name, created, cls, kms ?? null);
     },
+
+    /** Runs `fn` in one transaction (a group and its tags change together). */
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
 
     deleteGroup: db.transaction((id: number) => {
       q.deleteGroupEvents.run(id);
@@ -210,10 +213,6 @@ export function createLogsStore(store: Store) {
 
     setRetention(id: number, days: number | null) {
       q.setRetention.run(days, id);
-    },
-
-    setTags(id: number, tags: Record<string, string>) {
-      q.setTags.run(JSON.stringify(tags), id);
     },
 
     /** Groups of a scope in name order after `after`, with optional prefix / substring / class filters. */

@@ -18,6 +18,9 @@ const SERVICES = {
   codecommit: 'codecommit-2015-04-13',
   codebuild: 'codebuild-2016-10-06',
   codepipeline: 'codepipeline-2015-07-09',
+  kms: 'kms-2014-11-01',
+  ssm: 'ssm-2014-11-06',
+  secretsmanager: 'secretsmanager-2017-10-17',
 };
 
 const OVERRIDES = JSON.parse(readFileSync(new URL('../models/overrides.json', import.meta.url), 'utf8'));

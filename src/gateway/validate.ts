@@ -64,11 +64,17 @@ function listText(list: unknown[]) {
  */
 function checkConstraint(label: string | (() => string), value: unknown, c: Constraint, problems: string[]) {
   const fail = (what: string) => {
-    const show =
-      typeof value === 'string' || typeof value === 'number' ? `'${value}'` : Array.isArray(value) ? `'${listText(value)}'` : 'null';
-    problems.push(`Value ${show} at '${typeof label === 'string' ? label : label()}' failed to satisfy constraint: ${what}`);
+    // a blob's bytes are not shown (AWS leaves a sensitive or binary value out of the message)
+    const show = Buffer.isBuffer(value)
+      ? ''
+      : typeof value === 'string' || typeof value === 'number'
+        ? ` '${value}'`
+        : Array.isArray(value)
+          ? ` '${listText(value)}'`
+          : ' null';
+    problems.push(`Value${show} at '${typeof label === 'string' ? label : label()}' failed to satisfy constraint: ${what}`);
   };
-  if (typeof value === 'string' || Array.isArray(value)) {
+  if (typeof value === 'string' || Array.isArray(value) || Buffer.isBuffer(value)) {
     const len = value.length;
     if (c.min !== undefined && len < c.min) fail(`Member must have length greater than or equal to ${c.min}`);
     if (c.max !== undefined && len > c.max) fail(`Member must have length less than or equal to ${c.max}`);

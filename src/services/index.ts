@@ -6,11 +6,12 @@ import { codecommit } from './codecommit/index.js';
 import { codepipeline } from './codepipeline/index.js';
 import { events } from './events/index.js';
 import { iam } from './iam/index.js';
+import { kms } from './kms/index.js';
 import { logs } from './logs/index.js';
 import { s3 } from './s3/index.js';
 import { sns } from './sns/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline];
+  return [sts, iam, kms, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline];
 }

@@ -116,3 +116,14 @@ export async function awsCli(url: string, args: string[], env: Record<string, st
 
 /** A unique resource name for a test, so tests never collide. */
 export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** The rejection of an SDK v3 call as { name, message, status }; fails the test if the call succeeds. */
+export async function failure(p: Promise<unknown>): Promise<{ name: string; message: string; status: number }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode ?? 0 };
+  }
+  throw new Error('expected the call to fail');
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { Store } from '../../src/core/store.js';
+import { Tags } from '../../src/core/tags.js';
 import type { ServiceEnv } from '../../src/gateway/service.js';
 import type { RequestContext } from '../../src/gateway/context.js';
 import { createLogsHandlers } from '../../src/services/logs/index.js';
@@ -27,7 +28,7 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'logs-unit-'));
   store = new Store(dir);
   clock = new ManualClock(Date.UTC(2025, 0, 1));
-  h = createLogsHandlers({ store, clock } as unknown as ServiceEnv) as any;
+  h = createLogsHandlers({ store, tags: new Tags(store), clock } as unknown as ServiceEnv) as any;
   ctx = { account: '123456789012', region: 'us-east-1', clock } as unknown as RequestContext;
 });
 

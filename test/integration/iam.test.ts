@@ -163,6 +163,13 @@ describe('IAM', () => {
       404,
       `The role with name ${name} cannot be found.`,
     );
+
+    // a role created again under the same name starts with no tags (DeleteRole took them along)
+    const again = (await iam.send(new CreateRoleCommand({ RoleName: name, Path: '/ci/', AssumeRolePolicyDocument: TRUST }))).Role!;
+    assert.equal(again.Tags, undefined);
+    assert.equal((await iam.send(new GetRoleCommand({ RoleName: name }))).Role!.Tags, undefined);
+    assert.deepEqual((await iam.send(new ListRoleTagsCommand({ RoleName: name }))).Tags, []);
+    await iam.send(new DeleteRoleCommand({ RoleName: name }));
   });
 
   test('CreateRole: same name in another case → EntityAlreadyExists 409', async () => {
@@ -484,6 +491,7 @@ describe('IAM', () => {
     const renamed = unique('dev2');
     await iam.send(new UpdateUserCommand({ UserName: user, NewUserName: renamed }));
     assert.equal((await sts.send(new GetCallerIdentityCommand({}))).Arn, `arn:aws:iam::000000000000:user/team/${renamed}`);
+    assert.deepEqual((await iam.send(new GetUserCommand({ UserName: renamed }))).User!.Tags, [{ Key: 'k', Value: 'v' }]);
 
     await rejects(
       () => iam.send(new DeleteUserCommand({ UserName: renamed })),

@@ -1,15 +1,12 @@
-/** IAM's pure helpers: policy document checks, URL-encoded documents, pagination, tag merging. */
+/** IAM's helpers: policy document checks, URL-encoded documents, pagination, tags (over a scratch core_tags). */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  checkPolicyDocument,
-  decodeMarker,
-  encodeDocument,
-  mergeTags,
-  pageOf,
-  paginate,
-  removeTags,
-} from '../../src/services/iam/common.js';
+import { Store } from '../../src/core/store.js';
+import { Tags } from '../../src/core/tags.js';
+import { checkPolicyDocument, decodeMarker, encodeDocument, entityTags, pageOf, paginate } from '../../src/services/iam/common.js';
 import { AWS_MANAGED_POLICIES, awsPolicyArn, findAwsManagedPolicy } from '../../src/services/iam/awsManagedPolicies.js';
 
 const code = (fn: () => void) => {
@@ -62,25 +59,34 @@ test('pageOf: the marker of a keyset page decodes to the last key returned', () 
   assert.equal(pageOf(['a'], (s) => s, 2).Marker, undefined);
 });
 
-test('mergeTags / removeTags: existing keys are overwritten, new ones appended, more than 50 → LimitExceeded', () => {
-  const tags = mergeTags(
-    [{ Key: 'a', Value: '1' }],
-    [
+test('entityTags add / remove: existing keys are overwritten, new ones appended, more than 50 → LimitExceeded', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'opsbox-iam-tags-'));
+  const store = new Store(dir);
+  try {
+    const tags = entityTags(new Tags(store), 'Role');
+    tags.add('arn:r', [{ Key: 'a', Value: '1' }]);
+    tags.add('arn:r', [
       { Key: 'a', Value: '2' },
       { Key: 'b', Value: '3' },
-    ],
-    'Role',
-  );
-  assert.deepEqual(tags, [
-    { Key: 'a', Value: '2' },
-    { Key: 'b', Value: '3' },
-  ]);
-  assert.deepEqual(removeTags(tags, ['a', 'zzz']), [{ Key: 'b', Value: '3' }]);
-  const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: '' }));
-  assert.equal(
-    code(() => mergeTags(many, [{ Key: 'one-more', Value: '' }], 'Role')),
-    'LimitExceeded 409: Cannot exceed quota for TagsPerRole: 50',
-  );
+    ]);
+    assert.deepEqual(tags.out('arn:r'), [
+      { Key: 'a', Value: '2' },
+      { Key: 'b', Value: '3' },
+    ]);
+    tags.remove('arn:r', ['a', 'zzz']);
+    assert.deepEqual(tags.out('arn:r'), [{ Key: 'b', Value: '3' }]);
+    tags.add(
+      'arn:many',
+      Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: '' })),
+    );
+    assert.equal(
+      code(() => tags.add('arn:many', [{ Key: 'one-more', Value: '' }])),
+      'LimitExceeded 409: Cannot exceed quota for TagsPerRole: 50',
+    );
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('AWS managed catalog: the well-known policies resolve by ARN, unknown ones do not', () => {

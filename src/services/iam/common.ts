@@ -1,11 +1,10 @@
 /**
  * What IAM's handlers share: AWS's error shapes, policy-document checks, the URL encoding AWS
- * applies to every policy document it returns, Marker/MaxItems pagination and tag merging.
+ * applies to every policy document it returns, Marker/MaxItems pagination and IAM's view of resource tags.
  */
 import { AwsError } from '../../core/errors.js';
 import { keysetPage, offsetPage } from '../../core/pagination.js';
-
-export type Tag = { Key: string; Value: string };
+import { tagMapOf, type Tag, type TagRules, type Tags } from '../../core/tags.js';
 
 export const noSuchEntity = (message: string) => new AwsError('NoSuchEntity', message, 404);
 export const alreadyExists = (message: string) => new AwsError('EntityAlreadyExists', message, 409);
@@ -52,22 +51,48 @@ export const pageOf = <T>(rows: T[], key: (t: T) => string, maxItems: number): P
 export const paginate = <T>(all: T[], marker?: string, maxItems = 100): Page<T> =>
   iamPage(offsetPage(all, Number(decodeMarker(marker)) || 0, maxItems));
 
-/** TagX: new keys are added, existing keys get the new value; more than 50 → LimitExceeded. */
-export function mergeTags(existing: Tag[], add: Tag[] | undefined, entity: string): Tag[] {
-  const out = existing.map((t) => ({ ...t }));
-  for (const t of add ?? []) {
-    const hit = out.find((o) => o.Key === t.Key);
-    if (hit) hit.Value = t.Value ?? '';
-    else out.push({ Key: t.Key, Value: t.Value ?? '' });
-  }
-  if (out.length > 50) throw limitExceeded(`Cannot exceed quota for TagsPer${entity}: 50`);
-  return out;
+/** The IAM entities that carry tags; the quota in a LimitExceeded message is named after them (TagsPerRole…). */
+export type TagEntity = 'User' | 'Role' | 'InstanceProfile' | 'Policy';
+
+/** IAM's wording for tags that break the rules: more than 50 → LimitExceeded 409, anything else InvalidInput 400. */
+export const tagRules = (entity: TagEntity): TagRules => ({
+  errors: (p) => {
+    switch (p.kind) {
+      case 'tooMany':
+        return limitExceeded(`Cannot exceed quota for TagsPer${entity}: ${p.limit}`);
+      case 'duplicateKey':
+        return invalidInput('Duplicate tag keys found. Please note that Tag keys are case insensitive.');
+      case 'reservedKey':
+        return invalidInput(`Tag key ${p.key} is not valid: user-defined tag keys cannot start with aws:.`);
+      case 'keyLength':
+        return invalidInput(`Tag key ${p.key} is not valid: a tag key must be 1 to 128 characters long.`);
+      case 'valueLength':
+        return invalidInput(`Tag value for key ${p.key} is not valid: a tag value must be at most 256 characters long.`);
+    }
+  },
+});
+
+/**
+ * One kind of entity's tags in the shared tag store (core_tags, by the entity's ARN) as IAM's
+ * handlers use them: TagX adds (existing keys get the new value, keeping their place), UntagX
+ * removes, ListXTags pages with Marker/MaxItems, and outputs omit Tags when there are none.
+ */
+export function entityTags(tags: Tags, entity: TagEntity) {
+  const rules = tagRules(entity);
+  return {
+    add: (arn: string, list: readonly Tag[] | undefined) => tags.add(arn, tagMapOf(list ?? [], rules.errors), rules),
+    remove: (arn: string, keys: readonly string[]) => tags.remove(arn, keys),
+    /** Tags as outputs carry them: absent when there are none (AWS omits the element). */
+    out: (arn: string) => {
+      const list = tags.list(arn);
+      return list.length ? list : undefined;
+    },
+    page: (arn: string, marker?: string, maxItems?: number) => {
+      const page = paginate(tags.list(arn), marker, maxItems);
+      return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+    },
+  };
 }
-
-export const removeTags = (existing: Tag[], keys: string[]) => existing.filter((t) => !keys.includes(t.Key));
-
-/** Tags as outputs carry them: absent when there are none (AWS omits the element). */
-export const tagsOut = (tags: Tag[]) => (tags.length ? tags : undefined);
 
 export const boundaryOut = (arn: string | null | undefined) =>
   arn ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: arn } : undefined;

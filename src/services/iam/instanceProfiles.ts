@@ -1,38 +1,22 @@
 /** Instance profiles: a container for at most one role, returned with that role's details. */
 import { iamId } from '../../core/ids.js';
-import type { RequestContext } from '../../gateway/context.js';
 import type { IamHandlers } from './api.generated.js';
-import {
-  alreadyExists,
-  decodeMarker,
-  deleteConflict,
-  limitExceeded,
-  mergeTags,
-  noSuchEntity,
-  pageOf,
-  paginate,
-  removeTags,
-  tagsOut,
-} from './common.js';
+import { alreadyExists, decodeMarker, deleteConflict, entityTags, limitExceeded, noSuchEntity, pageOf, paginate } from './common.js';
 import type { IamDeps } from './deps.js';
 import { roleOut } from './roles.js';
-import { parseTags, type ProfileRow } from './store.js';
+import type { ProfileRow } from './store.js';
 
-export function instanceProfileHandlers({ store }: IamDeps): IamHandlers {
+export function instanceProfileHandlers({ store, env }: IamDeps): IamHandlers {
+  const tags = entityTags(env.tags, 'InstanceProfile');
   const profileOut = (p: ProfileRow, withTags = true) => ({
     Path: p.path,
     InstanceProfileName: p.name,
     InstanceProfileId: p.profile_id,
     Arn: p.arn,
     CreateDate: new Date(p.created_at),
-    Roles: store.profileRoles(p).map((r) => roleOut(r, false)),
-    Tags: withTags ? tagsOut(parseTags(p.tags)) : undefined,
+    Roles: store.profileRoles(p).map((r) => roleOut(r)),
+    Tags: withTags ? tags.out(p.arn) : undefined,
   });
-
-  const tagProfile = (ctx: RequestContext, name: string, change: (tags: ReturnType<typeof parseTags>) => ReturnType<typeof parseTags>) => {
-    const p = store.requireProfile(ctx.account, name);
-    store.setProfileTags(ctx.account, name, change(parseTags(p.tags)));
-  };
 
   return {
     CreateInstanceProfile(input, ctx) {
@@ -46,10 +30,12 @@ export function instanceProfileHandlers({ store }: IamDeps): IamHandlers {
         profile_id: iamId('AIPA'),
         path,
         arn: `arn:aws:iam::${ctx.account}:instance-profile${path}${input.InstanceProfileName}`,
-        tags: JSON.stringify(mergeTags([], input.Tags, 'InstanceProfile')),
         created_at: ctx.clock.now(),
       };
-      store.insertProfile(row);
+      store.transaction(() => {
+        store.insertProfile(row);
+        tags.add(row.arn, input.Tags);
+      });
       return { InstanceProfile: profileOut(row) };
     },
 
@@ -74,7 +60,10 @@ export function instanceProfileHandlers({ store }: IamDeps): IamHandlers {
     DeleteInstanceProfile(input, ctx) {
       const p = store.requireProfile(ctx.account, input.InstanceProfileName);
       if (store.profileRoles(p).length) throw deleteConflict('Cannot delete entity, must remove roles from instance profile first.');
-      store.deleteProfile(ctx.account, p);
+      store.transaction(() => {
+        store.deleteProfile(ctx.account, p);
+        env.tags.delete(p.arn);
+      });
     },
 
     /** LimitExceeded 409 "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1" when it already holds a role. */
@@ -92,17 +81,15 @@ export function instanceProfileHandlers({ store }: IamDeps): IamHandlers {
     },
 
     TagInstanceProfile(input, ctx) {
-      tagProfile(ctx, input.InstanceProfileName, (tags) => mergeTags(tags, input.Tags, 'InstanceProfile'));
+      tags.add(store.requireProfile(ctx.account, input.InstanceProfileName).arn, input.Tags);
     },
 
     UntagInstanceProfile(input, ctx) {
-      tagProfile(ctx, input.InstanceProfileName, (tags) => removeTags(tags, input.TagKeys));
+      tags.remove(store.requireProfile(ctx.account, input.InstanceProfileName).arn, input.TagKeys);
     },
 
     ListInstanceProfileTags(input, ctx) {
-      const p = store.requireProfile(ctx.account, input.InstanceProfileName);
-      const page = paginate(parseTags(p.tags), input.Marker, input.MaxItems);
-      return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+      return tags.page(store.requireProfile(ctx.account, input.InstanceProfileName).arn, input.Marker, input.MaxItems);
     },
   };
 }

@@ -14,17 +14,15 @@ import {
   decodeMarker,
   deleteConflict,
   encodeDocument,
+  entityTags,
   invalidInput,
   limitExceeded,
-  mergeTags,
   noSuchEntity,
   pageOf,
   paginate,
-  removeTags,
-  tagsOut,
 } from './common.js';
 import type { IamDeps } from './deps.js';
-import { parseTags, type IamStore, type PolicyRow } from './store.js';
+import type { IamStore, PolicyRow } from './store.js';
 
 /** AWS managed policies predate every account; they all carry this creation date. */
 const AWS_POLICY_CREATED = Date.UTC(2015, 1, 6, 18, 39, 46);
@@ -121,7 +119,8 @@ function parseVersion(policyArn: string, versionId: string): number {
   return Number(m[1]);
 }
 
-export function policyHandlers({ store }: IamDeps): IamHandlers {
+export function policyHandlers({ store, env }: IamDeps): IamHandlers {
+  const tags = entityTags(env.tags, 'Policy');
   const policyOut = (ctx: RequestContext, p: ManagedPolicy, full: boolean) => ({
     PolicyName: p.name,
     PolicyId: p.id,
@@ -134,7 +133,7 @@ export function policyHandlers({ store }: IamDeps): IamHandlers {
     Description: full ? p.description : undefined,
     CreateDate: new Date(p.created),
     UpdateDate: new Date(p.updated),
-    Tags: full && p.local ? tagsOut(parseTags(p.local.tags)) : undefined,
+    Tags: full && p.local ? tags.out(p.arn) : undefined,
   });
 
   const versionOf = (ctx: RequestContext, policyArn: string, versionId: string) => {
@@ -182,11 +181,13 @@ export function policyHandlers({ store }: IamDeps): IamHandlers {
         description: input.Description ?? null,
         default_version: 1,
         next_version: 2,
-        tags: JSON.stringify(mergeTags([], input.Tags, 'Policy')),
         created_at: now,
         updated_at: now,
       };
-      store.insertPolicy(row, input.PolicyDocument);
+      store.transaction(() => {
+        store.insertPolicy(row, input.PolicyDocument);
+        tags.add(row.arn, input.Tags);
+      });
       return { Policy: { ...policyOut(ctx, fromRow(row), true), Description: undefined } };
     },
 
@@ -218,7 +219,10 @@ export function policyHandlers({ store }: IamDeps): IamHandlers {
         throw deleteConflict(
           "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
         );
-      store.deletePolicy(ctx.account, p.arn);
+      store.transaction(() => {
+        store.deletePolicy(ctx.account, p.arn);
+        env.tags.delete(p.arn);
+      });
     },
 
     CreatePolicyVersion(input, ctx) {
@@ -273,18 +277,16 @@ export function policyHandlers({ store }: IamDeps): IamHandlers {
 
     TagPolicy(input, ctx) {
       const p = requireLocalPolicy(store, ctx, input.PolicyArn, 'TagPolicy');
-      store.setPolicyTags(ctx.account, p.arn, mergeTags(parseTags(p.tags), input.Tags, 'Policy'));
+      tags.add(p.arn, input.Tags);
     },
 
     UntagPolicy(input, ctx) {
       const p = requireLocalPolicy(store, ctx, input.PolicyArn, 'UntagPolicy');
-      store.setPolicyTags(ctx.account, p.arn, removeTags(parseTags(p.tags), input.TagKeys));
+      tags.remove(p.arn, input.TagKeys);
     },
 
     ListPolicyTags(input, ctx) {
-      const p = requirePolicy(store, ctx, input.PolicyArn);
-      const page = paginate(p.local ? parseTags(p.local.tags) : [], input.Marker, input.MaxItems);
-      return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+      return tags.page(requirePolicy(store, ctx, input.PolicyArn).arn, input.Marker, input.MaxItems);
     },
   };
 }

@@ -3,7 +3,7 @@
  * Role documents are returned URL-encoded, like every policy document IAM returns.
  */
 import { iamId } from '../../core/ids.js';
-import type { RequestContext } from '../../gateway/context.js';
+import type { Tag } from '../../core/tags.js';
 import type { IamHandlers } from './api.generated.js';
 import {
   alreadyExists,
@@ -12,20 +12,17 @@ import {
   decodeMarker,
   deleteConflict,
   encodeDocument,
-  mergeTags,
+  entityTags,
   pageOf,
-  paginate,
-  removeTags,
-  tagsOut,
 } from './common.js';
 import type { IamDeps } from './deps.js';
 import { requireBoundaryPolicy } from './policies.js';
-import { parseTags, type RoleRow } from './store.js';
+import type { RoleRow } from './store.js';
 
 export const roleArn = (account: string, path: string, name: string) => `arn:aws:iam::${account}:role${path}${name}`;
 
-/** The Role structure; `full` adds what only GetRole/CreateRole/UpdateRoleDescription return. */
-export function roleOut(r: RoleRow, full = true) {
+/** The Role structure; `full` (with the role's tags) adds what only GetRole/CreateRole/UpdateRoleDescription return. */
+export function roleOut(r: RoleRow, full?: { tags: Tag[] | undefined }) {
   return {
     Path: r.path,
     RoleName: r.name,
@@ -36,15 +33,13 @@ export function roleOut(r: RoleRow, full = true) {
     Description: r.description ?? undefined,
     MaxSessionDuration: r.max_session,
     PermissionsBoundary: full ? boundaryOut(r.boundary) : undefined,
-    Tags: full ? tagsOut(parseTags(r.tags)) : undefined,
+    Tags: full?.tags,
   };
 }
 
-export function roleHandlers({ store }: IamDeps): IamHandlers {
-  const tagRole = (ctx: RequestContext, name: string, change: (tags: ReturnType<typeof parseTags>) => ReturnType<typeof parseTags>) => {
-    const r = store.requireRole(ctx.account, name);
-    store.setRoleTags(ctx.account, name, change(parseTags(r.tags)));
-  };
+export function roleHandlers({ store, env }: IamDeps): IamHandlers {
+  const tags = entityTags(env.tags, 'Role');
+  const fullRoleOut = (r: RoleRow) => roleOut(r, { tags: tags.out(r.arn) });
 
   return {
     CreateRole(input, ctx) {
@@ -63,22 +58,24 @@ export function roleHandlers({ store }: IamDeps): IamHandlers {
         description: input.Description ?? null,
         max_session: input.MaxSessionDuration ?? 3600,
         boundary: input.PermissionsBoundary ?? null,
-        tags: JSON.stringify(mergeTags([], input.Tags, 'Role')),
         created_at: ctx.clock.now(),
       };
-      store.insertRole(row);
-      return { Role: roleOut(row) };
+      store.transaction(() => {
+        store.insertRole(row);
+        tags.add(row.arn, input.Tags);
+      });
+      return { Role: fullRoleOut(row) };
     },
 
     GetRole(input, ctx) {
-      return { Role: { ...roleOut(store.requireRole(ctx.account, input.RoleName)), RoleLastUsed: {} } };
+      return { Role: { ...fullRoleOut(store.requireRole(ctx.account, input.RoleName)), RoleLastUsed: {} } };
     },
 
     ListRoles(input, ctx) {
       const max = input.MaxItems ?? 100;
       const rows = store.listRoles(ctx.account, input.PathPrefix ?? '/', decodeMarker(input.Marker), max + 1);
       const page = pageOf(rows, (r) => r.name_lc, max);
-      return { Roles: page.items.map((r) => roleOut(r, false)), IsTruncated: page.IsTruncated, Marker: page.Marker };
+      return { Roles: page.items.map((r) => roleOut(r)), IsTruncated: page.IsTruncated, Marker: page.Marker };
     },
 
     UpdateRole(input, ctx) {
@@ -95,7 +92,7 @@ export function roleHandlers({ store }: IamDeps): IamHandlers {
       const r = store.requireRole(ctx.account, input.RoleName);
       const updated = { ...r, description: input.Description };
       store.updateRole(updated);
-      return { Role: roleOut(updated) };
+      return { Role: fullRoleOut(updated) };
     },
 
     UpdateAssumeRolePolicy(input, ctx) {
@@ -123,21 +120,22 @@ export function roleHandlers({ store }: IamDeps): IamHandlers {
       if (store.listInline(ctx.account, 'role', r.role_id).length)
         throw deleteConflict('Cannot delete entity, must delete policies first.');
       if (store.profilesOfRole(r).length) throw deleteConflict('Cannot delete entity, must remove roles from instance profile first.');
-      store.deleteRole(ctx.account, r.name);
+      store.transaction(() => {
+        store.deleteRole(ctx.account, r.name);
+        env.tags.delete(r.arn);
+      });
     },
 
     TagRole(input, ctx) {
-      tagRole(ctx, input.RoleName, (tags) => mergeTags(tags, input.Tags, 'Role'));
+      tags.add(store.requireRole(ctx.account, input.RoleName).arn, input.Tags);
     },
 
     UntagRole(input, ctx) {
-      tagRole(ctx, input.RoleName, (tags) => removeTags(tags, input.TagKeys));
+      tags.remove(store.requireRole(ctx.account, input.RoleName).arn, input.TagKeys);
     },
 
     ListRoleTags(input, ctx) {
-      const r = store.requireRole(ctx.account, input.RoleName);
-      const page = paginate(parseTags(r.tags), input.Marker, input.MaxItems);
-      return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+      return tags.page(store.requireRole(ctx.account, input.RoleName).arn, input.Marker, input.MaxItems);
     },
   };
 }

@@ -2,10 +2,11 @@
  * IAM's tables and queries. Every row is scoped by account only (IAM is global). Names are unique
  * case-insensitively (the *_lc columns) but stored as given. Attachments and inline policies point
  * at an entity's id, so renaming a user keeps them. Policy versions live beside their policy.
- * requireX() helpers throw the AWS error for a missing entity.
+ * requireX() helpers throw the AWS error for a missing entity. Tags live in core_tags, by the entity's ARN.
  */
 import type { Db, Store } from '../../core/store.js';
-import { noSuchEntity, type Tag } from './common.js';
+import { moveTagColumnSql } from '../../core/tags.js';
+import { noSuchEntity } from './common.js';
 
 export type EntityType = 'role' | 'user';
 
@@ -15,7 +16,6 @@ interface Base {
   name_lc: string;
   path: string;
   arn: string;
-  tags: string;
   created_at: number;
 }
 export interface RoleRow extends Base {
@@ -80,13 +80,17 @@ const MIGRATIONS = [
         account TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL, name_lc TEXT NOT NULL,
         name TEXT NOT NULL, document TEXT NOT NULL, PRIMARY KEY (account, entity_type, entity_id, name_lc));`,
   },
+  {
+    version: 2,
+    sql: ['iam_roles', 'iam_users', 'iam_instance_profiles', 'iam_policies'].map((t) => moveTagColumnSql(t, 'arn', 'list')).join('\n'),
+  },
 ];
 
 type Statements = ReturnType<typeof entityStatements>;
 
 /** Insert / select / update statements for one name-keyed entity table. */
 function entityStatements(db: Db, table: string, columns: string[]) {
-  const cols = ['account', 'name_lc', 'name', 'path', 'arn', 'tags', 'created_at', ...columns];
+  const cols = ['account', 'name_lc', 'name', 'path', 'arn', 'created_at', ...columns];
   return {
     insert: db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`),
     get: db.prepare(`SELECT * FROM ${table} WHERE account = ? AND name_lc = ?`),
@@ -94,7 +98,6 @@ function entityStatements(db: Db, table: string, columns: string[]) {
       `SELECT * FROM ${table} WHERE account = @account AND name_lc > @after AND substr(path, 1, length(@prefix)) = @prefix ORDER BY name_lc LIMIT @limit`,
     ),
     delete: db.prepare(`DELETE FROM ${table} WHERE account = ? AND name_lc = ?`),
-    setTags: db.prepare(`UPDATE ${table} SET tags = ? WHERE account = ? AND name_lc = ?`),
   };
 }
 
@@ -112,7 +115,6 @@ function statements(db: Db) {
       'SELECT * FROM iam_policies WHERE account = @account AND substr(path, 1, length(@prefix)) = @prefix ORDER BY name_lc',
     ),
     deletePolicy: db.prepare('DELETE FROM iam_policies WHERE account = ? AND arn = ?'),
-    setPolicyTags: db.prepare('UPDATE iam_policies SET tags = ? WHERE account = ? AND arn = ?'),
     setPolicyVersions: db.prepare(
       'UPDATE iam_policies SET default_version = ?, next_version = ?, updated_at = ? WHERE account = ? AND arn = ?',
     ),
@@ -188,7 +190,6 @@ export class IamStore {
   listRoles = (account: string, pathPrefix: string, after: string, limit: number) =>
     this.roles.list.all({ account, after, prefix: pathPrefix, limit }) as RoleRow[];
   roleById = (id: string) => this.s.roleById.get(id) as RoleRow | undefined;
-  setRoleTags = (account: string, name: string, tags: Tag[]) => this.roles.setTags.run(JSON.stringify(tags), account, name.toLowerCase());
 
   // ---- users
 
@@ -206,7 +207,6 @@ export class IamStore {
   userById = (id: string) => this.s.userById.get(id) as UserRow | undefined;
   renameUser = (u: UserRow, name: string, path: string, arn: string) =>
     this.s.renameUser.run(name, name.toLowerCase(), path, arn, u.account, u.name_lc);
-  setUserTags = (account: string, name: string, tags: Tag[]) => this.users.setTags.run(JSON.stringify(tags), account, name.toLowerCase());
   setUserBoundary = (account: string, name: string, arn: string | null) => this.s.setUserBoundary.run(arn, account, name.toLowerCase());
 
   // ---- instance profiles
@@ -226,8 +226,6 @@ export class IamStore {
     });
   listProfiles = (account: string, pathPrefix: string, after: string, limit: number) =>
     this.profiles.list.all({ account, after, prefix: pathPrefix, limit }) as ProfileRow[];
-  setProfileTags = (account: string, name: string, tags: Tag[]) =>
-    this.profiles.setTags.run(JSON.stringify(tags), account, name.toLowerCase());
   profileRoles = (p: ProfileRow) =>
     (this.s.profileRoleIds.all(p.profile_id) as { role_id: string }[])
       .map((r) => this.roleById(r.role_id))
@@ -251,7 +249,6 @@ export class IamStore {
       this.s.deleteVersions.run(account, arn);
       this.s.deletePolicy.run(account, arn);
     });
-  setPolicyTags = (account: string, arn: string, tags: Tag[]) => this.s.setPolicyTags.run(JSON.stringify(tags), account, arn);
   setPolicyVersions = (p: PolicyRow, defaultVersion: number, nextVersion: number, now: number) =>
     this.s.setPolicyVersions.run(defaultVersion, nextVersion, now, p.account, p.arn);
   insertVersion = (p: PolicyRow, version: number, document: string, now: number) =>
@@ -279,5 +276,3 @@ export class IamStore {
   deleteInline = (account: string, type: EntityType, id: string, name: string) =>
     this.s.deleteInline.run(account, type, id, name.toLowerCase()).changes > 0;
 }
-
-export const parseTags = (json: string): Tag[] => JSON.parse(json);

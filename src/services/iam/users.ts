@@ -6,6 +6,7 @@
 import type { CredentialRecord } from '../../core/credentials.js';
 import { AwsError } from '../../core/errors.js';
 import { accessKeyId, iamId, secretKey } from '../../core/ids.js';
+import type { Tag } from '../../core/tags.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { IamHandlers } from './api.generated.js';
 import {
@@ -13,17 +14,15 @@ import {
   boundaryOut,
   decodeMarker,
   deleteConflict,
+  entityTags,
   limitExceeded,
-  mergeTags,
   noSuchEntity,
   pageOf,
   paginate,
-  removeTags,
-  tagsOut,
 } from './common.js';
 import type { IamDeps } from './deps.js';
 import { requireBoundaryPolicy } from './policies.js';
-import { parseTags, type UserRow } from './store.js';
+import type { UserRow } from './store.js';
 
 const MAX_KEYS = 2;
 /** What GetUser reports as the root user's creation date (opsbox has no account creation). */
@@ -31,7 +30,8 @@ const ROOT_CREATED = Date.UTC(2020, 0, 1);
 
 export const userArn = (account: string, path: string, name: string) => `arn:aws:iam::${account}:user${path}${name}`;
 
-function userOut(u: UserRow, full = true) {
+/** The User structure; `full` (with the user's tags) adds what only GetUser/CreateUser return. */
+function userOut(u: UserRow, full?: { tags: Tag[] | undefined }) {
   return {
     Path: u.path,
     UserName: u.name,
@@ -39,7 +39,7 @@ function userOut(u: UserRow, full = true) {
     Arn: u.arn,
     CreateDate: new Date(u.created_at),
     PermissionsBoundary: full ? boundaryOut(u.boundary) : undefined,
-    Tags: full ? tagsOut(parseTags(u.tags)) : undefined,
+    Tags: full?.tags,
   };
 }
 
@@ -47,6 +47,8 @@ const nonUser = () => new AwsError('ValidationError', 'Must specify userName whe
 
 export function userHandlers({ store, env }: IamDeps): IamHandlers {
   const { credentials } = env;
+  const tags = entityTags(env.tags, 'User');
+  const fullUserOut = (u: UserRow) => userOut(u, { tags: tags.out(u.arn) });
 
   /** The IAM user who signed the request, if an IAM user did. */
   function callerUser(ctx: RequestContext): UserRow | undefined {
@@ -79,11 +81,6 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
     CreateDate: new Date(k.createdAt),
   });
 
-  const tagUser = (ctx: RequestContext, name: string, change: (tags: ReturnType<typeof parseTags>) => ReturnType<typeof parseTags>) => {
-    const u = store.requireUser(ctx.account, name);
-    store.setUserTags(ctx.account, name, change(parseTags(u.tags)));
-  };
-
   return {
     CreateUser(input, ctx) {
       const path = input.Path ?? '/';
@@ -97,18 +94,20 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
         path,
         arn: userArn(ctx.account, path, input.UserName),
         boundary: input.PermissionsBoundary ?? null,
-        tags: JSON.stringify(mergeTags([], input.Tags, 'User')),
         created_at: ctx.clock.now(),
       };
-      store.insertUser(row);
-      return { User: userOut(row) };
+      store.transaction(() => {
+        store.insertUser(row);
+        tags.add(row.arn, input.Tags);
+      });
+      return { User: fullUserOut(row) };
     },
 
     /** Without UserName: the caller; for the root user AWS answers with the root's id and ARN only. */
     GetUser(input, ctx) {
-      if (input.UserName) return { User: userOut(store.requireUser(ctx.account, input.UserName)) };
+      if (input.UserName) return { User: fullUserOut(store.requireUser(ctx.account, input.UserName)) };
       const u = callerUser(ctx);
-      if (u) return { User: userOut(u) };
+      if (u) return { User: fullUserOut(u) };
       if (ctx.caller.arn.endsWith(':root'))
         return { User: { UserId: ctx.account, Arn: `arn:aws:iam::${ctx.account}:root`, CreateDate: new Date(ROOT_CREATED) } };
       throw nonUser();
@@ -118,7 +117,7 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
       const max = input.MaxItems ?? 100;
       const rows = store.listUsers(ctx.account, input.PathPrefix ?? '/', decodeMarker(input.Marker), max + 1);
       const page = pageOf(rows, (u) => u.name_lc, max);
-      return { Users: page.items.map((u) => userOut(u, false)), IsTruncated: page.IsTruncated, Marker: page.Marker };
+      return { Users: page.items.map((u) => userOut(u)), IsTruncated: page.IsTruncated, Marker: page.Marker };
     },
 
     UpdateUser(input, ctx) {
@@ -130,6 +129,7 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
       const arn = userArn(ctx.account, path, name);
       store.transaction(() => {
         store.renameUser(u, name, path, arn);
+        env.tags.move(u.arn, arn);
         for (const k of credentials.listForUser(ctx.account, u.name)) credentials.put({ ...k, userName: name, arn });
       });
     },
@@ -142,7 +142,10 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
         throw deleteConflict('Cannot delete entity, must delete policies first.');
       if (store.attachedTo(ctx.account, 'user', u.user_id).length)
         throw deleteConflict('Cannot delete entity, must detach all policies first.');
-      store.deleteUser(ctx.account, u.name);
+      store.transaction(() => {
+        store.deleteUser(ctx.account, u.name);
+        env.tags.delete(u.arn);
+      });
     },
 
     PutUserPermissionsBoundary(input, ctx) {
@@ -157,17 +160,15 @@ export function userHandlers({ store, env }: IamDeps): IamHandlers {
     },
 
     TagUser(input, ctx) {
-      tagUser(ctx, input.UserName, (tags) => mergeTags(tags, input.Tags, 'User'));
+      tags.add(store.requireUser(ctx.account, input.UserName).arn, input.Tags);
     },
 
     UntagUser(input, ctx) {
-      tagUser(ctx, input.UserName, (tags) => removeTags(tags, input.TagKeys));
+      tags.remove(store.requireUser(ctx.account, input.UserName).arn, input.TagKeys);
     },
 
     ListUserTags(input, ctx) {
-      const u = store.requireUser(ctx.account, input.UserName);
-      const page = paginate(parseTags(u.tags), input.Marker, input.MaxItems);
-      return { Tags: page.items, IsTruncated: page.IsTruncated, Marker: page.Marker };
+      return tags.page(store.requireUser(ctx.account, input.UserName).arn, input.Marker, input.MaxItems);
     },
 
     /** LimitExceeded 409 "Cannot exceed quota for AccessKeysPerUser: 2". */

@@ -495,7 +495,7 @@ artifacts:
     assert.equal(await trace.Body!.transformToString(), 'trace\n');
   });
 
-  test('a PARAMETER_STORE variable fails DOWNLOAD_SOURCE with a clear message until Parameter Store exists', async () => {
+  test('a PARAMETER_STORE variable naming a missing parameter fails DOWNLOAD_SOURCE with Decrypted Variables Error', async () => {
     const name = await inlineProject('version: 0.2\nphases:\n  build:\n    commands:\n      - echo x\n');
     const b = await waitBuild(
       (
@@ -511,6 +511,60 @@ artifacts:
     assert.equal(dl.phaseStatus, 'FAILED');
     assert.equal(dl.contexts![0].statusCode, 'Decrypted Variables Error');
     assert.match(dl.contexts![0].message!, /\/shop\/db/);
+  });
+
+  test('buildspec parameter-store and secrets-manager variables are read for real and masked in the log', async () => {
+    const { SSMClient, PutParameterCommand } = await import('@aws-sdk/client-ssm');
+    const { SecretsManagerClient, CreateSecretCommand, PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const ssm = new SSMClient(clientConfig(box.url));
+    const sm = new SecretsManagerClient(clientConfig(box.url));
+    const path = `/${unique('shop')}`;
+    await ssm.send(new PutParameterCommand({ Name: `${path}/host`, Value: 'db.local', Type: 'String' }));
+    await ssm.send(new PutParameterCommand({ Name: `${path}/password`, Value: 'pw-from-ssm-8c1', Type: 'SecureString' }));
+    const secretName = unique('shop/api');
+    const created = await sm.send(new CreateSecretCommand({ Name: secretName, SecretString: '{"key":"abc-secret-77","user":"ops"}' }));
+    await sm.send(new PutSecretValueCommand({ SecretId: secretName, SecretString: '{"key":"newer-secret-99","user":"ops"}' }));
+    const name = await inlineProject(`version: 0.2
+env:
+  parameter-store:
+    DB_HOST: ${path}/host
+    DB_PASSWORD: ${path}/password
+  secrets-manager:
+    API_KEY: ${secretName}:key
+    OLD_KEY: ${created.ARN}:key:AWSPREVIOUS
+    WHOLE: ${secretName}
+phases:
+  build:
+    commands:
+      - echo "host=$DB_HOST"
+      - echo "password=$DB_PASSWORD api=$API_KEY old=$OLD_KEY"
+      - test "$DB_PASSWORD" = pw-from-ssm-8c1 && test "$API_KEY" = newer-secret-99 && test "$OLD_KEY" = abc-secret-77
+      - echo "$WHOLE" | grep -q '"user":"ops"'
+`);
+    const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    assert.equal(b.buildStatus, 'SUCCEEDED', JSON.stringify(b.phases));
+    const text = await logText(b);
+    assert.match(text, /password=\*\*\* api=\*\*\* old=\*\*\*/);
+    assert.match(text, /host=\*\*\*/, 'every value read from Parameter Store is masked');
+    for (const secret of ['pw-from-ssm-8c1', 'newer-secret-99', 'abc-secret-77'])
+      assert.ok(!text.includes(secret), `${secret} is not in the log`);
+
+    const missing = await inlineProject(`version: 0.2
+env:
+  secrets-manager:
+    X: ${secretName}:nokey
+phases:
+  build:
+    commands:
+      - echo x
+`);
+    const failed = await waitBuild((await cb.send(new StartBuildCommand({ projectName: missing }))).build!.id!);
+    const dl = failed.phases!.find((p) => p.phaseType === 'DOWNLOAD_SOURCE')!;
+    assert.equal(dl.phaseStatus, 'FAILED');
+    assert.equal(dl.contexts![0].statusCode, 'Secrets Manager Error');
+    assert.match(dl.contexts![0].message!, /nokey/);
+    ssm.destroy();
+    sm.destroy();
   });
 
   test('a command flooding output: the build ends, every line is in the log, the server stays healthy', async () => {

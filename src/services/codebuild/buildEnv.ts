@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArn, type Scope } from '../../core/arn.js';
+import type { AwsError } from '../../core/errors.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { BuildspecError, parseBuildspec, type Buildspec } from './buildspec.js';
 import type { BuildDoc } from './store.js';
@@ -58,27 +59,99 @@ export async function roleCredentials(
   }
 }
 
-/** The build's environment; throws PhaseFailure for variables opsbox cannot resolve yet. */
+/**
+ * The values of the variables a build reads from Parameter Store and Secrets Manager (buildspec
+ * `env.parameter-store` / `env.secrets-manager`, and project or override variables of type
+ * PARAMETER_STORE / SECRETS_MANAGER), read through those services' APIs in the build's account.
+ * Throws PhaseFailure with CodeBuild's status code when one cannot be read.
+ */
+export async function storedVariables(env: ServiceEnv, scope: Scope, doc: BuildDoc, spec: Buildspec): Promise<Record<string, string>> {
+  const parameters: [string, string][] = Object.entries(spec.env?.parameterStore ?? {});
+  const secrets: [string, string][] = Object.entries(spec.env?.secretsManager ?? {});
+  for (const v of doc.environment.environmentVariables ?? []) {
+    if (v.type === 'PARAMETER_STORE') parameters.push([v.name, v.value]);
+    if (v.type === 'SECRETS_MANAGER') secrets.push([v.name, v.value]);
+  }
+  const out: Record<string, string> = {};
+  for (const [name, ref] of parameters) out[name] = await parameterValue(env, scope, ref);
+  for (const [name, ref] of secrets) out[name] = await secretValue(env, scope, ref);
+  return out;
+}
+
+async function parameterValue(env: ServiceEnv, scope: Scope, name: string): Promise<string> {
+  const failed = (message: string) => new PhaseFailure('Decrypted Variables Error', message);
+  if (!env.services.has('ssm')) throw failed(`Systems Manager Parameter Store is not running: cannot read ${name}`);
+  try {
+    const r = await env.services.call('ssm', 'GetParameter', { Name: name, WithDecryption: true }, scope);
+    return r.Parameter.Value;
+  } catch (err) {
+    const e = err as AwsError;
+    throw failed(e.code === 'ParameterNotFound' ? `parameter does not exist: ${name}` : `${e.code ?? 'Error'}: ${e.message}`);
+  }
+}
+
+/** `secret-id:json-key:version-stage:version-id`, where secret-id may be an ARN (itself holding colons) and the rest may be empty. */
+export function parseSecretReference(ref: string) {
+  const parts = ref.split(':');
+  const idParts = ref.startsWith('arn:') ? 7 : 1;
+  const [jsonKey, versionStage, versionId] = parts.slice(idParts);
+  return {
+    secretId: parts.slice(0, idParts).join(':'),
+    jsonKey: jsonKey || undefined,
+    versionStage: versionStage || undefined,
+    versionId: versionId || undefined,
+  };
+}
+
+async function secretValue(env: ServiceEnv, scope: Scope, ref: string): Promise<string> {
+  const failed = (message: string) => new PhaseFailure('Secrets Manager Error', message);
+  if (!env.services.has('secretsmanager')) throw failed(`Secrets Manager is not running: cannot read ${ref}`);
+  const r = parseSecretReference(ref);
+  let value: string;
+  try {
+    const out = await env.services.call(
+      'secretsmanager',
+      'GetSecretValue',
+      { SecretId: r.secretId, VersionStage: r.versionStage, VersionId: r.versionId },
+      scope,
+    );
+    value = out.SecretString ?? Buffer.from(out.SecretBinary).toString('utf8');
+  } catch (err) {
+    const e = err as AwsError;
+    throw failed(`${e.code ?? 'Error'}: ${e.message}`);
+  }
+  if (r.jsonKey === undefined) return value;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(value);
+  } catch {
+    throw failed(`secret ${r.secretId} is not JSON: cannot read key ${r.jsonKey}`);
+  }
+  const field = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)[r.jsonKey] : undefined;
+  if (field === undefined) throw failed(`json key ${r.jsonKey} not found in secret ${r.secretId}`);
+  return typeof field === 'string' ? field : JSON.stringify(field);
+}
+
+/** The build's environment: `stored` holds the Parameter Store and Secrets Manager values already read (storedVariables). */
 export function buildVariables(
   env: ServiceEnv,
   scope: Scope,
   doc: BuildDoc,
   spec: Buildspec,
-  extra: { srcDir: string; resolvedVersion?: string; repoUrl?: string; secondaryDirs: Record<string, string>; role?: RoleCredentials },
+  extra: {
+    srcDir: string;
+    resolvedVersion?: string;
+    repoUrl?: string;
+    secondaryDirs: Record<string, string>;
+    role?: RoleCredentials;
+    stored: Record<string, string>;
+  },
 ): Record<string, string> {
-  const vars: Record<string, string> = { ...spec.env?.variables };
-  const unsupported = (kind: string, name: string, ref: string) =>
-    new PhaseFailure(
-      'Decrypted Variables Error',
-      `${kind} is not available in opsbox yet: cannot resolve ${ref} for environment variable ${name}. Use a PLAINTEXT variable for now`,
-    );
-  for (const [name, ref] of Object.entries(spec.env?.parameterStore ?? {})) throw unsupported('Systems Manager Parameter Store', name, ref);
-  for (const [name, ref] of Object.entries(spec.env?.secretsManager ?? {})) throw unsupported('Secrets Manager', name, ref);
-  for (const v of doc.environment.environmentVariables ?? []) {
-    if (v.type === 'PARAMETER_STORE') throw unsupported('Systems Manager Parameter Store', v.name, v.value);
-    if (v.type === 'SECRETS_MANAGER') throw unsupported('Secrets Manager', v.name, v.value);
-    vars[v.name] = v.value;
-  }
+  const vars: Record<string, string> = { ...spec.env?.variables, ...extra.stored };
+  for (const v of doc.environment.environmentVariables ?? [])
+    if (v.type !== 'PARAMETER_STORE' && v.type !== 'SECRETS_MANAGER') vars[v.name] = v.value;
+  for (const v of doc.environment.environmentVariables ?? [])
+    if (v.type === 'PARAMETER_STORE' || v.type === 'SECRETS_MANAGER') vars[v.name] = extra.stored[v.name];
   const role = extra.role;
   return {
     ...vars,

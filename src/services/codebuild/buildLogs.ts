@@ -30,6 +30,8 @@ export class BuildLog {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private chain: Promise<void> = Promise.resolve();
   private ready: Promise<boolean>;
+  /** Values that must not appear in the log, longest first (so a value containing another is masked whole). */
+  private secrets: string[] = [];
 
   constructor(
     private services: ServiceCalls,
@@ -59,6 +61,11 @@ export class BuildLog {
     }
   }
 
+  /** From now on every occurrence of these values in a line is written as ***. */
+  mask(values: string[]) {
+    this.secrets = [...new Set([...this.secrets, ...values.filter((v) => v.length > 0)])].sort((a, b) => b.length - a.length);
+  }
+
   /** A line of CodeBuild's own, with the [Container] prefix. */
   system(message: string) {
     const now = this.clock.now();
@@ -72,6 +79,7 @@ export class BuildLog {
 
   private add(timestamp: number, message: string) {
     if (!this.enabled) return;
+    for (const secret of this.secrets) if (message.includes(secret)) message = message.split(secret).join('***');
     if (message.length === 0) message = ' ';
     if (Buffer.byteLength(message) > MAX_EVENT_BYTES) message = Buffer.from(message).subarray(0, MAX_EVENT_BYTES).toString('utf8');
     this.pending.push({ timestamp, message });

@@ -14,7 +14,7 @@ import { log } from '../../core/log.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { uploadArtifacts } from './artifacts.js';
 import { BuildLog } from './buildLogs.js';
-import { buildVariables, PhaseFailure, readBuildspec, roleCredentials } from './buildEnv.js';
+import { buildVariables, PhaseFailure, readBuildspec, roleCredentials, storedVariables } from './buildEnv.js';
 import { publishPhaseChange, publishStateChange } from './buildEvents.js';
 import { BuildspecError, type Buildspec } from './buildspec.js';
 import { commandFailureContext, commandOf, generateDriver, parseMarker, type Marker } from './driver.js';
@@ -177,6 +177,9 @@ export class Run {
       this.buildspec = await readBuildspec(this.env, this.scope, this.doc, srcDir);
       this.logs.system(`Processing environment variables`);
       const role = await roleCredentials(this.env, this.scope, this.doc, (m) => this.logs.system(m));
+      const stored = await storedVariables(this.env, this.scope, this.doc, this.buildspec);
+      // as CodeBuild does, values read from Parameter Store and Secrets Manager never appear in the log
+      this.logs.mask(Object.values(stored));
       Object.assign(
         vars,
         buildVariables(this.env, this.scope, this.doc, this.buildspec, {
@@ -184,6 +187,7 @@ export class Run {
           srcDir: hostPaths ? srcDir : `${containerRoot}/src`,
           secondaryDirs: vars,
           role,
+          stored,
         }),
       );
     } catch (err) {

@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
+ *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
  *
  * --profile sts|putmetricdata: instead of the benchmark, CPU-profile opsbox under 32-connection
  * GetCallerIdentity load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
@@ -24,6 +24,8 @@ import { profileOpsbox } from './profile.js';
 import { machine, na, renderTable, val, writeJson, type Row } from './report.js';
 import { s3Scenario } from './s3.js';
 import { oneCall, stsScenario } from './sts.js';
+import { callScenario } from './callScenario.js';
+import { getParameterCall, getSecretValueCall } from './secrets.js';
 import { startBare, startMoto, startOpsbox, type Target, type TargetName } from './targets.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
@@ -37,7 +39,9 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 });
-const only = new Set((values.only ?? 'cold,sts,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline').split(','));
+const only = new Set(
+  (values.only ?? 'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline').split(','),
+);
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
 const quick = !!values.quick;
 
@@ -105,6 +109,20 @@ async function main() {
       details.sts = r.details;
     }
     const data = { opsbox: targets.opsbox, moto: targets.moto };
+    for (const [key, call] of [
+      ['ssm', getParameterCall],
+      ['secretsmanager', getSecretValueCall],
+    ] as const) {
+      if (!only.has(key)) continue;
+      const r = await callScenario(
+        call,
+        data,
+        quick ? { warmupMs: 300, durationMs: 1500, rounds: 1 } : { warmupMs: 1000, durationMs: 2000, rounds: 3 },
+        log,
+      );
+      rows.push(...r.rows);
+      details[key] = r.details;
+    }
     if (only.has('s3')) {
       const r = await s3Scenario(
         data,

@@ -21,6 +21,7 @@ const SERVICES = {
   kms: 'kms-2014-11-01',
   ssm: 'ssm-2014-11-06',
   secretsmanager: 'secretsmanager-2017-10-17',
+  ecr: 'ecr-2015-09-21',
 };
 
 const OVERRIDES = JSON.parse(readFileSync(new URL('../models/overrides.json', import.meta.url), 'utf8'));

@@ -107,7 +107,6 @@ async function measure(plan: EventsPlan, indexed: boolean): Promise<Measured> {
           role_arn: null,
           managed_by: null,
           created: 0,
-          tags: '{}',
         });
         es.putTargets(id, [{ Id: 't', Arn: `arn:aws:bench:us-east-1:000000000000:sink/${i}` }]);
       }

@@ -61,17 +61,25 @@ export function checkTags(tags: TagMap, rules: TagRules) {
   if (count > limit) throw rules.errors({ kind: 'tooMany', count, limit });
 }
 
+/**
+ * Creates core_tags if it is not there yet. Tags does it; a service store whose migrations move
+ * tags into core_tags calls it first, so it also opens on a Store no Tags was made for.
+ */
+export function migrateTagTable(store: Store) {
+  store.migrate('core.tags', [
+    {
+      version: 1,
+      sql: `CREATE TABLE core_tags (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, UNIQUE (arn, key));`,
+    },
+  ]);
+}
+
 export class Tags {
   private readonly db: Db;
   private readonly q;
 
   constructor(store: Store) {
-    store.migrate('core.tags', [
-      {
-        version: 1,
-        sql: `CREATE TABLE core_tags (id INTEGER PRIMARY KEY, arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, UNIQUE (arn, key));`,
-      },
-    ]);
+    migrateTagTable(store);
     this.db = store.db;
     this.q = {
       list: this.db.prepare<[string], { key: string; value: string }>('SELECT key, value FROM core_tags WHERE arn = ? ORDER BY id'),
@@ -138,7 +146,7 @@ export class Tags {
 /**
  * The migration SQL that moves a service's old per-row JSON tag column into core_tags and drops it:
  * `arn` is an SQL expression over the table's columns naming each row's resource ARN, `format` the
- * column's JSON (a {key: value} map, or a [{Key, Value}] list).
+ * column's JSON (a {key: value} map, or a [{Key, Value}] list). Run migrateTagTable first.
  */
 export function moveTagColumnSql(table: string, arn: string, format: 'map' | 'list', column = 'tags'): string {
   const [key, value] = format === 'map' ? ['j.key', 'j.value'] : ["json_extract(j.value, '$.Key')", "json_extract(j.value, '$.Value')"];

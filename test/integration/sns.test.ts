@@ -1,6 +1,6 @@
 /**
- * SNS against a real opsbox process, driven by Debian's aws CLI v2 and raw awsQuery POSTs (no
- * @aws-sdk/client-sns is installed): topics, subscriptions, the http confirmation handshake with a
+ * SNS against a real opsbox process, driven by Debian's aws CLI v2 and raw awsQuery POSTs (and
+ * @aws-sdk/client-sns v3 where a test says so): topics, subscriptions, the http confirmation handshake with a
  * local node:http endpoint, signed notifications verified against the SigningCertURL certificate,
  * raw delivery, filter policies, Publish/PublishBatch checks, FIFO, cross-account access and
  * durability across kill -9.
@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
-import { awsCli, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { CreateTopicCommand, DeleteTopicCommand, ListTagsForResourceCommand, SNSClient } from '@aws-sdk/client-sns';
+import { awsCli, clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
 
 const ACCOUNT = '000000000000';
 const xml = new XMLParser({ parseTagValue: false });
@@ -278,6 +279,21 @@ describe('topics', () => {
     const missing = await query('ListTagsForResource', { ResourceArn: `${topic}-gone` });
     assert.equal(missing.status, 404);
     assert.equal(missing.error?.Code, 'ResourceNotFound');
+  });
+
+  test('SDK v3: a topic deleted and created again with the same name starts with no tags', async () => {
+    const sns = new SNSClient(clientConfig(box.url));
+    try {
+      const Name = unique('retagged');
+      const { TopicArn } = await sns.send(new CreateTopicCommand({ Name, Tags: [{ Key: 'team', Value: 'core' }] }));
+      assert.deepEqual((await sns.send(new ListTagsForResourceCommand({ ResourceArn: TopicArn }))).Tags, [{ Key: 'team', Value: 'core' }]);
+      await sns.send(new DeleteTopicCommand({ TopicArn }));
+      const again = await sns.send(new CreateTopicCommand({ Name }));
+      assert.equal(again.TopicArn, TopicArn);
+      assert.deepEqual((await sns.send(new ListTagsForResourceCommand({ ResourceArn: TopicArn }))).Tags ?? [], []);
+    } finally {
+      sns.destroy();
+    }
   });
 
   test('Publish from another account: default policy → AuthorizationError 403', async () => {

@@ -15,8 +15,26 @@ import { checkQueries } from './query.js';
 import { BASIC, percentileOf } from './stats.js';
 import type { CloudwatchStore } from './store.js';
 import { encodeToken, readToken } from '../../core/pagination.js';
+import { tagMapOf, type TagRules, type Tags } from '../../core/tags.js';
 
 const validation = (msg: string) => new AwsError('ValidationError', msg, 400);
+
+/** CloudWatch's error for tags that break the rules: InvalidParameterValue, as for its other limits. */
+const tagRules: TagRules = {
+  errors(p) {
+    const message =
+      p.kind === 'tooMany'
+        ? `A resource can have no more than ${p.limit} tags.`
+        : p.kind === 'duplicateKey'
+          ? `The tag key ${p.key} is specified more than once.`
+          : p.kind === 'reservedKey'
+            ? `The tag key ${p.key} uses the reserved prefix aws:.`
+            : p.kind === 'keyLength'
+              ? 'The value for parameter Tags.member.Key must be 1 to 128 characters long.'
+              : 'The value for parameter Tags.member.Value must be at most 256 characters long.';
+    return new AwsError('InvalidParameterValue', message, 400);
+  },
+};
 const ANOMALY_OPS = ['LessThanLowerOrGreaterThanUpperThreshold', 'LessThanLowerThreshold', 'GreaterThanUpperThreshold'];
 
 function checkMetricAlarm(input: PutMetricAlarmInput) {
@@ -133,7 +151,7 @@ function describeComposite(a: Alarm) {
 const token = encodeToken;
 const untoken = (t: string) => readToken(t) ?? '';
 
-export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): CloudwatchHandlers {
+export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore, tags: Tags): CloudwatchHandlers {
   function require(ctx: RequestContext, name: string, code = 'ResourceNotFound') {
     const a = engine.get(ctx.account, ctx.region, name);
     if (!a) throw new AwsError(code, `Alarm ${name} not found`, 404);
@@ -160,15 +178,18 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
           actionsEnabled: ActionsEnabled ?? true,
           state: { value: 'INSUFFICIENT_DATA', reason: 'Unchecked: Initial alarm creation', updated: now, transitioned: now },
           configUpdated: now,
-          tags: [],
         };
-    if (Tags) for (const t of Tags) a.tags = [...a.tags.filter((x) => x.Key !== t.Key), t];
-    engine.save(a);
-    engine.history(a, now, 'ConfigurationUpdate', `Alarm "${a.name}" ${existing ? 'updated' : 'created'}`, {
-      version: '1.0',
-      type: existing ? 'Update' : 'Create',
-      ...(existing ? { originalAlarm: existing.config } : {}),
-      [existing ? 'updatedAlarm' : 'createdAlarm']: { ...config, actionsEnabled: a.actionsEnabled },
+    const given = Tags && tagMapOf(Tags, tagRules.errors);
+    store.transaction(() => {
+      // the tags first: when they break the rules, nothing is saved (save also updates the engine's memory)
+      if (given) tags.add(a.arn, given, tagRules);
+      engine.save(a);
+      engine.history(a, now, 'ConfigurationUpdate', `Alarm "${a.name}" ${existing ? 'updated' : 'created'}`, {
+        version: '1.0',
+        type: existing ? 'Update' : 'Create',
+        ...(existing ? { originalAlarm: existing.config } : {}),
+        [existing ? 'updatedAlarm' : 'createdAlarm']: { ...config, actionsEnabled: a.actionsEnabled },
+      });
     });
     return a;
   }
@@ -357,21 +378,17 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore): Clou
     },
 
     TagResource(input, ctx) {
-      const a = alarmByArn(engine, ctx, input.ResourceARN);
-      for (const t of input.Tags) a.tags = [...a.tags.filter((x) => x.Key !== t.Key), t];
-      engine.save(a);
+      tags.add(alarmByArn(engine, ctx, input.ResourceARN).arn, tagMapOf(input.Tags, tagRules.errors), tagRules);
       return {};
     },
 
     UntagResource(input, ctx) {
-      const a = alarmByArn(engine, ctx, input.ResourceARN);
-      a.tags = a.tags.filter((t) => !input.TagKeys.includes(t.Key));
-      engine.save(a);
+      tags.remove(alarmByArn(engine, ctx, input.ResourceARN).arn, input.TagKeys);
       return {};
     },
 
     ListTagsForResource(input, ctx) {
-      return { Tags: alarmByArn(engine, ctx, input.ResourceARN).tags };
+      return { Tags: tags.list(alarmByArn(engine, ctx, input.ResourceARN).arn) };
     },
   };
 }

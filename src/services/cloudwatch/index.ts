@@ -59,7 +59,7 @@ export function createCloudwatch(env: ServiceEnv): CloudwatchInstance {
   const handlers: CloudwatchHandlers = {
     ...metricHandlers(store),
     ...queryHandlers(store),
-    ...alarmHandlers(engine, store),
+    ...alarmHandlers(engine, store, env.tags),
     ...dashboardHandlers(store),
   };
   return {

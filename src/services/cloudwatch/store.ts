@@ -18,6 +18,7 @@
  */
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
+import { migrateTagTable } from '../../core/tags.js';
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { dimsKey } from './format.js';
@@ -124,6 +125,18 @@ const MIGRATIONS = [
       INSERT INTO cloudwatch_journal (applied_through) VALUES (0);
     `,
   },
+  {
+    // alarm tags moved from the alarm document ($.tags, a [{Key, Value}] list) to core_tags, by
+    // the ARN AlarmEngine.arnOf gives
+    version: 5,
+    sql: `
+      INSERT OR REPLACE INTO core_tags (arn, key, value)
+        SELECT 'arn:aws:cloudwatch:' || a.region || ':' || a.account || ':alarm:' || a.name,
+               json_extract(j.value, '$.Key'), json_extract(j.value, '$.Value')
+        FROM cloudwatch_alarms AS a, json_each(a.doc, '$.tags') AS j ORDER BY a.rowid, j.id;
+      UPDATE cloudwatch_alarms SET doc = json_remove(doc, '$.tags') WHERE json_type(doc, '$.tags') IS NOT NULL;
+    `,
+  },
 ];
 
 /** Flush the dirty buckets this long after the first one arrived, or sooner past these sizes. */
@@ -167,6 +180,7 @@ interface Trie {
 }
 
 export function createCloudwatchStore(store: Store) {
+  migrateTagTable(store);
   store.migrate('cloudwatch', MIGRATIONS);
   const db = store.db;
   const q = {

@@ -26,8 +26,8 @@ export function createEvents(env: ServiceEnv): EventsInstance {
   const unsubscribe = env.bus.subscribe((e) => engine.put(e.account, e.region, 'default', e as unknown as EventDoc));
   return {
     handlers: {
-      ...busHandlers(store, engine),
-      ...ruleHandlers(store, engine),
+      ...busHandlers(store, engine, env.tags),
+      ...ruleHandlers(store, engine, env.tags),
       ...targetHandlers(store, engine),
       ...putEventsHandlers(store, engine),
     },

@@ -7,11 +7,12 @@ import { AwsError } from '../../core/errors.js';
 import { keysetPage } from '../../core/pagination.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { EventsHandlers } from './api.generated.js';
-import { decodeToken } from './buses.js';
+import { decodeToken, tagRules, tagsOf } from './buses.js';
 import type { EventsEngine } from './engine.js';
 import { compilePattern, EventPatternError } from './pattern.js';
 import { parseSchedule, ScheduleError } from './schedule.js';
 import { busName, ruleArn, type EventsStore, type RuleRow } from './store.js';
+import type { Tags } from '../../core/tags.js';
 
 /** InvalidEventPatternException "Event pattern is not valid. Reason: …" */
 export function requirePattern(text: string) {
@@ -38,7 +39,7 @@ const describe = (r: RuleRow) => ({
 /** TestEventPattern: the event must carry these fields (AWS's docs add `resources`, but AWS does not insist on it). */
 const EVENT_FIELDS = ['id', 'account', 'source', 'time', 'region', 'detail-type'];
 
-export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHandlers {
+export function ruleHandlers(store: EventsStore, engine: EventsEngine, tags: Tags): EventsHandlers {
   const changed = (ctx: RequestContext, bus: string) => engine.invalidate(ctx.account, ctx.region, bus);
 
   function setState(name: string, busInput: string | undefined, ctx: RequestContext, state: string) {
@@ -82,9 +83,13 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
         row = { ...existing, ...fields };
       } else {
         const base = { account: ctx.account, region: ctx.region, bus, name: input.Name, managed_by: null, created: ctx.clock.now() };
-        const tags = JSON.stringify(Object.fromEntries((input.Tags ?? []).map((t) => [t.Key, t.Value])));
-        const id = store.insertRule({ ...base, ...fields, tags });
-        row = { id, ...base, ...fields, tags };
+        const given = tagsOf(input.Tags);
+        const id = store.transaction(() => {
+          const id = store.insertRule({ ...base, ...fields });
+          tags.add(ruleArn(base), given, tagRules);
+          return id;
+        });
+        row = { id, ...base, ...fields };
       }
       changed(ctx, bus);
       engine.reschedule(row.id, row);
@@ -114,7 +119,10 @@ export function ruleHandlers(store: EventsStore, engine: EventsEngine): EventsHa
       if (!r) return; // AWS: deleting a rule that is not there succeeds
       // Force only concerns rules managed by other AWS services; targets always block the delete
       if (store.targetCount(r.id) > 0) throw new AwsError('ValidationException', "Rule can't be deleted since it has targets.", 400);
-      store.deleteRule(r.id);
+      store.transaction(() => {
+        store.deleteRule(r.id);
+        tags.delete(ruleArn(r));
+      });
       changed(ctx, bus);
       engine.reschedule(r.id, undefined);
     },

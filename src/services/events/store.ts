@@ -7,6 +7,7 @@
 import { AwsError } from '../../core/errors.js';
 import { requireOwnArn, type Scope } from '../../core/arn.js';
 import type { Store } from '../../core/store.js';
+import { migrateTagTable, moveTagColumnSql } from '../../core/tags.js';
 
 export interface BusRow {
   account: string;
@@ -15,7 +16,6 @@ export interface BusRow {
   description: string | null;
   created: number;
   modified: number;
-  tags: string;
 }
 
 export interface RuleRow {
@@ -31,7 +31,6 @@ export interface RuleRow {
   role_arn: string | null;
   managed_by: string | null;
   created: number;
-  tags: string;
 }
 
 export interface TargetRow {
@@ -82,6 +81,17 @@ const MIGRATIONS = [
       CREATE INDEX events_targets_by_arn ON events_targets (arn);
     `,
   },
+  {
+    // tags moved to core_tags, by the ARNs busArn and ruleArn give (a default-bus rule's has no bus segment)
+    version: 2,
+    sql:
+      moveTagColumnSql('events_buses', "'arn:aws:events:' || region || ':' || account || ':event-bus/' || name", 'map') +
+      moveTagColumnSql(
+        'events_rules',
+        "'arn:aws:events:' || region || ':' || account || ':rule/' || CASE WHEN bus = 'default' THEN '' ELSE bus || '/' END || name",
+        'map',
+      ),
+  },
 ];
 
 export const ruleArn = (r: { account: string; region: string; bus: string; name: string }) =>
@@ -102,28 +112,27 @@ export const busName = (nameOrArn: string | undefined, scope: Scope) => {
 export type EventsStore = ReturnType<typeof createEventsStore>;
 
 export function createEventsStore(store: Store) {
+  migrateTagTable(store);
   store.migrate('events', MIGRATIONS);
   const db = store.db;
   const q = {
     bus: db.prepare('SELECT * FROM events_buses WHERE account = ? AND region = ? AND name = ?'),
     insertBus: db.prepare(
-      'INSERT OR IGNORE INTO events_buses (account, region, name, description, created, modified, tags) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO events_buses (account, region, name, description, created, modified) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     listBuses: db.prepare(
       "SELECT * FROM events_buses WHERE account = ? AND region = ? AND name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?",
     ),
     deleteBus: db.prepare('DELETE FROM events_buses WHERE account = ? AND region = ? AND name = ?'),
     updateBus: db.prepare('UPDATE events_buses SET description = ?, modified = ? WHERE account = ? AND region = ? AND name = ?'),
-    setBusTags: db.prepare('UPDATE events_buses SET tags = ? WHERE account = ? AND region = ? AND name = ?'),
     rule: db.prepare('SELECT * FROM events_rules WHERE account = ? AND region = ? AND bus = ? AND name = ?'),
     ruleById: db.prepare('SELECT * FROM events_rules WHERE id = ?'),
     insertRule: db.prepare(
-      `INSERT INTO events_rules (account, region, bus, name, pattern, schedule, state, description, role_arn, managed_by, created, tags)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      `INSERT INTO events_rules (account, region, bus, name, pattern, schedule, state, description, role_arn, managed_by, created)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     ),
     updateRule: db.prepare('UPDATE events_rules SET pattern = ?, schedule = ?, state = ?, description = ?, role_arn = ? WHERE id = ?'),
     setRuleState: db.prepare('UPDATE events_rules SET state = ? WHERE id = ?'),
-    setRuleTags: db.prepare('UPDATE events_rules SET tags = ? WHERE id = ?'),
     deleteRule: db.prepare('DELETE FROM events_rules WHERE id = ?'),
     listRules: db.prepare(
       "SELECT * FROM events_rules WHERE account = ? AND region = ? AND bus = ? AND name > ? AND name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?",
@@ -149,7 +158,7 @@ export function createEventsStore(store: Store) {
   return {
     /** Creates the default bus row for this account and region if it is not there yet. */
     ensureDefault(scope: Scope, now: number) {
-      q.insertBus.run(scope.account, scope.region, 'default', null, now, now, '{}');
+      q.insertBus.run(scope.account, scope.region, 'default', null, now, now);
     },
 
     findBus(scope: Scope, name: string) {
@@ -167,8 +176,8 @@ export function createEventsStore(store: Store) {
       return b;
     },
 
-    createBus(scope: Scope, name: string, description: string | undefined, now: number, tags: Record<string, string>) {
-      return q.insertBus.run(scope.account, scope.region, name, description ?? null, now, now, JSON.stringify(tags)).changes > 0;
+    createBus(scope: Scope, name: string, description: string | undefined, now: number) {
+      return q.insertBus.run(scope.account, scope.region, name, description ?? null, now, now).changes > 0;
     },
 
     listBuses(scope: Scope, prefix: string | undefined, after: string, limit: number) {
@@ -186,10 +195,6 @@ export function createEventsStore(store: Store) {
 
     updateBus(b: BusRow, description: string | null, now: number) {
       q.updateBus.run(description, now, b.account, b.region, b.name);
-    },
-
-    setBusTags(b: BusRow, tags: Record<string, string>) {
-      q.setBusTags.run(JSON.stringify(tags), b.account, b.region, b.name);
     },
 
     findRule(scope: Scope, bus: string, name: string) {
@@ -221,7 +226,6 @@ export function createEventsStore(store: Store) {
           r.role_arn,
           r.managed_by,
           r.created,
-          r.tags,
         ) as { id: number }
       ).id;
     },
@@ -232,10 +236,6 @@ export function createEventsStore(store: Store) {
 
     setRuleState(id: number, state: string) {
       q.setRuleState.run(state, id);
-    },
-
-    setRuleTags(id: number, tags: Record<string, string>) {
-      q.setRuleTags.run(JSON.stringify(tags), id);
     },
 
     deleteRule(id: number) {
@@ -281,5 +281,8 @@ export function createEventsStore(store: Store) {
     rulesByTarget(scope: Scope, bus: string, arn: string, after: string, limit: number) {
       return (q.rulesByTarget.all(arn, scope.account, scope.region, bus, after, limit) as { name: string }[]).map((r) => r.name);
     },
+
+    /** Runs `fn` in one transaction (a bus or rule and its tags change together). */
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
   };
 }

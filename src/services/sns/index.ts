@@ -67,7 +67,7 @@ export function createSns(env: ServiceEnv): ServiceInstance<SnsHandlers> {
     { crossAccount: true },
   );
   return {
-    handlers: { ...topicHandlers(store), ...subscriptionHandlers(store, deliverer), ...publishHandlers(store, publisher) },
+    handlers: { ...topicHandlers(store, env.tags), ...subscriptionHandlers(store, deliverer), ...publishHandlers(store, publisher) },
     routes: snsRoutes(engine),
     start() {
       // deliveries survive restarts: pick up what the previous run left (pending deliveries first,

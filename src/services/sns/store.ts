@@ -13,6 +13,7 @@ import { parseArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
 import { keysetPage, readToken } from '../../core/pagination.js';
+import { migrateTagTable, moveTagColumnSql } from '../../core/tags.js';
 
 export interface TopicRow {
   id: number;
@@ -21,7 +22,6 @@ export interface TopicRow {
   name: string;
   arn: string;
   attributes: string;
-  tags: string;
   created: number;
   subs_deleted: number;
   seq: number;
@@ -110,6 +110,8 @@ const MIGRATIONS = [
       CREATE INDEX sns_deliveries_by_sub ON sns_deliveries (sub_arn);
     `,
   },
+  // topic tags moved to core_tags, by the topic's ARN
+  { version: 3, sql: moveTagColumnSql('sns_topics', 'sns_topics.arn', 'list') },
 ];
 
 export interface OutboxRow {
@@ -143,16 +145,16 @@ export const PAGE = 100;
 export type SnsStore = ReturnType<typeof createSnsStore>;
 
 export function createSnsStore(store: Store) {
+  migrateTagTable(store);
   store.migrate('sns', MIGRATIONS);
   const db = store.db;
   const q = {
     topicByArn: db.prepare('SELECT * FROM sns_topics WHERE arn = ?'),
     topicById: db.prepare('SELECT * FROM sns_topics WHERE id = ?'),
-    insertTopic: db.prepare('INSERT INTO sns_topics (account, region, name, arn, attributes, tags, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertTopic: db.prepare('INSERT INTO sns_topics (account, region, name, arn, attributes, created) VALUES (?, ?, ?, ?, ?, ?)'),
     deleteTopic: db.prepare('DELETE FROM sns_topics WHERE id = ?'),
     deleteTopicSubs: db.prepare('DELETE FROM sns_subscriptions WHERE topic_id = ?'),
     setTopicAttributes: db.prepare('UPDATE sns_topics SET attributes = ? WHERE id = ?'),
-    setTopicTags: db.prepare('UPDATE sns_topics SET tags = ? WHERE id = ?'),
     nextSeq: db.prepare('UPDATE sns_topics SET seq = seq + 1 WHERE id = ? RETURNING seq'),
     countDeleted: db.prepare('UPDATE sns_topics SET subs_deleted = subs_deleted + 1 WHERE id = ?'),
     listTopics: db.prepare('SELECT id, arn FROM sns_topics WHERE account = ? AND region = ? AND id > ? ORDER BY id LIMIT ?'),
@@ -198,8 +200,8 @@ export function createSnsStore(store: Store) {
       return t;
     },
 
-    insertTopic(account: string, region: string, name: string, arn: string, attributes: Record<string, string>, tags: Tag[], now: number) {
-      q.insertTopic.run(account, region, name, arn, JSON.stringify(attributes), JSON.stringify(tags), now);
+    insertTopic(account: string, region: string, name: string, arn: string, attributes: Record<string, string>, now: number) {
+      q.insertTopic.run(account, region, name, arn, JSON.stringify(attributes), now);
       return q.topicByArn.get(arn) as TopicRow;
     },
 
@@ -211,7 +213,6 @@ export function createSnsStore(store: Store) {
     }),
 
     setTopicAttributes: (id: number, attrs: Record<string, string>) => q.setTopicAttributes.run(JSON.stringify(attrs), id),
-    setTopicTags: (id: number, tags: Tag[]) => q.setTopicTags.run(JSON.stringify(tags), id),
     nextSeq: (id: number) => (q.nextSeq.get(id) as { seq: number }).seq,
 
     listTopics: (account: string, region: string, after: number) =>
@@ -268,11 +269,6 @@ export function createSnsStore(store: Store) {
     deliveries: () => q.deliveries.all() as DeliveryRow[],
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
   };
-}
-
-export interface Tag {
-  Key: string;
-  Value: string;
 }
 
 /** Opaque page tokens: "sns:<id>", the id of the last row of the previous page. */

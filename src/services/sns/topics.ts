@@ -9,13 +9,13 @@ import type { RequestContext } from '../../gateway/context.js';
 import { authorize, defaultPolicy } from './access.js';
 import type { SnsHandlers } from './api.generated.js';
 import { DEFAULT_HTTP_POLICY } from './retryPolicy.js';
-import { page, parseTopicArn, readPageToken, type SnsStore, type Tag, type TopicRow } from './store.js';
+import { page, parseTopicArn, readPageToken, type SnsStore, type TopicRow } from './store.js';
+import { checkTags, tagMapOf, type TagRules, type Tags } from '../../core/tags.js';
 
 const invalid = (what: string) => new AwsError('InvalidParameter', `Invalid parameter: ${what}`, 400);
 
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
 const FIFO_TOPIC_NAME = /^[A-Za-z0-9_-]{1,251}\.fifo$/;
-const MAX_TAGS = 50;
 
 /** Attributes a user may set (CreateTopic also takes FifoTopic). */
 const SETTABLE = new Set([
@@ -54,20 +54,23 @@ function checkAttribute(name: string, value: string, fifo: boolean) {
   if (name === 'DisplayName' && value.length > 100) throw invalid('DisplayName');
 }
 
-function checkTags(tags: Tag[]) {
-  if (new Set(tags.map((t) => t.Key)).size !== tags.length) throw invalid('Duplicated keys are not allowed.');
-  for (const t of tags) {
-    if (t.Key.length < 1 || t.Key.length > 128) throw invalid('Tags Reason: Tag key must be between 1 and 128 characters');
-    if (t.Value.length > 256) throw invalid('Tags Reason: Tag value must be between 0 and 256 characters');
-  }
-}
-
-function mergeTags(existing: Tag[], added: Tag[]): Tag[] {
-  const byKey = new Map(existing.map((t) => [t.Key, t.Value]));
-  for (const t of added) byKey.set(t.Key, t.Value);
-  if (byKey.size > MAX_TAGS) throw new AwsError('TagLimitExceeded', 'Could not complete request: tag quota of per resource exceeded', 400);
-  return [...byKey].map(([Key, Value]) => ({ Key, Value }));
-}
+/** SNS's wording for tags that break the rules. */
+const tagRules: TagRules = {
+  errors(p) {
+    switch (p.kind) {
+      case 'tooMany':
+        return new AwsError('TagLimitExceeded', 'Could not complete request: tag quota of per resource exceeded', 400);
+      case 'duplicateKey':
+        return invalid('Duplicated keys are not allowed.');
+      case 'keyLength':
+        return invalid('Tags Reason: Tag key must be between 1 and 128 characters');
+      case 'valueLength':
+        return invalid('Tags Reason: Tag value must be between 0 and 256 characters');
+      case 'reservedKey':
+        return invalid("Tags Reason: Tag keys must not start with 'aws:'");
+    }
+  },
+};
 
 /** The topic a TopicArn names, in the request's region; InvalidParameter / NotFound otherwise. */
 export function topicFor(store: SnsStore, topicArn: string | undefined, ctx: RequestContext, member = 'TopicArn'): TopicRow {
@@ -92,7 +95,7 @@ export function topicAttributes(store: SnsStore, topic: TopicRow): Record<string
   };
 }
 
-export function topicHandlers(store: SnsStore): SnsHandlers {
+export function topicHandlers(store: SnsStore, tags: Tags): SnsHandlers {
   /** The topic a tag operation names, in the request's region; another account's is then authorized by its policy. */
   function resource(resourceArn: string, ctx: RequestContext): TopicRow {
     const t = store.topicByArn(resourceArn);
@@ -115,10 +118,8 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
       }
       delete given.FifoTopic;
       for (const [k, v] of Object.entries(given)) checkAttribute(k, v, fifo);
-      const tags = input.Tags ?? [];
-      checkTags(tags);
-      if (tags.length > MAX_TAGS)
-        throw new AwsError('TagLimitExceeded', 'Could not complete request: tag quota of per resource exceeded', 400);
+      const tagged = tagMapOf(input.Tags ?? [], tagRules.errors);
+      checkTags(tagged, tagRules);
 
       const topicArn = arn('sns', ctx, input.Name);
       const existing = store.topicByArn(topicArn);
@@ -126,12 +127,16 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
         const attrs = JSON.parse(existing.attributes) as Record<string, string>;
         if (Object.entries(given).some(([k, v]) => (attrs[k] ?? '') !== v))
           throw invalid('Attributes Reason: Topic already exists with different attributes');
-        const have = new Map((JSON.parse(existing.tags) as Tag[]).map((t) => [t.Key, t.Value]));
-        if (tags.some((t) => have.get(t.Key) !== t.Value)) throw invalid('Tags Reason: Topic already exists with different tags');
+        const have = tags.get(topicArn);
+        if (Object.entries(tagged).some(([k, v]) => !Object.hasOwn(have, k) || have[k] !== v))
+          throw invalid('Tags Reason: Topic already exists with different tags');
         return { TopicArn: topicArn };
       }
       const attrs: Record<string, string> = fifo ? { FifoTopic: 'true', ContentBasedDeduplication: 'false', ...given } : given;
-      store.insertTopic(ctx.account, ctx.region, input.Name, topicArn, attrs, tags, ctx.clock.now());
+      store.transaction(() => {
+        store.insertTopic(ctx.account, ctx.region, input.Name, topicArn, attrs, ctx.clock.now());
+        tags.add(topicArn, tagged, tagRules);
+      });
       return { TopicArn: topicArn };
     },
 
@@ -163,33 +168,31 @@ export function topicHandlers(store: SnsStore): SnsHandlers {
       const topic = store.topicByArn(input.TopicArn);
       if (!topic) return;
       authorize(topic, ctx, 'DeleteTopic');
-      // its subscriptions go with it; http retries still waiting find them gone and stop
-      store.deleteTopic(topic.id);
+      // its subscriptions and tags go with it; http retries still waiting find them gone and stop
+      store.transaction(() => {
+        store.deleteTopic(topic.id);
+        tags.delete(topic.arn);
+      });
     },
 
     TagResource(input, ctx) {
       const topic = resource(input.ResourceArn, ctx);
       authorize(topic, ctx, 'TagResource');
-      checkTags(input.Tags);
-      store.setTopicTags(topic.id, mergeTags(JSON.parse(topic.tags), input.Tags));
+      tags.add(topic.arn, tagMapOf(input.Tags, tagRules.errors), tagRules);
       return {};
     },
 
     UntagResource(input, ctx) {
       const topic = resource(input.ResourceArn, ctx);
       authorize(topic, ctx, 'UntagResource');
-      const drop = new Set(input.TagKeys);
-      store.setTopicTags(
-        topic.id,
-        (JSON.parse(topic.tags) as Tag[]).filter((t) => !drop.has(t.Key)),
-      );
+      tags.remove(topic.arn, input.TagKeys);
       return {};
     },
 
     ListTagsForResource(input, ctx) {
       const topic = resource(input.ResourceArn, ctx);
       authorize(topic, ctx, 'ListTagsForResource');
-      return { Tags: JSON.parse(topic.tags) as Tag[] };
+      return { Tags: tags.list(topic.arn) };
     },
   };
 }

@@ -38,7 +38,6 @@ export interface Alarm {
   actionsEnabled: boolean;
   state: AlarmState;
   configUpdated: number;
-  tags: { Key: string; Value: string }[];
 }
 
 export type MetricAlarmConfig = Omit<PutMetricAlarmInput, 'Tags'>;
@@ -177,12 +176,16 @@ export class AlarmEngine {
     this.store.q.putState.run(JSON.stringify(a.state), a.account, a.region, a.name);
   }
 
+  /** Forgets the alarm, and its tags. */
   delete(a: Alarm) {
+    this.store.transaction(() => {
+      this.store.q.deleteAlarm.run(a.account, a.region, a.name);
+      this.env.tags.delete(a.arn);
+    });
     this.alarms.delete(key(a.account, a.region, a.name));
     this.highRes.delete(key(a.account, a.region, a.name));
     this.rules.delete(a.arn);
     this.composites.delete(a.arn);
-    this.store.q.deleteAlarm.run(a.account, a.region, a.name);
   }
 
   /** Records a history item; `data` is serialized unless it is already JSON ({ raw }). */

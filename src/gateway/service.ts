@@ -54,6 +54,8 @@ export interface ServiceEnv {
 export interface HttpRoute {
   /** Path prefix, e.g. "/v1/repos/". */
   prefix: string;
+  /** Whether a request under the prefix is this route's (ECR's /v2/ leaves SigV4-signed requests, an S3 bucket "v2", to the gateway). */
+  claims?(req: IncomingMessage): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
 }
 

@@ -35,7 +35,7 @@ export async function startOpsbox(config: Config, clock: Clock = systemClock): P
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
     if (req.url?.startsWith('/_opsbox/')) return internalRoute(req, res);
-    const route = routes.find((r) => req.url!.startsWith(r.prefix));
+    const route = routes.find((r) => req.url!.startsWith(r.prefix) && (r.claims?.(req) ?? true));
     if (route) {
       return void Promise.resolve(route.handle(req, res)).catch((err) => {
         log.error('route failed', { prefix: route.prefix, err: err instanceof Error ? err.stack : String(err) });

@@ -4,6 +4,7 @@ import { cloudwatch } from './cloudwatch/index.js';
 import { codebuild } from './codebuild/index.js';
 import { codecommit } from './codecommit/index.js';
 import { codepipeline } from './codepipeline/index.js';
+import { ecr } from './ecr/index.js';
 import { events } from './events/index.js';
 import { iam } from './iam/index.js';
 import { kms } from './kms/index.js';
@@ -13,5 +14,5 @@ import { sns } from './sns/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, kms, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline];
+  return [sts, iam, kms, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline, ecr];
 }

@@ -49,6 +49,19 @@ export function tagMapOf(list: readonly Tag[], errors: TagErrors): TagMap {
 
 export const tagListOf = (map: TagMap): Tag[] => Object.entries(map).map(([Key, Value]) => ({ Key, Value }));
 
+/** A tag in the lowercase spelling CodePipeline and CodeBuild use (CodeBuild's model leaves both members optional). */
+export interface KeyValueTag {
+  key?: string;
+  value?: string;
+}
+
+/** A {key, value} tag list as a map: a key given twice keeps its last value, a missing key or value reads as "". */
+export const tagMapOfKeyValues = (list: readonly KeyValueTag[]): TagMap =>
+  Object.fromEntries(list.map((t) => [t.key ?? '', t.value ?? '']));
+
+/** Stored tags in the {key, value} spelling. */
+export const keyValuesOf = (tags: readonly Tag[]) => tags.map((t) => ({ key: t.Key, value: t.Value }));
+
 /** Checks keys and values on their own (not the count on a resource): the part of the rules a create checks first. */
 export function checkTags(tags: TagMap, rules: TagRules) {
   for (const [key, value] of Object.entries(tags)) {

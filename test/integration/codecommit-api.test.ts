@@ -1,8 +1,8 @@
 /**
  * CodeCommit API against real git data: repositories, branches, files and commits (parent commit
  * rules, binary files, path traversal), merges with conflicts, pull requests with approval rules,
- * comments, events and triggers. Calls are raw awsJson1.1 (no @aws-sdk/client-codecommit installed)
- * plus the aws CLI where its own encoding matters.
+ * comments, events and triggers. Calls are mostly raw awsJson1.1, plus the aws CLI where its own
+ * encoding matters and the SDK v3 client for a repository's tags across rename and re-creation.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  CodeCommitClient,
+  CreateRepositoryCommand,
+  DeleteRepositoryCommand,
+  ListTagsForResourceCommand,
+  UpdateRepositoryNameCommand,
+} from '@aws-sdk/client-codecommit';
 import { awsCli, clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
 import { api, errorCode, eventSink, ok, type Sink } from './codecommit.helpers.js';
 
@@ -115,6 +122,22 @@ describe('repositories', () => {
     await ok(box.url, 'UntagResource', { resourceArn: arn, tagKeys: ['a'] });
     assert.deepEqual((await ok(box.url, 'ListTagsForResource', { resourceArn: arn })).tags, { b: '2' });
     assert.equal(errorCode(await api(box.url, 'TagResource', { resourceArn: 'nope', tags: { a: '1' } })), 'InvalidResourceArnException');
+  });
+
+  test('SDK v3: tags follow a rename; a repository deleted and created again under its name starts with no tags', async () => {
+    const cc = new CodeCommitClient(clientConfig(box.url));
+    const [first, second] = [unique('tagged'), unique('renamed')];
+    await cc.send(new CreateRepositoryCommand({ repositoryName: first, tags: { team: 'a', env: 'dev' } }));
+    await cc.send(new UpdateRepositoryNameCommand({ oldName: first, newName: second }));
+    const reused = await cc.send(new CreateRepositoryCommand({ repositoryName: first }));
+    assert.deepEqual((await cc.send(new ListTagsForResourceCommand({ resourceArn: reused.repositoryMetadata!.Arn }))).tags, {});
+    const renamedArn = reused.repositoryMetadata!.Arn!.replace(/[^:]+$/, second);
+    assert.deepEqual((await cc.send(new ListTagsForResourceCommand({ resourceArn: renamedArn }))).tags, { team: 'a', env: 'dev' });
+
+    await cc.send(new DeleteRepositoryCommand({ repositoryName: second }));
+    const again = await cc.send(new CreateRepositoryCommand({ repositoryName: second }));
+    assert.deepEqual((await cc.send(new ListTagsForResourceCommand({ resourceArn: again.repositoryMetadata!.Arn }))).tags, {});
+    cc.destroy();
   });
 });
 

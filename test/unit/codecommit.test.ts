@@ -11,6 +11,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { Credentials } from '../../src/core/credentials.js';
 import { EventBus, type BusEvent } from '../../src/core/events.js';
 import { Store } from '../../src/core/store.js';
+import { Tags } from '../../src/core/tags.js';
 import { Targets } from '../../src/core/targets.js';
 import type { RequestContext } from '../../src/gateway/context.js';
 import type { ServiceEnv } from '../../src/gateway/service.js';
@@ -109,6 +110,7 @@ describe('handlers in-process', () => {
     bus.subscribe((e) => events.push(e));
     env = {
       store,
+      tags: new Tags(store),
       clock,
       bus,
       credentials: new Credentials(store),

@@ -16,7 +16,7 @@ import { BuildRunner } from './runner.js';
 import { CodebuildStore } from './store.js';
 
 export function createCodebuild(env: ServiceEnv): ServiceInstance<CodebuildHandlers> {
-  const store = new CodebuildStore(env.store);
+  const store = new CodebuildStore(env.store, env.tags);
   const backends = new Backends();
   const runner = new BuildRunner(env, store, backends);
   env.targets.register('codebuild', (inv) => {

@@ -2,12 +2,15 @@
  * CodeBuild tables. Projects, builds, report groups and reports are kept as the JSON documents the
  * API returns (Project, Build, ReportGroup, Report), with the columns that lists and lookups filter
  * on beside them; test cases are rows of their report. Every row is scoped by account and region.
+ * A project's or report group's tags are not in its document but in core_tags, by its ARN: they are
+ * read back into the document and written with it, in one transaction.
  * requireX() helpers throw AWS's error for a missing resource.
  */
 import type Database from 'better-sqlite3';
-import type { Scope } from '../../core/arn.js';
+import { arn, type Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
+import { keyValuesOf, tagMapOfKeyValues, type TagRules, type Tags } from '../../core/tags.js';
 import type {
   BuildArtifacts,
   BuildOut,
@@ -129,6 +132,39 @@ export interface TestCaseRow {
   expired: number;
 }
 
+/** A document as its row keeps it: its tags are in core_tags. */
+type Untagged<T> = Omit<T, 'tags'>;
+
+/**
+ * CodeBuild's wording for tags the shared rules refuse. The model's tighter limits (keys of 1–127
+ * characters, values of at most 255, at most 50 tags) are checked before a handler runs.
+ */
+const tagRules: TagRules = {
+  errors: (p) =>
+    new AwsError(
+      'InvalidInputException',
+      p.kind === 'tooMany'
+        ? `Number of tags must be at most ${p.limit}`
+        : p.kind === 'valueLength'
+          ? `Invalid tag value for key: ${p.key}`
+          : p.kind === 'reservedKey'
+            ? `Invalid tag key: ${p.key}. Tag keys cannot start with aws:`
+            : `Invalid tag key: ${p.key}`,
+      400,
+    ),
+};
+
+/** The document's JSON as its row keeps it: without the tags. */
+const untagged = (doc: { tags: TagList }) => JSON.stringify({ ...doc, tags: undefined });
+
+/** Moves the `tags` list of each row's JSON document into core_tags (by `arnSql`) and out of the document. */
+const moveDocTagsSql = (table: string, arnSql: string) => `
+  INSERT OR REPLACE INTO core_tags (arn, key, value)
+    SELECT ${arnSql}, json_extract(j.value, '$.key'), COALESCE(json_extract(j.value, '$.value'), '')
+    FROM ${table}, json_each(${table}.doc, '$.tags') AS j
+    WHERE json_extract(j.value, '$.key') IS NOT NULL ORDER BY ${table}.rowid, j.id;
+  UPDATE ${table} SET doc = json_remove(doc, '$.tags');`;
+
 const MIGRATIONS = [
   {
     version: 1,
@@ -163,13 +199,23 @@ const MIGRATIONS = [
       );
     `,
   },
+  // the documents' tags move to core_tags, keyed by the ARN the document carries
+  {
+    version: 2,
+    sql:
+      moveDocTagsSql('codebuild_projects', "json_extract(codebuild_projects.doc, '$.arn')") +
+      moveDocTagsSql('codebuild_report_groups', 'codebuild_report_groups.arn'),
+  },
 ];
 
 export class CodebuildStore {
   private s: Record<string, Database.Statement>;
   private seq: number;
 
-  constructor(private store: Store) {
+  constructor(
+    private store: Store,
+    private tags: Tags,
+  ) {
     store.migrate('codebuild', MIGRATIONS);
     const db = store.db;
     this.s = {
@@ -227,11 +273,26 @@ export class CodebuildStore {
     return ++this.seq;
   }
 
+  /** A stored document with its tags (core_tags) back in it. */
+  private withTags<D extends { arn: string }>(doc: D): D & { tags: TagList } {
+    return { ...doc, tags: keyValuesOf(this.tags.list(doc.arn)) };
+  }
+
+  /** Sets the document's tags in core_tags (call it in the transaction that writes the document). */
+  private saveTags(doc: { arn: string; tags: TagList }) {
+    this.tags.replace(doc.arn, tagMapOfKeyValues(doc.tags), tagRules);
+  }
+
+  /** Runs `fn` in one transaction. */
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   // projects
 
   project(scope: Scope, name: string): ProjectDoc | undefined {
     const row = this.s.projectGet.get(scope.account, scope.region, name) as { doc: string } | undefined;
-    return row && JSON.parse(row.doc);
+    return row && this.withTags(JSON.parse(row.doc) as Untagged<ProjectDoc>);
   }
 
   requireProject(scope: Scope, name: string): ProjectDoc {
@@ -246,18 +307,28 @@ export class CodebuildStore {
   }
 
   insertProject(scope: Scope, doc: ProjectDoc, created: number) {
-    this.s.projectInsert.run(scope.account, scope.region, doc.name, created, JSON.stringify(doc));
+    this.tx(() => {
+      this.s.projectInsert.run(scope.account, scope.region, doc.name, created, untagged(doc));
+      this.saveTags(doc);
+    });
   }
 
   updateProject(scope: Scope, doc: ProjectDoc) {
-    this.s.projectUpdate.run(JSON.stringify(doc), scope.account, scope.region, doc.name);
+    this.tx(() => {
+      this.s.projectUpdate.run(untagged(doc), scope.account, scope.region, doc.name);
+      this.saveTags(doc);
+    });
   }
 
   deleteProject(scope: Scope, name: string) {
-    return this.s.projectDelete.run(scope.account, scope.region, name).changes > 0;
+    return this.tx(() => {
+      this.tags.delete(arn('codebuild', scope, `project/${name}`));
+      return this.s.projectDelete.run(scope.account, scope.region, name).changes > 0;
+    });
   }
 
-  projects(scope: Scope): { name: string; created: number; doc: ProjectDoc }[] {
+  /** The scope's projects, without their tags. */
+  projects(scope: Scope): { name: string; created: number; doc: Untagged<ProjectDoc> }[] {
     return (this.s.projectNames.all(scope.account, scope.region) as { name: string; created: number; doc: string }[]).map((r) => ({
       name: r.name,
       created: r.created,
@@ -317,31 +388,38 @@ export class CodebuildStore {
   /** The caller's report group of that ARN (another account's or region's is not found). */
   reportGroup(scope: Scope, arn: string): ReportGroupDoc | undefined {
     const row = this.s.groupGet.get(arn, scope.account, scope.region) as { doc: string } | undefined;
-    return row && JSON.parse(row.doc);
+    return row && this.withTags(JSON.parse(row.doc) as Untagged<ReportGroupDoc>);
   }
 
   reportGroupByName(scope: Scope, name: string): ReportGroupDoc | undefined {
     const row = this.s.groupByName.get(scope.account, scope.region, name) as { doc: string } | undefined;
-    return row && JSON.parse(row.doc);
+    return row && this.withTags(JSON.parse(row.doc) as Untagged<ReportGroupDoc>);
   }
 
   insertReportGroup(scope: Scope, doc: ReportGroupDoc, created: number) {
-    this.s.groupInsert.run(scope.account, scope.region, doc.name, doc.arn, created, JSON.stringify(doc));
+    this.tx(() => {
+      this.s.groupInsert.run(scope.account, scope.region, doc.name, doc.arn, created, untagged(doc));
+      this.saveTags(doc);
+    });
   }
 
   updateReportGroup(doc: ReportGroupDoc) {
-    this.s.groupUpdate.run(JSON.stringify(doc), doc.arn);
+    this.tx(() => {
+      this.s.groupUpdate.run(untagged(doc), doc.arn);
+      this.saveTags(doc);
+    });
   }
 
   deleteReportGroup(arn: string) {
-    const tx = this.db.transaction(() => {
+    this.tx(() => {
       for (const r of this.s.reportsForGroup.all(arn) as { arn: string }[]) this.deleteReport(r.arn);
       this.s.groupDelete.run(arn);
+      this.tags.delete(arn);
     });
-    tx();
   }
 
-  reportGroups(scope: Scope): { doc: ReportGroupDoc; created: number }[] {
+  /** The scope's report groups, without their tags. */
+  reportGroups(scope: Scope): { doc: Untagged<ReportGroupDoc>; created: number }[] {
     return (this.s.groupList.all(scope.account, scope.region) as { doc: string; created: number }[]).map((r) => ({
       doc: JSON.parse(r.doc),
       created: r.created,

@@ -7,6 +7,7 @@ import { parseArn, requireOwnArn, type Scope } from '../../core/arn.js';
 import { batchGet } from '../../core/batchGet.js';
 import { AwsError } from '../../core/errors.js';
 import { uuid } from '../../core/ids.js';
+import { checkTags, type TagRules } from '../../core/tags.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CodecommitHandlers, CreateRepositoryInput } from './api.generated.js';
 import { moveBranch } from './branches.js';
@@ -46,19 +47,18 @@ function repoForArn(cc: Codecommit, resourceArn: string | undefined, ctx: Scope)
   return cc.store.requireRepo(scope, p.resource);
 }
 
-function checkTags(tags: Record<string, string>) {
-  for (const [k, v] of Object.entries(tags)) {
-    if (!k || k.length > 128 || k.startsWith('aws:')) throw new AwsError('InvalidTagsMapException', 'The map of tags is not valid.');
-    if (v.length > 256) throw new AwsError('InvalidTagsMapException', 'The map of tags is not valid.');
-  }
-  if (Object.keys(tags).length > 50)
-    throw new AwsError('TooManyTagsException', 'The maximum number of tags for an AWS CodeCommit resource has been exceeded.');
-}
+const tagRules: TagRules = {
+  errors: (p) =>
+    p.kind === 'tooMany'
+      ? new AwsError('TooManyTagsException', 'The maximum number of tags for an AWS CodeCommit resource has been exceeded.')
+      : new AwsError('InvalidTagsMapException', 'The map of tags is not valid.'),
+};
 
 const TRIGGER_EVENTS = ['all', 'updateReference', 'createReference', 'deleteReference'];
 
 export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
   const { store, git } = cc;
+  const { tags } = cc.env;
   return {
     /*
      * `code` is not in the CodeCommit API: it is AWS::CodeCommit::Repository's Code property, so it
@@ -68,7 +68,7 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       const name = checkRepositoryName(input.repositoryName);
       if (input.repositoryDescription && input.repositoryDescription.length > 1000)
         throw new AwsError('InvalidRepositoryDescriptionException', 'The specified repository description is not valid.');
-      if (input.tags) checkTags(input.tags);
+      checkTags(input.tags ?? {}, tagRules);
       if (store.findRepo(ctx, name)) throw new AwsError('RepositoryNameExistsException', `Repository named ${name} already exists`);
       const now = ctx.clock.now();
       const row: RepoRow = {
@@ -81,7 +81,6 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
         created: now,
         modified: now,
         kms: input.kmsKeyId ?? null,
-        tags: JSON.stringify(input.tags ?? {}),
         triggers: '[]',
         triggers_id: null,
       };
@@ -90,7 +89,10 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       try {
         await git.init(cc.gitDir(row));
         if (zip) initial = await commitZip(cc, row, ctx, zip.file);
-        store.insertRepo(row);
+        store.transaction(() => {
+          store.insertRepo(row);
+          tags.add(cc.repoArn(row), input.tags ?? {}, tagRules);
+        });
       } catch (err) {
         await rm(cc.gitDir(row), { recursive: true, force: true });
         if (String(err).includes('UNIQUE')) throw new AwsError('RepositoryNameExistsException', `Repository named ${name} already exists`);
@@ -151,7 +153,10 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       const row = store.requireRepo(ctx, input.oldName);
       if (input.oldName === newName) return;
       if (store.findRepo(ctx, newName)) throw new AwsError('RepositoryNameExistsException', `Repository named ${newName} already exists`);
-      store.renameRepo(row.id, newName, ctx.clock.now());
+      store.transaction(() => {
+        store.renameRepo(row.id, newName, ctx.clock.now());
+        tags.move(cc.repoArn(row), cc.repoArn({ ...row, name: newName }));
+      });
     },
 
     UpdateRepositoryDescription(input, ctx) {
@@ -165,7 +170,10 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
       const row = store.findRepo(ctx, checkRepositoryName(input.repositoryName));
       if (!row) return {};
       await cc.withLock(row.id, async () => {
-        store.deleteRepo(row.id);
+        store.transaction(() => {
+          store.deleteRepo(row.id);
+          tags.delete(cc.repoArn(row));
+        });
         await cc.forget(row);
         await rm(cc.gitDir(row), { recursive: true, force: true });
       });
@@ -173,22 +181,15 @@ export function repositoryHandlers(cc: Codecommit): CodecommitHandlers {
     },
 
     TagResource(input, ctx) {
-      const row = repoForArn(cc, input.resourceArn, ctx);
-      checkTags(input.tags);
-      const tags = { ...JSON.parse(row.tags), ...input.tags };
-      checkTags(tags);
-      store.setTags(row.id, tags);
+      tags.add(cc.repoArn(repoForArn(cc, input.resourceArn, ctx)), input.tags, tagRules);
     },
 
     UntagResource(input, ctx) {
-      const row = repoForArn(cc, input.resourceArn, ctx);
-      const tags = JSON.parse(row.tags);
-      for (const k of input.tagKeys) delete tags[k];
-      store.setTags(row.id, tags);
+      tags.remove(cc.repoArn(repoForArn(cc, input.resourceArn, ctx)), input.tagKeys);
     },
 
     ListTagsForResource(input, ctx) {
-      return { tags: JSON.parse(repoForArn(cc, input.resourceArn, ctx).tags) };
+      return { tags: tags.get(cc.repoArn(repoForArn(cc, input.resourceArn, ctx))) };
     },
 
     PutRepositoryTriggers(input, ctx) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { AwsError } from '../../core/errors.js';
 import type { Scope } from '../../core/arn.js';
 import type { Store } from '../../core/store.js';
+import { moveTagColumnSql } from '../../core/tags.js';
 
 export interface RepoRow {
   id: string;
@@ -19,7 +20,6 @@ export interface RepoRow {
   created: number;
   modified: number;
   kms: string | null;
-  tags: string;
   triggers: string;
   triggers_id: string | null;
 }
@@ -82,6 +82,8 @@ const MIGRATIONS = [
     `,
   },
   { version: 2, sql: 'CREATE INDEX codecommit_repos_name ON codecommit_repos (name)' },
+  // tags move to core_tags, keyed by the repository ARN (Codecommit.repoArn)
+  { version: 3, sql: moveTagColumnSql('codecommit_repos', "'arn:aws:codecommit:' || region || ':' || account || ':' || name", 'map') },
 ];
 
 export class CodecommitStore {
@@ -96,7 +98,7 @@ export class CodecommitStore {
       byName: db.prepare('SELECT * FROM codecommit_repos WHERE account = ? AND region = ? AND name = ?'),
       byId: db.prepare('SELECT * FROM codecommit_repos WHERE id = ?'),
       insert: db.prepare(
-        'INSERT INTO codecommit_repos (id, account, region, name, description, created, modified, kms, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO codecommit_repos (id, account, region, name, description, created, modified, kms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       del: db.prepare('DELETE FROM codecommit_repos WHERE id = ?'),
       list: db.prepare('SELECT * FROM codecommit_repos WHERE account = ? AND region = ?'),
@@ -104,7 +106,6 @@ export class CodecommitStore {
       describe: db.prepare('UPDATE codecommit_repos SET description = ?, modified = ? WHERE id = ?'),
       defaultBranch: db.prepare('UPDATE codecommit_repos SET default_branch = ?, modified = ? WHERE id = ?'),
       touch: db.prepare('UPDATE codecommit_repos SET modified = ? WHERE id = ?'),
-      tags: db.prepare('UPDATE codecommit_repos SET tags = ? WHERE id = ?'),
       triggers: db.prepare('UPDATE codecommit_repos SET triggers = ?, triggers_id = ? WHERE id = ?'),
       seqGet: db.prepare('SELECT next FROM codecommit_pr_seq WHERE account = ? AND region = ?'),
       seqSet: db.prepare('INSERT OR REPLACE INTO codecommit_pr_seq (account, region, next) VALUES (?, ?, ?)'),
@@ -152,8 +153,8 @@ export class CodecommitStore {
     return row;
   }
 
-  insertRepo(r: Pick<RepoRow, 'id' | 'account' | 'region' | 'name' | 'description' | 'created' | 'kms' | 'tags'>) {
-    this.s.insert.run(r.id, r.account, r.region, r.name, r.description, r.created, r.created, r.kms, r.tags);
+  insertRepo(r: Pick<RepoRow, 'id' | 'account' | 'region' | 'name' | 'description' | 'created' | 'kms'>) {
+    this.s.insert.run(r.id, r.account, r.region, r.name, r.description, r.created, r.created, r.kms);
   }
 
   deleteRepo(id: string) {
@@ -178,9 +179,6 @@ export class CodecommitStore {
   }
   touch(id: string, now: number) {
     this.s.touch.run(now, id);
-  }
-  setTags(id: string, tags: Record<string, string>) {
-    this.s.tags.run(JSON.stringify(tags), id);
   }
   setTriggers(id: string, triggers: unknown[], configId: string) {
     this.s.triggers.run(JSON.stringify(triggers), configId, id);

@@ -24,7 +24,7 @@ export function createCodepipeline(env: ServiceEnv): ServiceInstance<Codepipelin
   const triggers = new PipelineTriggers(env, store, engine);
   return {
     handlers: {
-      ...pipelineHandlers(store, engine, triggers),
+      ...pipelineHandlers(store, engine, triggers, env.tags),
       ...executionHandlers(store, engine),
       ...approvalHandlers(store, engine),
       ...actionTypeHandlers(),

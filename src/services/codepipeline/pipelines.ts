@@ -5,6 +5,7 @@
 import { parseArn, requireOwnArn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { decodeToken, encodeToken } from '../../core/pagination.js';
+import { checkTags, keyValuesOf, tagMapOfKeyValues, type TagRules, type Tags } from '../../core/tags.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { CodepipelineHandlers, PipelineDeclarationOut } from './api.generated.js';
 import type { Engine } from './engine.js';
@@ -12,8 +13,6 @@ import type { Transition } from './gates.js';
 import type { CodepipelineStore, PipelineRow, Scope } from './store.js';
 import type { PipelineTriggers } from './triggers.js';
 import { validatePipeline, type PipelineDoc } from './validate.js';
-
-type Tag = { key: string; value: string };
 
 const invalidToken = () =>
   new AwsError(
@@ -38,15 +37,21 @@ function pipelineOfArn(store: CodepipelineStore, resourceArn: string, ctx: Reque
   return row;
 }
 
-function checkTags(tags: Tag[]) {
-  for (const t of tags)
-    if (t.key.toLowerCase().startsWith('aws:'))
-      throw new AwsError('InvalidTagsException', `Tag keys cannot start with the reserved prefix 'aws:': ${t.key}`);
-}
+// key and value lengths are the model's constraints (ValidationException), checked before a handler runs
+const tagRules: TagRules = {
+  errors: (p) =>
+    p.kind === 'tooMany'
+      ? new AwsError('TooManyTagsException', `The number of tags exceeds the limit of ${p.limit} tags per resource.`)
+      : new AwsError(
+          'InvalidTagsException',
+          p.kind === 'reservedKey' ? `Tag keys cannot start with the reserved prefix 'aws:': ${p.key}` : 'The tags are not valid.',
+        ),
+};
 
-export function pipelineHandlers(store: CodepipelineStore, engine: Engine, triggers: PipelineTriggers): CodepipelineHandlers {
+export function pipelineHandlers(store: CodepipelineStore, engine: Engine, triggers: PipelineTriggers, tags: Tags): CodepipelineHandlers {
+  const arnOf = (s: Scope, row: PipelineRow) => engine.pipelineArn(s, row.name);
   const metadata = (s: Scope, row: PipelineRow) => ({
-    pipelineArn: engine.pipelineArn(s, row.name),
+    pipelineArn: arnOf(s, row),
     created: new Date(row.created),
     updated: new Date(row.updated),
   });
@@ -59,13 +64,15 @@ export function pipelineHandlers(store: CodepipelineStore, engine: Engine, trigg
           'PipelineNameInUseException',
           `A pipeline with the name '${doc.name}' already exists in account '${ctx.account}'`,
         );
-      const tags = input.tags ?? [];
-      checkTags(tags);
-      if (tags.length > 50) throw new AwsError('TooManyTagsException', 'The number of tags exceeds the limit of 50 tags per resource.');
-      store.insertPipeline(ctx, doc.name, JSON.stringify(doc), ctx.clock.now(), JSON.stringify(tags));
+      const tagMap = tagMapOfKeyValues(input.tags ?? []);
+      checkTags(tagMap, tagRules);
+      store.transaction(() => {
+        store.insertPipeline(ctx, doc.name, JSON.stringify(doc), ctx.clock.now());
+        tags.add(engine.pipelineArn(ctx, doc.name), tagMap, tagRules);
+      });
       triggers.pipelineChanged(ctx, doc);
       engine.start(ctx, doc.name, { triggerType: 'CreatePipeline', triggerDetail: ctx.caller.arn });
-      return { pipeline: doc as unknown as PipelineDeclarationOut, tags: tags.length ? tags : undefined };
+      return { pipeline: doc as unknown as PipelineDeclarationOut, tags: input.tags?.length ? input.tags : undefined };
     },
 
     GetPipeline(input, ctx) {
@@ -90,7 +97,10 @@ export function pipelineHandlers(store: CodepipelineStore, engine: Engine, trigg
       if (!store.pipeline(ctx, input.name)) return;
       engine.forget(ctx, input.name);
       triggers.pipelineDeleted(ctx, input.name);
-      store.deletePipeline(ctx, input.name);
+      store.transaction(() => {
+        store.deletePipeline(ctx, input.name);
+        tags.delete(engine.pipelineArn(ctx, input.name));
+      });
     },
 
     ListPipelines(input, ctx) {
@@ -135,24 +145,16 @@ export function pipelineHandlers(store: CodepipelineStore, engine: Engine, trigg
     },
 
     ListTagsForResource(input, ctx) {
-      const row = pipelineOfArn(store, input.resourceArn, ctx);
-      return { tags: JSON.parse(row.tags) };
+      return { tags: keyValuesOf(tags.list(arnOf(ctx, pipelineOfArn(store, input.resourceArn, ctx)))) };
     },
 
     TagResource(input, ctx) {
-      const row = pipelineOfArn(store, input.resourceArn, ctx);
-      checkTags(input.tags);
-      const tags = new Map((JSON.parse(row.tags) as Tag[]).map((t) => [t.key, t.value]));
-      for (const t of input.tags) tags.set(t.key, t.value);
-      if (tags.size > 50) throw new AwsError('TooManyTagsException', 'The number of tags exceeds the limit of 50 tags per resource.');
-      store.setTags(ctx, row.name, JSON.stringify([...tags].map(([key, value]) => ({ key, value }))));
+      tags.add(arnOf(ctx, pipelineOfArn(store, input.resourceArn, ctx)), tagMapOfKeyValues(input.tags), tagRules);
       return {};
     },
 
     UntagResource(input, ctx) {
-      const row = pipelineOfArn(store, input.resourceArn, ctx);
-      const drop = new Set(input.tagKeys);
-      store.setTags(ctx, row.name, JSON.stringify((JSON.parse(row.tags) as Tag[]).filter((t) => !drop.has(t.key))));
+      tags.remove(arnOf(ctx, pipelineOfArn(store, input.resourceArn, ctx)), input.tagKeys);
       return {};
     },
   };

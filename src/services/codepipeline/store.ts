@@ -6,6 +6,7 @@
  */
 import { AwsError } from '../../core/errors.js';
 import type { Store } from '../../core/store.js';
+import { moveTagColumnSql } from '../../core/tags.js';
 
 export interface Scope {
   account: string;
@@ -20,7 +21,6 @@ export interface PipelineRow {
   doc: string;
   created: number;
   updated: number;
-  tags: string;
   transitions: string;
 }
 
@@ -85,6 +85,16 @@ export function createCodepipelineStore(store: Store) {
         CREATE INDEX codepipeline_actions_by_pipeline ON codepipeline_actions (account, region, pipeline, started);
       `,
     },
+    {
+      // tags move to core_tags, keyed by the pipeline ARN (Engine.pipelineArn): the stored [{key, value}]
+      // lists are first respelled [{Key, Value}], the list form moveTagColumnSql reads
+      version: 2,
+      sql: `
+        UPDATE codepipeline_pipelines SET tags = (
+          SELECT json_group_array(json_object('Key', json_extract(j.value, '$.key'), 'Value', json_extract(j.value, '$.value')) ORDER BY j.id)
+          FROM json_each(codepipeline_pipelines.tags) AS j);
+        ${moveTagColumnSql('codepipeline_pipelines', "'arn:aws:codepipeline:' || region || ':' || account || ':' || name", 'list')}`,
+    },
   ]);
   const db = store.db;
   const q = {
@@ -92,12 +102,11 @@ export function createCodepipelineStore(store: Store) {
     pipelines: db.prepare('SELECT * FROM codepipeline_pipelines WHERE account = ? AND region = ? AND name > ? ORDER BY name LIMIT ?'),
     allPipelines: db.prepare('SELECT * FROM codepipeline_pipelines'),
     insertPipeline: db.prepare(
-      'INSERT INTO codepipeline_pipelines (account, region, name, version, doc, created, updated, tags, transitions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO codepipeline_pipelines (account, region, name, version, doc, created, updated, transitions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     updatePipeline: db.prepare(
       'UPDATE codepipeline_pipelines SET version = ?, doc = ?, updated = ? WHERE account = ? AND region = ? AND name = ?',
     ),
-    setTags: db.prepare('UPDATE codepipeline_pipelines SET tags = ? WHERE account = ? AND region = ? AND name = ?'),
     setTransitions: db.prepare('UPDATE codepipeline_pipelines SET transitions = ? WHERE account = ? AND region = ? AND name = ?'),
     deletePipeline: db.prepare('DELETE FROM codepipeline_pipelines WHERE account = ? AND region = ? AND name = ?'),
     insertVersion: db.prepare('INSERT OR REPLACE INTO codepipeline_versions (account, region, name, version, doc) VALUES (?, ?, ?, ?, ?)'),
@@ -136,9 +145,9 @@ export function createCodepipelineStore(store: Store) {
     },
     pipelines: (s: Scope, after: string, limit: number) => q.pipelines.all(s.account, s.region, after, limit) as PipelineRow[],
     allPipelines: () => q.allPipelines.all() as PipelineRow[],
-    insertPipeline(s: Scope, name: string, doc: string, now: number, tags: string) {
+    insertPipeline(s: Scope, name: string, doc: string, now: number) {
       db.transaction(() => {
-        q.insertPipeline.run(s.account, s.region, name, 1, doc, now, now, tags, '{}');
+        q.insertPipeline.run(s.account, s.region, name, 1, doc, now, now, '{}');
         q.insertVersion.run(s.account, s.region, name, 1, doc);
       })();
     },
@@ -150,8 +159,9 @@ export function createCodepipelineStore(store: Store) {
     },
     versionDoc: (s: Scope, name: string, version: number) =>
       (q.version.get(s.account, s.region, name, version) as { doc: string } | undefined)?.doc,
-    setTags: (s: Scope, name: string, tags: string) => q.setTags.run(tags, s.account, s.region, name),
     setTransitions: (s: Scope, name: string, t: string) => q.setTransitions.run(t, s.account, s.region, name),
+    /** Runs `fn` in one transaction (a pipeline and its tags change together). */
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     deletePipeline(s: Scope, name: string) {
       db.transaction(() => {
         q.deletePipeline.run(s.account, s.region, name);

@@ -4,12 +4,13 @@
  * account per name, whatever the region.
  */
 import { AwsError } from '../../core/errors.js';
+import { checkTags, tagMapOf, type TagRules } from '../../core/tags.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import { HTTP_STATUS } from '../../protocol/rest.js';
 import type { PutBucketLifecycleConfigurationInput, S3Handlers } from './api.generated.js';
-import { checkTags, malformedXml } from './common.js';
-import { ownerOf, type S3Store } from './store.js';
+import { malformedXml } from './common.js';
+import { bucketArn, ownerOf, type S3Store } from './store.js';
 
 /** AWS's general purpose bucket naming rules. */
 export function validBucketName(name: string) {
@@ -28,6 +29,24 @@ export function validBucketName(name: string) {
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
+/** S3's wording for bucket tags the shared rules refuse (object tags have their own, common.ts). */
+const tagRules: TagRules = {
+  errors: (p) =>
+    new AwsError(
+      'InvalidTag',
+      p.kind === 'tooMany'
+        ? `Bucket tag count cannot be greater than ${p.limit}`
+        : p.kind === 'duplicateKey'
+          ? 'Cannot provide multiple Tags with the same key'
+          : p.kind === 'valueLength'
+            ? 'The TagValue you have provided is invalid'
+            : p.kind === 'reservedKey'
+              ? 'Your TagKey cannot be prefixed with aws:'
+              : 'The TagKey you have provided is invalid',
+      400,
+    ),
+};
+
 /**
  * PutBucketTagging and PutBucketPolicy answer 204 No Content. Their model has no output shape (the
  * generated output type is void), so the status rides on an otherwise empty output, typed void.
@@ -35,20 +54,18 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const noContent = (): void => ({ [HTTP_STATUS]: 204 }) as unknown as void;
 
 export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
-  const config =
-    (field: 'tags' | 'policy' | 'cors' | 'lifecycle', code: string, message: string) => (bucketName: string, ctx: RequestContext) => {
-      const b = store.requireBucket(bucketName, ctx);
-      const v = b[field];
-      if (v === null) throw new AwsError(code, message, 404, { BucketName: bucketName });
-      return v;
-    };
-  const tags = config('tags', 'NoSuchTagSet', 'The TagSet does not exist');
+  const config = (field: 'policy' | 'cors' | 'lifecycle', code: string, message: string) => (bucketName: string, ctx: RequestContext) => {
+    const b = store.requireBucket(bucketName, ctx);
+    const v = b[field];
+    if (v === null) throw new AwsError(code, message, 404, { BucketName: bucketName });
+    return v;
+  };
   const policy = config('policy', 'NoSuchBucketPolicy', 'The bucket policy does not exist');
   const cors = config('cors', 'NoSuchCORSConfiguration', 'The CORS configuration does not exist');
   const lifecycle = config('lifecycle', 'NoSuchLifecycleConfiguration', 'The lifecycle configuration does not exist');
 
   const set =
-    (field: 'tags' | 'policy' | 'cors' | 'lifecycle' | 'versioning', value: string | null) => (bucketName: string, ctx: RequestContext) => {
+    (field: 'policy' | 'cors' | 'lifecycle' | 'versioning', value: string | null) => (bucketName: string, ctx: RequestContext) => {
       store.requireBucket(bucketName, ctx);
       store.setBucketField(bucketName, field, value);
     };
@@ -117,7 +134,12 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
 
     DeleteBucket(input, ctx) {
       store.requireBucket(input.Bucket, ctx);
-      for (const id of store.deleteBucket(input.Bucket)) env.blobs.delete(id);
+      const blobs = env.store.db.transaction(() => {
+        const ids = store.deleteBucket(input.Bucket);
+        env.tags.delete(bucketArn(input.Bucket));
+        return ids;
+      })();
+      for (const id of blobs) env.blobs.delete(id);
     },
 
     GetBucketLocation(input, ctx) {
@@ -144,12 +166,27 @@ export function bucketHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
     },
 
     PutBucketTagging(input, ctx) {
-      const tagSet = checkTags(input.Tagging.TagSet ?? [], false);
-      set('tags', JSON.stringify(tagSet))(input.Bucket, ctx);
+      const tags = tagMapOf(input.Tagging.TagSet ?? [], tagRules.errors);
+      checkTags(tags, tagRules);
+      const b = store.requireBucket(input.Bucket, ctx);
+      env.store.db.transaction(() => {
+        env.tags.replace(bucketArn(b.name), tags, tagRules);
+        store.setTagSet(b.name, true);
+      })();
       return noContent();
     },
-    GetBucketTagging: (input, ctx) => ({ TagSet: JSON.parse(tags(input.Bucket, ctx)) }),
-    DeleteBucketTagging: (input, ctx) => set('tags', null)(input.Bucket, ctx),
+    GetBucketTagging(input, ctx) {
+      const b = store.requireBucket(input.Bucket, ctx);
+      if (!b.tag_set) throw new AwsError('NoSuchTagSet', 'The TagSet does not exist', 404, { BucketName: input.Bucket });
+      return { TagSet: env.tags.list(bucketArn(b.name)) };
+    },
+    DeleteBucketTagging(input, ctx) {
+      const b = store.requireBucket(input.Bucket, ctx);
+      env.store.db.transaction(() => {
+        env.tags.delete(bucketArn(b.name));
+        store.setTagSet(b.name, false);
+      })();
+    },
 
     PutBucketPolicy(input, ctx) {
       let doc: unknown;

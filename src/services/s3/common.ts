@@ -67,13 +67,15 @@ export function parseTaggingHeader(header: string | undefined): Tag[] | undefine
   if (header === undefined) return undefined;
   const tags: Tag[] = [];
   for (const [Key, Value] of new URLSearchParams(header)) tags.push({ Key, Value });
-  return checkTags(tags, true);
+  return checkObjectTags(tags);
 }
 
-/** AWS's object tag limits: at most 10, unique keys, key ≤ 128 and value ≤ 256 characters. */
-export function checkTags(tags: Tag[], object: boolean): Tag[] {
-  if (object && tags.length > 10) throw new AwsError('BadRequest', 'Object tags cannot be greater than 10', 400);
-  if (!object && tags.length > 50) throw new AwsError('InvalidTag', 'Bucket tag count cannot be greater than 50', 400);
+/**
+ * AWS's object tag limits: at most 10, unique keys, key ≤ 128 and value ≤ 256 characters. Object
+ * tags stay in their object rows; bucket tags are core_tags' (buckets.ts).
+ */
+export function checkObjectTags(tags: Tag[]): Tag[] {
+  if (tags.length > 10) throw new AwsError('BadRequest', 'Object tags cannot be greater than 10', 400);
   const seen = new Set<string>();
   for (const t of tags) {
     if (seen.has(t.Key)) throw new AwsError('InvalidTag', 'Cannot provide multiple Tags with the same key', 400);

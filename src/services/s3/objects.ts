@@ -10,7 +10,7 @@ import type { ServiceEnv } from '../../gateway/service.js';
 import { HTTP_STATUS } from '../../protocol/rest.js';
 import type { DeletedObject, ErrorShape, GetObjectInput, HeadObjectInput, S3Handlers } from './api.generated.js';
 import {
-  checkTags,
+  checkObjectTags,
   checkWrite,
   commitVersion,
   malformedXml,
@@ -341,7 +341,7 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
     PutObjectTagging(input, ctx) {
       const bucket = store.requireBucket(input.Bucket, ctx);
       const row = resolveVersion(store, bucket, input.Key, input.VersionId, 'PUT');
-      const tags = checkTags(input.Tagging.TagSet ?? [], true);
+      const tags = checkObjectTags(input.Tagging.TagSet ?? []);
       store.setObjectTags(row.seq, tags.length ? JSON.stringify(tags) : null);
       return { VersionId: reportedVersion(bucket, row.version_id) };
     },

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { AwsError } from '../../core/errors.js';
 import type { Db, Store } from '../../core/store.js';
+import { moveTagColumnSql } from '../../core/tags.js';
 import type { RequestContext } from '../../gateway/context.js';
 
 export interface BucketRow {
@@ -15,7 +16,8 @@ export interface BucketRow {
   region: string;
   created_at: number;
   versioning: string | null;
-  tags: string | null;
+  /** 1 from PutBucketTagging (even of no tags) until DeleteBucketTagging; the tags are in core_tags (bucketArn). */
+  tag_set: number;
   policy: string | null;
   cors: string | null;
   lifecycle: string | null;
@@ -85,7 +87,19 @@ CREATE TABLE s3_parts (
   etag TEXT NOT NULL, last_modified INTEGER NOT NULL, PRIMARY KEY (upload_id, part_number));
 `,
   },
+  {
+    // bucket tags move to core_tags (keyed by bucketArn); tag_set remembers that a bucket has a tag
+    // set, empty or not (GetBucketTagging's NoSuchTagSet is for a bucket without one). Object tags stay.
+    version: 2,
+    sql: `
+ALTER TABLE s3_buckets ADD COLUMN tag_set INTEGER NOT NULL DEFAULT 0;
+UPDATE s3_buckets SET tag_set = 1 WHERE tags IS NOT NULL;
+${moveTagColumnSql('s3_buckets', "'arn:aws:s3:::' || name", 'list')}`,
+  },
 ];
+
+/** A bucket's ARN (no region or account: bucket names are global). */
+export const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
 
 /** S3's canonical user id for an account (64 hex, stable). */
 export const canonicalId = (account: string) => createHash('sha256').update(`opsbox-s3-${account}`).digest('hex');
@@ -103,6 +117,7 @@ export class S3Store {
       bucket: db.prepare('SELECT * FROM s3_buckets WHERE name = ?'),
       insertBucket: db.prepare('INSERT INTO s3_buckets (name, account, region, created_at) VALUES (?, ?, ?, ?)'),
       deleteBucket: db.prepare('DELETE FROM s3_buckets WHERE name = ?'),
+      setTagSet: db.prepare('UPDATE s3_buckets SET tag_set = ? WHERE name = ?'),
       listBuckets: db.prepare('SELECT * FROM s3_buckets WHERE account = ? ORDER BY name'),
       anyObject: db.prepare('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1'),
       anyUpload: db.prepare('SELECT upload_id FROM s3_uploads WHERE bucket = ?'),
@@ -158,8 +173,13 @@ export class S3Store {
     this.s.insertBucket.run(name, account, region, now);
   }
 
-  setBucketField(name: string, field: 'versioning' | 'tags' | 'policy' | 'cors' | 'lifecycle', value: string | null) {
+  setBucketField(name: string, field: 'versioning' | 'policy' | 'cors' | 'lifecycle', value: string | null) {
     this.db.prepare(`UPDATE s3_buckets SET ${field} = ? WHERE name = ?`).run(value, name);
+  }
+
+  /** Whether the bucket has a tag set (its tags themselves are in core_tags). */
+  setTagSet(name: string, present: boolean) {
+    this.s.setTagSet.run(present ? 1 : 0, name);
   }
 
   /** Throws BucketNotEmpty (409) when any version or upload remains. */

@@ -42,7 +42,8 @@ export function tagMapOf(list: readonly Tag[], errors: TagErrors): TagMap {
   const map: TagMap = {};
   for (const t of list) {
     if (Object.hasOwn(map, t.Key)) throw errors({ kind: 'duplicateKey', key: t.Key });
-    map[t.Key] = t.Value;
+    // defineProperty: a key of "__proto__" is a tag like any other, not the map's prototype
+    Object.defineProperty(map, t.Key, { value: t.Value, enumerable: true, writable: true, configurable: true });
   }
   return map;
 }
@@ -108,9 +109,7 @@ export class Tags {
 
   /** The resource's tags as a map, in the order their keys were first set. */
   get(arn: string): TagMap {
-    const map: TagMap = {};
-    for (const r of this.q.list.all(arn)) map[r.key] = r.value;
-    return map;
+    return Object.fromEntries(this.q.list.all(arn).map((r) => [r.key, r.value]));
   }
 
   list(arn: string): Tag[] {

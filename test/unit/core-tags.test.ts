@@ -57,6 +57,14 @@ describe('core tags', () => {
     );
   });
 
+  test('a key named __proto__ is a tag like any other', () => {
+    const map = tagMapOf([{ Key: '__proto__', Value: 'p' }], rules.errors);
+    assert.deepEqual(Object.keys(map), ['__proto__']);
+    tags.add('arn:p', map, rules);
+    assert.deepEqual(tags.list('arn:p'), [{ Key: '__proto__', Value: 'p' }]);
+    assert.equal(Object.getOwnPropertyDescriptor(tags.get('arn:p'), '__proto__')?.value, 'p');
+  });
+
   test('replace, move and delete', () => {
     tags.add('arn:r', { a: '1' }, rules);
     tags.replace('arn:r', { b: '2' }, rules);

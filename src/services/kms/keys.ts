@@ -223,11 +223,8 @@ function checkUsage(spec: KeySpec, usage: string) {
     throw validation(`KeyUsage ${usage} is not compatible with KeySpec ${spec}`);
 }
 
-const tagMapOfKms = (tags: { TagKey: string; TagValue: string }[] | undefined): TagMap => {
-  const map: TagMap = {};
-  for (const t of tags ?? []) map[t.TagKey] = t.TagValue;
-  return map;
-};
+const tagMapOfKms = (tags: { TagKey: string; TagValue: string }[] | undefined): TagMap =>
+  Object.fromEntries((tags ?? []).map((t) => [t.TagKey, t.TagValue]));
 
 const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
 

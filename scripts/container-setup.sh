@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a Docker-Engine-API container engine available for the CodeBuild container backend's tests
 # and benchmark on Debian machines without Docker (see docs: podman + runc, cgroupfs, file events):
-#   1. installs podman, runc and busybox-static with apt-get when missing;
+#   1. installs podman, runc, busybox-static and skopeo with apt-get when missing;
 #   2. writes DIR/containers.conf (runc, cgroupfs, fixed ulimits, events_logger=file);
 #   3. imports localhost/opsbox-busybox:1 (busybox-static + applet links) unless it exists;
 #   4. starts `podman system service --time=0 unix://DIR/podman.sock` unless it already answers.
@@ -30,6 +30,7 @@ for b in /bin/busybox /usr/bin/busybox; do
 done
 [ -n "$BUSYBOX" ] || need+=(busybox-static)
 command -v curl >/dev/null || need+=(curl)
+command -v skopeo >/dev/null || need+=(skopeo)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]} with apt-get"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

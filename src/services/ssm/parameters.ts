@@ -328,7 +328,11 @@ export function parameterHandlers(env: ServiceEnv, store: SsmStore, tags: Tags, 
       const recursive = input.Recursive ?? false;
 
       if (isPublic(prefix)) {
-        const rows = publicUnder(prefix, recursive, after).filter(() => !labels);
+        const rows = publicUnder(prefix, recursive, after).filter(
+          (pp) =>
+            !labels &&
+            matches({ key: pp.name, type: 'String', keyId: null, tier: 'Standard', dataType: 'text', tags: () => ({}), labels: () => [] }),
+        );
         const page = keysetPage(rows.slice(0, limit + 1), limit, (pp) => pp.name);
         return { Parameters: page.items.map((pp) => publicOut(ctx, pp)), NextToken: page.next };
       }

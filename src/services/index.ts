@@ -9,9 +9,10 @@ import { iam } from './iam/index.js';
 import { kms } from './kms/index.js';
 import { logs } from './logs/index.js';
 import { s3 } from './s3/index.js';
+import { secretsmanager } from './secretsmanager/index.js';
 import { sns } from './sns/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, kms, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline];
+  return [sts, iam, kms, secretsmanager, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline];
 }

@@ -262,13 +262,15 @@ export function createSecretsStore(store: Store, tags: Tags) {
     },
 
     /** LastAccessedDate of the secret and the version read (AWS keeps the day, not the time). */
-    touch(s: SecretRow, versionId: string, now: number) {
+    touch(s: SecretRow, v: VersionRow, now: number) {
       const day = now - (now % 86_400_000);
+      if (s.last_accessed === day && v.last_accessed === day) return;
       db.transaction(() => {
         if (s.last_accessed !== day) setter('last_accessed').run(day, s.id);
-        q.touchVersion.run(day, s.id, versionId);
+        if (v.last_accessed !== day) q.touchVersion.run(day, s.id, v.version_id);
       })();
       s.last_accessed = day;
+      v.last_accessed = day;
     },
   };
 }

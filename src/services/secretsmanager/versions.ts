@@ -74,7 +74,7 @@ export function versionHandlers(store: SecretsStore, tags: Tags, crypto: ValueCr
     }
     if (!v?.kind) throw valueNotFound(asked);
     const value = await crypto.open(s, v);
-    store.touch(s, v.version_id, ctx.clock.now());
+    store.touch(s, v, ctx.clock.now());
     return {
       ARN: s.arn,
       Name: s.name,

@@ -10,10 +10,11 @@ import { iam } from './iam/index.js';
 import { kms } from './kms/index.js';
 import { logs } from './logs/index.js';
 import { s3 } from './s3/index.js';
+import { secretsmanager } from './secretsmanager/index.js';
 import { sns } from './sns/index.js';
 import { ssm } from './ssm/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, kms, ssm, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline, ecr];
+  return [sts, iam, kms, ssm, secretsmanager, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline, ecr];
 }

@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
+ *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
  *
  * --profile sts|putmetricdata: instead of the benchmark, CPU-profile opsbox under 32-connection
  * GetCallerIdentity load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
@@ -25,6 +25,7 @@ import { machine, na, renderTable, val, writeJson, type Row } from './report.js'
 import { s3Scenario } from './s3.js';
 import { oneCall, stsScenario } from './sts.js';
 import { callScenario } from './callScenario.js';
+import { ecrScenario } from './ecr.js';
 import { getParameterCall, getSecretValueCall } from './secrets.js';
 import { startBare, startMoto, startOpsbox, type Target, type TargetName } from './targets.js';
 
@@ -40,7 +41,7 @@ const { values } = parseArgs({
   },
 });
 const only = new Set(
-  (values.only ?? 'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline').split(','),
+  (values.only ?? 'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,ecr,events,codecommit,codebuild,codepipeline').split(','),
 );
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
 const quick = !!values.quick;
@@ -168,6 +169,11 @@ async function main() {
       );
       rows.push(...r.rows);
       details.codecommitApi = r.details;
+    }
+    if (only.has('ecr')) {
+      const r = await ecrScenario(targets.opsbox, { layers: 4, layerBytes: 50 * 2 ** 20, rounds: quick ? 1 : 3 }, log);
+      rows.push(...r.rows);
+      details.ecr = r.details;
     }
     await stop('bare');
     // moto may still be chewing on the seeding call it timed out on: stop it before the in-process scenarios

@@ -5,21 +5,8 @@
 import type { Call } from './callScenario.js';
 import { callOnce } from './callScenario.js';
 import type { RawResponse } from './rawHttp.js';
-import { rawRequest, signV4 } from './sigv4.js';
+import { jsonRequest } from './sigv4.js';
 import type { Target } from './targets.js';
-
-function jsonRequest(t: { host: string; port: number }, service: string, target: string, body: object): Buffer {
-  const text = JSON.stringify(body);
-  const headers = signV4({
-    method: 'POST',
-    host: `${t.host}:${t.port}`,
-    path: '/',
-    service,
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
-    body: text,
-  });
-  return rawRequest('POST', '/', headers, text);
-}
 
 const created = (r: RawResponse) => r.status === 200 || r.body.includes('AlreadyExists') || r.body.includes('ResourceExists');
 const PARAMETER = '/bench/db/host';

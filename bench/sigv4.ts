@@ -68,3 +68,17 @@ export function rawRequest(method: string, path: string, headers: Record<string,
   head += `content-length: ${b.length}\r\nconnection: keep-alive\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), b]);
 }
+
+/** A SigV4-signed json1.1 call (X-Amz-Target), as bytes ready to send. */
+export function jsonRequest(t: { host: string; port: number }, service: string, target: string, body: object): Buffer {
+  const text = JSON.stringify(body);
+  const headers = signV4({
+    method: 'POST',
+    host: `${t.host}:${t.port}`,
+    path: '/',
+    service,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
+    body: text,
+  });
+  return rawRequest('POST', '/', headers, text);
+}

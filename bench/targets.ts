@@ -5,12 +5,14 @@
  * Also: free ports, readiness polling and /proc-based memory sampling.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-export type TargetName = 'opsbox' | 'moto' | 'bare';
+/** 'registry': the CNCF distribution registry (Debian's docker-registry), ECR's peer. */
+export type TargetName = 'opsbox' | 'moto' | 'bare' | 'registry';
 
 export interface Target {
   name: TargetName;
@@ -121,6 +123,17 @@ export async function startOpsbox(nodeArgs: string[] = [], env: Record<string, s
 export async function startMoto(): Promise<Target> {
   const port = await freePort();
   return launch('moto', 'moto_server', ['-H', HOST, '-p', String(port)], '/moto-api/', () => true, port, 30_000);
+}
+
+/** The CNCF distribution registry with filesystem storage in `dir`, over plain HTTP. */
+export async function startRegistry(dir: string): Promise<Target> {
+  const port = await freePort();
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${HOST}:${port}\n`,
+  );
+  return launch('registry', '/usr/bin/docker-registry', ['serve', config], '/v2/', (s) => s === 200, port, 15_000);
 }
 
 export async function startBare(): Promise<Target> {

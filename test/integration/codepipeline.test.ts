@@ -725,3 +725,79 @@ describe('executions', () => {
     await rejects(cp.send(new StartPipelineExecutionCommand({ name, variables: [{ name: 'Nope', value: 'x' }] })), 'ValidationException');
   });
 });
+
+test('ECR source: a push of the watched tag starts the pipeline; imageDetail.json and the image variables reach the next stage', async () => {
+  const { ECRClient, CreateRepositoryCommand: CreateEcrRepository } = await import('@aws-sdk/client-ecr');
+  const { createHash } = await import('node:crypto');
+  const ecr = new ECRClient(clientConfig(box.url));
+  const repoName = `${unique('img')}/api`;
+  await ecr.send(new CreateEcrRepository({ repositoryName: repoName }));
+  const sha = (b: string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const auth = { authorization: `Basic ${Buffer.from('AWS:x').toString('base64')}` };
+  const push = async (tag: string, content: string) => {
+    const blobs = [JSON.stringify({ os: 'linux', content }), content];
+    for (const b of blobs) {
+      const r = await fetch(`${box.url}/v2/${repoName}/blobs/uploads/?digest=${sha(b)}`, { method: 'POST', body: b, headers: auth });
+      assert.equal(r.status, 201);
+    }
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(blobs[0]), size: blobs[0].length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(blobs[1]), size: blobs[1].length }],
+    });
+    const r = await fetch(`${box.url}/v2/${repoName}/manifests/${tag}`, {
+      method: 'PUT',
+      body: manifest,
+      headers: { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    assert.equal(r.status, 201);
+    return sha(manifest);
+  };
+  await push('release', 'first image');
+  const name = unique('ecr-src');
+  const site = await bucket('site');
+  await createPipeline({
+    name,
+    pipelineType: 'V2',
+    stages: [
+      {
+        name: 'Source',
+        actions: [
+          {
+            name: 'Image',
+            actionTypeId: { category: 'Source', owner: 'AWS', provider: 'ECR', version: '1' },
+            configuration: { RepositoryName: repoName, ImageTag: 'release' },
+            outputArtifacts: [{ name: 'SourceOutput' }],
+            namespace: 'ImageVariables',
+          },
+        ],
+      },
+      deploy(site),
+    ],
+  });
+  await waitStatus(name, (await executions(name))[0].pipelineExecutionId!, 'Succeeded');
+  await push('other', 'not watched');
+  const digest = await push('release', 'second image');
+  const [latest] = await waitFor(
+    'the push of release to start an execution',
+    () => executions(name),
+    (e) => e.length === 2,
+  );
+  const done = await waitStatus(name, latest.pipelineExecutionId!, 'Succeeded');
+  assert.equal(done.artifactRevisions![0].revisionId, digest);
+  assert.equal(done.trigger?.triggerType, 'CloudWatchEvent');
+  const detail = JSON.parse(
+    await (await s3.send(new GetObjectCommand({ Bucket: site, Key: 'imageDetail.json' }))).Body!.transformToString(),
+  );
+  assert.equal(detail.ImageDigest, digest);
+  assert.equal(detail.RepositoryName, repoName);
+  assert.equal(detail.ImageURI, `localhost:${box.port}/${repoName}@${digest}`);
+  assert.deepEqual(detail.ImageTags, ['release']);
+  const source = (
+    await cp.send(new ListActionExecutionsCommand({ pipelineName: name, filter: { pipelineExecutionId: latest.pipelineExecutionId } }))
+  ).actionExecutionDetails!.find((a) => a.actionName === 'Image')!;
+  assert.equal(source.output!.outputVariables!.ImageDigest, digest);
+  assert.equal(source.output!.outputVariables!.ImageTag, 'release');
+  ecr.destroy();
+});

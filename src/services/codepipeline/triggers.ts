@@ -5,6 +5,8 @@
  *    that source action, any push passing the trigger's branch/tag/file-path filters;
  *  - an EventBridge rule whose target is the pipeline ARN (what CDK and the console set up): the
  *    'codepipeline' invoker in env.targets;
+ *  - a push to an ECR source's repository and tag ("ECR Image Action" PUSH on the bus), as the
+ *    EventBridge rule AWS sets up for an ECR source does;
  *  - a new version of an S3 source object, found by a HeadObject poll every S3_POLL_MS (S3 sources
  *    poll on AWS too unless CloudTrail events are set up, which opsbox does not have).
  * The pushed commit (or S3 version) becomes the execution's source revision for that action.
@@ -79,6 +81,28 @@ export class PipelineTriggers {
   private onEvent(e: BusEvent) {
     if (e['detail-type'] === 'CodeCommit Repository State Change' && e.source === 'aws.codecommit')
       void this.onPush(e).catch((err) => log.error('codepipeline: push trigger failed', { err: String(err) }));
+    if (e['detail-type'] === 'ECR Image Action' && e.source === 'aws.ecr') this.onImagePush(e);
+  }
+
+  private onImagePush(e: BusEvent) {
+    const d = e.detail as Record<string, string | undefined>;
+    if (d['action-type'] !== 'PUSH' || d.result !== 'SUCCESS' || !d['image-digest']) return;
+    for (const w of [...this.pipelines.values()]) {
+      if (w.scope.account !== e.account || w.scope.region !== e.region) continue;
+      const action = w.doc.stages[0].actions.find(
+        (a) =>
+          a.actionTypeId.provider === 'ECR' &&
+          a.configuration?.RepositoryName === d['repository-name'] &&
+          (a.configuration?.ImageTag || 'latest') === d['image-tag'],
+      );
+      if (!action) continue;
+      this.engine.start(
+        w.scope,
+        w.doc.name,
+        { triggerType: 'CloudWatchEvent', triggerDetail: `ECR push ${d['repository-name']}:${d['image-tag']}` },
+        { overrides: { [action.name]: { revisionType: 'IMAGE_DIGEST', revisionValue: d['image-digest'] } } },
+      );
+    }
   }
 
   private async onPush(e: BusEvent) {

@@ -88,7 +88,7 @@ export interface ActionProvider {
   /** Picks up an action that was in progress when opsbox stopped; without it the action runs again. */
   resume?(ctx: ActionContext): Promise<ActionResult>;
   /** Whether V2 pipeline triggers / push events concern this provider (source actions). */
-  source?: 'codecommit' | 's3';
+  source?: 'codecommit' | 's3' | 'ecr';
 }
 
 const providers = new Map<string, ActionProvider>();

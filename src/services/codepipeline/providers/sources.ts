@@ -1,10 +1,12 @@
 /**
  * Source actions: CodeCommit (the branch's commit, or the pushed/overridden one, as a zip of its
- * tree) and S3 (a version of an object in a versioned bucket, copied as is). Both report the
- * revision (commit id / version id) the execution records, and AWS's output variables.
+ * tree), S3 (a version of an object in a versioned bucket, copied as is) and ECR (the image a tag
+ * names, or the pushed/overridden digest, as a zip holding imageDetail.json). Each reports the
+ * revision (commit id / version id / image digest) the execution records, and AWS's output variables.
  */
 import { AwsError } from '../../../core/errors.js';
 import { archiveZip, commitInfo, revParse } from '../../../core/gitRead.js';
+import { zipBuffers } from '../../../core/zip.js';
 import { failed, registerActionProvider, type ActionContext, type ActionResult } from './registry.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -79,6 +81,57 @@ async function s3Source(ctx: ActionContext): Promise<ActionResult> {
   }
 }
 
+/** The date format imageDetail.json carries (AWS writes the push time as `date` prints it, in UTC). */
+const pushedAtText = (d: Date) => {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()];
+  const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+  return `${day} ${month} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`;
+};
+
+async function ecrSource(ctx: ActionContext): Promise<ActionResult> {
+  const repositoryName = ctx.configuration.RepositoryName;
+  const tag = ctx.configuration.ImageTag || 'latest';
+  const scope = { account: ctx.account, region: ctx.region };
+  const imageId =
+    ctx.sourceOverride?.revisionType === 'IMAGE_DIGEST' ? { imageDigest: ctx.sourceOverride.revisionValue } : { imageTag: tag };
+  try {
+    const { repositories } = await ctx.env.services.call('ecr', 'DescribeRepositories', { repositoryNames: [repositoryName] }, scope);
+    const { imageDetails } = await ctx.env.services.call('ecr', 'DescribeImages', { repositoryName, imageIds: [imageId] }, scope);
+    const image = imageDetails[0];
+    const uri = `${repositories[0].repositoryUri}@${image.imageDigest}`;
+    const pushedAt = image.imagePushedAt instanceof Date ? image.imagePushedAt : new Date(image.imagePushedAt);
+    const detail = {
+      ImageSizeInBytes: String(image.imageSizeInBytes ?? 0),
+      ImageDigest: image.imageDigest,
+      Version: '1.0',
+      ImagePushedAt: pushedAtText(pushedAt),
+      RegistryId: image.registryId,
+      RepositoryName: repositoryName,
+      ImageURI: uri,
+      ImageTags: image.imageTags ?? [],
+    };
+    for (const out of ctx.outputArtifacts) await ctx.putArtifact(out, zipBuffers({ 'imageDetail.json': JSON.stringify(detail) }));
+    return {
+      status: 'Succeeded',
+      externalExecutionId: image.imageDigest,
+      summary: `Image ${repositoryName}@${image.imageDigest}`,
+      outputVariables: {
+        RegistryId: image.registryId,
+        RepositoryName: repositoryName,
+        ImageTag: tag,
+        ImageDigest: image.imageDigest,
+        ImageURI: uri,
+      },
+      revision: { revisionId: image.imageDigest, revisionSummary: `Image ${repositoryName}:${tag}`, created: pushedAt.getTime() },
+    };
+  } catch (err) {
+    if (err instanceof AwsError)
+      return failed(`Could not read image ${repositoryName}:${tag}: ${err.code}: ${err.message}`, 'ConfigurationError');
+    throw err;
+  }
+}
+
 export function registerSourceProviders() {
   registerActionProvider('Source', 'AWS', 'CodeCommit', {
     inputs: [0, 0],
@@ -101,5 +154,13 @@ export function registerSourceProviders() {
     optional: ['PollForSourceChanges', 'AllowOverrideForS3ObjectKey'],
     source: 's3',
     run: s3Source,
+  });
+  registerActionProvider('Source', 'AWS', 'ECR', {
+    inputs: [0, 0],
+    outputs: [1, 1],
+    required: ['RepositoryName'],
+    optional: ['ImageTag'],
+    source: 'ecr',
+    run: ecrSource,
   });
 }

@@ -2,17 +2,24 @@
  * ECR: a real OCI registry at /v2/ on opsbox's port (registry.ts; docker, podman and skopeo push and
  * pull there with the credentials GetAuthorizationToken gives, auth.ts) and the ECR API over the
  * same repositories (repositories.ts). store.ts holds repositories, content-addressed blobs,
- * manifests and tags; manifests.ts reads manifests. Pushes and deletes are published as
- * "ECR Image Action" events.
+ * manifests and tags; manifests.ts reads manifests. Lifecycle policies (lifecyclePolicies.ts, the
+ * evaluator in lifecycle.ts) run on a timer the instance starts and stops. Pushes and deletes,
+ * lifecycle expiries included, are published as "ECR Image Action" events.
  */
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { EcrHandlers } from './api.generated.js';
 import { registryAuth } from './auth.js';
+import { DEFAULT_INTERVAL_MS, LifecycleEngine, lifecycleHandlers } from './lifecyclePolicies.js';
 import { registryRoute, type RegistryHooks } from './registry.js';
 import { repoLookup, repositoryHandlers } from './repositories.js';
 import { createEcrStore, type RepoRow } from './store.js';
 
-export function createEcr(env: ServiceEnv): ServiceInstance<EcrHandlers> {
+export interface EcrInstance extends ServiceInstance<EcrHandlers> {
+  /** The lifecycle policy engine, for in-process tests. */
+  lifecycle: LifecycleEngine;
+}
+
+export function createEcr(env: ServiceEnv): EcrInstance {
   const store = createEcrStore(env.store, env.blobs, env.tags);
   const auth = registryAuth(store, env.credentials, env.config.auth === 'strict');
   const requireRepo = repoLookup(store);
@@ -29,9 +36,19 @@ export function createEcr(env: ServiceEnv): ServiceInstance<EcrHandlers> {
     pushed: (repo, image, tag) => imageAction(repo, 'PUSH', image.digest, tag),
     deleted: (repo, digest, tag) => imageAction(repo, 'DELETE', digest, tag),
   };
+  const interval = Number(process.env.OPSBOX_ECR_LIFECYCLE_INTERVAL_MS);
+  const lifecycle = new LifecycleEngine(
+    store,
+    env.clock,
+    (repo, digest, tag) => imageAction(repo, 'DELETE', digest, tag),
+    Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_INTERVAL_MS,
+  );
   return {
-    handlers: { ...repositoryHandlers(env, store, env.tags, auth, requireRepo) },
+    handlers: { ...repositoryHandlers(env, store, env.tags, auth, requireRepo), ...lifecycleHandlers(store, requireRepo) },
     routes: [registryRoute(env, store, auth, hooks)],
+    lifecycle,
+    start: () => lifecycle.start(),
+    close: () => lifecycle.close(),
   };
 }
 

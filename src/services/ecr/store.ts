@@ -28,6 +28,24 @@ export interface RepoRow {
   policy: string | null;
   lifecycle: string | null;
   lifecycle_updated: number | null;
+  /** When the lifecycle engine last evaluated the repository's policy (migration 2). */
+  lifecycle_evaluated: number | null;
+}
+
+/** A lifecycle policy preview: the policy previewed and, computed when it started, the images it expires (JSON PreviewResult[]). */
+export interface PreviewRow {
+  repo_id: number;
+  policy: string;
+  started: number;
+  complete_at: number;
+  results: string;
+}
+
+export interface PreviewResult {
+  digest: string;
+  tags: string[];
+  pushed: number;
+  rulePriority: number;
 }
 
 export interface BlobPart {
@@ -112,6 +130,15 @@ const MIGRATIONS = [
       CREATE TABLE ecr_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      ALTER TABLE ecr_repos ADD COLUMN lifecycle_evaluated INTEGER;
+      CREATE TABLE ecr_lifecycle_previews (
+        repo_id INTEGER PRIMARY KEY REFERENCES ecr_repos (id) ON DELETE CASCADE, policy TEXT NOT NULL, started INTEGER NOT NULL,
+        complete_at INTEGER NOT NULL, results TEXT NOT NULL);
+    `,
+  },
 ];
 
 export const repoArn = (scope: Scope, name: string) => arn('ecr', scope, `repository/${name}`);
@@ -128,6 +155,7 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
       'SELECT * FROM ecr_repos WHERE account = ? AND region = ? AND name > ? ORDER BY name LIMIT ?',
     ),
     allRepos: db.prepare<[], RepoRow>('SELECT * FROM ecr_repos ORDER BY id'),
+    reposWithLifecycle: db.prepare<[], RepoRow>('SELECT * FROM ecr_repos WHERE lifecycle IS NOT NULL ORDER BY id'),
     insertRepo: db.prepare(
       `INSERT INTO ecr_repos (account, region, name, created, mutability, scan_on_push, encryption, kms_key)
        VALUES (@account, @region, @name, @created, @mutability, @scan_on_push, @encryption, @kms_key)`,
@@ -188,6 +216,13 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
        completed = excluded.completed, findings = excluded.findings`,
     ),
 
+    preview: db.prepare<[number], PreviewRow>('SELECT * FROM ecr_lifecycle_previews WHERE repo_id = ?'),
+    putPreview: db.prepare(
+      `INSERT INTO ecr_lifecycle_previews (repo_id, policy, started, complete_at, results) VALUES (@repo_id, @policy, @started, @complete_at, @results)
+       ON CONFLICT (repo_id) DO UPDATE SET policy = excluded.policy, started = excluded.started, complete_at = excluded.complete_at,
+       results = excluded.results`,
+    ),
+
     meta: db.prepare<[string], { value: string }>('SELECT value FROM ecr_meta WHERE key = ?'),
     putMeta: db.prepare('INSERT OR IGNORE INTO ecr_meta (key, value) VALUES (?, ?)'),
 
@@ -207,6 +242,7 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
     policy: q.setRepo('policy'),
     lifecycle: q.setRepo('lifecycle'),
     lifecycle_updated: q.setRepo('lifecycle_updated'),
+    lifecycle_evaluated: q.setRepo('lifecycle_evaluated'),
   };
 
   const readBlob = (r: { digest: string; size: number; parts: string } | undefined): BlobRow | undefined =>
@@ -219,7 +255,9 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
     repoById: (id: number) => q.repoById.get(id),
     listRepos: (scope: Scope, after: string, limit: number) => q.repos.all(scope.account, scope.region, after, limit),
     allRepos: () => q.allRepos.all(),
-    insertRepo(row: Omit<RepoRow, 'id' | 'policy' | 'lifecycle' | 'lifecycle_updated'>) {
+    /** Repositories with a lifecycle policy, for the lifecycle engine. */
+    reposWithLifecycle: () => q.reposWithLifecycle.all(),
+    insertRepo(row: Omit<RepoRow, 'id' | 'policy' | 'lifecycle' | 'lifecycle_updated' | 'lifecycle_evaluated'>) {
       q.insertRepo.run(row);
       return q.repo.get(row.account, row.region, row.name)!;
     },
@@ -291,6 +329,9 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
     tagsOf: (repo: RepoRow, digest: string) => q.tagsOf.all(repo.id, digest).map((r) => r.tag),
     putTag: (repo: RepoRow, tag: string, digest: string, now: number) => q.putTag.run(repo.id, tag, digest, now),
     deleteTag: (repo: RepoRow, tag: string) => q.deleteTag.run(repo.id, tag).changes > 0,
+
+    findPreview: (repo: RepoRow) => q.preview.get(repo.id),
+    putPreview: (row: PreviewRow) => q.putPreview.run(row),
 
     findScan: (repo: RepoRow, digest: string) => q.scan.get(repo.id, digest),
     putScan: (row: ScanRow) => q.putScan.run(row),

@@ -16,9 +16,9 @@ import {
   MAX_LINE,
   createContainerBackend,
   lastContainerEngineError,
-} from '../../src/services/codebuild/backends/container.js';
-import { imageEnvVar, resolveImage } from '../../src/services/codebuild/backends/images.js';
-import { ProvisioningError, type BuildExecution, type ExecutionBackend } from '../../src/services/codebuild/backends/types.js';
+} from '../../src/services/codebuild/build/backends/container.js';
+import { imageEnvVar, resolveImage } from '../../src/services/codebuild/build/backends/images.js';
+import { ProvisioningError, type BuildExecution, type ExecutionBackend } from '../../src/services/codebuild/build/backends/types.js';
 import { ensureContainerEngine, type ContainerEngine } from '../helpers/containers.js';
 import { unique } from '../helpers/opsbox.js';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BuildspecError, parseBuildspec } from '../../src/services/codebuild/buildspec.js';
+import { BuildspecError, parseBuildspec } from '../../src/services/codebuild/build/buildspec.js';
 
 const err = (yaml: string): BuildspecError => {
   try {

@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { parseBuildspec } from '../../src/services/codebuild/buildspec.js';
-import { commandFailureContext, generateDriver, parseMarker, type Marker } from '../../src/services/codebuild/driver.js';
+import { parseBuildspec } from '../../src/services/codebuild/build/buildspec.js';
+import { commandFailureContext, generateDriver, parseMarker, type Marker } from '../../src/services/codebuild/build/driver.js';
 
 const NONCE = 'n0nce42';
 const SHELLS: [string, string[]][] = [

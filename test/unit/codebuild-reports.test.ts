@@ -12,8 +12,8 @@ import {
   normalizePattern,
   NoMatchingArtifactError,
   selectArtifactFiles,
-} from '../../src/services/codebuild/artifactFiles.js';
-import { parseCucumberJson, parseJunitXml, readReports, secondsToNanos, summarize } from '../../src/services/codebuild/reports.js';
+} from '../../src/services/codebuild/build/artifactFiles.js';
+import { parseCucumberJson, parseJunitXml, readReports, secondsToNanos, summarize } from '../../src/services/codebuild/build/reports.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSecretReference } from '../../src/services/codebuild/buildEnv.js';
+import { parseSecretReference } from '../../src/services/codebuild/build/env.js';
 
 test('secrets-manager references: name or ARN, then json-key:version-stage:version-id, each optional', () => {
   assert.deepEqual(parseSecretReference('shop/api'), {

@@ -10,9 +10,9 @@ import { AwsError } from '../../core/errors.js';
 import { pageByOffset } from '../../core/pagination.js';
 import type { Caller } from '../../gateway/context.js';
 import type { BuildArtifacts, CodebuildHandlers, EnvironmentVariable, ProjectArtifacts, StartBuildInput } from './api.generated.js';
-import { artifactLocation, artifactTarget } from './artifacts.js';
+import { artifactLocation, artifactTarget } from './build/artifacts.js';
 import { badToken, checkArtifacts, checkSource, checkVariables, invalidInput } from './projects.js';
-import type { BuildPrivate, BuildRunner } from './runner.js';
+import type { BuildPrivate, BuildRunner } from './build/runner.js';
 import type { BuildDoc, CodebuildStore, ProjectDoc } from './store.js';
 
 const buildNotFound = (id: string) => new AwsError('ResourceNotFoundException', `Build not found: ${id}`, 400);

@@ -8,11 +8,11 @@ import { parseArn } from '../../core/arn.js';
 import { log } from '../../core/log.js';
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { CodebuildHandlers } from './api.generated.js';
-import { Backends } from './backends/select.js';
+import { Backends } from './build/backends/select.js';
 import { buildHandlers, startBuild } from './builds.js';
 import { projectHandlers } from './projects.js';
 import { reportGroupHandlers } from './reportGroups.js';
-import { BuildRunner } from './runner.js';
+import { BuildRunner } from './build/runner.js';
 import { CodebuildStore } from './store.js';
 
 export function createCodebuild(env: ServiceEnv): ServiceInstance<CodebuildHandlers> {

@@ -16,7 +16,7 @@ import type {
   ProjectSourceOut,
   UpdateProjectInput,
 } from './api.generated.js';
-import { CURATED_IMAGES, resolveImage } from './backends/images.js';
+import { CURATED_IMAGES, resolveImage } from './build/backends/images.js';
 import type { CodebuildStore, ProjectDoc } from './store.js';
 
 export const invalidInput = (message: string) => new AwsError('InvalidInputException', message, 400);

@@ -11,9 +11,9 @@ import { AwsError } from '../../core/errors.js';
 import { decodeToken, encodeToken, pageByOffset } from '../../core/pagination.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { CodebuildHandlers, ReportExportConfig, TagList, TestCaseOut } from './api.generated.js';
-import type { Buildspec } from './buildspec.js';
+import type { Buildspec } from './build/buildspec.js';
 import { badToken, invalidInput } from './projects.js';
-import { readReports, summarize } from './reports.js';
+import { readReports, summarize } from './build/reports.js';
 import type { BuildDoc, CodebuildStore, ReportDoc, ReportGroupDoc } from './store.js';
 
 const EXPIRY_MS = 30 * 24 * 3600_000;

@@ -28,7 +28,7 @@ import type {
   ReportOut,
   TagList,
 } from './api.generated.js';
-import type { BuildPrivate } from './runner.js';
+import type { BuildPrivate } from './build/runner.js';
 
 /*
  * The documents are AWS's output shapes (api.generated.ts) with what opsbox always fills in made

@@ -9,9 +9,9 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ServiceEnv } from '../../gateway/service.js';
-import { isBranch, revParse } from '../../core/gitRead.js';
-import { extractZip, spool, ZipError } from '../../core/zip.js';
+import type { ServiceEnv } from '../../../gateway/service.js';
+import { isBranch, revParse } from '../../../core/gitRead.js';
+import { extractZip, spool, ZipError } from '../../../core/zip.js';
 
 const exec = promisify(execFile);
 

@@ -4,14 +4,14 @@
  * path / build id (namespaceType BUILD_ID) / name, as AWS lays them out. A pipeline's build writes
  * its output artifacts as zips where the pipeline said.
  */
-import type { Scope } from '../../core/arn.js';
-import type { ServiceEnv } from '../../gateway/service.js';
-import type { BuildArtifacts, ProjectArtifactsOut } from './api.generated.js';
+import type { Scope } from '../../../core/arn.js';
+import type { ServiceEnv } from '../../../gateway/service.js';
+import type { BuildArtifacts, ProjectArtifactsOut } from '../api.generated.js';
 import { selectArtifactFiles } from './artifactFiles.js';
 import type { ArtifactsSpec, Buildspec } from './buildspec.js';
 import type { BuildPrivate } from './runner.js';
-import type { BuildDoc } from './store.js';
-import { zipFiles } from '../../core/zip.js';
+import type { BuildDoc } from '../store.js';
+import { zipFiles } from '../../../core/zip.js';
 import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 

@@ -5,11 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArn, type Scope } from '../../core/arn.js';
-import type { AwsError } from '../../core/errors.js';
-import type { ServiceEnv } from '../../gateway/service.js';
+import { parseArn, type Scope } from '../../../core/arn.js';
+import type { AwsError } from '../../../core/errors.js';
+import type { ServiceEnv } from '../../../gateway/service.js';
 import { BuildspecError, parseBuildspec, type Buildspec } from './buildspec.js';
-import type { BuildDoc } from './store.js';
+import type { BuildDoc } from '../store.js';
 
 export interface RoleCredentials {
   AccessKeyId: string;

@@ -9,22 +9,22 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Scope } from '../../core/arn.js';
-import { log } from '../../core/log.js';
-import type { ServiceEnv } from '../../gateway/service.js';
+import type { Scope } from '../../../core/arn.js';
+import { log } from '../../../core/log.js';
+import type { ServiceEnv } from '../../../gateway/service.js';
 import { uploadArtifacts } from './artifacts.js';
-import { BuildLog } from './buildLogs.js';
-import { buildVariables, PhaseFailure, readBuildspec, roleCredentials, storedVariables } from './buildEnv.js';
-import { publishPhaseChange, publishStateChange } from './buildEvents.js';
+import { BuildLog } from './logs.js';
+import { buildVariables, PhaseFailure, readBuildspec, roleCredentials, storedVariables } from './env.js';
+import { publishPhaseChange, publishStateChange } from './events.js';
 import { BuildspecError, type Buildspec } from './buildspec.js';
 import { commandFailureContext, commandOf, generateDriver, parseMarker, type Marker } from './driver.js';
 import type { Backends } from './backends/select.js';
 import type { Active, BuildPrivate, BuildRunner } from './runner.js';
 import { ProvisioningError, type ExecutionBackend } from './backends/types.js';
 import { localCacheEnabled, restoreCache, saveCache } from './cache.js';
-import { recordReports } from './reportGroups.js';
+import { recordReports } from '../reportGroups.js';
 import { fetchSource, SourceError, type SourceToFetch } from './sources.js';
-import type { BuildDoc, CodebuildStore } from './store.js';
+import type { BuildDoc, CodebuildStore } from '../store.js';
 
 type Status = 'SUCCEEDED' | 'FAILED' | 'FAULT' | 'TIMED_OUT' | 'STOPPED';
 /** A phase can also end CLIENT_ERROR (an image or source it cannot get), as AWS reports it. */

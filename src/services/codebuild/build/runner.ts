@@ -4,13 +4,13 @@
  * (default 4), then run.ts walks its phases. StopBuild and timeouts abort it; recover() ends the
  * builds a killed process left IN_PROGRESS.
  */
-import type { Scope } from '../../core/arn.js';
-import { log } from '../../core/log.js';
-import type { ServiceEnv } from '../../gateway/service.js';
-import type { ProjectArtifacts, StartBuildInput } from './api.generated.js';
+import type { Scope } from '../../../core/arn.js';
+import { log } from '../../../core/log.js';
+import type { ServiceEnv } from '../../../gateway/service.js';
+import type { ProjectArtifacts, StartBuildInput } from '../api.generated.js';
 import type { Backends } from './backends/select.js';
 import { Run } from './run.js';
-import type { BuildDoc, CodebuildStore } from './store.js';
+import type { BuildDoc, CodebuildStore } from '../store.js';
 
 /** What only opsbox keeps about a build (never returned): the StartBuild input, pipeline artifacts. */
 export interface BuildPrivate {

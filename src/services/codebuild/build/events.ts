@@ -3,9 +3,9 @@
  * ends) and "CodeBuild Build Phase Change" (each phase that ends), with the additional-information
  * block EventBridge rules and CodePipeline read.
  */
-import type { Scope } from '../../core/arn.js';
-import type { EventBus } from '../../core/events.js';
-import type { BuildDoc } from './store.js';
+import type { Scope } from '../../../core/arn.js';
+import type { EventBus } from '../../../core/events.js';
+import type { BuildDoc } from '../store.js';
 
 function additional(doc: BuildDoc) {
   return {

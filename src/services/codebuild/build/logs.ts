@@ -4,9 +4,9 @@
  * `aws logs tail --follow` sees them live without one PutLogEvents per line. CodeBuild's own lines
  * carry AWS's "[Container] 2026/11/26 04:01:00.123456 " prefix.
  */
-import type { ServiceCalls } from '../../core/services.js';
-import type { Clock } from '../../core/clock.js';
-import { log } from '../../core/log.js';
+import type { ServiceCalls } from '../../../core/services.js';
+import type { Clock } from '../../../core/clock.js';
+import { log } from '../../../core/log.js';
 
 const FLUSH_MS = 100;
 const MAX_BATCH_EVENTS = 5000;

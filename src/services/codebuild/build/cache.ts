@@ -7,8 +7,8 @@
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
-import type { Scope } from '../../core/arn.js';
-import type { ProjectCacheOut } from './api.generated.js';
+import type { Scope } from '../../../core/arn.js';
+import type { ProjectCacheOut } from '../api.generated.js';
 
 export const localCacheEnabled = (cache: ProjectCacheOut | undefined) =>
   cache?.type === 'LOCAL' && (cache.modes ?? []).includes('LOCAL_CUSTOM_CACHE');

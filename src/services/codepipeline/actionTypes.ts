@@ -6,11 +6,6 @@ import { actionTypes } from './providers/registry.js';
 export function actionTypeHandlers(): CodepipelineHandlers {
   return {
     ListActionTypes(input) {
-      if (input.actionOwnerFilter !== undefined && !['AWS', 'ThirdParty', 'Custom'].includes(input.actionOwnerFilter))
-        throw new AwsError(
-          'ValidationException',
-          `1 validation error detected: Value '${input.actionOwnerFilter}' at 'actionOwnerFilter' failed to satisfy constraint: Member must satisfy enum value set: [AWS, ThirdParty, Custom]`,
-        );
       if (input.nextToken !== undefined)
         throw new AwsError(
           'InvalidNextTokenException',

@@ -15,7 +15,6 @@ const invalidToken = () =>
     'InvalidNextTokenException',
     'The next token was specified in an invalid format. Make sure that the next token you provide is the token returned by a previous call.',
   );
-const REVISION_TYPES = new Set(['COMMIT_ID', 'IMAGE_DIGEST', 'S3_OBJECT_VERSION_ID', 'S3_OBJECT_KEY']);
 
 function artifactRevisions(state: ExecState) {
   return state.revisions.map((r) => ({
@@ -71,11 +70,6 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
       for (const o of input.sourceRevisions ?? []) {
         const action = doc.stages[0].actions.find((a) => a.name === o.actionName);
         if (!action) throw new AwsError('ValidationException', `Source action '${o.actionName}' does not exist in pipeline '${row.name}'`);
-        if (!REVISION_TYPES.has(o.revisionType))
-          throw new AwsError(
-            'ValidationException',
-            `1 validation error detected: Value '${o.revisionType}' at 'sourceRevisions.member.revisionType' failed to satisfy constraint: Member must satisfy enum value set: [COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID, S3_OBJECT_KEY]`,
-          );
         if (o.revisionType === 'S3_OBJECT_KEY' && action.configuration?.AllowOverrideForS3ObjectKey !== 'true')
           throw new AwsError('ValidationException', `Source action '${o.actionName}' does not allow overriding its S3 object key`);
         overrides[o.actionName] = { revisionType: o.revisionType, revisionValue: o.revisionValue };

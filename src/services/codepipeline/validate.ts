@@ -47,7 +47,6 @@ const structure = (m: string) => new AwsError('InvalidStructureException', m);
 const actionError = (m: string) => new AwsError('InvalidActionDeclarationException', m);
 const stageError = (m: string) => new AwsError('InvalidStageDeclarationException', m);
 const regionName = (r: string) => r.toUpperCase().replace(/-/g, '_');
-const NAME = /^[A-Za-z0-9.@\-_]+$/;
 const NS = /^[A-Za-z0-9@\-_]+$/;
 
 export function validatePipeline(input: PipelineDeclaration, region: string, version: number): PipelineDoc {
@@ -55,16 +54,6 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
   p.version = version;
   p.pipelineType = (p.pipelineType ?? 'V1') as PipelineDoc['pipelineType'];
   p.executionMode = (p.executionMode ?? 'SUPERSEDED') as PipelineDoc['executionMode'];
-  if (p.pipelineType !== 'V1' && p.pipelineType !== 'V2')
-    throw new AwsError(
-      'ValidationException',
-      `1 validation error detected: Value '${p.pipelineType}' at 'pipeline.pipelineType' failed to satisfy constraint: Member must satisfy enum value set: [V1, V2]`,
-    );
-  if (!['SUPERSEDED', 'QUEUED', 'PARALLEL'].includes(p.executionMode))
-    throw new AwsError(
-      'ValidationException',
-      `1 validation error detected: Value '${p.executionMode}' at 'pipeline.executionMode' failed to satisfy constraint: Member must satisfy enum value set: [QUEUED, SUPERSEDED, PARALLEL]`,
-    );
   if (p.pipelineType === 'V1') {
     if (p.executionMode !== 'SUPERSEDED')
       throw new AwsError('ValidationException', `Execution mode ${p.executionMode} is only supported for pipeline type V2`);
@@ -188,11 +177,6 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
   if ((p.variables?.length ?? 0) > 50) throw new AwsError('ValidationException', 'A pipeline can have at most 50 variables');
 
   for (const t of p.triggers ?? []) {
-    if (t.providerType !== 'CodeStarSourceConnection')
-      throw new AwsError(
-        'ValidationException',
-        `1 validation error detected: Value '${t.providerType}' at 'pipeline.triggers.member.providerType' failed to satisfy constraint: Member must satisfy enum value set: [CodeStarSourceConnection]`,
-      );
     const name = t.gitConfiguration.sourceActionName;
     if (!sourceActions.has(name))
       throw new AwsError('ValidationException', `Trigger sourceActionName '${name}' does not name a source action of the pipeline`);
@@ -202,11 +186,6 @@ export function validatePipeline(input: PipelineDeclaration, region: string, ver
       if (f.filePaths && !f.branches) throw new AwsError('ValidationException', 'A push filter with file paths must also filter branches');
     }
   }
-  if (!NAME.test(p.name))
-    throw new AwsError(
-      'ValidationException',
-      `1 validation error detected: Value '${p.name}' at 'pipeline.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9.@\\-_]+`,
-    );
   return p;
 }
 

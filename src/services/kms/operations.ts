@@ -116,10 +116,9 @@ export function operationHandlers(store: KmsStore, resolve: ResolveKey): KmsHand
     operation: string,
   ) {
     const k = symmetricKeyFor(ctx, input.KeyId, operation);
+    // the model's enum (checked by the gateway) also has SM2 (China regions only) and ECC_NIST_EDWARDS25519
     if (!KEY_PAIR_SPECS.includes(input.KeyPairSpec))
-      throw validation(
-        `1 validation error detected: Value '${input.KeyPairSpec}' at 'keyPairSpec' failed to satisfy constraint: Member must satisfy enum value set: [${KEY_PAIR_SPECS.join(', ')}]`,
-      );
+      throw new AwsError('UnsupportedOperationException', `KeyPairSpec ${input.KeyPairSpec} is not supported by opsbox.`, 400);
     if (input.DryRun) throw dryRun();
     const privateKey = generateMaterial(input.KeyPairSpec as KeySpec);
     return {

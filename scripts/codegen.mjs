@@ -22,6 +22,7 @@ const SERVICES = {
   ssm: 'ssm-2014-11-06',
   secretsmanager: 'secretsmanager-2017-10-17',
   ecr: 'ecr-2015-09-21',
+  lambda: 'lambda-2015-03-31',
 };
 
 const OVERRIDES = JSON.parse(readFileSync(new URL('../models/overrides.json', import.meta.url), 'utf8'));

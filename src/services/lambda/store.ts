@@ -1,0 +1,136 @@
+/**
+ * Lambda tables: functions (scoped by account and region) and their versions. `$LATEST` is a
+ * version row like the published ones; each row holds the configuration as AWS returns it (a JSON
+ * document) and the deployment package, a zip kept in core/blobs by id. Publishing copies the
+ * $LATEST row to the next number. A function's code is unpacked for running on first use, under
+ * the data dir, keyed by the package's SHA-256 (lambda/code/<sha>/).
+ */
+import { arn, type Scope } from '../../core/arn.js';
+import type { BlobStore } from '../../core/blobs.js';
+import { AwsError } from '../../core/errors.js';
+import type { Store } from '../../core/store.js';
+import type { Tags } from '../../core/tags.js';
+
+/** The configuration opsbox keeps per version: what GetFunctionConfiguration answers, minus derived fields. */
+export interface FunctionDoc {
+  Runtime?: string;
+  Role: string;
+  Handler?: string;
+  Description: string;
+  Timeout: number;
+  MemorySize: number;
+  Environment: Record<string, string>;
+  Architectures: string[];
+  PackageType: 'Zip';
+  EphemeralStorage: number;
+  TracingMode: string;
+  LastModified: string;
+  RevisionId: string;
+  CodeSha256: string;
+  CodeSize: number;
+}
+
+export interface FunctionRow {
+  id: number;
+  account: string;
+  region: string;
+  name: string;
+  created: number;
+  next_version: number;
+}
+
+export interface VersionRow {
+  function_id: number;
+  version: string;
+  doc: string;
+  code_blob: string;
+  created: number;
+}
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE lambda_functions (
+        id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, created INTEGER NOT NULL,
+        next_version INTEGER NOT NULL DEFAULT 1, UNIQUE (account, region, name));
+      CREATE TABLE lambda_versions (
+        function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE, version TEXT NOT NULL,
+        doc TEXT NOT NULL, code_blob TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (function_id, version));
+    `,
+  },
+];
+
+export const functionArn = (scope: Scope, name: string, qualifier?: string) =>
+  arn('lambda', scope, `function:${name}${qualifier ? `:${qualifier}` : ''}`);
+
+export const notFound = (scope: Scope, name: string, qualifier?: string) =>
+  new AwsError('ResourceNotFoundException', `Function not found: ${functionArn(scope, name, qualifier)}`, 404, { Type: 'User' });
+
+export type LambdaStore = ReturnType<typeof createLambdaStore>;
+
+export function createLambdaStore(store: Store, blobs: BlobStore, tags: Tags) {
+  store.migrate('lambda', MIGRATIONS);
+  const db = store.db;
+  const q = {
+    fn: db.prepare<[string, string, string], FunctionRow>('SELECT * FROM lambda_functions WHERE account = ? AND region = ? AND name = ?'),
+    fns: db.prepare<[string, string, string, number], FunctionRow>(
+      'SELECT * FROM lambda_functions WHERE account = ? AND region = ? AND name > ? ORDER BY name LIMIT ?',
+    ),
+    insertFn: db.prepare('INSERT INTO lambda_functions (account, region, name, created) VALUES (?, ?, ?, ?)'),
+    deleteFn: db.prepare('DELETE FROM lambda_functions WHERE id = ?'),
+    bumpVersion: db.prepare('UPDATE lambda_functions SET next_version = next_version + 1 WHERE id = ?'),
+    version: db.prepare<[number, string], VersionRow>('SELECT * FROM lambda_versions WHERE function_id = ? AND version = ?'),
+    versions: db.prepare<[number], VersionRow>(
+      "SELECT * FROM lambda_versions WHERE function_id = ? ORDER BY CASE version WHEN '$LATEST' THEN 0 ELSE CAST(version AS INTEGER) END",
+    ),
+    putVersion: db.prepare(
+      `INSERT INTO lambda_versions (function_id, version, doc, code_blob, created) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (function_id, version) DO UPDATE SET doc = excluded.doc, code_blob = excluded.code_blob`,
+    ),
+    blobUsers: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM lambda_versions WHERE code_blob = ?'),
+  };
+
+  return {
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    findFunction: (scope: Scope, name: string) => q.fn.get(scope.account, scope.region, name),
+    listFunctions: (scope: Scope, after: string, limit: number) => q.fns.all(scope.account, scope.region, after, limit),
+    /** Creates the function with its $LATEST version. */
+    insertFunction(scope: Scope, name: string, doc: FunctionDoc, codeBlob: string, now: number): FunctionRow {
+      q.insertFn.run(scope.account, scope.region, name, now);
+      const fn = q.fn.get(scope.account, scope.region, name)!;
+      q.putVersion.run(fn.id, '$LATEST', JSON.stringify(doc), codeBlob, now);
+      return fn;
+    },
+    /** Deletes the function, its versions, tags and the packages nothing else uses. */
+    deleteFunction(fn: FunctionRow) {
+      const packages = q.versions.all(fn.id).map((v) => v.code_blob);
+      db.transaction(() => {
+        q.deleteFn.run(fn.id);
+        tags.delete(functionArn(fn, fn.name));
+      })();
+      for (const id of new Set(packages)) if (q.blobUsers.get(id)!.n === 0) blobs.delete(id);
+    },
+    version: (fn: FunctionRow, version: string) => q.version.get(fn.id, version),
+    versions: (fn: FunctionRow) => q.versions.all(fn.id),
+    /** Replaces $LATEST's configuration (and package); the old package is deleted if no version uses it. */
+    updateLatest(fn: FunctionRow, doc: FunctionDoc, codeBlob: string) {
+      const old = q.version.get(fn.id, '$LATEST')!.code_blob;
+      q.putVersion.run(fn.id, '$LATEST', JSON.stringify(doc), codeBlob, Date.now());
+      if (old !== codeBlob && q.blobUsers.get(old)!.n === 0) blobs.delete(old);
+    },
+    /** Copies $LATEST to the next version number and returns that number. */
+    publish(fn: FunctionRow, now: number): string {
+      return db.transaction(() => {
+        const current = q.fn.get(fn.account, fn.region, fn.name)!;
+        const latest = q.version.get(fn.id, '$LATEST')!;
+        const version = String(current.next_version);
+        q.putVersion.run(fn.id, version, latest.doc, latest.code_blob, now);
+        q.bumpVersion.run(fn.id);
+        return version;
+      })();
+    },
+  };
+}
+
+export const docOf = (v: VersionRow) => JSON.parse(v.doc) as FunctionDoc;

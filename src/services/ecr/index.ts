@@ -1,13 +1,16 @@
 /**
  * ECR: a real OCI registry at /v2/ on opsbox's port (registry.ts; docker, podman and skopeo push and
  * pull there with the credentials GetAuthorizationToken gives, auth.ts) and the ECR API over the
- * same repositories (repositories.ts). store.ts holds repositories, content-addressed blobs,
+ * same repositories (repositories.ts) and images (images.ts). content.ts is what both do to content:
+ * verified blob uploads, manifests checked and stored. store.ts holds repositories, content-addressed blobs,
  * manifests and tags; manifests.ts reads manifests. Pushes and deletes are published as
  * "ECR Image Action" events.
  */
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { EcrHandlers } from './api.generated.js';
 import { registryAuth } from './auth.js';
+import { blobUploads } from './content.js';
+import { imageHandlers } from './images.js';
 import { registryRoute, type RegistryHooks } from './registry.js';
 import { repoLookup, repositoryHandlers } from './repositories.js';
 import { createEcrStore, type RepoRow } from './store.js';
@@ -16,6 +19,7 @@ export function createEcr(env: ServiceEnv): ServiceInstance<EcrHandlers> {
   const store = createEcrStore(env.store, env.blobs, env.tags);
   const auth = registryAuth(store, env.credentials, env.config.auth === 'strict');
   const requireRepo = repoLookup(store);
+  const uploads = blobUploads(env, store);
   const imageAction = (repo: RepoRow, action: 'PUSH' | 'DELETE', digest: string, tag: string | undefined) =>
     env.bus.publish({
       'detail-type': 'ECR Image Action',
@@ -30,8 +34,11 @@ export function createEcr(env: ServiceEnv): ServiceInstance<EcrHandlers> {
     deleted: (repo, digest, tag) => imageAction(repo, 'DELETE', digest, tag),
   };
   return {
-    handlers: { ...repositoryHandlers(env, store, env.tags, auth, requireRepo) },
-    routes: [registryRoute(env, store, auth, hooks)],
+    handlers: {
+      ...repositoryHandlers(env, store, env.tags, auth, requireRepo),
+      ...imageHandlers(env, store, uploads, hooks, requireRepo),
+    },
+    routes: [registryRoute(env, store, auth, uploads, hooks)],
   };
 }
 

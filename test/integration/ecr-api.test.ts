@@ -41,7 +41,10 @@ async function cliFails(args: string[], code: string): Promise<string> {
 }
 
 const registry = (path: string, init: RequestInit = {}) =>
-  fetch(`${box.url}/v2/${path}`, { ...init, headers: { Authorization: authorization, ...(init.headers ?? {}) } });
+  fetch(`${box.url}/v2/${path}`, {
+    ...init,
+    headers: { Authorization: authorization, ...(init.headers as Record<string, string> | undefined) },
+  });
 
 async function pushBlob(repo: string, bytes: Buffer): Promise<string> {
   const digest = sha256(bytes);
@@ -65,7 +68,9 @@ interface Pushed {
 
 /** A small image (a config and one layer) pushed to `repo` under `tag` (by digest when no tag). */
 async function pushImage(repo: string, tag?: string): Promise<Pushed> {
-  const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' }, seed: randomBytes(4).toString('hex') }));
+  const configBytes = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' }, seed: randomBytes(4).toString('hex') }),
+  );
   const layerBytes = randomBytes(300);
   const config = { digest: await pushBlob(repo, configBytes), size: configBytes.length };
   const layer = { digest: await pushBlob(repo, layerBytes), size: layerBytes.length, bytes: layerBytes };
@@ -134,11 +139,21 @@ describe('ecr image API', { concurrency: true }, () => {
     assert.equal(byTag.length, 1);
     assert.ok(byTag[0].lastRecordedPullTime, 'a pull is recorded');
     const both = (
-      await cli(['describe-images', '--repository-name', repo, '--image-ids', `imageDigest=${img.digest},imageTag=v1`, `imageDigest=${img.digest}`])
+      await cli([
+        'describe-images',
+        '--repository-name',
+        repo,
+        '--image-ids',
+        `imageDigest=${img.digest},imageTag=v1`,
+        `imageDigest=${img.digest}`,
+      ])
     ).imageDetails;
     assert.equal(both.length, 1, 'one image named twice is described once');
 
-    const missing = await cliFails(['describe-images', '--repository-name', repo, '--image-ids', 'imageTag=nope'], 'ImageNotFoundException');
+    const missing = await cliFails(
+      ['describe-images', '--repository-name', repo, '--image-ids', 'imageTag=nope'],
+      'ImageNotFoundException',
+    );
     assert.equal(
       missing,
       `The image with imageId {imageDigest:'null', imageTag:'nope'} does not exist within the repository with name '${repo}' in the registry with id '${account}'`,
@@ -147,7 +162,10 @@ describe('ecr image API', { concurrency: true }, () => {
       ['describe-images', '--repository-name', repo, '--image-ids', `imageDigest=sha256:${'0'.repeat(64)}`],
       'ImageNotFoundException',
     );
-    await cliFails(['describe-images', '--repository-name', repo, '--image-ids', `imageDigest=${img.digest},imageTag=other`], 'ImageNotFoundException');
+    await cliFails(
+      ['describe-images', '--repository-name', repo, '--image-ids', `imageDigest=${img.digest},imageTag=other`],
+      'ImageNotFoundException',
+    );
     await cliFails(['describe-images', '--repository-name', 'no-such-repo'], 'RepositoryNotFoundException');
   });
 
@@ -191,7 +209,16 @@ describe('ecr image API', { concurrency: true }, () => {
     const first = await cli(['list-images', '--repository-name', repo, '--max-results', '3', '--no-paginate']);
     assert.equal(first.imageIds.length, 3);
     assert.ok(first.nextToken);
-    const second = await cli(['list-images', '--repository-name', repo, '--max-results', '3', '--next-token', first.nextToken, '--no-paginate']);
+    const second = await cli([
+      'list-images',
+      '--repository-name',
+      repo,
+      '--max-results',
+      '3',
+      '--next-token',
+      first.nextToken,
+      '--no-paginate',
+    ]);
     assert.deepEqual([...first.imageIds, ...second.imageIds], list);
     assert.equal(second.nextToken, undefined);
     await cliFails(['list-images', '--repository-name', repo, '--next-token', 'bogus', '--no-paginate'], 'InvalidParameterException');
@@ -231,7 +258,9 @@ describe('ecr image API', { concurrency: true }, () => {
     ]);
     assert.equal(onlyImages.images.length, 1);
     assert.equal(onlyImages.images[0].imageId.imageTag, 'v1');
-    assert.deepEqual(onlyImages.failures, [{ imageId: { imageTag: 'multi' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }]);
+    assert.deepEqual(onlyImages.failures, [
+      { imageId: { imageTag: 'multi' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' },
+    ]);
 
     const failures = (
       await cli([
@@ -273,7 +302,10 @@ describe('ecr image API', { concurrency: true }, () => {
     await cliFails(['describe-images', '--repository-name', repo, '--image-ids', `imageDigest=${img.digest}`], 'ImageNotFoundException');
     assert.equal((await registry(`${repo}/manifests/${img.digest}`)).status, 404);
     // its layer stays (a fresh upload is never collected at once) but belongs to no image any more
-    await cliFails(['get-download-url-for-layer', '--repository-name', repo, '--layer-digest', img.layer.digest], 'LayerInaccessibleException');
+    await cliFails(
+      ['get-download-url-for-layer', '--repository-name', repo, '--layer-digest', img.layer.digest],
+      'LayerInaccessibleException',
+    );
 
     // an image the index lists cannot go, by digest or by its last tag
     r = await cli(['batch-delete-image', '--repository-name', repo, '--image-ids', `imageDigest=${child.digest}`, 'imageTag=child']);
@@ -300,7 +332,11 @@ describe('ecr image API', { concurrency: true }, () => {
       r.failures.map((f: { failureCode: string }) => f.failureCode),
       ['ImageNotFound', 'ImageNotFound', 'InvalidImageDigest', 'ImageTagDoesNotMatchDigest'],
     );
-    assert.deepEqual(r.failures[0], { imageId: { imageTag: 'gone' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+    assert.deepEqual(r.failures[0], {
+      imageId: { imageTag: 'gone' },
+      failureCode: 'ImageNotFound',
+      failureReason: 'Requested image not found',
+    });
 
     // the index by digest (with its tag), then the child is free
     r = await cli(['batch-delete-image', '--repository-name', repo, '--image-ids', `imageDigest=${indexDigest}`]);
@@ -339,7 +375,8 @@ describe('ecr image API', { concurrency: true }, () => {
     const otherFile = join(work, `${repo}-other.json`);
     writeFileSync(otherFile, other.manifest);
     await cli(['put-image', '--repository-name', repo, '--image-manifest', `file://${otherFile}`, '--image-tag', 'v1']);
-    const tags = (await cli(['describe-images', '--repository-name', repo, '--image-ids', `imageDigest=${img.digest}`])).imageDetails[0].imageTags;
+    const tags = (await cli(['describe-images', '--repository-name', repo, '--image-ids', `imageDigest=${img.digest}`])).imageDetails[0]
+      .imageTags;
     assert.deepEqual(tags, ['v2']);
 
     // the digest named must be the manifest's
@@ -362,21 +399,30 @@ describe('ecr image API', { concurrency: true }, () => {
 
     // layers and child images must be in the repository
     const missingLayer = img.manifest.replace(img.layer.digest, sha256('not pushed'));
-    const layersMsg = await cliFails(['put-image', '--repository-name', repo, '--image-manifest', missingLayer, '--image-tag', 'x'], 'LayersNotFoundException');
+    const layersMsg = await cliFails(
+      ['put-image', '--repository-name', repo, '--image-manifest', missingLayer, '--image-tag', 'x'],
+      'LayersNotFoundException',
+    );
     assert.match(layersMsg, new RegExp(sha256('not pushed')));
     const orphanIndex = JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
       manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('no such manifest'), size: 10 }],
     });
-    await cliFails(['put-image', '--repository-name', repo, '--image-manifest', orphanIndex, '--image-tag', 'x'], 'ReferencedImagesNotFoundException');
+    await cliFails(
+      ['put-image', '--repository-name', repo, '--image-manifest', orphanIndex, '--image-tag', 'x'],
+      'ReferencedImagesNotFoundException',
+    );
     const goodIndex = indexOver(img, other);
     const putIndex = await cli(['put-image', '--repository-name', repo, '--image-manifest', goodIndex, '--image-tag', 'multi']);
     assert.equal(putIndex.image.imageId.imageDigest, sha256(goodIndex));
     assert.equal(putIndex.image.imageManifestMediaType, OCI_INDEX);
 
     // manifests it cannot read
-    const badJson = await cliFails(['put-image', '--repository-name', repo, '--image-manifest', '{not json', '--image-tag', 'x'], 'InvalidParameterException');
+    const badJson = await cliFails(
+      ['put-image', '--repository-name', repo, '--image-manifest', '{not json', '--image-tag', 'x'],
+      'InvalidParameterException',
+    );
     assert.equal(badJson, "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'");
     await cliFails(
       ['put-image', '--repository-name', repo, '--image-manifest', JSON.stringify({ schemaVersion: 1, name: 'x' }), '--image-tag', 'x'],
@@ -471,6 +517,12 @@ describe('ecr image API', { concurrency: true }, () => {
     assert.deepEqual(p1, { registryId: account, repositoryName: repo, uploadId, lastByteReceived: big.length - 1 });
     // a part that does not continue the upload, or whose range is not its size
     await cliFails(part(smallFile, 0, small.length - 1), 'InvalidLayerPartException');
+    const debug = await awsCli(box.url, ['--debug', 'ecr', ...part(smallFile, 0, small.length - 1)]);
+    assert.match(
+      debug.stderr,
+      new RegExp(`"lastValidByteReceived":\\s*${big.length - 1}[,}]`),
+      'the error carries the last valid byte as a number',
+    );
     await cliFails(part(smallFile, big.length, big.length + 5), 'InvalidLayerPartException');
     await cli(part(smallFile, big.length, big.length + small.length - 1));
     const done = await cli(['complete-layer-upload', '--repository-name', repo, '--upload-id', uploadId, '--layer-digests', layerDigest]);
@@ -478,14 +530,20 @@ describe('ecr image API', { concurrency: true }, () => {
     const blob = await registry(`${repo}/blobs/${layerDigest}`);
     assert.equal(blob.status, 200);
     assert.ok(Buffer.from(await blob.arrayBuffer()).equals(Buffer.concat([big, small])));
-    await cliFails(['complete-layer-upload', '--repository-name', repo, '--upload-id', uploadId, '--layer-digests', layerDigest], 'UploadNotFoundException');
+    await cliFails(
+      ['complete-layer-upload', '--repository-name', repo, '--upload-id', uploadId, '--layer-digests', layerDigest],
+      'UploadNotFoundException',
+    );
     await cliFails(part(smallFile, 0, small.length - 1, '00000000-0000-0000-0000-000000000000'), 'UploadNotFoundException');
 
     // the same layer again
     const again = (await cli(['initiate-layer-upload', '--repository-name', repo])).uploadId;
     await cli(part(bigFile, 0, big.length - 1, again));
     await cli(part(smallFile, big.length, big.length + small.length - 1, again));
-    await cliFails(['complete-layer-upload', '--repository-name', repo, '--upload-id', again, '--layer-digests', layerDigest], 'LayerAlreadyExistsException');
+    await cliFails(
+      ['complete-layer-upload', '--repository-name', repo, '--upload-id', again, '--layer-digests', layerDigest],
+      'LayerAlreadyExistsException',
+    );
 
     // a digest the content does not have; an empty upload; a small part before another
     const wrong = (await cli(['initiate-layer-upload', '--repository-name', repo])).uploadId;
@@ -496,12 +554,23 @@ describe('ecr image API', { concurrency: true }, () => {
     );
     assert.equal((await registry(`${repo}/blobs/${sha256('something else')}`)).status, 404);
     const empty = (await cli(['initiate-layer-upload', '--repository-name', repo])).uploadId;
-    await cliFails(['complete-layer-upload', '--repository-name', repo, '--upload-id', empty, '--layer-digests', sha256('')], 'EmptyUploadException');
+    await cliFails(
+      ['complete-layer-upload', '--repository-name', repo, '--upload-id', empty, '--layer-digests', sha256('')],
+      'EmptyUploadException',
+    );
     const tooSmall = (await cli(['initiate-layer-upload', '--repository-name', repo])).uploadId;
     await cli(part(smallFile, 0, small.length - 1, tooSmall));
     await cli(part(smallFile, small.length, 2 * small.length - 1, tooSmall));
     await cliFails(
-      ['complete-layer-upload', '--repository-name', repo, '--upload-id', tooSmall, '--layer-digests', sha256(Buffer.concat([small, small]))],
+      [
+        'complete-layer-upload',
+        '--repository-name',
+        repo,
+        '--upload-id',
+        tooSmall,
+        '--layer-digests',
+        sha256(Buffer.concat([small, small])),
+      ],
       'LayerPartTooSmallException',
     );
 
@@ -520,11 +589,103 @@ describe('ecr image API', { concurrency: true }, () => {
     assert.equal(url.layerDigest, layerDigest);
     assert.equal(url.downloadUrl, `http://localhost:${box.port}/v2/${repo}/blobs/${layerDigest}`);
     const fetched = await fetch(url.downloadUrl, { headers: { Authorization: authorization } });
-    assert.equal(createHash('sha256').update(Buffer.from(await fetched.arrayBuffer())).digest('hex'), layerDigest.slice(7));
+    assert.equal(
+      createHash('sha256')
+        .update(Buffer.from(await fetched.arrayBuffer()))
+        .digest('hex'),
+      layerDigest.slice(7),
+    );
 
     const u2 = await cli(['get-download-url-for-layer', '--repository-name', repo, '--layer-digest', img.layer.digest]);
     assert.equal(u2.downloadUrl, `http://localhost:${box.port}/v2/${repo}/blobs/${img.layer.digest}`);
     await cliFails(['get-download-url-for-layer', '--repository-name', repo, '--layer-digest', sha256('never')], 'LayersNotFoundException');
     await cliFails(['initiate-layer-upload', '--repository-name', 'no-such-repo'], 'RepositoryNotFoundException');
+  });
+
+  test('the registry and the layer API share uploads; the registry still verifies chunked uploads and manifests', async () => {
+    const repo = await newRepo();
+    // started through the API, finished through the registry
+    const uploadId = (await cli(['initiate-layer-upload', '--repository-name', repo])).uploadId;
+    const bytes = randomBytes(2000);
+    const file = join(work, `${repo}.part`);
+    writeFileSync(file, bytes.subarray(0, 1200));
+    await cli([
+      'upload-layer-part',
+      '--repository-name',
+      repo,
+      '--upload-id',
+      uploadId,
+      '--part-first-byte',
+      '0',
+      '--part-last-byte',
+      '1199',
+      '--layer-part-blob',
+      `fileb://${file}`,
+    ]);
+    const put = await registry(`${repo}/blobs/uploads/${uploadId}?digest=${sha256(bytes)}`, {
+      method: 'PUT',
+      body: new Uint8Array(bytes.subarray(1200)),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(put.status, 201, await put.text());
+    const check = await cli(['batch-check-layer-availability', '--repository-name', repo, '--layer-digests', sha256(bytes)]);
+    assert.deepEqual(check.layers, [{ layerDigest: sha256(bytes), layerAvailability: 'AVAILABLE', layerSize: 2000 }]);
+
+    // chunked: POST, PATCH with Content-Range, PATCH, PUT with the digest
+    const layer = randomBytes(3000);
+    const started = await registry(`${repo}/blobs/uploads/`, { method: 'POST' });
+    assert.equal(started.status, 202);
+    const location = started.headers.get('location')!;
+    const patch = (from: number, to: number) =>
+      fetch(`${box.url}${location}`, {
+        method: 'PATCH',
+        body: new Uint8Array(layer.subarray(from, to)),
+        headers: { Authorization: authorization, 'Content-Range': `${from}-${to - 1}`, 'Content-Type': 'application/octet-stream' },
+      });
+    assert.equal((await patch(0, 1000)).status, 202);
+    assert.equal((await patch(500, 1500)).status, 416, 'a chunk that does not continue the upload');
+    const second = await patch(1000, 3000);
+    assert.equal(second.headers.get('range'), '0-2999');
+    const wrongDigest = await fetch(`${box.url}${location}?digest=${sha256('other')}`, {
+      method: 'PUT',
+      headers: { Authorization: authorization },
+    });
+    assert.equal(wrongDigest.status, 400);
+    assert.equal(((await wrongDigest.json()) as { errors: { code: string }[] }).errors[0].code, 'DIGEST_INVALID');
+    const again = await registry(`${repo}/blobs/uploads/`, { method: 'POST' });
+    const loc2 = again.headers.get('location')!;
+    await fetch(`${box.url}${loc2}`, { method: 'PATCH', body: new Uint8Array(layer), headers: { Authorization: authorization } });
+    const done = await fetch(`${box.url}${loc2}?digest=${sha256(layer)}`, { method: 'PUT', headers: { Authorization: authorization } });
+    assert.equal(done.status, 201);
+    const got = await registry(`${repo}/blobs/${sha256(layer)}`);
+    assert.ok(Buffer.from(await got.arrayBuffer()).equals(layer));
+
+    // manifests: missing blobs, tags an immutable repository keeps
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: sha256(bytes), size: 2000 },
+      layers: [{ mediaType: OCI_LAYER, digest: sha256('absent'), size: 6 }],
+    });
+    const refused = await registry(`${repo}/manifests/v1`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { errors: { code: string }[] }).errors[0].code, 'MANIFEST_BLOB_UNKNOWN');
+    const badDigest = await registry(`${repo}/manifests/${sha256('x')}`, {
+      method: 'PUT',
+      body: manifest,
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
+    assert.equal(((await badDigest.json()) as { errors: { code: string }[] }).errors[0].code, 'DIGEST_INVALID');
+    const frozen = await newRepo(['--image-tag-mutability', 'IMMUTABLE']);
+    const f1 = await pushImage(frozen, 'stable');
+    await pushManifest(frozen, 'stable', f1.manifest, OCI_MANIFEST); // the same image again is fine
+    const f2 = await pushImage(frozen);
+    const moved = await registry(`${frozen}/manifests/stable`, {
+      method: 'PUT',
+      body: f2.manifest,
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
+    assert.equal(moved.status, 400);
+    assert.equal(((await moved.json()) as { errors: { code: string }[] }).errors[0].code, 'TAG_INVALID');
   });
 });

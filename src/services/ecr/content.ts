@@ -95,8 +95,7 @@ export function blobUploads(env: ServiceEnv, store: EcrStore) {
       const run = running.get(uuid);
       running.delete(uuid);
       const parts = store.uploadParts(uuid);
-      const actual =
-        run && run.algorithm === algorithm ? `${algorithm}:${run.hash.digest('hex')}` : await digestOfParts(parts, algorithm);
+      const actual = run && run.algorithm === algorithm ? `${algorithm}:${run.hash.digest('hex')}` : await digestOfParts(parts, algorithm);
       if (actual !== digest) {
         store.deleteUpload(uuid, false);
         throw new ContentError({ kind: 'digestMismatch', expected: digest, actual });
@@ -139,7 +138,9 @@ export function storeManifest(
   const expected = opts.expectedDigest;
   const digest = digestOf(body, expected !== undefined && DIGEST.test(expected) ? algorithmOf(expected) : 'sha256');
   if (expected !== undefined && digest !== expected) throw new ContentError({ kind: 'digestMismatch', expected, actual: digest });
-  const missingBlobs = parsed.refs.filter((r) => r.kind === 'blob' && !(store.repoHasBlob(repo, r.digest) && store.findBlob(repo, r.digest)));
+  const missingBlobs = parsed.refs.filter(
+    (r) => r.kind === 'blob' && !(store.repoHasBlob(repo, r.digest) && store.findBlob(repo, r.digest)),
+  );
   if (missingBlobs.length > 0) throw new ContentError({ kind: 'blobsMissing', digests: missingBlobs.map((r) => r.digest) });
   const missingManifests = parsed.refs.filter((r) => r.kind === 'manifest' && !store.findImage(repo, r.digest));
   if (missingManifests.length > 0) throw new ContentError({ kind: 'manifestsMissing', digests: missingManifests.map((r) => r.digest) });

@@ -114,7 +114,8 @@ export function scanSummary(scan: ScanRow): ImageScanFindingsSummaryOut | undefi
   }
   return {
     imageScanCompletedAt: new Date(scan.completed),
-    vulnerabilitySourceUpdatedAt: typeof doc.vulnerabilitySourceUpdatedAt === 'number' ? new Date(doc.vulnerabilitySourceUpdatedAt) : undefined,
+    vulnerabilitySourceUpdatedAt:
+      typeof doc.vulnerabilitySourceUpdatedAt === 'number' ? new Date(doc.vulnerabilitySourceUpdatedAt) : undefined,
     findingSeverityCounts: counts ?? {},
   };
 }
@@ -392,7 +393,9 @@ export function imageHandlers(
         }
         const blob = store.repoHasBlob(repo, digest) ? store.findBlob(repo, digest) : undefined;
         layers.push(
-          blob ? { layerDigest: digest, layerAvailability: 'AVAILABLE', layerSize: blob.size } : { layerDigest: digest, layerAvailability: 'UNAVAILABLE' },
+          blob
+            ? { layerDigest: digest, layerAvailability: 'AVAILABLE', layerSize: blob.size }
+            : { layerDigest: digest, layerAvailability: 'UNAVAILABLE' },
         );
       }
       return { layers, failures };
@@ -412,7 +415,7 @@ export function imageHandlers(
           'InvalidLayerPartException',
           `The layer part size is not valid, or the first byte specified is not consecutive to the last byte of a previous layer part upload (last valid byte received: ${up.size - 1}).`,
           400,
-          { registryId: repo.account, repositoryName: repo.name, uploadId: input.uploadId, lastValidByteReceived: String(up.size - 1) },
+          { registryId: repo.account, repositoryName: repo.name, uploadId: input.uploadId, lastValidByteReceived: up.size - 1 },
         );
       await uploads.append(input.uploadId, Readable.from([part]));
       return { registryId: repo.account, repositoryName: repo.name, uploadId: input.uploadId, lastByteReceived: input.partLastByte };

@@ -65,7 +65,7 @@ function route(path: string): { name: string; kind: 'blobs' | 'uploads' | 'manif
 }
 
 const signedForAws = (req: IncomingMessage, url: URL) =>
-  /^AWS4-HMAC-SHA256 /.test(String(req.headers.authorization ?? '')) || url.searchParams.has('X-Amz-Algorithm');
+  String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ') || url.searchParams.has('X-Amz-Algorithm');
 
 /** A content problem in the registry's words. */
 function registryError(p: ContentProblem, repo: RepoRow): RegistryError {

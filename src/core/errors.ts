@@ -1,7 +1,8 @@
 /**
  * AwsError: the one way a handler or the gateway says "this request fails the way AWS would fail it".
  * Handlers throw these anywhere; the protocol that served the request turns them into wire bytes once.
- * `fields` carries extra members AWS puts beside Code/Message (S3's BucketName, Key, …).
+ * `fields` carries extra members AWS puts beside Code/Message (S3's BucketName, Key, …; numbers where
+ * the model says a number, as ECR's lastValidByteReceived).
  */
 export class AwsError extends Error {
   /** Extra response headers some errors carry (S3's x-amz-delete-marker on NoSuchKey, ETag on 304). */
@@ -11,7 +12,7 @@ export class AwsError extends Error {
     readonly code: string,
     message: string,
     readonly status = 400,
-    readonly fields: Record<string, string> = {},
+    readonly fields: Record<string, string | number> = {},
     readonly sender = status < 500,
   ) {
     super(message);

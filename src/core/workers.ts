@@ -11,7 +11,8 @@ import { AwsError } from './errors.js';
 
 const WORKER_MAIN = new URL('./workerMain.js', import.meta.url);
 
-export type TaskFailure = { aws: { code: string; message: string; status: number; fields: Record<string, string> } } | { crash: string };
+export type TaskFailure =
+  { aws: { code: string; message: string; status: number; fields: Record<string, string | number> } } | { crash: string };
 
 interface Pending {
   resolve: (v: unknown) => void;

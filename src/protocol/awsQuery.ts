@@ -101,7 +101,7 @@ export const awsQuery: Protocol = {
   serializeError(err: AwsError, meta: ResponseMeta, res: ServerResponse) {
     const ns = meta.model.metadata.xmlNamespace as string;
     const extra = Object.entries(err.fields)
-      .map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`)
+      .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
       .join('');
     const body =
       `<ErrorResponse xmlns="${ns}"><Error><Type>${err.sender ? 'Sender' : 'Receiver'}</Type>` +

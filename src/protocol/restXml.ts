@@ -68,7 +68,7 @@ export const restXml: Protocol = {
 
   serializeError(err: AwsError, meta: ResponseMeta, res: ServerResponse, req: WireRequest) {
     const fields = Object.entries(err.fields)
-      .map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`)
+      .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
       .join('');
     const body = meta.bareErrors
       ? `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>${fields}<RequestId>${meta.requestId}</RequestId><HostId>${HOST_ID}</HostId></Error>`

@@ -1,14 +1,17 @@
 /**
  * ECR: a real OCI registry at /v2/ on opsbox's port (registry.ts; docker, podman and skopeo push and
  * pull there with the credentials GetAuthorizationToken gives, auth.ts) and the ECR API over the
- * same repositories (repositories.ts). store.ts holds repositories, content-addressed blobs,
- * manifests and tags; manifests.ts reads manifests. Lifecycle policies (lifecyclePolicies.ts, the
- * evaluator in lifecycle.ts) run on a timer the instance starts and stops. Pushes and deletes,
+ * same repositories (repositories.ts) and images (images.ts). content.ts is what both do to content:
+ * verified blob uploads, manifests checked and stored. store.ts holds repositories, content-addressed
+ * blobs, manifests and tags; manifests.ts reads manifests. Lifecycle policies (lifecyclePolicies.ts,
+ * the evaluator in lifecycle.ts) run on a timer the instance starts and stops. Pushes and deletes,
  * lifecycle expiries included, are published as "ECR Image Action" events.
  */
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { EcrHandlers } from './api.generated.js';
 import { registryAuth } from './auth.js';
+import { blobUploads } from './content.js';
+import { imageHandlers } from './images.js';
 import { DEFAULT_INTERVAL_MS, LifecycleEngine, lifecycleHandlers } from './lifecyclePolicies.js';
 import { registryRoute, type RegistryHooks } from './registry.js';
 import { repoLookup, repositoryHandlers } from './repositories.js';
@@ -23,6 +26,7 @@ export function createEcr(env: ServiceEnv): EcrInstance {
   const store = createEcrStore(env.store, env.blobs, env.tags);
   const auth = registryAuth(store, env.credentials, env.config.auth === 'strict');
   const requireRepo = repoLookup(store);
+  const uploads = blobUploads(env, store);
   const imageAction = (repo: RepoRow, action: 'PUSH' | 'DELETE', digest: string, tag: string | undefined) =>
     env.bus.publish({
       'detail-type': 'ECR Image Action',
@@ -44,8 +48,12 @@ export function createEcr(env: ServiceEnv): EcrInstance {
     Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_INTERVAL_MS,
   );
   return {
-    handlers: { ...repositoryHandlers(env, store, env.tags, auth, requireRepo), ...lifecycleHandlers(store, requireRepo) },
-    routes: [registryRoute(env, store, auth, hooks)],
+    handlers: {
+      ...repositoryHandlers(env, store, env.tags, auth, requireRepo),
+      ...imageHandlers(env, store, uploads, hooks, requireRepo),
+      ...lifecycleHandlers(store, requireRepo),
+    },
+    routes: [registryRoute(env, store, auth, uploads, hooks)],
     lifecycle,
     start: () => lifecycle.start(),
     close: () => lifecycle.close(),

@@ -8,7 +8,6 @@
  *
  * Requests carrying AWS SigV4 credentials are not the registry's: an S3 bucket named "v2" stays S3's.
  */
-import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,8 +15,9 @@ import type { Scope } from '../../core/arn.js';
 import { log } from '../../core/log.js';
 import type { HttpRoute, ServiceEnv } from '../../gateway/service.js';
 import type { registryAuth } from './auth.js';
-import { DIGEST, ManifestError, MEDIA, parseManifest, REPOSITORY_NAME, TAG } from './manifests.js';
-import type { BlobPart, EcrStore, ImageRow, RepoRow } from './store.js';
+import { algorithmOf, ContentError, immutableTagMessage, storeManifest, type BlobUploads, type ContentProblem } from './content.js';
+import { DIGEST, MEDIA, REPOSITORY_NAME, TAG } from './manifests.js';
+import type { EcrStore, ImageRow, RepoRow } from './store.js';
 
 const MAX_MANIFEST = 4 * 1024 * 1024;
 const PREFIX = '/v2/';
@@ -67,9 +67,40 @@ function route(path: string): { name: string; kind: 'blobs' | 'uploads' | 'manif
 const signedForAws = (req: IncomingMessage, url: URL) =>
   String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ') || url.searchParams.has('X-Amz-Algorithm');
 
-export function registryRoute(env: ServiceEnv, store: EcrStore, auth: ReturnType<typeof registryAuth>, hooks: RegistryHooks): HttpRoute {
-  /** Running digests of chunked uploads still in this process; after a restart the digest is computed from the parts. */
-  const running = new Map<string, Hash>();
+/** A content problem in the registry's words. */
+function registryError(p: ContentProblem, repo: RepoRow): RegistryError {
+  switch (p.kind) {
+    case 'manifestInvalid':
+      return new RegistryError(400, 'MANIFEST_INVALID', p.message);
+    case 'digestMismatch':
+      return digestInvalid();
+    case 'blobsMissing':
+      return new RegistryError(400, 'MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', { digest: p.digests[0] });
+    case 'manifestsMissing':
+      return new RegistryError(400, 'MANIFEST_UNKNOWN', 'manifest unknown', { digest: p.digests[0] });
+    case 'tagImmutable':
+      return new RegistryError(400, 'TAG_INVALID', immutableTagMessage(p.tag, repo.name));
+    case 'unchanged':
+      return new RegistryError(500, 'UNKNOWN', 'unknown error');
+  }
+}
+
+export function registryRoute(
+  env: ServiceEnv,
+  store: EcrStore,
+  auth: ReturnType<typeof registryAuth>,
+  uploads: BlobUploads,
+  hooks: RegistryHooks,
+): HttpRoute {
+  /** Runs `fn`, turning its content problems into registry errors. */
+  async function content<T>(repo: RepoRow, fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ContentError) throw registryError(err.problem, repo);
+      throw err;
+    }
+  }
 
   function reply(res: ServerResponse, status: number, headers: Record<string, string | number> = {}, body?: string | Buffer) {
     res.writeHead(status, {
@@ -92,44 +123,12 @@ export function registryRoute(env: ServiceEnv, store: EcrStore, auth: ReturnType
     return repo;
   }
 
-  /** Streams the request body into one new blob file, hashing it; `hash` carries a running digest across chunks. */
-  async function receive(req: IncomingMessage, hash: Hash): Promise<BlobPart> {
-    const stored = await env.blobs.write(req, { onChunk: (c) => hash.update(c) });
-    return { id: stored.id, size: stored.size };
-  }
-
-  async function digestOfParts(parts: BlobPart[], algorithm: string): Promise<string> {
-    const hash = createHash(algorithm);
-    for (const p of parts) for await (const chunk of env.blobs.read(p.id)) hash.update(chunk as Buffer);
-    return hash.digest('hex');
-  }
-
-  const algorithmOf = (digest: string) => digest.slice(0, digest.indexOf(':'));
-
   function uploadLocation(name: string, uuid: string) {
     return `${PREFIX}${name}/blobs/uploads/${uuid}`;
   }
 
   function uploadHeaders(name: string, uuid: string, size: number) {
     return { Location: uploadLocation(name, uuid), Range: `0-${Math.max(0, size - 1)}`, 'Docker-Upload-UUID': uuid };
-  }
-
-  /** Turns an upload's parts into the blob `digest` once the content matches it. */
-  async function finish(repo: RepoRow, uuid: string, digest: string, parts: BlobPart[], hash: Hash | undefined) {
-    const algorithm = algorithmOf(digest);
-    const hex = hash && algorithm === 'sha256' ? hash.digest('hex') : await digestOfParts(parts, algorithm);
-    if (`${algorithm}:${hex}` !== digest) {
-      store.deleteUpload(uuid, false);
-      throw digestInvalid();
-    }
-    store.addBlob(
-      repo,
-      digest,
-      parts.reduce((n, p) => n + p.size, 0),
-      parts,
-      env.clock.now(),
-    );
-    store.deleteUpload(uuid, true);
   }
 
   async function startUpload(req: IncomingMessage, res: ServerResponse, repo: RepoRow, url: URL) {
@@ -143,20 +142,20 @@ export function registryRoute(env: ServiceEnv, store: EcrStore, auth: ReturnType
         return reply(res, 201, { Location: `${PREFIX}${repo.name}/blobs/${mount}`, 'Docker-Content-Digest': mount });
       }
     }
-    const uuid = randomUUID();
-    store.insertUpload(repo, uuid, env.clock.now());
     const digest = url.searchParams.get('digest');
     if (digest !== null) {
       // monolithic upload: the whole blob in this POST
-      if (!DIGEST.test(digest)) throw digestInvalid('invalid digest');
-      const hash = createHash(algorithmOf(digest));
-      const part = await receive(req, hash);
-      store.addPart(uuid, part);
-      await finish(repo, uuid, digest, [part], algorithmOf(digest) === 'sha256' ? hash : undefined);
+      if (!DIGEST.test(digest)) {
+        req.resume();
+        throw digestInvalid('invalid digest');
+      }
+      const uuid = uploads.start(repo, algorithmOf(digest));
+      await uploads.append(uuid, req);
+      await content(repo, () => uploads.complete(repo, uuid, digest));
       return reply(res, 201, { Location: `${PREFIX}${repo.name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
     }
     req.resume();
-    running.set(uuid, createHash('sha256'));
+    const uuid = uploads.start(repo);
     reply(res, 202, uploadHeaders(repo.name, uuid, 0));
   }
 
@@ -169,8 +168,7 @@ export function registryRoute(env: ServiceEnv, store: EcrStore, auth: ReturnType
     const method = req.method;
     if (method === 'GET') return reply(res, 204, uploadHeaders(repo.name, uuid, up.size));
     if (method === 'DELETE') {
-      running.delete(uuid);
-      store.deleteUpload(uuid, false);
+      uploads.cancel(uuid);
       return reply(res, 204);
     }
     if (method !== 'PATCH' && method !== 'PUT') throw new RegistryError(405, 'UNSUPPORTED', 'The operation is unsupported.');
@@ -188,21 +186,13 @@ export function registryRoute(env: ServiceEnv, store: EcrStore, auth: ReturnType
         );
       }
     }
-    const hash = running.get(uuid);
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody) {
-      const part = await receive(req, hash ?? createHash('sha256'));
-      if (part.size > 0) store.addPart(uuid, part);
-      else env.blobs.delete(part.id);
-    } else req.resume();
-    if (method === 'PATCH') {
-      if (!hash) running.delete(uuid);
-      return reply(res, 202, uploadHeaders(repo.name, uuid, store.findUpload(uuid)!.size));
-    }
+    if (hasBody) await uploads.append(uuid, req);
+    else req.resume();
+    if (method === 'PATCH') return reply(res, 202, uploadHeaders(repo.name, uuid, store.findUpload(uuid)!.size));
     const digest = url.searchParams.get('digest');
     if (!digest || !DIGEST.test(digest)) throw digestInvalid('digest parameter missing or invalid');
-    running.delete(uuid);
-    await finish(repo, uuid, digest, store.uploadParts(uuid), hash);
+    await content(repo, () => uploads.complete(repo, uuid, digest));
     reply(res, 201, { Location: `${PREFIX}${repo.name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
   }
 
@@ -274,59 +264,20 @@ export function registryRoute(env: ServiceEnv, store: EcrStore, auth: ReturnType
       throw new RegistryError(400, 'TAG_INVALID', 'manifest tag did not match URI', { tag: ref });
     }
     const body = await readManifestBody(req);
-    let parsed;
-    try {
-      parsed = parseManifest(body, req.headers['content-type']);
-    } catch (err) {
-      if (err instanceof ManifestError) throw new RegistryError(400, 'MANIFEST_INVALID', err.message);
-      throw err;
-    }
-    const algorithm = isDigest ? algorithmOf(ref) : 'sha256';
-    const digest = `${algorithm}:${createHash(algorithm).update(body).digest('hex')}`;
-    if (isDigest && digest !== ref) throw digestInvalid('manifest digest did not match the digest in the URL');
-    for (const r of parsed.refs) {
-      const known =
-        r.kind === 'blob' ? store.repoHasBlob(repo, r.digest) && store.findBlob(repo, r.digest) : store.findImage(repo, r.digest);
-      if (!known)
-        throw new RegistryError(
-          400,
-          r.kind === 'blob' ? 'MANIFEST_BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN',
-          r.kind === 'blob' ? 'blob unknown to registry' : 'manifest unknown',
-          { digest: r.digest },
-        );
-    }
     const tag = isDigest ? undefined : ref;
-    if (tag !== undefined && repo.mutability === 'IMMUTABLE') {
-      const existing = store.findTag(repo, tag);
-      if (existing && existing.digest !== digest)
-        throw new RegistryError(
-          400,
-          'TAG_INVALID',
-          `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the repository is immutable.`,
-        );
-    }
-    const now = env.clock.now();
-    const existed = store.findImage(repo, digest);
-    const previousTag = tag !== undefined ? store.findTag(repo, tag)?.digest : undefined;
-    store.putImage(
-      repo,
-      {
-        digest,
-        media_type: parsed.mediaType,
-        artifact_type: parsed.artifactType ?? null,
-        subject: parsed.subject ?? null,
-        manifest: body,
-        size: parsed.size,
-        pushed: now,
-      },
-      parsed.refs,
-      tag,
-      now,
+    const stored = await content(repo, () =>
+      storeManifest(store, repo, body, {
+        contentType: req.headers['content-type'],
+        expectedDigest: isDigest ? ref : undefined,
+        tag,
+        now: env.clock.now(),
+      }),
     );
+    const digest = stored.image.digest;
     const headers: Record<string, string> = { Location: `${PREFIX}${repo.name}/manifests/${digest}`, 'Docker-Content-Digest': digest };
-    if (parsed.subject) headers['OCI-Subject'] = parsed.subject;
+    if (stored.parsed.subject) headers['OCI-Subject'] = stored.parsed.subject;
     reply(res, 201, headers);
-    if (!existed || previousTag !== digest) hooks.pushed(repo, store.findImage(repo, digest)!, tag);
+    if (stored.changed) hooks.pushed(repo, stored.image, tag);
   }
 
   function getManifest(req: IncomingMessage, res: ServerResponse, repo: RepoRow, ref: string) {

@@ -198,6 +198,9 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
     parentsOf: db.prepare<[number, string], { digest: string }>(
       "SELECT digest FROM ecr_image_refs WHERE repo_id = ? AND ref = ? AND kind = 'manifest'",
     ),
+    blobReferenced: db.prepare<[number, string], { n: number }>(
+      "SELECT 1 AS n FROM ecr_image_refs WHERE repo_id = ? AND ref = ? AND kind = 'blob' LIMIT 1",
+    ),
 
     tag: db.prepare<[number, string], { tag: string; digest: string; updated: number }>(
       'SELECT * FROM ecr_tags WHERE repo_id = ? AND tag = ?',
@@ -323,6 +326,8 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
     referrers: (repo: RepoRow, digest: string) => q.referrers.all(repo.id, digest),
     /** Index manifests in the repository that list `digest` as a child. */
     parentsOf: (repo: RepoRow, digest: string) => q.parentsOf.all(repo.id, digest).map((r) => r.digest),
+    /** Whether an image of the repository references the blob `digest` (as config or layer). */
+    blobReferenced: (repo: RepoRow, digest: string) => q.blobReferenced.get(repo.id, digest) !== undefined,
 
     findTag: (repo: RepoRow, tag: string) => q.tag.get(repo.id, tag),
     tags: (repo: RepoRow) => q.tags.all(repo.id),

@@ -65,7 +65,7 @@ function route(path: string): { name: string; kind: 'blobs' | 'uploads' | 'manif
 }
 
 const signedForAws = (req: IncomingMessage, url: URL) =>
-  /^AWS4-HMAC-SHA256 /.test(String(req.headers.authorization ?? '')) || url.searchParams.has('X-Amz-Algorithm');
+  String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ') || url.searchParams.has('X-Amz-Algorithm');
 
 export function registryRoute(env: ServiceEnv, store: EcrStore, auth: ReturnType<typeof registryAuth>, hooks: RegistryHooks): HttpRoute {
   /** Running digests of chunked uploads still in this process; after a restart the digest is computed from the parts. */

@@ -306,7 +306,7 @@ export function severityOf(advisory: OsvAdvisory, affected: OsvAffected): Severi
 
 /** The name ECR shows: the advisory's CVE id (its own or its first CVE alias), else its id. */
 const findingName = (a: OsvAdvisory) =>
-  /^CVE-/.test(a.id) ? a.id : (a.aliases?.find((x) => typeof x === 'string' && /^CVE-\d+-\d+$/.test(x)) ?? a.id);
+  a.id.startsWith('CVE-') ? a.id : (a.aliases?.find((x) => typeof x === 'string' && /^CVE-\d+-\d+$/.test(x)) ?? a.id);
 
 const findingUri = (a: OsvAdvisory) => {
   const refs = (a.references ?? []).filter((r) => r && typeof r.url === 'string');

@@ -99,7 +99,12 @@ function numeric(b: Buffer): number {
 }
 
 function checksumOk(block: Buffer): boolean {
-  const stored = numeric(block.subarray(148, 156));
+  let stored: number;
+  try {
+    stored = numeric(block.subarray(148, 156));
+  } catch {
+    return false;
+  }
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : block[i];
   return sum === stored;

@@ -6,6 +6,7 @@
  * Scan" event is followed through an EventBridge rule to an SNS http subscription.
  */
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -338,13 +339,16 @@ describe('ECR image scanning with an OSV feed', () => {
 
 describe('ECR image scanning without a vulnerability feed', () => {
   let box: RunningOpsbox;
+  let dataDir: string;
 
   before(async () => {
-    box = await startOpsbox({ env: { OPSBOX_VULN_DB: '' } });
+    dataDir = mkdtempSync(join(tmpdir(), 'opsbox-test-'));
+    box = await startOpsbox({ dataDir, env: { OPSBOX_VULN_DB: '' } });
   });
 
   after(async () => {
     await box?.dispose();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('the scan completes with no findings and says no feed is configured', async () => {
@@ -358,5 +362,27 @@ describe('ECR image scanning without a vulnerability feed', () => {
     assert.deepEqual(r.imageScanFindings.findings, []);
     assert.deepEqual(r.imageScanFindings.findingSeverityCounts ?? {}, {});
     assert.equal(r.imageScanFindings.vulnerabilitySourceUpdatedAt, undefined);
+  });
+
+  test('a scan a stopped process left IN_PROGRESS runs again at the next start', async () => {
+    const repo = unique('resume');
+    await ecr(box, 'create-repository', '--repository-name', repo, '--image-scanning-configuration', 'scanOnPush=true');
+    await pushImage(box.url, repo, 'v1', debianImage('resume'));
+    await scanDone(box, repo, 'imageTag=v1');
+    await box.stop();
+    const db = new Database(join(box.dataDir, 'opsbox.db'));
+    assert.equal(
+      db
+        .prepare(
+          "UPDATE ecr_scans SET status = 'IN_PROGRESS', completed = NULL, findings = NULL, description = NULL WHERE repo_id = (SELECT id FROM ecr_repos WHERE name = ?)",
+        )
+        .run(repo).changes,
+      1,
+    );
+    db.close();
+    box = await startOpsbox({ dataDir: box.dataDir, env: { OPSBOX_VULN_DB: '' } });
+    const r = await scanDone(box, repo, 'imageTag=v1');
+    assert.equal(r.imageScanStatus.status, 'COMPLETE');
+    assert.deepEqual(r.imageScanFindings.findings, []);
   });
 });

@@ -99,15 +99,20 @@ export const imageIdText = (id: ImageIdentifier) => `{imageDigest:'${id.imageDig
  */
 export function scanSummary(scan: ScanRow): ImageScanFindingsSummaryOut | undefined {
   if (scan.completed === null) return undefined;
-  let doc: { findingSeverityCounts?: Record<string, number>; findings?: { severity?: string }[]; vulnerabilitySourceUpdatedAt?: number } =
-    {};
+  let doc: {
+    findingSeverityCounts?: Record<string, number>;
+    counts?: Record<string, number>;
+    findings?: { severity?: string }[];
+    vulnerabilitySourceUpdatedAt?: number;
+  } = {};
   try {
     const parsed: unknown = scan.findings ? JSON.parse(scan.findings) : {};
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) doc = parsed;
   } catch {
     // an unreadable findings column summarises as no findings
   }
-  let counts = doc.findingSeverityCounts;
+  // the scanner (scan/scanner.ts ScanResult) stores the counts as `counts`
+  let counts = doc.findingSeverityCounts ?? doc.counts;
   if (!counts && Array.isArray(doc.findings)) {
     counts = {};
     for (const f of doc.findings) if (typeof f?.severity === 'string') counts[f.severity] = (counts[f.severity] ?? 0) + 1;

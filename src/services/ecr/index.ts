@@ -4,8 +4,10 @@
  * same repositories (repositories.ts) and images (images.ts). content.ts is what both do to content:
  * verified blob uploads, manifests checked and stored. store.ts holds repositories, content-addressed
  * blobs, manifests and tags; manifests.ts reads manifests. Lifecycle policies (lifecyclePolicies.ts,
- * the evaluator in lifecycle.ts) run on a timer the instance starts and stops. Pushes and deletes,
- * lifecycle expiries included, are published as "ECR Image Action" events.
+ * the evaluator in lifecycle.ts) run on a timer the instance starts and stops; scanning.ts scans
+ * images on request and on push (scan/: layers read for packages, matched against the OSV feed in
+ * OPSBOX_VULN_DB). Pushes and deletes, lifecycle expiries included, are published as
+ * "ECR Image Action" events.
  */
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { EcrHandlers } from './api.generated.js';
@@ -15,6 +17,7 @@ import { imageHandlers } from './images.js';
 import { DEFAULT_INTERVAL_MS, LifecycleEngine, lifecycleHandlers } from './lifecyclePolicies.js';
 import { registryRoute, type RegistryHooks } from './registry.js';
 import { repoLookup, repositoryHandlers } from './repositories.js';
+import { scanning } from './scanning.js';
 import { createEcrStore, type RepoRow } from './store.js';
 
 export interface EcrInstance extends ServiceInstance<EcrHandlers> {
@@ -27,6 +30,7 @@ export function createEcr(env: ServiceEnv): EcrInstance {
   const auth = registryAuth(store, env.credentials, env.config.auth === 'strict');
   const requireRepo = repoLookup(store);
   const uploads = blobUploads(env, store);
+  const scans = scanning(env, store, requireRepo);
   const imageAction = (repo: RepoRow, action: 'PUSH' | 'DELETE', digest: string, tag: string | undefined) =>
     env.bus.publish({
       'detail-type': 'ECR Image Action',
@@ -37,7 +41,10 @@ export function createEcr(env: ServiceEnv): EcrInstance {
       detail: { result: 'SUCCESS', 'repository-name': repo.name, 'image-digest': digest, 'action-type': action, 'image-tag': tag },
     });
   const hooks: RegistryHooks = {
-    pushed: (repo, image, tag) => imageAction(repo, 'PUSH', image.digest, tag),
+    pushed: (repo, image, tag) => {
+      imageAction(repo, 'PUSH', image.digest, tag);
+      scans.pushed(repo, image);
+    },
     deleted: (repo, digest, tag) => imageAction(repo, 'DELETE', digest, tag),
   };
   const interval = Number(process.env.OPSBOX_ECR_LIFECYCLE_INTERVAL_MS);
@@ -52,11 +59,18 @@ export function createEcr(env: ServiceEnv): EcrInstance {
       ...repositoryHandlers(env, store, env.tags, auth, requireRepo),
       ...imageHandlers(env, store, uploads, hooks, requireRepo),
       ...lifecycleHandlers(store, requireRepo),
+      ...scans.handlers,
     },
     routes: [registryRoute(env, store, auth, uploads, hooks)],
     lifecycle,
-    start: () => lifecycle.start(),
-    close: () => lifecycle.close(),
+    start() {
+      lifecycle.start();
+      scans.start();
+    },
+    close() {
+      lifecycle.close();
+      return scans.close();
+    },
   };
 }
 

@@ -218,6 +218,7 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
        ON CONFLICT (repo_id, digest) DO UPDATE SET status = excluded.status, description = excluded.description, started = excluded.started,
        completed = excluded.completed, findings = excluded.findings`,
     ),
+    scansInStatus: db.prepare<[string], ScanRow>('SELECT * FROM ecr_scans WHERE status = ? ORDER BY started'),
 
     preview: db.prepare<[number], PreviewRow>('SELECT * FROM ecr_lifecycle_previews WHERE repo_id = ?'),
     putPreview: db.prepare(
@@ -340,6 +341,8 @@ export function createEcrStore(store: Store, blobs: BlobStore, tags: Tags) {
 
     findScan: (repo: RepoRow, digest: string) => q.scan.get(repo.id, digest),
     putScan: (row: ScanRow) => q.putScan.run(row),
+    /** Scans in a status across all repositories (IN_PROGRESS ones a stopped process left). */
+    scansInStatus: (status: string) => q.scansInStatus.all(status),
 
     /** A value kept once per data dir (the token signing key), made by `make` the first time. */
     meta(key: string, make: () => string): string {

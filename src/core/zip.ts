@@ -48,10 +48,15 @@ export function zipFiles(files: { path: string; name: string }[]): Readable {
   return outputOf(zip);
 }
 
-/** A zip of small in-memory files (name → content). */
-export function zipBuffers(files: Record<string, string | Buffer>): Readable {
+/** A zip of small in-memory files (name → content), with a Unix mode per file where given (0o755 for a script). */
+export function zipBuffers(files: Record<string, string | Buffer>, modes: Record<string, number> = {}): Readable {
   const zip = new (yazl().ZipFile)();
-  for (const [name, body] of Object.entries(files)) zip.addBuffer(Buffer.isBuffer(body) ? body : Buffer.from(body), name);
+  for (const [name, body] of Object.entries(files))
+    zip.addBuffer(
+      Buffer.isBuffer(body) ? body : Buffer.from(body),
+      name,
+      modes[name] !== undefined ? { mode: 0o100000 | modes[name] } : {},
+    );
   return outputOf(zip);
 }
 

@@ -8,6 +8,7 @@ import { ecr } from './ecr/index.js';
 import { events } from './events/index.js';
 import { iam } from './iam/index.js';
 import { kms } from './kms/index.js';
+import { lambda } from './lambda/index.js';
 import { logs } from './logs/index.js';
 import { s3 } from './s3/index.js';
 import { secretsmanager } from './secretsmanager/index.js';
@@ -16,5 +17,5 @@ import { ssm } from './ssm/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, kms, ssm, secretsmanager, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline, ecr];
+  return [sts, iam, kms, ssm, secretsmanager, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline, ecr, lambda];
 }

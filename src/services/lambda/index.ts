@@ -1,0 +1,63 @@
+/**
+ * Lambda: functions that really run. functions.ts holds the function and version API, invoke.ts
+ * Invoke, runtime/ the execution environments (processes speaking the Lambda Runtime API: the Node
+ * and Python runtime clients, or a custom runtime's bootstrap), code.ts the unpacked packages,
+ * store.ts the tables. Output goes to CloudWatch Logs /aws/lambda/<name>; AWS/Lambda metrics to
+ * CloudWatch.
+ */
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
+import type { LambdaHandlers } from './api.generated.js';
+import { CodeCache } from './code.js';
+import { functionHandlers } from './functions.js';
+import { invokeHandlers } from './invoke.js';
+import { EnvironmentPool } from './runtime/environments.js';
+import { PYTHON_CLIENT } from './runtime/pythonClient.js';
+import { createLambdaStore } from './store.js';
+
+export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
+  const store = createLambdaStore(env.store, env.blobs, env.tags);
+  const code = new CodeCache(env.config.dataDir, env.blobs);
+  const pool = new EnvironmentPool(env);
+  const runtimeDir = join(env.config.dataDir, 'lambda', 'runtime');
+  mkdirSync(runtimeDir, { recursive: true });
+  const pythonClient = join(runtimeDir, 'bootstrap.py');
+  writeFileSync(pythonClient, PYTHON_CLIENT);
+  pool.setPythonClient(pythonClient);
+  provideSdk(join(env.config.dataDir, 'lambda', 'code'));
+  return {
+    handlers: { ...functionHandlers(env, store, env.tags, code, pool), ...invokeHandlers(env, store, code, pool) },
+    close: () => pool.close(),
+  };
+}
+
+/**
+ * Lambda's Node runtimes include the AWS SDK for JavaScript v3: functions import '@aws-sdk/…'
+ * without packaging it. Node resolves imports by walking up from the importing file, so the SDK
+ * clients opsbox has are linked into a node_modules folder above every unpacked package.
+ */
+function provideSdk(codeRoot: string) {
+  let sdk: string;
+  try {
+    sdk = dirname(dirname(createRequire(import.meta.url).resolve('@aws-sdk/client-sts/package.json')));
+  } catch {
+    return;
+  }
+  const link = join(codeRoot, 'node_modules', '@aws-sdk');
+  if (existsSync(link)) return;
+  mkdirSync(dirname(link), { recursive: true });
+  symlinkSync(sdk, link, 'dir');
+}
+
+export const lambda: ServiceSpec<LambdaHandlers> = {
+  name: 'lambda',
+  model: 'lambda-2015-03-31',
+  signingName: 'lambda',
+  protocols: ['rest-json'],
+  bodyLimits: { CreateFunction: 70 * 1024 * 1024, UpdateFunctionCode: 70 * 1024 * 1024, Invoke: 6 * 1024 * 1024 },
+  patch: { validationErrorCode: 'ValidationException' },
+  dependsOn: ['logs', 'sts'],
+  create: createLambda,
+};

@@ -1,0 +1,178 @@
+/**
+ * Invoke: RequestResponse (the function's answer, X-Amz-Function-Error for a failure, the log tail
+ * with LogType Tail), Event (queued: 202 at once, run in the background) and DryRun (204). Each
+ * invocation runs in an execution environment (runtime/environments.ts) with its version's code
+ * and configuration, the role's temporary credentials, and AWS's reserved variables; Lambda's
+ * AWS/Lambda metrics are reported per function and version.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Scope } from '../../core/arn.js';
+import { AwsError } from '../../core/errors.js';
+import { log } from '../../core/log.js';
+import type { RequestContext } from '../../gateway/context.js';
+import type { ServiceEnv } from '../../gateway/service.js';
+import type { LambdaHandlers } from './api.generated.js';
+import type { CodeCache } from './code.js';
+import { ACCOUNT_CONCURRENCY, nameOf } from './functions.js';
+import { isRunnableRuntime, type EnvironmentPool, type InvocationResult, type Runnable } from './runtime/environments.js';
+import { docOf, functionArn, notFound, type FunctionRow, type LambdaStore, type VersionRow } from './store.js';
+
+interface Credentials {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken?: string;
+  expires: number;
+}
+
+export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCache, pool: EnvironmentPool): LambdaHandlers {
+  const roleCredentials = new Map<string, Credentials>();
+
+  /** Temporary credentials of the execution role, as Lambda gives every environment; the account's own when the role cannot be assumed. */
+  async function credentialsFor(scope: Scope, role: string, functionName: string): Promise<Credentials> {
+    const key = `${scope.account}|${role}`;
+    const cached = roleCredentials.get(key);
+    if (cached && cached.expires > env.clock.now() + 300_000) return cached;
+    try {
+      const r = await env.services.call(
+        'sts',
+        'AssumeRole',
+        { RoleArn: role, RoleSessionName: functionName.slice(0, 64), DurationSeconds: 3600 },
+        { ...scope, internal: { servicePrincipal: 'lambda.amazonaws.com' } },
+      );
+      const c = { ...r.Credentials, expires: new Date(r.Credentials.Expiration).getTime() };
+      roleCredentials.set(key, c);
+      return c;
+    } catch (err) {
+      log.warn('lambda: cannot assume the execution role; the function gets the account credentials', { role, err: String(err) });
+      return { AccessKeyId: scope.account, SecretAccessKey: 'opsbox', expires: Infinity };
+    }
+  }
+
+  async function runnable(ctx: Scope, fn: FunctionRow, v: VersionRow): Promise<Runnable> {
+    const d = docOf(v);
+    const shaHex = Buffer.from(d.CodeSha256, 'base64').toString('hex');
+    const codeDir = await code.unpack(v.code_blob, shaHex);
+    const creds = await credentialsFor(ctx, d.Role, fn.name);
+    const invokedArn = functionArn(ctx, fn.name, v.version === '$LATEST' ? undefined : v.version);
+    return {
+      key: `${functionArn(ctx, fn.name)}:${v.version}:${d.RevisionId}`,
+      scope: ctx,
+      functionName: fn.name,
+      version: v.version,
+      invokedArn,
+      doc: d,
+      codeDir,
+      variables: {
+        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        LANG: 'en_US.UTF-8',
+        TZ: ':UTC',
+        ...d.Environment,
+        _HANDLER: d.Handler ?? '',
+        AWS_REGION: ctx.region,
+        AWS_DEFAULT_REGION: ctx.region,
+        AWS_EXECUTION_ENV: `AWS_Lambda_${d.Runtime}`,
+        AWS_LAMBDA_FUNCTION_NAME: fn.name,
+        AWS_LAMBDA_FUNCTION_VERSION: v.version,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(d.MemorySize),
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+        LAMBDA_TASK_ROOT: codeDir,
+        LAMBDA_RUNTIME_DIR: codeDir,
+        // SDK calls inside the function reach this opsbox, as on AWS they reach AWS
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${env.config.port}`,
+        AWS_ACCESS_KEY_ID: creds.AccessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.SecretAccessKey,
+        ...(creds.SessionToken ? { AWS_SESSION_TOKEN: creds.SessionToken } : {}),
+      },
+    };
+  }
+
+  function metrics(scope: Scope, fn: FunctionRow, version: string, r: InvocationResult | undefined, throttled: boolean) {
+    const dims = [
+      [{ Name: 'FunctionName', Value: fn.name }],
+      [
+        { Name: 'FunctionName', Value: fn.name },
+        { Name: 'Resource', Value: `${fn.name}:${version}` },
+      ],
+    ];
+    const data = dims.flatMap((dimensions) => [
+      { namespace: 'AWS/Lambda', metricName: throttled ? 'Throttles' : 'Invocations', dimensions, value: 1, unit: 'Count' },
+      ...(r
+        ? [
+            { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions, value: r.functionError ? 1 : 0, unit: 'Count' },
+            { namespace: 'AWS/Lambda', metricName: 'Duration', dimensions, value: r.durationMs, unit: 'Milliseconds' },
+          ]
+        : []),
+    ]);
+    data.push({
+      namespace: 'AWS/Lambda',
+      metricName: 'ConcurrentExecutions',
+      dimensions: dims[0],
+      value: pool.concurrency(scope.account),
+      unit: 'Count',
+    });
+    env.metrics.put(scope.account, scope.region, data);
+  }
+
+  function resolve(ctx: RequestContext, name: string, qualifier: string | undefined) {
+    const fnName = nameOf(name);
+    const fromArn = /:function:[^:]+:([^:]+)$/.exec(name)?.[1];
+    const q = qualifier ?? fromArn ?? '$LATEST';
+    const fn = store.findFunction(ctx, fnName);
+    if (!fn) throw notFound(ctx, fnName, qualifier);
+    const v = store.version(fn, q);
+    if (!v) throw notFound(ctx, fnName, q);
+    return { fn, v };
+  }
+
+  return {
+    async Invoke(input, ctx) {
+      const { fn, v } = resolve(ctx, input.FunctionName, input.Qualifier);
+      const d = docOf(v);
+      const payload = input.Payload ?? Buffer.from('{}');
+      if (payload.length) {
+        try {
+          JSON.parse(payload.toString('utf8'));
+        } catch (err) {
+          throw new AwsError('InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`, 400, {
+            Type: 'User',
+          });
+        }
+      }
+      const type = input.InvocationType ?? 'RequestResponse';
+      if (type === 'DryRun') return { StatusCode: 204 };
+      if (!isRunnableRuntime(d.Runtime))
+        throw new AwsError(
+          'InvalidRuntimeException',
+          `opsbox cannot run the ${d.Runtime} runtime yet: nodejs*, python3.* and provided.* functions run.`,
+          502,
+          { Type: 'User' },
+        );
+      if (pool.concurrency(ctx.account) >= ACCOUNT_CONCURRENCY) {
+        metrics(ctx, fn, v.version, undefined, true);
+        throw new AwsError('TooManyRequestsException', 'Rate Exceeded.', 429, {
+          Type: 'User',
+          Reason: 'ConcurrentInvocationLimitExceeded',
+        });
+      }
+      const r = await runnable(ctx, fn, v);
+      const requestId = randomUUID();
+      if (type === 'Event') {
+        void pool
+          .invoke(r, payload, requestId)
+          .then((res) => metrics(ctx, fn, v.version, res, false))
+          .catch((err) => log.error('lambda: async invocation failed', { function: fn.name, err: String(err) }));
+        return { StatusCode: 202 };
+      }
+      const res = await pool.invoke(r, payload, requestId);
+      metrics(ctx, fn, v.version, res, false);
+      return {
+        StatusCode: 200,
+        FunctionError: res.functionError,
+        ExecutedVersion: v.version,
+        LogResult: input.LogType === 'Tail' ? Buffer.from(res.logTail).toString('base64') : undefined,
+        Payload: res.payload,
+      };
+    },
+  };
+}

@@ -16,7 +16,7 @@ import { Git, ZERO } from './git.js';
 import { ObjectReader } from './objectReader.js';
 import { writePack, type PendingObjects } from './objectWriter.js';
 import { forgetRefs, readRef, RefUpdater } from './refs.js';
-import { CodecommitStore, type RepoRow } from './store.js';
+import { createCodecommitStore, type CodecommitStore, type RepoRow } from './store.js';
 
 /** CodeCommit's answer to a nextToken it did not make. */
 export const badContinuationToken = () =>
@@ -62,7 +62,7 @@ export class Codecommit {
   readonly onRefsChanged: ((row: RepoRow, refs: Set<string>, callerUserArn: string) => Promise<void>)[] = [];
 
   constructor(readonly env: ServiceEnv) {
-    this.store = new CodecommitStore(env.store);
+    this.store = createCodecommitStore(env.store);
     this.git = new Git(this.store.gitRoot);
     env.repos.install((account, region, name) => {
       const row = this.store.findRepo({ account, region }, name);

@@ -86,166 +86,168 @@ const MIGRATIONS = [
   { version: 3, sql: moveTagColumnSql('codecommit_repos', "'arn:aws:codecommit:' || region || ':' || account || ':' || name", 'map') },
 ];
 
-export class CodecommitStore {
-  readonly gitRoot: string;
-  private s;
+export type CodecommitStore = ReturnType<typeof createCodecommitStore>;
 
-  constructor(private store: Store) {
-    store.migrate('codecommit', MIGRATIONS);
-    this.gitRoot = join(store.dataDir, 'codecommit');
-    const db = store.db;
-    this.s = {
-      byName: db.prepare('SELECT * FROM codecommit_repos WHERE account = ? AND region = ? AND name = ?'),
-      byId: db.prepare('SELECT * FROM codecommit_repos WHERE id = ?'),
-      insert: db.prepare(
-        'INSERT INTO codecommit_repos (id, account, region, name, description, created, modified, kms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      del: db.prepare('DELETE FROM codecommit_repos WHERE id = ?'),
-      list: db.prepare('SELECT * FROM codecommit_repos WHERE account = ? AND region = ?'),
-      rename: db.prepare('UPDATE codecommit_repos SET name = ?, modified = ? WHERE id = ?'),
-      describe: db.prepare('UPDATE codecommit_repos SET description = ?, modified = ? WHERE id = ?'),
-      defaultBranch: db.prepare('UPDATE codecommit_repos SET default_branch = ?, modified = ? WHERE id = ?'),
-      touch: db.prepare('UPDATE codecommit_repos SET modified = ? WHERE id = ?'),
-      triggers: db.prepare('UPDATE codecommit_repos SET triggers = ?, triggers_id = ? WHERE id = ?'),
-      seqGet: db.prepare('SELECT next FROM codecommit_pr_seq WHERE account = ? AND region = ?'),
-      seqSet: db.prepare('INSERT OR REPLACE INTO codecommit_pr_seq (account, region, next) VALUES (?, ?, ?)'),
-      prInsert: db.prepare(
-        'INSERT INTO codecommit_prs (account, region, pr_id, repo_id, status, author, token, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      prGet: db.prepare('SELECT doc, repo_id FROM codecommit_prs WHERE account = ? AND region = ? AND pr_id = ?'),
-      prByToken: db.prepare('SELECT doc FROM codecommit_prs WHERE account = ? AND region = ? AND token = ?'),
-      prUpdate: db.prepare('UPDATE codecommit_prs SET status = ?, doc = ? WHERE account = ? AND region = ? AND pr_id = ?'),
-      prList: db.prepare('SELECT pr_id, author, status FROM codecommit_prs WHERE repo_id = ? ORDER BY pr_id DESC'),
-      prOpenForRepo: db.prepare("SELECT doc FROM codecommit_prs WHERE repo_id = ? AND status = 'OPEN'"),
-      prDeleteRepo: db.prepare('DELETE FROM codecommit_prs WHERE repo_id = ?'),
-      evInsert: db.prepare('INSERT INTO codecommit_pr_events (account, region, pr_id, doc) VALUES (?, ?, ?, ?)'),
-      evList: db.prepare('SELECT doc FROM codecommit_pr_events WHERE account = ? AND region = ? AND pr_id = ? ORDER BY id'),
-      cInsert: db.prepare(
-        'INSERT INTO codecommit_comments (id, seq, account, region, repo_id, pr_id, before_commit, after_commit, token, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      cByPr: db.prepare(
-        'SELECT doc, before_commit, after_commit, repo_id FROM codecommit_comments WHERE account = ? AND region = ? AND pr_id = ? ORDER BY seq',
-      ),
-      cByCommit: db.prepare(
-        'SELECT doc, before_commit, after_commit FROM codecommit_comments WHERE repo_id = ? AND after_commit = ? AND pr_id IS NULL ORDER BY seq',
-      ),
-      cMaxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM codecommit_comments'),
-    };
-  }
+export function createCodecommitStore(store: Store) {
+  store.migrate('codecommit', MIGRATIONS);
+  const gitRoot = join(store.dataDir, 'codecommit');
+  const db = store.db;
+  const s = {
+    byName: db.prepare('SELECT * FROM codecommit_repos WHERE account = ? AND region = ? AND name = ?'),
+    byId: db.prepare('SELECT * FROM codecommit_repos WHERE id = ?'),
+    insert: db.prepare(
+      'INSERT INTO codecommit_repos (id, account, region, name, description, created, modified, kms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    del: db.prepare('DELETE FROM codecommit_repos WHERE id = ?'),
+    list: db.prepare('SELECT * FROM codecommit_repos WHERE account = ? AND region = ?'),
+    rename: db.prepare('UPDATE codecommit_repos SET name = ?, modified = ? WHERE id = ?'),
+    describe: db.prepare('UPDATE codecommit_repos SET description = ?, modified = ? WHERE id = ?'),
+    defaultBranch: db.prepare('UPDATE codecommit_repos SET default_branch = ?, modified = ? WHERE id = ?'),
+    touch: db.prepare('UPDATE codecommit_repos SET modified = ? WHERE id = ?'),
+    triggers: db.prepare('UPDATE codecommit_repos SET triggers = ?, triggers_id = ? WHERE id = ?'),
+    seqGet: db.prepare('SELECT next FROM codecommit_pr_seq WHERE account = ? AND region = ?'),
+    seqSet: db.prepare('INSERT OR REPLACE INTO codecommit_pr_seq (account, region, next) VALUES (?, ?, ?)'),
+    prInsert: db.prepare(
+      'INSERT INTO codecommit_prs (account, region, pr_id, repo_id, status, author, token, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    prGet: db.prepare('SELECT doc, repo_id FROM codecommit_prs WHERE account = ? AND region = ? AND pr_id = ?'),
+    prByToken: db.prepare('SELECT doc FROM codecommit_prs WHERE account = ? AND region = ? AND token = ?'),
+    prUpdate: db.prepare('UPDATE codecommit_prs SET status = ?, doc = ? WHERE account = ? AND region = ? AND pr_id = ?'),
+    prList: db.prepare('SELECT pr_id, author, status FROM codecommit_prs WHERE repo_id = ? ORDER BY pr_id DESC'),
+    prOpenForRepo: db.prepare("SELECT doc FROM codecommit_prs WHERE repo_id = ? AND status = 'OPEN'"),
+    prDeleteRepo: db.prepare('DELETE FROM codecommit_prs WHERE repo_id = ?'),
+    evInsert: db.prepare('INSERT INTO codecommit_pr_events (account, region, pr_id, doc) VALUES (?, ?, ?, ?)'),
+    evList: db.prepare('SELECT doc FROM codecommit_pr_events WHERE account = ? AND region = ? AND pr_id = ? ORDER BY id'),
+    cInsert: db.prepare(
+      'INSERT INTO codecommit_comments (id, seq, account, region, repo_id, pr_id, before_commit, after_commit, token, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    cByPr: db.prepare(
+      'SELECT doc, before_commit, after_commit, repo_id FROM codecommit_comments WHERE account = ? AND region = ? AND pr_id = ? ORDER BY seq',
+    ),
+    cByCommit: db.prepare(
+      'SELECT doc, before_commit, after_commit FROM codecommit_comments WHERE repo_id = ? AND after_commit = ? AND pr_id IS NULL ORDER BY seq',
+    ),
+    cMaxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM codecommit_comments'),
+  };
 
-  /** The bare repository directory: named by the generated id, never by the user's name. */
-  gitDir(row: { id: string; account: string; region: string }) {
-    return join(this.gitRoot, row.account, row.region, `${row.id}.git`);
-  }
+  const self = {
+    gitRoot,
 
-  findRepo(scope: Scope, name: string) {
-    return this.s.byName.get(scope.account, scope.region, name) as RepoRow | undefined;
-  }
+    /** The bare repository directory: named by the generated id, never by the user's name. */
+    gitDir(row: { id: string; account: string; region: string }) {
+      return join(gitRoot, row.account, row.region, `${row.id}.git`);
+    },
 
-  repoById(id: string) {
-    return this.s.byId.get(id) as RepoRow | undefined;
-  }
+    findRepo(scope: Scope, name: string) {
+      return s.byName.get(scope.account, scope.region, name) as RepoRow | undefined;
+    },
 
-  /** Throws RepositoryDoesNotExistException ("<name> does not exist"). */
-  requireRepo(scope: Scope, name: string): RepoRow {
-    const row = this.findRepo(scope, name);
-    if (!row) throw new AwsError('RepositoryDoesNotExistException', `${name} does not exist`, 400);
-    return row;
-  }
+    repoById(id: string) {
+      return s.byId.get(id) as RepoRow | undefined;
+    },
 
-  insertRepo(r: Pick<RepoRow, 'id' | 'account' | 'region' | 'name' | 'description' | 'created' | 'kms'>) {
-    this.s.insert.run(r.id, r.account, r.region, r.name, r.description, r.created, r.created, r.kms);
-  }
+    /** Throws RepositoryDoesNotExistException ("<name> does not exist"). */
+    requireRepo(scope: Scope, name: string): RepoRow {
+      const row = self.findRepo(scope, name);
+      if (!row) throw new AwsError('RepositoryDoesNotExistException', `${name} does not exist`, 400);
+      return row;
+    },
 
-  deleteRepo(id: string) {
-    this.store.db.transaction(() => {
-      this.s.prDeleteRepo.run(id);
-      this.s.del.run(id);
-    })();
-  }
+    insertRepo(r: Pick<RepoRow, 'id' | 'account' | 'region' | 'name' | 'description' | 'created' | 'kms'>) {
+      s.insert.run(r.id, r.account, r.region, r.name, r.description, r.created, r.created, r.kms);
+    },
 
-  listRepos(scope: Scope) {
-    return this.s.list.all(scope.account, scope.region) as RepoRow[];
-  }
+    deleteRepo(id: string) {
+      db.transaction(() => {
+        s.prDeleteRepo.run(id);
+        s.del.run(id);
+      })();
+    },
 
-  renameRepo(id: string, name: string, now: number) {
-    this.s.rename.run(name, now, id);
-  }
-  setDescription(id: string, d: string | null, now: number) {
-    this.s.describe.run(d, now, id);
-  }
-  setDefaultBranch(id: string, b: string | null, now: number) {
-    this.s.defaultBranch.run(b, now, id);
-  }
-  touch(id: string, now: number) {
-    this.s.touch.run(now, id);
-  }
-  setTriggers(id: string, triggers: unknown[], configId: string) {
-    this.s.triggers.run(JSON.stringify(triggers), configId, id);
-  }
+    listRepos(scope: Scope) {
+      return s.list.all(scope.account, scope.region) as RepoRow[];
+    },
 
-  /** Pull request ids count from 1 per account and region, as AWS's do. */
-  nextPullRequestId(scope: Scope): number {
-    const row = this.s.seqGet.get(scope.account, scope.region) as { next: number } | undefined;
-    const id = row?.next ?? 1;
-    this.s.seqSet.run(scope.account, scope.region, id + 1);
-    return id;
-  }
+    renameRepo(id: string, name: string, now: number) {
+      s.rename.run(name, now, id);
+    },
+    setDescription(id: string, d: string | null, now: number) {
+      s.describe.run(d, now, id);
+    },
+    setDefaultBranch(id: string, b: string | null, now: number) {
+      s.defaultBranch.run(b, now, id);
+    },
+    touch(id: string, now: number) {
+      s.touch.run(now, id);
+    },
+    setTriggers(id: string, triggers: unknown[], configId: string) {
+      s.triggers.run(JSON.stringify(triggers), configId, id);
+    },
 
-  insertPr(scope: Scope, id: number, repoId: string, status: string, author: string, token: string | null, doc: unknown) {
-    this.s.prInsert.run(scope.account, scope.region, id, repoId, status, author, token, JSON.stringify(doc));
-  }
-  getPr<T>(scope: Scope, id: number): T | undefined {
-    const row = this.s.prGet.get(scope.account, scope.region, id) as { doc: string } | undefined;
-    return row ? JSON.parse(row.doc) : undefined;
-  }
-  prByToken<T>(scope: Scope, token: string): T | undefined {
-    const row = this.s.prByToken.get(scope.account, scope.region, token) as { doc: string } | undefined;
-    return row ? JSON.parse(row.doc) : undefined;
-  }
-  updatePr(scope: Scope, id: number, status: string, doc: unknown) {
-    this.s.prUpdate.run(status, JSON.stringify(doc), scope.account, scope.region, id);
-  }
-  listPrs(repoId: string) {
-    return this.s.prList.all(repoId) as { pr_id: number; author: string; status: string }[];
-  }
-  openPrs<T>(repoId: string): T[] {
-    return (this.s.prOpenForRepo.all(repoId) as { doc: string }[]).map((r) => JSON.parse(r.doc));
-  }
-  addPrEvent(scope: Scope, id: number, doc: unknown) {
-    this.s.evInsert.run(scope.account, scope.region, id, JSON.stringify(doc));
-  }
-  prEvents<T>(scope: Scope, id: number): T[] {
-    return (this.s.evList.all(scope.account, scope.region, id) as { doc: string }[]).map((r) => JSON.parse(r.doc));
-  }
+    /** Pull request ids count from 1 per account and region, as AWS's do. */
+    nextPullRequestId(scope: Scope): number {
+      const row = s.seqGet.get(scope.account, scope.region) as { next: number } | undefined;
+      const id = row?.next ?? 1;
+      s.seqSet.run(scope.account, scope.region, id + 1);
+      return id;
+    },
 
-  addComment(c: {
-    id: string;
-    account: string;
-    region: string;
-    repoId: string;
-    prId: number | null;
-    before: string | null;
-    after: string;
-    token: string | null;
-    doc: unknown;
-  }) {
-    const seq = (this.s.cMaxSeq.get() as { m: number }).m + 1;
-    this.s.cInsert.run(c.id, seq, c.account, c.region, c.repoId, c.prId, c.before, c.after, c.token, JSON.stringify(c.doc));
-  }
-  commentsForPr(scope: Scope, prId: number) {
-    return this.s.cByPr.all(scope.account, scope.region, prId) as {
-      doc: string;
-      before_commit: string | null;
-      after_commit: string;
-      repo_id: string;
-    }[];
-  }
-  commentsForCommit(repoId: string, after: string) {
-    return this.s.cByCommit.all(repoId, after) as { doc: string; before_commit: string | null; after_commit: string }[];
-  }
+    insertPr(scope: Scope, id: number, repoId: string, status: string, author: string, token: string | null, doc: unknown) {
+      s.prInsert.run(scope.account, scope.region, id, repoId, status, author, token, JSON.stringify(doc));
+    },
+    getPr<T>(scope: Scope, id: number): T | undefined {
+      const row = s.prGet.get(scope.account, scope.region, id) as { doc: string } | undefined;
+      return row ? JSON.parse(row.doc) : undefined;
+    },
+    prByToken<T>(scope: Scope, token: string): T | undefined {
+      const row = s.prByToken.get(scope.account, scope.region, token) as { doc: string } | undefined;
+      return row ? JSON.parse(row.doc) : undefined;
+    },
+    updatePr(scope: Scope, id: number, status: string, doc: unknown) {
+      s.prUpdate.run(status, JSON.stringify(doc), scope.account, scope.region, id);
+    },
+    listPrs(repoId: string) {
+      return s.prList.all(repoId) as { pr_id: number; author: string; status: string }[];
+    },
+    openPrs<T>(repoId: string): T[] {
+      return (s.prOpenForRepo.all(repoId) as { doc: string }[]).map((r) => JSON.parse(r.doc));
+    },
+    addPrEvent(scope: Scope, id: number, doc: unknown) {
+      s.evInsert.run(scope.account, scope.region, id, JSON.stringify(doc));
+    },
+    prEvents<T>(scope: Scope, id: number): T[] {
+      return (s.evList.all(scope.account, scope.region, id) as { doc: string }[]).map((r) => JSON.parse(r.doc));
+    },
 
-  transaction<T>(fn: () => T): T {
-    return this.store.db.transaction(fn)();
-  }
+    addComment(c: {
+      id: string;
+      account: string;
+      region: string;
+      repoId: string;
+      prId: number | null;
+      before: string | null;
+      after: string;
+      token: string | null;
+      doc: unknown;
+    }) {
+      const seq = (s.cMaxSeq.get() as { m: number }).m + 1;
+      s.cInsert.run(c.id, seq, c.account, c.region, c.repoId, c.prId, c.before, c.after, c.token, JSON.stringify(c.doc));
+    },
+    commentsForPr(scope: Scope, prId: number) {
+      return s.cByPr.all(scope.account, scope.region, prId) as {
+        doc: string;
+        before_commit: string | null;
+        after_commit: string;
+        repo_id: string;
+      }[];
+    },
+    commentsForCommit(repoId: string, after: string) {
+      return s.cByCommit.all(repoId, after) as { doc: string; before_commit: string | null; after_commit: string }[];
+    },
+
+    transaction<T>(fn: () => T): T {
+      return db.transaction(fn)();
+    },
+  };
+  return self;
 }

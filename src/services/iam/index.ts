@@ -9,11 +9,11 @@ import { attachmentHandlers } from './attachments.js';
 import { instanceProfileHandlers } from './instanceProfiles.js';
 import { policyHandlers } from './policies.js';
 import { roleHandlers } from './roles.js';
-import { IamStore } from './store.js';
+import { createIamStore } from './store.js';
 import { userHandlers } from './users.js';
 
 export function createIamHandlers(env: ServiceEnv): IamHandlers {
-  const deps = { store: new IamStore(env.store), env };
+  const deps = { store: createIamStore(env.store), env };
   return {
     ...roleHandlers(deps),
     ...policyHandlers(deps),

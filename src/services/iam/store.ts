@@ -153,126 +153,127 @@ function statements(db: Db) {
   };
 }
 
-export class IamStore {
-  readonly db: Db;
-  private roles: Statements;
-  private users: Statements;
-  private profiles: Statements;
-  private policies: Statements;
-  private s: ReturnType<typeof statements>;
+export type IamStore = ReturnType<typeof createIamStore>;
 
-  constructor(store: Store) {
-    store.migrate('iam', MIGRATIONS);
-    const db = (this.db = store.db);
-    this.roles = entityStatements(db, 'iam_roles', ['role_id', 'trust_policy', 'description', 'max_session', 'boundary']);
-    this.users = entityStatements(db, 'iam_users', ['user_id', 'boundary']);
-    this.profiles = entityStatements(db, 'iam_instance_profiles', ['profile_id']);
-    this.policies = entityStatements(db, 'iam_policies', ['policy_id', 'description', 'default_version', 'next_version', 'updated_at']);
-    this.s = statements(db);
-  }
+export function createIamStore(store: Store) {
+  store.migrate('iam', MIGRATIONS);
+  const db = store.db;
+  const roles: Statements = entityStatements(db, 'iam_roles', ['role_id', 'trust_policy', 'description', 'max_session', 'boundary']);
+  const users: Statements = entityStatements(db, 'iam_users', ['user_id', 'boundary']);
+  const profiles: Statements = entityStatements(db, 'iam_instance_profiles', ['profile_id']);
+  const policies: Statements = entityStatements(db, 'iam_policies', [
+    'policy_id',
+    'description',
+    'default_version',
+    'next_version',
+    'updated_at',
+  ]);
+  const s = statements(db);
 
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
-  }
+  const self = {
+    db,
+    transaction<T>(fn: () => T): T {
+      return db.transaction(fn)();
+    },
 
-  // ---- roles
+    // ---- roles
 
-  getRole = (account: string, name: string) => this.roles.get.get(account, name.toLowerCase()) as RoleRow | undefined;
-  /** NoSuchEntity 404: "The role with name X cannot be found." */
-  requireRole(account: string, name: string): RoleRow {
-    const row = this.getRole(account, name);
-    if (!row) throw noSuchEntity(`The role with name ${name} cannot be found.`);
-    return row;
-  }
-  insertRole = (row: RoleRow) => this.roles.insert.run(row);
-  updateRole = (row: RoleRow) => this.s.updateRole.run(row);
-  deleteRole = (account: string, name: string) => this.roles.delete.run(account, name.toLowerCase());
-  listRoles = (account: string, pathPrefix: string, after: string, limit: number) =>
-    this.roles.list.all({ account, after, prefix: pathPrefix, limit }) as RoleRow[];
-  roleById = (id: string) => this.s.roleById.get(id) as RoleRow | undefined;
+    getRole: (account: string, name: string) => roles.get.get(account, name.toLowerCase()) as RoleRow | undefined,
+    /** NoSuchEntity 404: "The role with name X cannot be found." */
+    requireRole(account: string, name: string): RoleRow {
+      const row = self.getRole(account, name);
+      if (!row) throw noSuchEntity(`The role with name ${name} cannot be found.`);
+      return row;
+    },
+    insertRole: (row: RoleRow) => roles.insert.run(row),
+    updateRole: (row: RoleRow) => s.updateRole.run(row),
+    deleteRole: (account: string, name: string) => roles.delete.run(account, name.toLowerCase()),
+    listRoles: (account: string, pathPrefix: string, after: string, limit: number) =>
+      roles.list.all({ account, after, prefix: pathPrefix, limit }) as RoleRow[],
+    roleById: (id: string) => s.roleById.get(id) as RoleRow | undefined,
 
-  // ---- users
+    // ---- users
 
-  getUser = (account: string, name: string) => this.users.get.get(account, name.toLowerCase()) as UserRow | undefined;
-  /** NoSuchEntity 404: "The user with name X cannot be found." */
-  requireUser(account: string, name: string): UserRow {
-    const row = this.getUser(account, name);
-    if (!row) throw noSuchEntity(`The user with name ${name} cannot be found.`);
-    return row;
-  }
-  insertUser = (row: UserRow) => this.users.insert.run(row);
-  deleteUser = (account: string, name: string) => this.users.delete.run(account, name.toLowerCase());
-  listUsers = (account: string, pathPrefix: string, after: string, limit: number) =>
-    this.users.list.all({ account, after, prefix: pathPrefix, limit }) as UserRow[];
-  userById = (id: string) => this.s.userById.get(id) as UserRow | undefined;
-  renameUser = (u: UserRow, name: string, path: string, arn: string) =>
-    this.s.renameUser.run(name, name.toLowerCase(), path, arn, u.account, u.name_lc);
-  setUserBoundary = (account: string, name: string, arn: string | null) => this.s.setUserBoundary.run(arn, account, name.toLowerCase());
+    getUser: (account: string, name: string) => users.get.get(account, name.toLowerCase()) as UserRow | undefined,
+    /** NoSuchEntity 404: "The user with name X cannot be found." */
+    requireUser(account: string, name: string): UserRow {
+      const row = self.getUser(account, name);
+      if (!row) throw noSuchEntity(`The user with name ${name} cannot be found.`);
+      return row;
+    },
+    insertUser: (row: UserRow) => users.insert.run(row),
+    deleteUser: (account: string, name: string) => users.delete.run(account, name.toLowerCase()),
+    listUsers: (account: string, pathPrefix: string, after: string, limit: number) =>
+      users.list.all({ account, after, prefix: pathPrefix, limit }) as UserRow[],
+    userById: (id: string) => s.userById.get(id) as UserRow | undefined,
+    renameUser: (u: UserRow, name: string, path: string, arn: string) =>
+      s.renameUser.run(name, name.toLowerCase(), path, arn, u.account, u.name_lc),
+    setUserBoundary: (account: string, name: string, arn: string | null) => s.setUserBoundary.run(arn, account, name.toLowerCase()),
 
-  // ---- instance profiles
+    // ---- instance profiles
 
-  getProfile = (account: string, name: string) => this.profiles.get.get(account, name.toLowerCase()) as ProfileRow | undefined;
-  /** NoSuchEntity 404: "Instance Profile X cannot be found." */
-  requireProfile(account: string, name: string): ProfileRow {
-    const row = this.getProfile(account, name);
-    if (!row) throw noSuchEntity(`Instance Profile ${name} cannot be found.`);
-    return row;
-  }
-  insertProfile = (row: ProfileRow) => this.profiles.insert.run(row);
-  deleteProfile = (account: string, p: ProfileRow) =>
-    this.transaction(() => {
-      this.s.deleteProfileRoles.run(p.profile_id);
-      this.profiles.delete.run(account, p.name_lc);
-    });
-  listProfiles = (account: string, pathPrefix: string, after: string, limit: number) =>
-    this.profiles.list.all({ account, after, prefix: pathPrefix, limit }) as ProfileRow[];
-  profileRoles = (p: ProfileRow) =>
-    (this.s.profileRoleIds.all(p.profile_id) as { role_id: string }[])
-      .map((r) => this.roleById(r.role_id))
-      .filter((r): r is RoleRow => !!r);
-  addProfileRole = (p: ProfileRow, r: RoleRow) => this.s.addProfileRole.run(p.account, p.profile_id, r.role_id);
-  removeProfileRole = (p: ProfileRow, r: RoleRow) => this.s.removeProfileRole.run(p.profile_id, r.role_id).changes > 0;
-  profilesOfRole = (r: RoleRow) => this.s.profilesOfRole.all(r.role_id) as ProfileRow[];
+    getProfile: (account: string, name: string) => profiles.get.get(account, name.toLowerCase()) as ProfileRow | undefined,
+    /** NoSuchEntity 404: "Instance Profile X cannot be found." */
+    requireProfile(account: string, name: string): ProfileRow {
+      const row = self.getProfile(account, name);
+      if (!row) throw noSuchEntity(`Instance Profile ${name} cannot be found.`);
+      return row;
+    },
+    insertProfile: (row: ProfileRow) => profiles.insert.run(row),
+    deleteProfile: (account: string, p: ProfileRow) =>
+      self.transaction(() => {
+        s.deleteProfileRoles.run(p.profile_id);
+        profiles.delete.run(account, p.name_lc);
+      }),
+    listProfiles: (account: string, pathPrefix: string, after: string, limit: number) =>
+      profiles.list.all({ account, after, prefix: pathPrefix, limit }) as ProfileRow[],
+    profileRoles: (p: ProfileRow) =>
+      (s.profileRoleIds.all(p.profile_id) as { role_id: string }[]).map((r) => self.roleById(r.role_id)).filter((r): r is RoleRow => !!r),
+    addProfileRole: (p: ProfileRow, r: RoleRow) => s.addProfileRole.run(p.account, p.profile_id, r.role_id),
+    removeProfileRole: (p: ProfileRow, r: RoleRow) => s.removeProfileRole.run(p.profile_id, r.role_id).changes > 0,
+    profilesOfRole: (r: RoleRow) => s.profilesOfRole.all(r.role_id) as ProfileRow[],
 
-  // ---- managed policies and versions
+    // ---- managed policies and versions
 
-  getPolicyByName = (account: string, name: string) => this.policies.get.get(account, name.toLowerCase()) as PolicyRow | undefined;
-  getPolicy = (account: string, arn: string) => this.s.policyByArn.get(account, arn) as PolicyRow | undefined;
-  allPolicies = (account: string, pathPrefix: string) => this.s.allPolicies.all({ account, prefix: pathPrefix }) as PolicyRow[];
-  insertPolicy = (row: PolicyRow, document: string) =>
-    this.transaction(() => {
-      this.policies.insert.run(row);
-      this.s.insertVersion.run(row.account, row.arn, 1, document, row.created_at);
-    });
-  deletePolicy = (account: string, arn: string) =>
-    this.transaction(() => {
-      this.s.deleteVersions.run(account, arn);
-      this.s.deletePolicy.run(account, arn);
-    });
-  setPolicyVersions = (p: PolicyRow, defaultVersion: number, nextVersion: number, now: number) =>
-    this.s.setPolicyVersions.run(defaultVersion, nextVersion, now, p.account, p.arn);
-  insertVersion = (p: PolicyRow, version: number, document: string, now: number) =>
-    this.s.insertVersion.run(p.account, p.arn, version, document, now);
-  getVersion = (p: PolicyRow, version: number) => this.s.getVersion.get(p.account, p.arn, version) as VersionRow | undefined;
-  listVersions = (p: PolicyRow) => this.s.listVersions.all(p.account, p.arn) as VersionRow[];
-  deleteVersion = (p: PolicyRow, version: number) => this.s.deleteVersion.run(p.account, p.arn, version);
+    getPolicyByName: (account: string, name: string) => policies.get.get(account, name.toLowerCase()) as PolicyRow | undefined,
+    getPolicy: (account: string, arn: string) => s.policyByArn.get(account, arn) as PolicyRow | undefined,
+    allPolicies: (account: string, pathPrefix: string) => s.allPolicies.all({ account, prefix: pathPrefix }) as PolicyRow[],
+    insertPolicy: (row: PolicyRow, document: string) =>
+      self.transaction(() => {
+        policies.insert.run(row);
+        s.insertVersion.run(row.account, row.arn, 1, document, row.created_at);
+      }),
+    deletePolicy: (account: string, arn: string) =>
+      self.transaction(() => {
+        s.deleteVersions.run(account, arn);
+        s.deletePolicy.run(account, arn);
+      }),
+    setPolicyVersions: (p: PolicyRow, defaultVersion: number, nextVersion: number, now: number) =>
+      s.setPolicyVersions.run(defaultVersion, nextVersion, now, p.account, p.arn),
+    insertVersion: (p: PolicyRow, version: number, document: string, now: number) =>
+      s.insertVersion.run(p.account, p.arn, version, document, now),
+    getVersion: (p: PolicyRow, version: number) => s.getVersion.get(p.account, p.arn, version) as VersionRow | undefined,
+    listVersions: (p: PolicyRow) => s.listVersions.all(p.account, p.arn) as VersionRow[],
+    deleteVersion: (p: PolicyRow, version: number) => s.deleteVersion.run(p.account, p.arn, version),
 
-  // ---- attachments and inline policies (by entity id)
+    // ---- attachments and inline policies (by entity id)
 
-  attach = (account: string, type: EntityType, id: string, arn: string) => this.s.attach.run(account, type, id, arn);
-  detach = (account: string, type: EntityType, id: string, arn: string) => this.s.detach.run(account, type, id, arn).changes > 0;
-  attachedTo = (account: string, type: EntityType, id: string) =>
-    (this.s.attachedTo.all(account, type, id) as { policy_arn: string }[]).map((r) => r.policy_arn);
-  attachmentCount = (account: string, arn: string) => (this.s.attachmentCount.get(account, arn) as { n: number }).n;
-  attachedEntities = (account: string, arn: string) =>
-    this.s.attachedEntities.all(account, arn) as { entity_type: EntityType; entity_id: string }[];
+    attach: (account: string, type: EntityType, id: string, arn: string) => s.attach.run(account, type, id, arn),
+    detach: (account: string, type: EntityType, id: string, arn: string) => s.detach.run(account, type, id, arn).changes > 0,
+    attachedTo: (account: string, type: EntityType, id: string) =>
+      (s.attachedTo.all(account, type, id) as { policy_arn: string }[]).map((r) => r.policy_arn),
+    attachmentCount: (account: string, arn: string) => (s.attachmentCount.get(account, arn) as { n: number }).n,
+    attachedEntities: (account: string, arn: string) =>
+      s.attachedEntities.all(account, arn) as { entity_type: EntityType; entity_id: string }[],
 
-  putInline = (account: string, type: EntityType, id: string, name: string, document: string) =>
-    this.s.putInline.run(account, type, id, name.toLowerCase(), name, document);
-  getInline = (account: string, type: EntityType, id: string, name: string) =>
-    this.s.getInline.get(account, type, id, name.toLowerCase()) as { name: string; document: string } | undefined;
-  listInline = (account: string, type: EntityType, id: string) =>
-    (this.s.listInline.all(account, type, id) as { name: string }[]).map((r) => r.name);
-  deleteInline = (account: string, type: EntityType, id: string, name: string) =>
-    this.s.deleteInline.run(account, type, id, name.toLowerCase()).changes > 0;
+    putInline: (account: string, type: EntityType, id: string, name: string, document: string) =>
+      s.putInline.run(account, type, id, name.toLowerCase(), name, document),
+    getInline: (account: string, type: EntityType, id: string, name: string) =>
+      s.getInline.get(account, type, id, name.toLowerCase()) as { name: string; document: string } | undefined,
+    listInline: (account: string, type: EntityType, id: string) =>
+      (s.listInline.all(account, type, id) as { name: string }[]).map((r) => r.name),
+    deleteInline: (account: string, type: EntityType, id: string, name: string) =>
+      s.deleteInline.run(account, type, id, name.toLowerCase()).changes > 0,
+  };
+  return self;
 }

@@ -13,10 +13,10 @@ import { buildHandlers, startBuild } from './builds.js';
 import { projectHandlers } from './projects.js';
 import { reportGroupHandlers } from './reportGroups.js';
 import { BuildRunner } from './build/runner.js';
-import { CodebuildStore } from './store.js';
+import { createCodebuildStore } from './store.js';
 
 export function createCodebuild(env: ServiceEnv): ServiceInstance<CodebuildHandlers> {
-  const store = new CodebuildStore(env.store, env.tags);
+  const store = createCodebuildStore(env.store, env.tags);
   const backends = new Backends();
   const runner = new BuildRunner(env, store, backends);
   env.targets.register('codebuild', (inv) => {

@@ -208,257 +208,241 @@ const MIGRATIONS = [
   },
 ];
 
-export class CodebuildStore {
-  private s: Record<string, Database.Statement>;
-  private seq: number;
+export type CodebuildStore = ReturnType<typeof createCodebuildStore>;
 
-  constructor(
-    private store: Store,
-    private tags: Tags,
-  ) {
-    store.migrate('codebuild', MIGRATIONS);
-    const db = store.db;
-    this.s = {
-      projectGet: db.prepare('SELECT doc FROM codebuild_projects WHERE account = ? AND region = ? AND name = ?'),
-      projectInsert: db.prepare('INSERT INTO codebuild_projects (account, region, name, created, doc) VALUES (?, ?, ?, ?, ?)'),
-      projectUpdate: db.prepare('UPDATE codebuild_projects SET doc = ? WHERE account = ? AND region = ? AND name = ?'),
-      projectDelete: db.prepare('DELETE FROM codebuild_projects WHERE account = ? AND region = ? AND name = ?'),
-      projectNames: db.prepare('SELECT name, created, doc FROM codebuild_projects WHERE account = ? AND region = ?'),
-      projectCounter: db.prepare(
-        'UPDATE codebuild_projects SET build_counter = build_counter + 1 WHERE account = ? AND region = ? AND name = ? RETURNING build_counter',
-      ),
-      buildGet: db.prepare('SELECT doc FROM codebuild_builds WHERE id = ? AND account = ? AND region = ?'),
-      buildInsert: db.prepare('INSERT INTO codebuild_builds (id, account, region, project, seq, status, doc) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      buildUpdate: db.prepare('UPDATE codebuild_builds SET status = ?, doc = ? WHERE id = ?'),
-      buildDelete: db.prepare('DELETE FROM codebuild_builds WHERE id = ? AND account = ? AND region = ?'),
-      buildIds: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? ORDER BY seq DESC'),
-      buildIdsAsc: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? ORDER BY seq ASC'),
-      buildIdsForProject: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq DESC'),
-      buildIdsForProjectAsc: db.prepare(
-        'SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq ASC',
-      ),
-      running: db.prepare("SELECT doc, account, region FROM codebuild_builds WHERE status = 'IN_PROGRESS'"),
-      runningForProject: db.prepare(
-        "SELECT COUNT(*) AS n FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? AND status = 'IN_PROGRESS'",
-      ),
-      maxSeq: db.prepare(
-        'SELECT COALESCE(MAX(seq), 0) AS m FROM (SELECT seq FROM codebuild_builds UNION ALL SELECT seq FROM codebuild_reports)',
-      ),
-      groupGet: db.prepare('SELECT doc FROM codebuild_report_groups WHERE arn = ? AND account = ? AND region = ?'),
-      groupByName: db.prepare('SELECT doc FROM codebuild_report_groups WHERE account = ? AND region = ? AND name = ?'),
-      groupInsert: db.prepare('INSERT INTO codebuild_report_groups (account, region, name, arn, created, doc) VALUES (?, ?, ?, ?, ?, ?)'),
-      groupUpdate: db.prepare('UPDATE codebuild_report_groups SET doc = ? WHERE arn = ?'),
-      groupDelete: db.prepare('DELETE FROM codebuild_report_groups WHERE arn = ?'),
-      groupList: db.prepare('SELECT doc, created FROM codebuild_report_groups WHERE account = ? AND region = ?'),
-      reportGet: db.prepare('SELECT doc FROM codebuild_reports WHERE arn = ? AND account = ? AND region = ?'),
-      reportInsert: db.prepare('INSERT INTO codebuild_reports (arn, account, region, group_arn, seq, doc) VALUES (?, ?, ?, ?, ?, ?)'),
-      reportUpdate: db.prepare('UPDATE codebuild_reports SET doc = ? WHERE arn = ?'),
-      reportDelete: db.prepare('DELETE FROM codebuild_reports WHERE arn = ?'),
-      reportsForGroup: db.prepare('SELECT arn FROM codebuild_reports WHERE group_arn = ? ORDER BY seq DESC'),
-      reportsForAccount: db.prepare('SELECT arn FROM codebuild_reports WHERE account = ? AND region = ? ORDER BY seq DESC'),
-      caseInsert: db.prepare(
-        'INSERT INTO codebuild_test_cases (report_arn, seq, test_raw_data_path, prefix, name, status, duration_ns, message, expired) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      casesAfter: db.prepare('SELECT * FROM codebuild_test_cases WHERE report_arn = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      casesDelete: db.prepare('DELETE FROM codebuild_test_cases WHERE report_arn = ?'),
-    };
-    this.seq = (this.s.maxSeq.get() as { m: number }).m;
-  }
-
-  get db() {
-    return this.store.db;
-  }
-
-  private nextSeq() {
-    return ++this.seq;
-  }
+export function createCodebuildStore(store: Store, tags: Tags) {
+  store.migrate('codebuild', MIGRATIONS);
+  const db = store.db;
+  const s: Record<string, Database.Statement> = {
+    projectGet: db.prepare('SELECT doc FROM codebuild_projects WHERE account = ? AND region = ? AND name = ?'),
+    projectInsert: db.prepare('INSERT INTO codebuild_projects (account, region, name, created, doc) VALUES (?, ?, ?, ?, ?)'),
+    projectUpdate: db.prepare('UPDATE codebuild_projects SET doc = ? WHERE account = ? AND region = ? AND name = ?'),
+    projectDelete: db.prepare('DELETE FROM codebuild_projects WHERE account = ? AND region = ? AND name = ?'),
+    projectNames: db.prepare('SELECT name, created, doc FROM codebuild_projects WHERE account = ? AND region = ?'),
+    projectCounter: db.prepare(
+      'UPDATE codebuild_projects SET build_counter = build_counter + 1 WHERE account = ? AND region = ? AND name = ? RETURNING build_counter',
+    ),
+    buildGet: db.prepare('SELECT doc FROM codebuild_builds WHERE id = ? AND account = ? AND region = ?'),
+    buildInsert: db.prepare('INSERT INTO codebuild_builds (id, account, region, project, seq, status, doc) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    buildUpdate: db.prepare('UPDATE codebuild_builds SET status = ?, doc = ? WHERE id = ?'),
+    buildDelete: db.prepare('DELETE FROM codebuild_builds WHERE id = ? AND account = ? AND region = ?'),
+    buildIds: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? ORDER BY seq DESC'),
+    buildIdsAsc: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? ORDER BY seq ASC'),
+    buildIdsForProject: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq DESC'),
+    buildIdsForProjectAsc: db.prepare('SELECT id FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? ORDER BY seq ASC'),
+    running: db.prepare("SELECT doc, account, region FROM codebuild_builds WHERE status = 'IN_PROGRESS'"),
+    runningForProject: db.prepare(
+      "SELECT COUNT(*) AS n FROM codebuild_builds WHERE account = ? AND region = ? AND project = ? AND status = 'IN_PROGRESS'",
+    ),
+    maxSeq: db.prepare(
+      'SELECT COALESCE(MAX(seq), 0) AS m FROM (SELECT seq FROM codebuild_builds UNION ALL SELECT seq FROM codebuild_reports)',
+    ),
+    groupGet: db.prepare('SELECT doc FROM codebuild_report_groups WHERE arn = ? AND account = ? AND region = ?'),
+    groupByName: db.prepare('SELECT doc FROM codebuild_report_groups WHERE account = ? AND region = ? AND name = ?'),
+    groupInsert: db.prepare('INSERT INTO codebuild_report_groups (account, region, name, arn, created, doc) VALUES (?, ?, ?, ?, ?, ?)'),
+    groupUpdate: db.prepare('UPDATE codebuild_report_groups SET doc = ? WHERE arn = ?'),
+    groupDelete: db.prepare('DELETE FROM codebuild_report_groups WHERE arn = ?'),
+    groupList: db.prepare('SELECT doc, created FROM codebuild_report_groups WHERE account = ? AND region = ?'),
+    reportGet: db.prepare('SELECT doc FROM codebuild_reports WHERE arn = ? AND account = ? AND region = ?'),
+    reportInsert: db.prepare('INSERT INTO codebuild_reports (arn, account, region, group_arn, seq, doc) VALUES (?, ?, ?, ?, ?, ?)'),
+    reportUpdate: db.prepare('UPDATE codebuild_reports SET doc = ? WHERE arn = ?'),
+    reportDelete: db.prepare('DELETE FROM codebuild_reports WHERE arn = ?'),
+    reportsForGroup: db.prepare('SELECT arn FROM codebuild_reports WHERE group_arn = ? ORDER BY seq DESC'),
+    reportsForAccount: db.prepare('SELECT arn FROM codebuild_reports WHERE account = ? AND region = ? ORDER BY seq DESC'),
+    caseInsert: db.prepare(
+      'INSERT INTO codebuild_test_cases (report_arn, seq, test_raw_data_path, prefix, name, status, duration_ns, message, expired) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    casesAfter: db.prepare('SELECT * FROM codebuild_test_cases WHERE report_arn = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    casesDelete: db.prepare('DELETE FROM codebuild_test_cases WHERE report_arn = ?'),
+  };
+  let seq = (s.maxSeq.get() as { m: number }).m;
+  const nextSeq = () => ++seq;
 
   /** A stored document with its tags (core_tags) back in it. */
-  private withTags<D extends { arn: string }>(doc: D): D & { tags: TagList } {
-    return { ...doc, tags: keyValuesOf(this.tags.list(doc.arn)) };
+  function withTags<D extends { arn: string }>(doc: D): D & { tags: TagList } {
+    return { ...doc, tags: keyValuesOf(tags.list(doc.arn)) };
   }
 
   /** Sets the document's tags in core_tags (call it in the transaction that writes the document). */
-  private saveTags(doc: { arn: string; tags: TagList }) {
-    this.tags.replace(doc.arn, tagMapOfKeyValues(doc.tags), tagRules);
+  function saveTags(doc: { arn: string; tags: TagList }) {
+    tags.replace(doc.arn, tagMapOfKeyValues(doc.tags), tagRules);
   }
 
   /** Runs `fn` in one transaction. */
-  private tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  function tx<T>(fn: () => T): T {
+    return db.transaction(fn)();
   }
 
-  // projects
+  const self = {
+    db,
 
-  project(scope: Scope, name: string): ProjectDoc | undefined {
-    const row = this.s.projectGet.get(scope.account, scope.region, name) as { doc: string } | undefined;
-    return row && this.withTags(JSON.parse(row.doc) as Untagged<ProjectDoc>);
-  }
+    // projects
 
-  requireProject(scope: Scope, name: string): ProjectDoc {
-    const p = this.project(scope, name);
-    if (!p)
-      throw new AwsError(
-        'ResourceNotFoundException',
-        `Project cannot be found: arn:aws:codebuild:${scope.region}:${scope.account}:project/${name}`,
-        400,
-      );
-    return p;
-  }
+    project(scope: Scope, name: string): ProjectDoc | undefined {
+      const row = s.projectGet.get(scope.account, scope.region, name) as { doc: string } | undefined;
+      return row && withTags(JSON.parse(row.doc) as Untagged<ProjectDoc>);
+    },
 
-  insertProject(scope: Scope, doc: ProjectDoc, created: number) {
-    this.tx(() => {
-      this.s.projectInsert.run(scope.account, scope.region, doc.name, created, untagged(doc));
-      this.saveTags(doc);
-    });
-  }
+    requireProject(scope: Scope, name: string): ProjectDoc {
+      const p = self.project(scope, name);
+      if (!p)
+        throw new AwsError(
+          'ResourceNotFoundException',
+          `Project cannot be found: arn:aws:codebuild:${scope.region}:${scope.account}:project/${name}`,
+          400,
+        );
+      return p;
+    },
 
-  updateProject(scope: Scope, doc: ProjectDoc) {
-    this.tx(() => {
-      this.s.projectUpdate.run(untagged(doc), scope.account, scope.region, doc.name);
-      this.saveTags(doc);
-    });
-  }
+    insertProject(scope: Scope, doc: ProjectDoc, created: number) {
+      tx(() => {
+        s.projectInsert.run(scope.account, scope.region, doc.name, created, untagged(doc));
+        saveTags(doc);
+      });
+    },
 
-  deleteProject(scope: Scope, name: string) {
-    return this.tx(() => {
-      this.tags.delete(arn('codebuild', scope, `project/${name}`));
-      return this.s.projectDelete.run(scope.account, scope.region, name).changes > 0;
-    });
-  }
+    updateProject(scope: Scope, doc: ProjectDoc) {
+      tx(() => {
+        s.projectUpdate.run(untagged(doc), scope.account, scope.region, doc.name);
+        saveTags(doc);
+      });
+    },
 
-  /** The scope's projects, without their tags. */
-  projects(scope: Scope): { name: string; created: number; doc: Untagged<ProjectDoc> }[] {
-    return (this.s.projectNames.all(scope.account, scope.region) as { name: string; created: number; doc: string }[]).map((r) => ({
-      name: r.name,
-      created: r.created,
-      doc: JSON.parse(r.doc),
-    }));
-  }
+    deleteProject(scope: Scope, name: string) {
+      return tx(() => {
+        tags.delete(arn('codebuild', scope, `project/${name}`));
+        return s.projectDelete.run(scope.account, scope.region, name).changes > 0;
+      });
+    },
 
-  /** The project's next build number, counted once per StartBuild as AWS does. */
-  nextBuildNumber(scope: Scope, name: string): number {
-    return (this.s.projectCounter.get(scope.account, scope.region, name) as { build_counter: number }).build_counter;
-  }
+    /** The scope's projects, without their tags. */
+    projects(scope: Scope): { name: string; created: number; doc: Untagged<ProjectDoc> }[] {
+      return (s.projectNames.all(scope.account, scope.region) as { name: string; created: number; doc: string }[]).map((r) => ({
+        name: r.name,
+        created: r.created,
+        doc: JSON.parse(r.doc),
+      }));
+    },
 
-  // builds
+    /** The project's next build number, counted once per StartBuild as AWS does. */
+    nextBuildNumber(scope: Scope, name: string): number {
+      return (s.projectCounter.get(scope.account, scope.region, name) as { build_counter: number }).build_counter;
+    },
 
-  build(scope: Scope, id: string): BuildDoc | undefined {
-    const row = this.s.buildGet.get(id, scope.account, scope.region) as { doc: string } | undefined;
-    return row && JSON.parse(row.doc);
-  }
+    // builds
 
-  insertBuild(scope: Scope, doc: BuildDoc) {
-    this.s.buildInsert.run(doc.id, scope.account, scope.region, doc.projectName, this.nextSeq(), doc.buildStatus, JSON.stringify(doc));
-  }
+    build(scope: Scope, id: string): BuildDoc | undefined {
+      const row = s.buildGet.get(id, scope.account, scope.region) as { doc: string } | undefined;
+      return row && JSON.parse(row.doc);
+    },
 
-  saveBuild(doc: BuildDoc) {
-    this.s.buildUpdate.run(doc.buildStatus, JSON.stringify(doc), doc.id);
-  }
+    insertBuild(scope: Scope, doc: BuildDoc) {
+      s.buildInsert.run(doc.id, scope.account, scope.region, doc.projectName, nextSeq(), doc.buildStatus, JSON.stringify(doc));
+    },
 
-  deleteBuild(scope: Scope, id: string) {
-    return this.s.buildDelete.run(id, scope.account, scope.region).changes > 0;
-  }
+    saveBuild(doc: BuildDoc) {
+      s.buildUpdate.run(doc.buildStatus, JSON.stringify(doc), doc.id);
+    },
 
-  buildIds(scope: Scope, ascending: boolean, project?: string): string[] {
-    const stmt = project
-      ? ascending
-        ? this.s.buildIdsForProjectAsc
-        : this.s.buildIdsForProject
-      : ascending
-        ? this.s.buildIdsAsc
-        : this.s.buildIds;
-    const rows = (project ? stmt.all(scope.account, scope.region, project) : stmt.all(scope.account, scope.region)) as { id: string }[];
-    return rows.map((r) => r.id);
-  }
+    deleteBuild(scope: Scope, id: string) {
+      return s.buildDelete.run(id, scope.account, scope.region).changes > 0;
+    },
 
-  runningBuilds(): { scope: Scope; doc: BuildDoc }[] {
-    return (this.s.running.all() as { doc: string; account: string; region: string }[]).map((r) => ({
-      scope: { account: r.account, region: r.region },
-      doc: JSON.parse(r.doc),
-    }));
-  }
+    buildIds(scope: Scope, ascending: boolean, project?: string): string[] {
+      const stmt = project ? (ascending ? s.buildIdsForProjectAsc : s.buildIdsForProject) : ascending ? s.buildIdsAsc : s.buildIds;
+      const rows = (project ? stmt.all(scope.account, scope.region, project) : stmt.all(scope.account, scope.region)) as { id: string }[];
+      return rows.map((r) => r.id);
+    },
 
-  runningCount(scope: Scope, project: string): number {
-    return (this.s.runningForProject.get(scope.account, scope.region, project) as { n: number }).n;
-  }
+    runningBuilds(): { scope: Scope; doc: BuildDoc }[] {
+      return (s.running.all() as { doc: string; account: string; region: string }[]).map((r) => ({
+        scope: { account: r.account, region: r.region },
+        doc: JSON.parse(r.doc),
+      }));
+    },
 
-  // report groups and reports
+    runningCount(scope: Scope, project: string): number {
+      return (s.runningForProject.get(scope.account, scope.region, project) as { n: number }).n;
+    },
 
-  /** The caller's report group of that ARN (another account's or region's is not found). */
-  reportGroup(scope: Scope, arn: string): ReportGroupDoc | undefined {
-    const row = this.s.groupGet.get(arn, scope.account, scope.region) as { doc: string } | undefined;
-    return row && this.withTags(JSON.parse(row.doc) as Untagged<ReportGroupDoc>);
-  }
+    // report groups and reports
 
-  reportGroupByName(scope: Scope, name: string): ReportGroupDoc | undefined {
-    const row = this.s.groupByName.get(scope.account, scope.region, name) as { doc: string } | undefined;
-    return row && this.withTags(JSON.parse(row.doc) as Untagged<ReportGroupDoc>);
-  }
+    /** The caller's report group of that ARN (another account's or region's is not found). */
+    reportGroup(scope: Scope, arn: string): ReportGroupDoc | undefined {
+      const row = s.groupGet.get(arn, scope.account, scope.region) as { doc: string } | undefined;
+      return row && withTags(JSON.parse(row.doc) as Untagged<ReportGroupDoc>);
+    },
 
-  insertReportGroup(scope: Scope, doc: ReportGroupDoc, created: number) {
-    this.tx(() => {
-      this.s.groupInsert.run(scope.account, scope.region, doc.name, doc.arn, created, untagged(doc));
-      this.saveTags(doc);
-    });
-  }
+    reportGroupByName(scope: Scope, name: string): ReportGroupDoc | undefined {
+      const row = s.groupByName.get(scope.account, scope.region, name) as { doc: string } | undefined;
+      return row && withTags(JSON.parse(row.doc) as Untagged<ReportGroupDoc>);
+    },
 
-  updateReportGroup(doc: ReportGroupDoc) {
-    this.tx(() => {
-      this.s.groupUpdate.run(untagged(doc), doc.arn);
-      this.saveTags(doc);
-    });
-  }
+    insertReportGroup(scope: Scope, doc: ReportGroupDoc, created: number) {
+      tx(() => {
+        s.groupInsert.run(scope.account, scope.region, doc.name, doc.arn, created, untagged(doc));
+        saveTags(doc);
+      });
+    },
 
-  deleteReportGroup(arn: string) {
-    this.tx(() => {
-      for (const r of this.s.reportsForGroup.all(arn) as { arn: string }[]) this.deleteReport(r.arn);
-      this.s.groupDelete.run(arn);
-      this.tags.delete(arn);
-    });
-  }
+    updateReportGroup(doc: ReportGroupDoc) {
+      tx(() => {
+        s.groupUpdate.run(untagged(doc), doc.arn);
+        saveTags(doc);
+      });
+    },
 
-  /** The scope's report groups, without their tags. */
-  reportGroups(scope: Scope): { doc: Untagged<ReportGroupDoc>; created: number }[] {
-    return (this.s.groupList.all(scope.account, scope.region) as { doc: string; created: number }[]).map((r) => ({
-      doc: JSON.parse(r.doc),
-      created: r.created,
-    }));
-  }
+    deleteReportGroup(arn: string) {
+      tx(() => {
+        for (const r of s.reportsForGroup.all(arn) as { arn: string }[]) self.deleteReport(r.arn);
+        s.groupDelete.run(arn);
+        tags.delete(arn);
+      });
+    },
 
-  /** The caller's report of that ARN (another account's or region's is not found). */
-  report(scope: Scope, arn: string): ReportDoc | undefined {
-    const row = this.s.reportGet.get(arn, scope.account, scope.region) as { doc: string } | undefined;
-    return row && JSON.parse(row.doc);
-  }
+    /** The scope's report groups, without their tags. */
+    reportGroups(scope: Scope): { doc: Untagged<ReportGroupDoc>; created: number }[] {
+      return (s.groupList.all(scope.account, scope.region) as { doc: string; created: number }[]).map((r) => ({
+        doc: JSON.parse(r.doc),
+        created: r.created,
+      }));
+    },
 
-  insertReport(scope: Scope, doc: ReportDoc, cases: Omit<TestCaseRow, 'report_arn' | 'seq'>[]) {
-    const tx = this.db.transaction(() => {
-      this.s.reportInsert.run(doc.arn, scope.account, scope.region, doc.reportGroupArn, this.nextSeq(), JSON.stringify(doc));
-      let i = 0;
-      for (const c of cases)
-        this.s.caseInsert.run(doc.arn, ++i, c.test_raw_data_path, c.prefix, c.name, c.status, c.duration_ns, c.message, c.expired);
-    });
-    tx();
-  }
+    /** The caller's report of that ARN (another account's or region's is not found). */
+    report(scope: Scope, arn: string): ReportDoc | undefined {
+      const row = s.reportGet.get(arn, scope.account, scope.region) as { doc: string } | undefined;
+      return row && JSON.parse(row.doc);
+    },
 
-  saveReport(doc: ReportDoc) {
-    this.s.reportUpdate.run(JSON.stringify(doc), doc.arn);
-  }
+    insertReport(scope: Scope, doc: ReportDoc, cases: Omit<TestCaseRow, 'report_arn' | 'seq'>[]) {
+      const tx = db.transaction(() => {
+        s.reportInsert.run(doc.arn, scope.account, scope.region, doc.reportGroupArn, nextSeq(), JSON.stringify(doc));
+        let i = 0;
+        for (const c of cases)
+          s.caseInsert.run(doc.arn, ++i, c.test_raw_data_path, c.prefix, c.name, c.status, c.duration_ns, c.message, c.expired);
+      });
+      tx();
+    },
 
-  deleteReport(arn: string) {
-    this.s.casesDelete.run(arn);
-    return this.s.reportDelete.run(arn).changes > 0;
-  }
+    saveReport(doc: ReportDoc) {
+      s.reportUpdate.run(JSON.stringify(doc), doc.arn);
+    },
 
-  reportArns(scope: Scope, groupArn?: string): string[] {
-    const rows = (groupArn ? this.s.reportsForGroup.all(groupArn) : this.s.reportsForAccount.all(scope.account, scope.region)) as {
-      arn: string;
-    }[];
-    return rows.map((r) => r.arn);
-  }
+    deleteReport(arn: string) {
+      s.casesDelete.run(arn);
+      return s.reportDelete.run(arn).changes > 0;
+    },
 
-  testCases(reportArn: string, afterSeq: number, limit: number): TestCaseRow[] {
-    return this.s.casesAfter.all(reportArn, afterSeq, limit) as TestCaseRow[];
-  }
+    reportArns(scope: Scope, groupArn?: string): string[] {
+      const rows = (groupArn ? s.reportsForGroup.all(groupArn) : s.reportsForAccount.all(scope.account, scope.region)) as {
+        arn: string;
+      }[];
+      return rows.map((r) => r.arn);
+    },
+
+    testCases(reportArn: string, afterSeq: number, limit: number): TestCaseRow[] {
+      return s.casesAfter.all(reportArn, afterSeq, limit) as TestCaseRow[];
+    },
+  };
+  return self;
 }

@@ -3,7 +3,7 @@
  * imported by an ES module handler and required by a CommonJS one (and a file read through
  * OPSBOX_LAYER_ROOT), a Python layer module, two layers overriding a file in the order listed, a
  * custom runtime's bootstrap and tool shipped as a layer, layer version listing and deletion
- * (a function keeps running a deleted version), permissions across accounts, errors.
+ * (a function keeps running a deleted version), permissions across accounts, errors, kill -9.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -470,5 +470,22 @@ done
     assert.equal(deleted.code, 0, deleted.stderr);
     const versions = await cli(['lambda', 'list-layer-versions', '--layer-name', name]);
     assert.deepEqual(JSON.parse(versions.stdout).LayerVersions, []);
+  });
+
+  test('layers and the functions using them survive kill -9', async () => {
+    const layer = await publish({ 'nodejs/node_modules/durable/index.js': `module.exports = 'still here';` });
+    const fn = await create({ 'index.js': `exports.handler = async () => require('durable');` }, { Layers: [layer.LayerVersionArn!] });
+    assert.equal(await invoke(fn), 'still here');
+    await box.kill9();
+    box = await startOpsbox({ dataDir: box.dataDir });
+    lambda.destroy();
+    lambda = new LambdaClient(clientConfig(box.url));
+    const got = await lambda.send(new GetLayerVersionByArnCommand({ Arn: layer.LayerVersionArn! }));
+    assert.equal(got.Content!.CodeSha256, layer.Content!.CodeSha256);
+    assert.equal(await invoke(fn), 'still here');
+    const next = await lambda.send(
+      new PublishLayerVersionCommand({ LayerName: layer.LayerArn!, Content: { ZipFile: await zip({ 'a.txt': 'a' }) } }),
+    );
+    assert.equal(next.Version, 2);
   });
 });

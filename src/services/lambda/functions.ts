@@ -12,6 +12,7 @@ import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { FunctionCode, FunctionConfigurationOut, LambdaHandlers } from './api.generated.js';
 import type { CodeCache } from './code.js';
+import { layerRefs } from './layers.js';
 import type { EnvironmentPool } from './runtime/environments.js';
 import { docOf, functionArn, notFound, type FunctionDoc, type FunctionRow, type LambdaStore, type VersionRow } from './store.js';
 
@@ -94,6 +95,7 @@ export function configurationOf(ctx: { account: string; region: string }, fn: Fu
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     RuntimeVersionConfig: undefined,
     LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` },
+    Layers: d.Layers?.length ? d.Layers.map((l) => ({ Arn: l.Arn, CodeSize: l.CodeSize })) : undefined,
   };
 }
 
@@ -148,6 +150,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
       checkTags(input.Tags ?? {}, tagRules);
       if (store.findFunction(ctx, name))
         throw new AwsError('ResourceConflictException', `Function already exist: ${name}`, 409, { Type: 'User' });
+      const layers = layerRefs(env, ctx, input.Layers);
       const pkg = await storePackage(ctx, input.Code);
       const now = ctx.clock.now();
       const doc: FunctionDoc = {
@@ -166,6 +169,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
         RevisionId: revision(),
         CodeSha256: pkg.sha256,
         CodeSize: pkg.size,
+        Layers: layers,
       };
       const fn = store.transaction(() => {
         if (store.findFunction(ctx, name))
@@ -246,6 +250,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
         Environment: input.Environment ? (input.Environment.Variables ?? {}) : d.Environment,
         EphemeralStorage: input.EphemeralStorage?.Size ?? d.EphemeralStorage,
         TracingMode: input.TracingConfig?.Mode ?? d.TracingMode,
+        Layers: input.Layers ? layerRefs(env, ctx, input.Layers) : d.Layers,
         LastModified: lastModified(ctx.clock.now()),
         RevisionId: revision(),
       };

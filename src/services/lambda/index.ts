@@ -1,6 +1,6 @@
 /**
  * Lambda: functions that really run. functions.ts holds the function and version API, invoke.ts
- * Invoke, runtime/ the execution environments (processes speaking the Lambda Runtime API: the Node
+ * Invoke, layers.ts the layers (and the /opt stand-in functions see them in), runtime/ the execution environments (processes speaking the Lambda Runtime API: the Node
  * and Python runtime clients, or a custom runtime's bootstrap), code.ts the unpacked packages,
  * store.ts the tables. Output goes to CloudWatch Logs /aws/lambda/<name>; AWS/Lambda metrics to
  * CloudWatch.
@@ -13,6 +13,7 @@ import type { LambdaHandlers } from './api.generated.js';
 import { CodeCache } from './code.js';
 import { functionHandlers } from './functions.js';
 import { invokeHandlers } from './invoke.js';
+import { layerHandlers } from './layers.js';
 import { EnvironmentPool } from './runtime/environments.js';
 import { PYTHON_CLIENT } from './runtime/pythonClient.js';
 import { createLambdaStore } from './store.js';
@@ -28,7 +29,11 @@ export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
   pool.setPythonClient(pythonClient);
   provideSdk(join(env.config.dataDir, 'lambda', 'code'));
   return {
-    handlers: { ...functionHandlers(env, store, env.tags, code, pool), ...invokeHandlers(env, store, code, pool) },
+    handlers: {
+      ...functionHandlers(env, store, env.tags, code, pool),
+      ...invokeHandlers(env, store, code, pool),
+      ...layerHandlers(env, code),
+    },
     close: () => pool.close(),
   };
 }
@@ -56,7 +61,12 @@ export const lambda: ServiceSpec<LambdaHandlers> = {
   model: 'lambda-2015-03-31',
   signingName: 'lambda',
   protocols: ['rest-json'],
-  bodyLimits: { CreateFunction: 70 * 1024 * 1024, UpdateFunctionCode: 70 * 1024 * 1024, Invoke: 6 * 1024 * 1024 },
+  bodyLimits: {
+    CreateFunction: 70 * 1024 * 1024,
+    UpdateFunctionCode: 70 * 1024 * 1024,
+    PublishLayerVersion: 70 * 1024 * 1024,
+    Invoke: 6 * 1024 * 1024,
+  },
   patch: { validationErrorCode: 'ValidationException' },
   dependsOn: ['logs', 'sts'],
   create: createLambda,

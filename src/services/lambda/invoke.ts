@@ -14,6 +14,7 @@ import type { ServiceEnv } from '../../gateway/service.js';
 import type { LambdaHandlers } from './api.generated.js';
 import type { CodeCache } from './code.js';
 import { ACCOUNT_CONCURRENCY, nameOf } from './functions.js';
+import { layerVariables } from './layers.js';
 import { isRunnableRuntime, type EnvironmentPool, type InvocationResult, type Runnable } from './runtime/environments.js';
 import { docOf, functionArn, notFound, type FunctionRow, type LambdaStore, type VersionRow } from './store.js';
 
@@ -53,6 +54,9 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
     const shaHex = Buffer.from(d.CodeSha256, 'base64').toString('hex');
     const codeDir = await code.unpack(v.code_blob, shaHex);
     const creds = await credentialsFor(ctx, d.Role, fn.name);
+    const path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
+    // the layers' /opt stand-in (layers.ts): NODE_PATH, PYTHONPATH, PATH, LD_LIBRARY_PATH, OPSBOX_LAYER_ROOT
+    const layered = await layerVariables(env, code, d, path);
     const invokedArn = functionArn(ctx, fn.name, v.version === '$LATEST' ? undefined : v.version);
     return {
       key: `${functionArn(ctx, fn.name)}:${v.version}:${d.RevisionId}`,
@@ -62,10 +66,12 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
       invokedArn,
       doc: d,
       codeDir,
+      optDir: layered.OPSBOX_LAYER_ROOT,
       variables: {
-        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        PATH: path,
         LANG: 'en_US.UTF-8',
         TZ: ':UTC',
+        ...layered,
         ...d.Environment,
         _HANDLER: d.Handler ?? '',
         AWS_REGION: ctx.region,

@@ -28,6 +28,16 @@ export interface FunctionDoc {
   RevisionId: string;
   CodeSha256: string;
   CodeSize: number;
+  /** The layers, in order (layers.ts); absent or empty without. */
+  Layers?: LayerRef[];
+}
+
+/** A layer version a function uses: what its configuration shows (Arn, CodeSize) and the package it runs with. */
+export interface LayerRef {
+  Arn: string;
+  CodeSize: number;
+  CodeSha256: string;
+  Blob: string;
 }
 
 export interface FunctionRow {
@@ -57,6 +67,21 @@ const MIGRATIONS = [
       CREATE TABLE lambda_versions (
         function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE, version TEXT NOT NULL,
         doc TEXT NOT NULL, code_blob TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (function_id, version));
+    `,
+  },
+  {
+    // layers (layers.ts): a layer row outlives its versions so version numbers are never reused;
+    // lambda_layer_retired holds the packages of deleted versions that functions still run with
+    version: 2,
+    sql: `
+      CREATE TABLE lambda_layers (
+        id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL,
+        next_version INTEGER NOT NULL DEFAULT 1, UNIQUE (account, region, name));
+      CREATE TABLE lambda_layer_versions (
+        layer_id INTEGER NOT NULL REFERENCES lambda_layers (id) ON DELETE CASCADE, version INTEGER NOT NULL,
+        doc TEXT NOT NULL, blob TEXT NOT NULL, created INTEGER NOT NULL, policy TEXT, policy_revision TEXT,
+        PRIMARY KEY (layer_id, version));
+      CREATE TABLE lambda_layer_retired (blob TEXT PRIMARY KEY);
     `,
   },
 ];

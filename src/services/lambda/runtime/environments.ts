@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,8 @@ export interface Runnable {
   invokedArn: string;
   doc: FunctionDoc;
   codeDir: string;
+  /** The merged layers standing in for /opt (lambda/layers.ts), when the function has layers. */
+  optDir?: string;
   /** The process environment: AWS's reserved variables, the function's own, the role's credentials. */
   variables: Record<string, string>;
 }
@@ -62,11 +64,21 @@ interface Invocation {
 
 type Outcome = { payload: Buffer; functionError?: 'Unhandled' };
 
-const interpreter = (runtime: string | undefined, pythonClient: string, codeDir: string): [string, string[]] | undefined => {
+const interpreter = (
+  runtime: string | undefined,
+  pythonClient: string,
+  codeDir: string,
+  optDir?: string,
+): [string, string[]] | undefined => {
   if (!runtime) return undefined;
   if (runtime.startsWith('nodejs')) return [process.execPath, [NODE_CLIENT]];
   if (runtime.startsWith('python')) return ['python3', ['-u', pythonClient]];
-  if (runtime.startsWith('provided')) return [`${codeDir}/bootstrap`, []];
+  // as Lambda does, a custom runtime's bootstrap comes from the package, or else from a layer (/opt/bootstrap)
+  if (runtime.startsWith('provided'))
+    return [
+      optDir && !existsSync(`${codeDir}/bootstrap`) && existsSync(`${optDir}/bootstrap`) ? `${optDir}/bootstrap` : `${codeDir}/bootstrap`,
+      [],
+    ];
   return undefined;
 };
 
@@ -97,7 +109,7 @@ class Environment {
   async start(pythonClient: string) {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     const port = (this.server.address() as AddressInfo).port;
-    const [cmd, args] = interpreter(this.r.doc.Runtime, pythonClient, this.r.codeDir)!;
+    const [cmd, args] = interpreter(this.r.doc.Runtime, pythonClient, this.r.codeDir, this.r.optDir)!;
     this.initStarted = performance.now();
     const proc = spawn(cmd, args, {
       cwd: this.r.codeDir,

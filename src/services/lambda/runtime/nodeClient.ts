@@ -7,9 +7,39 @@
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
+import { register } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+
+/**
+ * NODE_PATH for ES modules. CommonJS `require` falls back to the NODE_PATH folders (where Lambda
+ * puts the layers' /opt/nodejs/node_modules); ES module imports ignore NODE_PATH, yet Lambda's Node
+ * runtime resolves a handler's bare imports from the layers too. This resolve hook, run in Node's
+ * loader thread, retries a bare specifier that failed the usual way (node_modules folders up from
+ * the importing file) from each NODE_PATH folder in order — so `require` and `import` see the
+ * same modules, with the function's own node_modules first. Registered before the handler loads.
+ */
+const RESOLVE_FROM_NODE_PATH = `
+import { pathToFileURL } from 'node:url';
+let dirs = [];
+export function initialize(data) { dirs = data; }
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || /^(?:[./#]|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(specifier)) throw err;
+    for (const dir of dirs) {
+      try {
+        return await next(specifier, { ...context, parentURL: pathToFileURL(dir + '/').href });
+      } catch {}
+    }
+    throw err;
+  }
+}
+`;
+const nodePath = (process.env.NODE_PATH ?? '').split(':').filter(Boolean);
+if (nodePath.length) register(`data:text/javascript,${encodeURIComponent(RESOLVE_FROM_NODE_PATH)}`, { data: nodePath });
 
 const api = process.env.AWS_LAMBDA_RUNTIME_API!;
 const [host, port] = api.split(':');

@@ -13,6 +13,7 @@ import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { LambdaHandlers } from './api.generated.js';
 import type { CodeCache } from './code.js';
+import { qualifierOf, resolveQualifier } from './aliases.js';
 import { ACCOUNT_CONCURRENCY, nameOf } from './functions.js';
 import { isRunnableRuntime, type EnvironmentPool, type InvocationResult, type Runnable } from './runtime/environments.js';
 import { docOf, functionArn, notFound, type FunctionRow, type LambdaStore, type VersionRow } from './store.js';
@@ -48,12 +49,12 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
     }
   }
 
-  async function runnable(ctx: Scope, fn: FunctionRow, v: VersionRow): Promise<Runnable> {
+  async function runnable(ctx: Scope, fn: FunctionRow, v: VersionRow, alias?: string): Promise<Runnable> {
     const d = docOf(v);
     const shaHex = Buffer.from(d.CodeSha256, 'base64').toString('hex');
     const codeDir = await code.unpack(v.code_blob, shaHex);
     const creds = await credentialsFor(ctx, d.Role, fn.name);
-    const invokedArn = functionArn(ctx, fn.name, v.version === '$LATEST' ? undefined : v.version);
+    const invokedArn = functionArn(ctx, fn.name, alias ?? (v.version === '$LATEST' ? undefined : v.version));
     return {
       key: `${functionArn(ctx, fn.name)}:${v.version}:${d.RevisionId}`,
       scope: ctx,
@@ -116,18 +117,16 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
 
   function resolve(ctx: RequestContext, name: string, qualifier: string | undefined) {
     const fnName = nameOf(name);
-    const fromArn = /:function:[^:]+:([^:]+)$/.exec(name)?.[1];
-    const q = qualifier ?? fromArn ?? '$LATEST';
     const fn = store.findFunction(ctx, fnName);
     if (!fn) throw notFound(ctx, fnName, qualifier);
-    const v = store.version(fn, q);
-    if (!v) throw notFound(ctx, fnName, q);
-    return { fn, v };
+    // a version, $LATEST or an alias (weighted between two versions): aliases.ts
+    const { v, alias } = resolveQualifier(store, ctx, fn, qualifier ?? qualifierOf(name));
+    return { fn, v, alias };
   }
 
   return {
     async Invoke(input, ctx) {
-      const { fn, v } = resolve(ctx, input.FunctionName, input.Qualifier);
+      const { fn, v, alias } = resolve(ctx, input.FunctionName, input.Qualifier);
       const d = docOf(v);
       const payload = input.Payload ?? Buffer.from('{}');
       if (payload.length) {
@@ -155,7 +154,7 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
           Reason: 'ConcurrentInvocationLimitExceeded',
         });
       }
-      const r = await runnable(ctx, fn, v);
+      const r = await runnable(ctx, fn, v, alias);
       const requestId = randomUUID();
       if (type === 'Event') {
         void pool

@@ -86,6 +86,22 @@ export function aliasHandlers(store: LambdaStore): LambdaHandlers {
     const weights = config?.AdditionalVersionWeights ?? {};
     const entries = Object.entries(weights);
     if (entries.length === 0) return null;
+    // the model's map constraints, which the generic validation does not check inside maps
+    const shown = `{${entries.map(([k, w]) => `${k}=${w}`).join(', ')}}`;
+    const invalid = (what: string) =>
+      new AwsError(
+        'ValidationException',
+        `1 validation error detected: Value '${shown}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: ${what}`,
+        400,
+      );
+    if (entries.some(([k]) => !/^[0-9]{1,1024}$/.test(k)))
+      throw invalid(
+        'Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]',
+      );
+    if (entries.some(([, w]) => typeof w !== 'number' || !(w >= 0 && w <= 1)))
+      throw invalid(
+        'Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]',
+      );
     if (entries.length > 1) throw invalidParameter('Number of items in AdditionalVersionWeights cannot be greater than 1');
     const [version] = entries[0];
     if (version === primary)

@@ -133,7 +133,9 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
   }
 
   function requireVersion(ctx: RequestContext, fn: FunctionRow, qualifier: string | undefined): VersionRow {
-    const v = store.version(fn, qualifier ?? '$LATEST');
+    // an alias qualifier reads the version the alias points to (aliases.ts)
+    const alias = qualifier ? store.alias(fn, qualifier) : undefined;
+    const v = store.version(fn, alias?.function_version ?? qualifier ?? '$LATEST');
     if (!v) throw notFound(ctx, fn.name, qualifier);
     return v;
   }
@@ -316,7 +318,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
 
 export const ACCOUNT_CONCURRENCY = Number(process.env.OPSBOX_LAMBDA_CONCURRENCY ?? 1000);
 
-const preconditionFailed = () =>
+export const preconditionFailed = () =>
   new AwsError(
     'PreconditionFailedException',
     'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',

@@ -11,12 +11,15 @@ import { dirname, join } from 'node:path';
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { LambdaHandlers } from './api.generated.js';
 import { CodeCache } from './code.js';
+import { aliasHandlers } from './aliases.js';
 import { functionHandlers } from './functions.js';
 import { invokeHandlers } from './invoke.js';
 import { layerHandlers } from './layers.js';
+import { permissionHandlers } from './permissions.js';
 import { EnvironmentPool } from './runtime/environments.js';
 import { PYTHON_CLIENT } from './runtime/pythonClient.js';
 import { createLambdaStore } from './store.js';
+import { urlHandlers, urlRoutes } from './urls.js';
 
 export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
   const store = createLambdaStore(env.store, env.blobs, env.tags);
@@ -33,7 +36,11 @@ export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
       ...functionHandlers(env, store, env.tags, code, pool),
       ...invokeHandlers(env, store, code, pool),
       ...layerHandlers(env, code),
+      ...aliasHandlers(store),
+      ...permissionHandlers(store),
+      ...urlHandlers(env, store),
     },
+    routes: urlRoutes(env, store),
     close: () => pool.close(),
   };
 }

@@ -13,6 +13,7 @@ import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { LambdaHandlers } from './api.generated.js';
 import type { CodeCache } from './code.js';
+import { qualifierOf, resolveQualifier } from './aliases.js';
 import { ACCOUNT_CONCURRENCY, nameOf } from './functions.js';
 import { layerVariables } from './layers.js';
 import { isRunnableRuntime, type EnvironmentPool, type InvocationResult, type Runnable } from './runtime/environments.js';
@@ -49,7 +50,7 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
     }
   }
 
-  async function runnable(ctx: Scope, fn: FunctionRow, v: VersionRow): Promise<Runnable> {
+  async function runnable(ctx: Scope, fn: FunctionRow, v: VersionRow, alias?: string): Promise<Runnable> {
     const d = docOf(v);
     const shaHex = Buffer.from(d.CodeSha256, 'base64').toString('hex');
     const codeDir = await code.unpack(v.code_blob, shaHex);
@@ -57,7 +58,7 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
     const path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
     // the layers' /opt stand-in (layers.ts): NODE_PATH, PYTHONPATH, PATH, LD_LIBRARY_PATH, OPSBOX_LAYER_ROOT
     const layered = await layerVariables(env, code, d, path);
-    const invokedArn = functionArn(ctx, fn.name, v.version === '$LATEST' ? undefined : v.version);
+    const invokedArn = functionArn(ctx, fn.name, alias ?? (v.version === '$LATEST' ? undefined : v.version));
     return {
       key: `${functionArn(ctx, fn.name)}:${v.version}:${d.RevisionId}`,
       scope: ctx,
@@ -122,18 +123,16 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
 
   function resolve(ctx: RequestContext, name: string, qualifier: string | undefined) {
     const fnName = nameOf(name);
-    const fromArn = /:function:[^:]+:([^:]+)$/.exec(name)?.[1];
-    const q = qualifier ?? fromArn ?? '$LATEST';
     const fn = store.findFunction(ctx, fnName);
     if (!fn) throw notFound(ctx, fnName, qualifier);
-    const v = store.version(fn, q);
-    if (!v) throw notFound(ctx, fnName, q);
-    return { fn, v };
+    // a version, $LATEST or an alias (weighted between two versions): aliases.ts
+    const { v, alias } = resolveQualifier(store, ctx, fn, qualifier ?? qualifierOf(name));
+    return { fn, v, alias };
   }
 
   return {
     async Invoke(input, ctx) {
-      const { fn, v } = resolve(ctx, input.FunctionName, input.Qualifier);
+      const { fn, v, alias } = resolve(ctx, input.FunctionName, input.Qualifier);
       const d = docOf(v);
       const payload = input.Payload ?? Buffer.from('{}');
       if (payload.length) {
@@ -161,7 +160,7 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
           Reason: 'ConcurrentInvocationLimitExceeded',
         });
       }
-      const r = await runnable(ctx, fn, v);
+      const r = await runnable(ctx, fn, v, alias);
       const requestId = randomUUID();
       if (type === 'Event') {
         void pool

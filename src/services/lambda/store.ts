@@ -8,7 +8,7 @@
 import { arn, type Scope } from '../../core/arn.js';
 import type { BlobStore } from '../../core/blobs.js';
 import { AwsError } from '../../core/errors.js';
-import type { Store } from '../../core/store.js';
+import type { Db, Store } from '../../core/store.js';
 import type { Tags } from '../../core/tags.js';
 
 /** The configuration opsbox keeps per version: what GetFunctionConfiguration answers, minus derived fields. */
@@ -84,6 +84,23 @@ const MIGRATIONS = [
       CREATE TABLE lambda_layer_retired (blob TEXT PRIMARY KEY);
     `,
   },
+  {
+    // aliases, resource policies and function URLs (aliases.ts, permissions.ts, urls.ts); qualifier '' is the unqualified function
+    version: 3,
+    sql: `
+      CREATE TABLE lambda_aliases (
+        function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE, name TEXT NOT NULL,
+        function_version TEXT NOT NULL, description TEXT NOT NULL, routing TEXT, revision_id TEXT NOT NULL,
+        PRIMARY KEY (function_id, name));
+      CREATE TABLE lambda_policy_statements (
+        function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE, qualifier TEXT NOT NULL, sid TEXT NOT NULL,
+        statement TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (function_id, qualifier, sid));
+      CREATE TABLE lambda_urls (
+        function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE, qualifier TEXT NOT NULL,
+        url_id TEXT NOT NULL UNIQUE, auth_type TEXT NOT NULL, cors TEXT, invoke_mode TEXT NOT NULL,
+        created TEXT NOT NULL, modified TEXT NOT NULL, PRIMARY KEY (function_id, qualifier));
+    `,
+  },
 ];
 
 export const functionArn = (scope: Scope, name: string, qualifier?: string) =>
@@ -155,7 +172,103 @@ export function createLambdaStore(store: Store, blobs: BlobStore, tags: Tags) {
         return version;
       })();
     },
+    ...qualifiedTables(db),
   };
 }
 
 export const docOf = (v: VersionRow) => JSON.parse(v.doc) as FunctionDoc;
+
+// Aliases, resource policies and function URLs (migration 2). A policy or URL belongs to the
+// unqualified function (qualifier '') or to one alias (or, for policies, one version).
+
+export interface AliasRow {
+  function_id: number;
+  name: string;
+  function_version: string;
+  description: string;
+  /** AdditionalVersionWeights as JSON, or null. */
+  routing: string | null;
+  revision_id: string;
+}
+
+export interface StatementRow {
+  function_id: number;
+  qualifier: string;
+  sid: string;
+  statement: string;
+  seq: number;
+}
+
+export interface UrlRow {
+  function_id: number;
+  qualifier: string;
+  url_id: string;
+  auth_type: string;
+  cors: string | null;
+  invoke_mode: string;
+  created: string;
+  modified: string;
+}
+
+function qualifiedTables(db: Db) {
+  const q = {
+    alias: db.prepare<[number, string], AliasRow>('SELECT * FROM lambda_aliases WHERE function_id = ? AND name = ?'),
+    aliases: db.prepare<[number, string, number], AliasRow>(
+      'SELECT * FROM lambda_aliases WHERE function_id = ? AND name > ? ORDER BY name LIMIT ?',
+    ),
+    aliasesOf: db.prepare<[number, string, string, number], AliasRow>(
+      'SELECT * FROM lambda_aliases WHERE function_id = ? AND function_version = ? AND name > ? ORDER BY name LIMIT ?',
+    ),
+    putAlias: db.prepare(
+      `INSERT INTO lambda_aliases (function_id, name, function_version, description, routing, revision_id) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (function_id, name) DO UPDATE SET function_version = excluded.function_version, description = excluded.description,
+       routing = excluded.routing, revision_id = excluded.revision_id`,
+    ),
+    deleteAlias: db.prepare('DELETE FROM lambda_aliases WHERE function_id = ? AND name = ?'),
+    statements: db.prepare<[number, string], StatementRow>(
+      'SELECT * FROM lambda_policy_statements WHERE function_id = ? AND qualifier = ? ORDER BY seq',
+    ),
+    addStatement: db.prepare(
+      `INSERT INTO lambda_policy_statements (function_id, qualifier, sid, statement, seq)
+       VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM lambda_policy_statements WHERE function_id = ? AND qualifier = ?))`,
+    ),
+    removeStatement: db.prepare('DELETE FROM lambda_policy_statements WHERE function_id = ? AND qualifier = ? AND sid = ?'),
+    removeStatements: db.prepare('DELETE FROM lambda_policy_statements WHERE function_id = ? AND qualifier = ?'),
+    url: db.prepare<[number, string], UrlRow>('SELECT * FROM lambda_urls WHERE function_id = ? AND qualifier = ?'),
+    urlById: db.prepare<[string], UrlRow & { account: string; region: string; name: string }>(
+      `SELECT u.*, f.account, f.region, f.name FROM lambda_urls u JOIN lambda_functions f ON f.id = u.function_id WHERE u.url_id = ?`,
+    ),
+    urls: db.prepare<[number], UrlRow>('SELECT * FROM lambda_urls WHERE function_id = ? ORDER BY qualifier'),
+    putUrl: db.prepare(
+      `INSERT INTO lambda_urls (function_id, qualifier, url_id, auth_type, cors, invoke_mode, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (function_id, qualifier) DO UPDATE SET auth_type = excluded.auth_type, cors = excluded.cors,
+       invoke_mode = excluded.invoke_mode, modified = excluded.modified`,
+    ),
+    deleteUrl: db.prepare('DELETE FROM lambda_urls WHERE function_id = ? AND qualifier = ?'),
+  };
+  return {
+    alias: (fn: FunctionRow, name: string) => q.alias.get(fn.id, name),
+    /** A function's aliases by name after `after`, all or those pointing to `version`. */
+    aliases: (fn: FunctionRow, after: string, limit: number, version?: string) =>
+      version === undefined ? q.aliases.all(fn.id, after, limit) : q.aliasesOf.all(fn.id, version, after, limit),
+    putAlias: (a: AliasRow) => q.putAlias.run(a.function_id, a.name, a.function_version, a.description, a.routing, a.revision_id),
+    /** Deletes the alias with its resource policy and function URL. */
+    deleteAlias(fn: FunctionRow, name: string) {
+      db.transaction(() => {
+        q.deleteAlias.run(fn.id, name);
+        q.removeStatements.run(fn.id, name);
+        q.deleteUrl.run(fn.id, name);
+      })();
+    },
+    statements: (fn: FunctionRow, qualifier: string) => q.statements.all(fn.id, qualifier),
+    addStatement: (fn: FunctionRow, qualifier: string, sid: string, statement: object) =>
+      q.addStatement.run(fn.id, qualifier, sid, JSON.stringify(statement), fn.id, qualifier),
+    /** Whether a statement was there to remove. */
+    removeStatement: (fn: FunctionRow, qualifier: string, sid: string) => q.removeStatement.run(fn.id, qualifier, sid).changes > 0,
+    url: (fn: FunctionRow, qualifier: string) => q.url.get(fn.id, qualifier),
+    urlById: (urlId: string) => q.urlById.get(urlId),
+    urls: (fn: FunctionRow) => q.urls.all(fn.id),
+    putUrl: (u: UrlRow) => q.putUrl.run(u.function_id, u.qualifier, u.url_id, u.auth_type, u.cors, u.invoke_mode, u.created, u.modified),
+    deleteUrl: (fn: FunctionRow, qualifier: string) => q.deleteUrl.run(fn.id, qualifier).changes > 0,
+  };
+}

@@ -53,6 +53,8 @@ export interface InvocationResult {
 interface Invocation {
   id: string;
   payload: Buffer;
+  /** The ARN invoked (an alias's, a version's): environments are shared across them. */
+  invokedArn: string;
   deadline: number;
   /** performance.now() when the invocation reached its environment (after any init). */
   started: number;
@@ -169,7 +171,7 @@ class Environment {
       'Content-Type': 'application/json',
       'Lambda-Runtime-Aws-Request-Id': inv.id,
       'Lambda-Runtime-Deadline-Ms': String(inv.deadline),
-      'Lambda-Runtime-Invoked-Function-Arn': this.r.invokedArn,
+      'Lambda-Runtime-Invoked-Function-Arn': inv.invokedArn,
       'Lambda-Runtime-Trace-Id': `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Sampled=0`,
       'Content-Length': inv.payload.length,
     });
@@ -328,6 +330,7 @@ export class EnvironmentPool {
       const inv: Invocation = {
         id: requestId,
         payload,
+        invokedArn: r.invokedArn,
         deadline: Date.now() + timeoutMs,
         started: performance.now(),
         cold,

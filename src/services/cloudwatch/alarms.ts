@@ -14,7 +14,7 @@ import { metricsPeriod } from './alarms/evaluate.js';
 import { checkQueries } from './query.js';
 import { BASIC, percentileOf } from './stats.js';
 import type { CloudwatchStore } from './store.js';
-import { encodeToken, readToken } from '../../core/pagination.js';
+import { keysetPage, readToken } from '../../core/pagination.js';
 import { tagMapOf, type TagRules, type Tags } from '../../core/tags.js';
 
 const validation = (msg: string) => new AwsError('ValidationError', msg, 400);
@@ -148,7 +148,6 @@ function describeComposite(a: Alarm) {
   };
 }
 
-const token = encodeToken;
 const untoken = (t: string) => readToken(t) ?? '';
 
 export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore, tags: Tags): CloudwatchHandlers {
@@ -268,15 +267,13 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore, tags:
               (x: string) => x.startsWith(prefix),
             )),
       );
-      const max = input.MaxRecords ?? 50;
       const after = input.NextToken ? untoken(input.NextToken) : undefined;
-      const from = after === undefined ? 0 : all.findIndex((a) => a.name > after);
-      const page = from < 0 ? [] : all.slice(from, from + max);
-      const more = from >= 0 && from + max < all.length;
+      // alarms come sorted by name: the page is the ones past the token's name
+      const page = keysetPage(after === undefined ? all : all.filter((a) => a.name > after), input.MaxRecords ?? 50, (a) => a.name);
       return {
-        MetricAlarms: page.filter((a) => a.type === 'MetricAlarm').map(describeMetric),
-        CompositeAlarms: page.filter((a) => a.type === 'CompositeAlarm').map(describeComposite),
-        NextToken: more ? token(page[page.length - 1].name) : undefined,
+        MetricAlarms: page.items.filter((a) => a.type === 'MetricAlarm').map(describeMetric),
+        CompositeAlarms: page.items.filter((a) => a.type === 'CompositeAlarm').map(describeComposite),
+        NextToken: page.next,
       };
     },
 
@@ -317,9 +314,9 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore, tags:
         afterId,
         limit: limit + 1,
       });
-      const page = rows.slice(0, limit);
+      const page = keysetPage(rows, limit, (r) => String(r.id));
       return {
-        AlarmHistoryItems: page.map((r) => ({
+        AlarmHistoryItems: page.items.map((r) => ({
           AlarmName: r.alarm_name,
           AlarmType: r.alarm_type,
           Timestamp: new Date(r.ts),
@@ -327,7 +324,7 @@ export function alarmHandlers(engine: AlarmEngine, store: CloudwatchStore, tags:
           HistorySummary: r.summary,
           HistoryData: r.data,
         })),
-        NextToken: rows.length > limit ? token(String(page[page.length - 1].id)) : undefined,
+        NextToken: page.next,
       };
     },
 

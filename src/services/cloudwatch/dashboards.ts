@@ -9,7 +9,7 @@ import { arn } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import type { CloudwatchHandlers } from './api.generated.js';
 import type { CloudwatchStore } from './store.js';
-import { encodeToken, readToken } from '../../core/pagination.js';
+import { keysetPage, readToken } from '../../core/pagination.js';
 
 const TYPES = ['metric', 'text', 'log', 'alarm', 'explorer', 'custom'];
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -120,15 +120,15 @@ export function dashboardHandlers(store: CloudwatchStore): CloudwatchHandlers {
       const rows = (store.q.listDashboards.all(ctx.account, prefix) as { name: string; size: number; modified: number }[]).filter(
         (r) => r.name.startsWith(prefix) && r.name > after,
       );
-      const page = rows.slice(0, 1000);
+      const page = keysetPage(rows, 1000, (r) => r.name);
       return {
-        DashboardEntries: page.map((r) => ({
+        DashboardEntries: page.items.map((r) => ({
           DashboardName: r.name,
           DashboardArn: dashboardArn(ctx.account, r.name),
           LastModified: new Date(r.modified),
           Size: r.size,
         })),
-        NextToken: rows.length > page.length ? encodeToken(page[page.length - 1].name) : undefined,
+        NextToken: page.next,
       };
     },
 

@@ -1,6 +1,6 @@
 /** PutMetricData, ListMetrics and GetMetricStatistics; the write path is ingest/fold.ts. */
 import { AwsError } from '../../core/errors.js';
-import { encodeToken, readToken } from '../../core/pagination.js';
+import { keysetPage, readToken } from '../../core/pagination.js';
 import type { CloudwatchHandlers } from './api.generated.js';
 import { dimsFromKey, dimsKey } from './format.js';
 import { checkPut, ingest, ingestPrepared, isPrepared } from './ingest/fold.js';
@@ -41,20 +41,17 @@ export function metricHandlers(store: CloudwatchStore): CloudwatchHandlers {
       }
       const stmt = store.prep(`SELECT id, namespace, name, dims FROM cloudwatch_metrics WHERE ${where.join(' AND ')} ORDER BY id`);
       const wanted = input.Dimensions ?? [];
-      const Metrics = [];
-      let last = 0;
-      let more = false;
+      // the dimension filter runs while rows stream in id order, so only a page and one more are ever read past it
+      const matches: { id: number; metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] } }[] =
+        [];
       for (const row of stmt.iterate(...args) as Iterable<{ id: number; namespace: string; name: string; dims: string }>) {
         const dims = dimsFromKey(row.dims);
         if (!wanted.every((w) => dims.some((d) => d.Name === w.Name && (w.Value === undefined || d.Value === w.Value)))) continue;
-        if (Metrics.length === LIST_PAGE) {
-          more = true;
-          break;
-        }
-        Metrics.push({ Namespace: row.namespace, MetricName: row.name, Dimensions: dims });
-        last = row.id;
+        matches.push({ id: row.id, metric: { Namespace: row.namespace, MetricName: row.name, Dimensions: dims } });
+        if (matches.length > LIST_PAGE) break;
       }
-      return { Metrics, NextToken: more ? encodeToken(last) : undefined };
+      const page = keysetPage(matches, LIST_PAGE, (m) => m.id);
+      return { Metrics: page.items.map((m) => m.metric), NextToken: page.next };
     },
 
     GetMetricStatistics(input, ctx) {

@@ -2,7 +2,8 @@
  * Lambda: functions that really run. functions.ts holds the function and version API, invoke.ts
  * Invoke, runtime/ the execution environments (processes speaking the Lambda Runtime API: the Node
  * and Python runtime clients, or a custom runtime's bootstrap), code.ts the unpacked packages,
- * store.ts the tables. Output goes to CloudWatch Logs /aws/lambda/<name>; AWS/Lambda metrics to
+ * store.ts the tables, targets.ts the env.targets invoker (EventBridge rules, SNS subscriptions,
+ * alarm actions). Output goes to CloudWatch Logs /aws/lambda/<name>; AWS/Lambda metrics to
  * CloudWatch.
  */
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -12,10 +13,11 @@ import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/ser
 import type { LambdaHandlers } from './api.generated.js';
 import { CodeCache } from './code.js';
 import { functionHandlers } from './functions.js';
-import { invokeHandlers } from './invoke.js';
+import { createInvoke, invokeHandlers } from './invoke.js';
 import { EnvironmentPool } from './runtime/environments.js';
 import { PYTHON_CLIENT } from './runtime/pythonClient.js';
 import { createLambdaStore } from './store.js';
+import { registerLambdaTargets } from './targets.js';
 
 export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
   const store = createLambdaStore(env.store, env.blobs, env.tags);
@@ -27,8 +29,10 @@ export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
   writeFileSync(pythonClient, PYTHON_CLIENT);
   pool.setPythonClient(pythonClient);
   provideSdk(join(env.config.dataDir, 'lambda', 'code'));
+  const invoke = createInvoke(env, store, code, pool);
+  registerLambdaTargets(env, invoke);
   return {
-    handlers: { ...functionHandlers(env, store, env.tags, code, pool), ...invokeHandlers(env, store, code, pool) },
+    handlers: { ...functionHandlers(env, store, env.tags, code, pool), ...invokeHandlers(invoke) },
     close: () => pool.close(),
   };
 }

@@ -6,7 +6,8 @@
  * next attempt number and due time) from before its first attempt until it succeeds or finally
  * fails, and resume() at start picks every row up where it was — so a kill -9 loses no message
  * and no pending retry (an attempt in flight at the kill is made again). sqs/lambda endpoints go
- * through env.targets when a service there handles the ARN; every other protocol (email,
+ * through env.targets when a service there handles the ARN (a lambda endpoint gets Lambda's
+ * {Records:[{EventSource:'aws:sns', Sns}]} event, invoked asynchronously); every other protocol (email,
  * email-json, sms, application, firehose) is recorded in a ring of recent deliveries that tests
  * and users read at GET /_aws/sns/deliveries. Neither of those keeps a row: they are not retried.
  */

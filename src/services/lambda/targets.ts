@@ -14,9 +14,16 @@ export function registerLambdaTargets(env: ServiceEnv, invoke: InvokeFunction) {
   env.targets.register('lambda', async (inv) => {
     const p = parseArn(inv.arn)!;
     if (!/^function:[^:]+(:[^:]+)?$/.test(p.resource)) throw new Error(`${inv.arn} is not a Lambda function ARN`);
+    // a function's event is JSON: an input transformer's plain text arrives as a JSON string
+    let payload = inv.payload;
+    try {
+      JSON.parse(payload);
+    } catch {
+      payload = JSON.stringify(payload);
+    }
     await invoke(
       { account: p.account || inv.account, region: p.region || inv.region },
-      { FunctionName: inv.arn, InvocationType: 'Event', Payload: Buffer.from(inv.payload, 'utf8') },
+      { FunctionName: inv.arn, InvocationType: 'Event', Payload: Buffer.from(payload, 'utf8') },
     );
   });
 }

@@ -5,10 +5,10 @@
  * write them, the continuation token of the job before — and the action waits until the function
  * answers with PutJobSuccessResult or PutJobFailureResult (jobs.ts). A success carrying a
  * continuationToken keeps the action InProgress: a new job is made and the function invoked again.
- * A job never answered fails the action when the action's time is up (1 hour, as in AWS; the
- * OPSBOX_CODEPIPELINE_JOB_TIMEOUT_MS variable shortens it). Pending jobs live here, in memory:
- * after a restart the action makes a new job (keeping its continuation token and deadline) and
- * invokes the function again, since an invocation queued before the restart is gone.
+ * A job not answered within 1 hour, as in AWS (the OPSBOX_CODEPIPELINE_JOB_TIMEOUT_MS variable
+ * shortens it), fails the action. Pending jobs live here, in memory: after a restart the action
+ * makes a new job (keeping its continuation token) and invokes the function again, since an
+ * invocation queued before the restart is gone.
  */
 import { randomUUID } from 'node:crypto';
 import { AwsError } from '../../../core/errors.js';
@@ -119,6 +119,9 @@ function jobEvent(d: JobDetailsOut) {
   };
 }
 
+const duration = (ms: number) =>
+  ms % 60_000 === 0 ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}` : `${Math.round(ms / 1000)} seconds`;
+
 type Outcome = JobAnswer | { kind: 'timeout' } | { kind: 'stopped' };
 
 function waitForAnswer(ctx: ActionContext, job: Job, deadline: number): Promise<Outcome> {
@@ -137,12 +140,13 @@ function waitForAnswer(ctx: ActionContext, job: Job, deadline: number): Promise<
   });
 }
 
-async function runJobs(ctx: ActionContext, deadline: number, continuationToken: string | undefined): Promise<ActionResult> {
+async function runJobs(ctx: ActionContext, continuationToken: string | undefined): Promise<ActionResult> {
   const functionName = ctx.configuration.FunctionName;
   for (;;) {
     if (ctx.signal.aborted) return failed('Stopped', 'JobFailed');
     const id = randomUUID();
-    ctx.save({ jobId: id, deadline, continuationToken });
+    const deadline = ctx.env.clock.now() + JOB_TIMEOUT_MS;
+    ctx.save({ jobId: id, continuationToken });
     const job: Job = { id, account: ctx.account, details: await jobDetails(ctx, id, continuationToken) };
     keep(job);
     // the job waits before the function runs: it may answer before Invoke returns
@@ -163,13 +167,11 @@ async function runJobs(ctx: ActionContext, deadline: number, continuationToken: 
       }
     const o = await answered;
     if (o.kind === 'stopped') return failed('Stopped', 'JobFailed');
-    if (o.kind === 'timeout') {
-      const minutes = Math.max(1, Math.round(JOB_TIMEOUT_MS / 60_000));
+    if (o.kind === 'timeout')
       return failed(
-        `The job timed out: function ${functionName} did not call PutJobSuccessResult or PutJobFailureResult within ${minutes} minute${minutes === 1 ? '' : 's'}`,
+        `The job timed out: function ${functionName} did not call PutJobSuccessResult or PutJobFailureResult within ${duration(JOB_TIMEOUT_MS)}`,
         'JobFailed',
       );
-    }
     if (o.kind === 'failure')
       return {
         status: 'Failed',
@@ -195,8 +197,7 @@ export function registerLambdaProvider() {
     outputs: [0, 5],
     required: ['FunctionName'],
     optional: ['UserParameters'],
-    run: (ctx) => runJobs(ctx, ctx.env.clock.now() + JOB_TIMEOUT_MS, undefined),
-    resume: (ctx) =>
-      runJobs(ctx, Number(ctx.saved.deadline ?? ctx.env.clock.now() + JOB_TIMEOUT_MS), ctx.saved.continuationToken as string | undefined),
+    run: (ctx) => runJobs(ctx, undefined),
+    resume: (ctx) => runJobs(ctx, ctx.saved.continuationToken as string | undefined),
   });
 }

@@ -186,6 +186,8 @@ export class Deliverer {
       }
       return this.send(topic, sub, out, id, 1);
     }
+    // a failed invocation is recorded with the event it carried
+    let body = '';
     try {
       const topicAttrs = JSON.parse(topic.attributes) as Record<string, string>;
       const subAttrs = JSON.parse(sub.attributes) as Record<string, string>;
@@ -194,7 +196,7 @@ export class Deliverer {
         const text = out.type === 'Notification' ? out.message : formatDocument(await this.document(topic, sub, out, '1'));
         return this.record(topic, sub, out, text, 'recorded', 1);
       }
-      const body =
+      body =
         sub.protocol === 'lambda'
           ? JSON.stringify(lambdaEvent(sub, await this.document(topic, sub, out, topicAttrs.SignatureVersion ?? '1')))
           : raw
@@ -214,7 +216,7 @@ export class Deliverer {
       this.record(topic, sub, out, body, 'recorded', 1);
     } catch (err) {
       log.warn('sns delivery failed', { subscription: sub.arn, err: String(err) });
-      this.record(topic, sub, out, '', 'failed', 1);
+      this.record(topic, sub, out, body, 'failed', 1);
     }
   }
 

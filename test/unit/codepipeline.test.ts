@@ -75,20 +75,20 @@ describe('validatePipeline', () => {
   });
 
   test('action errors: unknown types, artifact counts, configuration keys, namespaces', () => {
-    const lambda = {
-      name: 'Invoke',
+    const ecs = {
+      name: 'Ship',
       actions: [
         {
-          name: 'Fn',
-          actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' },
-          configuration: { FunctionName: 'f' },
+          name: 'Ecs',
+          actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'ECS', version: '1' },
+          configuration: { ClusterName: 'c', ServiceName: 's' },
         },
       ],
     };
     fails(
-      pipeline([src, lambda]),
+      pipeline([src, ecs]),
       'InvalidActionDeclarationException',
-      /ActionType \(Category: 'Invoke', Provider: 'Lambda', Owner: 'AWS', Version: '1'\) in action 'Fn' is not available in region 'US_EAST_1'/,
+      /ActionType \(Category: 'Deploy', Provider: 'ECS', Owner: 'AWS', Version: '1'\) in action 'Ecs' is not available in region 'US_EAST_1'/,
     );
     fails(
       pipeline([src, dep(undefined, [])]),

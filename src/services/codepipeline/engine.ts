@@ -302,6 +302,8 @@ export class Engine {
         pipelineName: row.pipeline,
         pipelineArn: this.pipelineArn(scope, row.pipeline),
         pipelineVersion: row.version,
+        pipelineRoleArn: live.doc.roleArn,
+        encryptionKey: live.doc.artifactStore?.encryptionKey,
         executionId: row.id,
         stageName,
         actionExecutionId: id,

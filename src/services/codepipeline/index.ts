@@ -1,8 +1,8 @@
 /**
  * CodePipeline: pipelines (pipelines.ts), executions and state (executions.ts), manual approvals
- * (approvals.ts), run by the engine (engine.ts, gates.ts) with action providers registered in
- * providers/ (the extension point for new action types), started by pushes, EventBridge targets
- * and S3 polls (triggers.ts). Executions live in SQLite (store.ts) and resume after a restart.
+ * (approvals.ts), the job results of Lambda Invoke actions (jobs.ts), run by the engine (engine.ts,
+ * gates.ts) with action providers registered in providers/ (the extension point for new action
+ * types), started by pushes, EventBridge targets and S3 polls (triggers.ts). Executions live in SQLite (store.ts) and resume after a restart.
  */
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { CodepipelineHandlers } from './api.generated.js';
@@ -10,6 +10,7 @@ import { actionTypeHandlers } from './actionTypes.js';
 import { approvalHandlers } from './approvals.js';
 import { Engine } from './engine.js';
 import { executionHandlers } from './executions.js';
+import { jobHandlers } from './jobs.js';
 import { pipelineHandlers } from './pipelines.js';
 import { registerBuiltinProviders } from './providers/index.js';
 import { createCodepipelineStore } from './store.js';
@@ -27,6 +28,7 @@ export function createCodepipeline(env: ServiceEnv): ServiceInstance<Codepipelin
       ...pipelineHandlers(store, engine, triggers, env.tags),
       ...executionHandlers(store, engine),
       ...approvalHandlers(store, engine),
+      ...jobHandlers(),
       ...actionTypeHandlers(),
     },
     start: () => void engine.resumeAll(),
@@ -46,7 +48,7 @@ export const codepipeline: ServiceSpec<CodepipelineHandlers> = {
       maxResults: { min: 1, max: 1000 },
     },
   },
-  // resumed actions call S3 and CodeBuild, and wait on their events
-  dependsOn: ['s3', 'codebuild', 'events'],
+  // resumed actions call S3, CodeBuild and Lambda, and wait on their events
+  dependsOn: ['s3', 'codebuild', 'events', 'lambda'],
   create: createCodepipeline,
 };

@@ -2,7 +2,8 @@
  * Lambda: functions that really run. functions.ts holds the function and version API, invoke.ts
  * Invoke, layers.ts the layers (and the /opt stand-in functions see them in), runtime/ the execution environments (processes speaking the Lambda Runtime API: the Node
  * and Python runtime clients, or a custom runtime's bootstrap), code.ts the unpacked packages,
- * store.ts the tables. Output goes to CloudWatch Logs /aws/lambda/<name>; AWS/Lambda metrics to
+ * store.ts the tables, targets.ts the env.targets invoker (EventBridge rules, SNS subscriptions,
+ * alarm actions). Output goes to CloudWatch Logs /aws/lambda/<name>; AWS/Lambda metrics to
  * CloudWatch.
  */
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,12 +14,13 @@ import type { LambdaHandlers } from './api.generated.js';
 import { CodeCache } from './code.js';
 import { aliasHandlers } from './aliases.js';
 import { functionHandlers } from './functions.js';
-import { invokeHandlers } from './invoke.js';
+import { createInvoke, invokeHandlers } from './invoke.js';
 import { layerHandlers } from './layers.js';
 import { permissionHandlers } from './permissions.js';
 import { EnvironmentPool } from './runtime/environments.js';
 import { PYTHON_CLIENT } from './runtime/pythonClient.js';
 import { createLambdaStore } from './store.js';
+import { registerLambdaTargets } from './targets.js';
 import { urlHandlers, urlRoutes } from './urls.js';
 
 export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
@@ -31,10 +33,12 @@ export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
   writeFileSync(pythonClient, PYTHON_CLIENT);
   pool.setPythonClient(pythonClient);
   provideSdk(join(env.config.dataDir, 'lambda', 'code'));
+  const invoke = createInvoke(env, store, code, pool);
+  registerLambdaTargets(env, invoke);
   return {
     handlers: {
       ...functionHandlers(env, store, env.tags, code, pool),
-      ...invokeHandlers(env, store, code, pool),
+      ...invokeHandlers(invoke),
       ...layerHandlers(env, code),
       ...aliasHandlers(store),
       ...permissionHandlers(store),

@@ -9,9 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
-import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
-import type { LambdaHandlers } from './api.generated.js';
+import type { InvokeInput, InvokeOutput, LambdaHandlers } from './api.generated.js';
 import type { CodeCache } from './code.js';
 import { qualifierOf, resolveQualifier } from './aliases.js';
 import { ACCOUNT_CONCURRENCY, nameOf } from './functions.js';
@@ -26,7 +25,14 @@ interface Credentials {
   expires: number;
 }
 
-export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCache, pool: EnvironmentPool): LambdaHandlers {
+/** Invoke's work for a caller in `scope`: the API handler and the event sources (targets.ts) both go through it. */
+export type InvokeFunction = (scope: Scope, input: InvokeInput) => Promise<InvokeOutput>;
+
+export function invokeHandlers(invoke: InvokeFunction): LambdaHandlers {
+  return { Invoke: (input, ctx) => invoke(ctx, input) };
+}
+
+export function createInvoke(env: ServiceEnv, store: LambdaStore, code: CodeCache, pool: EnvironmentPool): InvokeFunction {
   const roleCredentials = new Map<string, Credentials>();
 
   /** Temporary credentials of the execution role, as Lambda gives every environment; the account's own when the role cannot be assumed. */
@@ -121,7 +127,7 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
     env.metrics.put(scope.account, scope.region, data);
   }
 
-  function resolve(ctx: RequestContext, name: string, qualifier: string | undefined) {
+  function resolve(ctx: Scope, name: string, qualifier: string | undefined) {
     const fnName = nameOf(name);
     const fn = store.findFunction(ctx, fnName);
     if (!fn) throw notFound(ctx, fnName, qualifier);
@@ -130,54 +136,52 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
     return { fn, v, alias };
   }
 
-  return {
-    async Invoke(input, ctx) {
-      const { fn, v, alias } = resolve(ctx, input.FunctionName, input.Qualifier);
-      const d = docOf(v);
-      const payload = input.Payload ?? Buffer.from('{}');
-      if (payload.length) {
-        try {
-          JSON.parse(payload.toString('utf8'));
-        } catch (err) {
-          throw new AwsError('InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`, 400, {
-            Type: 'User',
-          });
-        }
-      }
-      const type = input.InvocationType ?? 'RequestResponse';
-      if (type === 'DryRun') return { StatusCode: 204 };
-      if (!isRunnableRuntime(d.Runtime))
-        throw new AwsError(
-          'InvalidRuntimeException',
-          `opsbox cannot run the ${d.Runtime} runtime yet: nodejs*, python3.* and provided.* functions run.`,
-          502,
-          { Type: 'User' },
-        );
-      if (pool.concurrency(ctx.account) >= ACCOUNT_CONCURRENCY) {
-        metrics(ctx, fn, v.version, undefined, true);
-        throw new AwsError('TooManyRequestsException', 'Rate Exceeded.', 429, {
+  return async function invoke(ctx, input) {
+    const { fn, v, alias } = resolve(ctx, input.FunctionName, input.Qualifier);
+    const d = docOf(v);
+    const payload = input.Payload ?? Buffer.from('{}');
+    if (payload.length) {
+      try {
+        JSON.parse(payload.toString('utf8'));
+      } catch (err) {
+        throw new AwsError('InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`, 400, {
           Type: 'User',
-          Reason: 'ConcurrentInvocationLimitExceeded',
         });
       }
-      const r = await runnable(ctx, fn, v, alias);
-      const requestId = randomUUID();
-      if (type === 'Event') {
-        void pool
-          .invoke(r, payload, requestId)
-          .then((res) => metrics(ctx, fn, v.version, res, false))
-          .catch((err) => log.error('lambda: async invocation failed', { function: fn.name, err: String(err) }));
-        return { StatusCode: 202 };
-      }
-      const res = await pool.invoke(r, payload, requestId);
-      metrics(ctx, fn, v.version, res, false);
-      return {
-        StatusCode: 200,
-        FunctionError: res.functionError,
-        ExecutedVersion: v.version,
-        LogResult: input.LogType === 'Tail' ? Buffer.from(res.logTail).toString('base64') : undefined,
-        Payload: res.payload,
-      };
-    },
+    }
+    const type = input.InvocationType ?? 'RequestResponse';
+    if (type === 'DryRun') return { StatusCode: 204 };
+    if (!isRunnableRuntime(d.Runtime))
+      throw new AwsError(
+        'InvalidRuntimeException',
+        `opsbox cannot run the ${d.Runtime} runtime yet: nodejs*, python3.* and provided.* functions run.`,
+        502,
+        { Type: 'User' },
+      );
+    if (pool.concurrency(ctx.account) >= ACCOUNT_CONCURRENCY) {
+      metrics(ctx, fn, v.version, undefined, true);
+      throw new AwsError('TooManyRequestsException', 'Rate Exceeded.', 429, {
+        Type: 'User',
+        Reason: 'ConcurrentInvocationLimitExceeded',
+      });
+    }
+    const r = await runnable(ctx, fn, v, alias);
+    const requestId = randomUUID();
+    if (type === 'Event') {
+      void pool
+        .invoke(r, payload, requestId)
+        .then((res) => metrics(ctx, fn, v.version, res, false))
+        .catch((err) => log.error('lambda: async invocation failed', { function: fn.name, err: String(err) }));
+      return { StatusCode: 202 };
+    }
+    const res = await pool.invoke(r, payload, requestId);
+    metrics(ctx, fn, v.version, res, false);
+    return {
+      StatusCode: 200,
+      FunctionError: res.functionError,
+      ExecutedVersion: v.version,
+      LogResult: input.LogType === 'Tail' ? Buffer.from(res.logTail).toString('base64') : undefined,
+      Payload: res.payload,
+    };
   };
 }

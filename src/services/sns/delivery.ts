@@ -6,7 +6,8 @@
  * next attempt number and due time) from before its first attempt until it succeeds or finally
  * fails, and resume() at start picks every row up where it was — so a kill -9 loses no message
  * and no pending retry (an attempt in flight at the kill is made again). sqs/lambda endpoints go
- * through env.targets when a service there handles the ARN; every other protocol (email,
+ * through env.targets when a service there handles the ARN (a lambda endpoint gets Lambda's
+ * {Records:[{EventSource:'aws:sns', Sns}]} event, invoked asynchronously); every other protocol (email,
  * email-json, sms, application, firehose) is recorded in a ring of recent deliveries that tests
  * and users read at GET /_aws/sns/deliveries. Neither of those keeps a row: they are not retried.
  */
@@ -185,6 +186,8 @@ export class Deliverer {
       }
       return this.send(topic, sub, out, id, 1);
     }
+    // a failed invocation is recorded with the event it carried
+    let body = '';
     try {
       const topicAttrs = JSON.parse(topic.attributes) as Record<string, string>;
       const subAttrs = JSON.parse(sub.attributes) as Record<string, string>;
@@ -193,7 +196,7 @@ export class Deliverer {
         const text = out.type === 'Notification' ? out.message : formatDocument(await this.document(topic, sub, out, '1'));
         return this.record(topic, sub, out, text, 'recorded', 1);
       }
-      const body =
+      body =
         sub.protocol === 'lambda'
           ? JSON.stringify(lambdaEvent(sub, await this.document(topic, sub, out, topicAttrs.SignatureVersion ?? '1')))
           : raw
@@ -213,7 +216,7 @@ export class Deliverer {
       this.record(topic, sub, out, body, 'recorded', 1);
     } catch (err) {
       log.warn('sns delivery failed', { subscription: sub.arn, err: String(err) });
-      this.record(topic, sub, out, '', 'failed', 1);
+      this.record(topic, sub, out, body, 'failed', 1);
     }
   }
 

@@ -6,13 +6,13 @@
  * through env.targets, then the composite alarms that read the changed alarm.
  * How one metric alarm's datapoints become a state lives in evaluate.ts.
  */
-import { arn as makeArn } from '../../../core/arn.js';
+import { arn as makeArn, parseArn } from '../../../core/arn.js';
 import { log } from '../../../core/log.js';
 import type { ServiceEnv } from '../../../gateway/service.js';
 import type { PutMetricAlarmInput } from '../api.generated.js';
 import { evalRule, parseRule, ruleAlarms, type Rule } from './composite.js';
 import { evaluateMetricAlarm, metricsPeriod, type Reads } from './evaluate.js';
-import { alarmEvent, notification, stateChangeSubject } from './notify.js';
+import { alarmEvent, lambdaAlarmEvent, notification, stateChangeSubject } from './notify.js';
 import { awsDate } from '../format.js';
 import { RecentPoints } from './recent.js';
 import type { CloudwatchStore } from '../store.js';
@@ -217,13 +217,14 @@ export class AlarmEngine {
     if (a.actionsEnabled) {
       const actions: string[] =
         (value === 'ALARM' ? a.config.AlarmActions : value === 'OK' ? a.config.OKActions : a.config.InsufficientDataActions) ?? [];
-      for (const target of actions) void this.act(a, target, previous.value, now);
+      for (const target of actions) void this.act(a, target, previous, now);
     }
     this.cascade(a, now);
   }
 
-  private async act(a: Alarm, target: string, oldState: string, now: number) {
-    const message = notification(a, oldState);
+  private async act(a: Alarm, target: string, previous: AlarmState, now: number) {
+    // a Lambda function gets the state change itself; SNS topics (and the rest) the notification message
+    const message = parseArn(target)?.service === 'lambda' ? lambdaAlarmEvent(a, previous) : notification(a, previous.value);
     try {
       await this.env.targets.invoke({
         arn: target,

@@ -1,6 +1,7 @@
 /**
  * What an alarm's state change looks like to the outside, in AWS's shapes: the EventBridge
- * "CloudWatch Alarm State Change" detail and the JSON message an SNS alarm action publishes.
+ * "CloudWatch Alarm State Change" detail, the JSON message an SNS alarm action publishes and the
+ * event a Lambda alarm action invokes its function with.
  */
 import { createHash } from 'node:crypto';
 import type { PutCompositeAlarmInput } from '../api.generated.js';
@@ -69,6 +70,18 @@ export function alarmEvent(a: Alarm, previous: AlarmState) {
       ? { alarmRule: c.AlarmRule, ...(c.AlarmDescription ? { description: c.AlarmDescription } : {}) }
       : { ...(c.AlarmDescription ? { description: c.AlarmDescription } : {}), metrics: eventMetrics(a) };
   return { alarmName: a.name, state: state(a.state), previousState: state(previous), configuration };
+}
+
+/** What a Lambda alarm action invokes its function with: the state change, as AWS sends it to Lambda. */
+export function lambdaAlarmEvent(a: Alarm, previous: AlarmState) {
+  return {
+    source: 'aws.cloudwatch',
+    alarmArn: a.arn,
+    accountId: a.account,
+    time: awsDate(a.state.updated),
+    region: a.region,
+    alarmData: alarmEvent(a, previous),
+  };
 }
 
 export const stateChangeSubject = (a: Alarm) => `${a.state.value}: "${a.name}" in ${regionName(a.region)}`.slice(0, 100);

@@ -1,6 +1,7 @@
-/** The action providers opsbox runs; CodeDeploy, CloudFormation, ECS and Lambda Invoke register here later. */
+/** The action providers opsbox runs; CodeDeploy, CloudFormation and ECS register here later. */
 import { registerApprovalProvider } from './approval.js';
 import { registerCodeBuildProvider } from './codebuild.js';
+import { registerLambdaProvider } from './lambda.js';
 import { registerS3DeployProvider } from './s3deploy.js';
 import { registerSourceProviders } from './sources.js';
 
@@ -13,4 +14,5 @@ export function registerBuiltinProviders() {
   registerCodeBuildProvider();
   registerApprovalProvider();
   registerS3DeployProvider();
+  registerLambdaProvider();
 }

@@ -55,6 +55,10 @@ export interface ActionContext {
   pipelineName: string;
   pipelineArn: string;
   pipelineVersion: number;
+  /** The pipeline's service role (job workers' artifact credentials come from it, or the action's roleArn). */
+  pipelineRoleArn?: string;
+  /** The artifact store's KMS key, when the pipeline names one. */
+  encryptionKey?: { id: string; type: string };
   executionId: string;
   stageName: string;
   actionExecutionId: string;

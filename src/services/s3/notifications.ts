@@ -293,6 +293,15 @@ export class Notifier {
   /** Called once `change` has committed: delivers to every matching destination, in the background. */
   emit(bucket: BucketRow, change: ObjectChange, ctx: RequestContext) {
     if (!bucket.notification) return;
+    try {
+      this.send(bucket, change, ctx);
+    } catch (err) {
+      // the write has committed: a notification that cannot be built is logged, never the request's failure
+      log.error('s3: event notification failed', { bucket: bucket.name, key: change.key, err: String(err) });
+    }
+  }
+
+  private send(bucket: BucketRow, change: ObjectChange, ctx: RequestContext) {
     const stored = parseStored(bucket);
     const eventName = `s3:${change.event}`;
     const targets = stored.destinations.filter((d) => matches(d, eventName, change.key));

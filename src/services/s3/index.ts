@@ -1,23 +1,35 @@
-/** S3: buckets and objects, versioning, multipart uploads, presigned URLs. Bodies stream to core/blobs. */
+/**
+ * S3: buckets and objects, versioning, multipart uploads, presigned URLs, static website hosting
+ * (website.ts: the configuration and the website endpoint), event notifications (notifications.ts).
+ * Bodies stream to core/blobs.
+ */
 import { Readable } from 'node:stream';
 import { AwsError } from '../../core/errors.js';
-import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
+import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { S3Handlers } from './api.generated.js';
 import { bucketHandlers } from './buckets.js';
 import { listingHandlers } from './listing.js';
 import { multipartHandlers } from './multipart.js';
 import { objectHandlers, resolveVersion } from './objects.js';
+import { Notifier } from './notifications.js';
 import { S3Store } from './store.js';
+import { websiteHandlers, websiteRoutes } from './website.js';
 import { MALFORMED_XML } from './common.js';
 
-export function createS3Handlers(env: ServiceEnv): S3Handlers {
+export function createS3(env: ServiceEnv): ServiceInstance<S3Handlers> {
   const store = new S3Store(env.store);
   installObjectReader(env, store);
+  const notifier = new Notifier(env, store);
   return {
-    ...bucketHandlers(env, store),
-    ...objectHandlers(env, store),
-    ...listingHandlers(store),
-    ...multipartHandlers(env, store),
+    handlers: {
+      ...bucketHandlers(env, store),
+      ...objectHandlers(env, store, notifier),
+      ...listingHandlers(store),
+      ...multipartHandlers(env, store, notifier),
+      ...websiteHandlers(store),
+      ...notifier.handlers(),
+    },
+    routes: websiteRoutes(env, store),
   };
 }
 
@@ -72,7 +84,9 @@ export const s3: ServiceSpec<S3Handlers> = {
       GetBucketLifecycleConfiguration: 'LifecycleConfiguration',
       GetBucketLocation: 'LocationConstraint',
       GetBucketAcl: 'AccessControlPolicy',
+      GetBucketWebsite: 'WebsiteConfiguration',
+      GetBucketNotificationConfiguration: 'NotificationConfiguration',
     },
   },
-  create: (env) => ({ handlers: createS3Handlers(env) }),
+  create: createS3,
 };

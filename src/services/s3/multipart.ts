@@ -16,9 +16,11 @@ import {
   parseTaggingHeader,
   pickHeaders,
   quoteEtag,
+  reportedVersion,
   unquote,
   type StoredHeaders,
 } from './common.js';
+import type { Notifier } from './notifications.js';
 import { parseCopySource, resolveVersion, trailerChecksums } from './objects.js';
 import { canonicalId, ownerOf, type S3Store } from './store.js';
 
@@ -33,7 +35,7 @@ function checkPartNumber(n: number) {
     });
 }
 
-export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
+export function multipartHandlers(env: ServiceEnv, store: S3Store, notifier: Notifier): S3Handlers {
   const { blobs } = env;
 
   async function storePart(uploadId: string, partNumber: number, body: Readable, expectedMd5?: string) {
@@ -196,6 +198,18 @@ export function multipartHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
         }).versionId;
       })();
       for (const id of partBlobs) blobs.delete(id);
+      notifier.emit(
+        bucket,
+        {
+          event: 'ObjectCreated:CompleteMultipartUpload',
+          reason: 'CompleteMultipartUpload',
+          key: upload.key,
+          size: blob.size,
+          etag,
+          versionId: reportedVersion(bucket, versionId),
+        },
+        ctx,
+      );
       return {
         Location: `http://${ctx.host}/${bucket.name}/${encodeURI(upload.key)}`,
         Bucket: bucket.name,

@@ -22,6 +22,7 @@ import {
   unquote,
   type StoredHeaders,
 } from './common.js';
+import type { Notifier } from './notifications.js';
 import { canonicalId, type BucketRow, type ObjectRow, type S3Store } from './store.js';
 
 const noSuchKey = (key: string) => new AwsError('NoSuchKey', 'The specified key does not exist.', 404, { Key: key });
@@ -83,7 +84,7 @@ function checkConditions(c: Conditions, row: ObjectRow) {
 }
 
 /** "bytes=a-b" | "bytes=a-" | "bytes=-n" → inclusive byte range; anything else is ignored as S3 does. */
-function parseRange(header: string | undefined, size: number) {
+export function parseRange(header: string | undefined, size: number) {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
@@ -124,7 +125,7 @@ function describe(bucket: BucketRow, row: ObjectRow) {
   };
 }
 
-export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
+export function objectHandlers(env: ServiceEnv, store: S3Store, notifier: Notifier): S3Handlers {
   const { blobs } = env;
 
   function getOrHead(input: GetObjectInput | HeadObjectInput, ctx: RequestContext, withBody: boolean) {
@@ -191,6 +192,27 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
     return { DeleteMarker: true, VersionId: markerId };
   }
 
+  /** The event of a committed delete: a delete marker written, or a version (or unversioned object) gone. */
+  function notifyRemoved(
+    bucket: BucketRow,
+    key: string,
+    requested: string | undefined,
+    r: { VersionId?: string; DeleteMarker?: boolean },
+    ctx: RequestContext,
+  ) {
+    const marker = requested === undefined && !!r.DeleteMarker;
+    notifier.emit(
+      bucket,
+      {
+        event: marker ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete',
+        reason: 'DeleteObject',
+        key,
+        versionId: r.VersionId !== undefined ? reportedVersion(bucket, r.VersionId) : undefined,
+      },
+      ctx,
+    );
+  }
+
   return {
     async PutObject(input, ctx) {
       const bucket = store.requireBucket(input.Bucket, ctx);
@@ -226,6 +248,18 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
         metadata: input.Metadata ?? {},
         tags,
       });
+      notifier.emit(
+        bucket,
+        {
+          event: 'ObjectCreated:Put',
+          reason: 'PutObject',
+          key: input.Key,
+          size: blob.size,
+          etag,
+          versionId: reportedVersion(bucket, versionId),
+        },
+        ctx,
+      );
       return {
         ETag: etag,
         VersionId: bucket.versioning === 'Enabled' ? versionId : undefined,
@@ -241,7 +275,9 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
 
     DeleteObject(input, ctx) {
       const bucket = store.requireBucket(input.Bucket, ctx);
-      return deleteOne(bucket, input.Key, input.VersionId, canonicalId(ctx.account));
+      const r = deleteOne(bucket, input.Key, input.VersionId, canonicalId(ctx.account));
+      notifyRemoved(bucket, input.Key, input.VersionId, r, ctx);
+      return r;
     },
 
     DeleteObjects(input, ctx) {
@@ -254,6 +290,7 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
       for (const o of objects) {
         try {
           const r = deleteOne(bucket, o.Key, o.VersionId, canonicalId(ctx.account));
+          notifyRemoved(bucket, o.Key, o.VersionId, r, ctx);
           if (input.Delete.Quiet) continue;
           Deleted.push(
             o.VersionId !== undefined
@@ -331,6 +368,18 @@ export function objectHandlers(env: ServiceEnv, store: S3Store): S3Handlers {
         tags,
         partsCount: row.parts_count ?? undefined,
       });
+      notifier.emit(
+        bucket,
+        {
+          event: 'ObjectCreated:Copy',
+          reason: 'CopyObject',
+          key: input.Key,
+          size: blob.size,
+          etag: row.etag,
+          versionId: reportedVersion(bucket, versionId),
+        },
+        ctx,
+      );
       return {
         CopyObjectResult: { ETag: row.etag, LastModified: new Date(lastModified) },
         VersionId: bucket.versioning === 'Enabled' ? versionId : undefined,

@@ -21,6 +21,10 @@ export interface BucketRow {
   policy: string | null;
   cors: string | null;
   lifecycle: string | null;
+  /** JSON: the WebsiteConfiguration as stored (website.ts); null without one. */
+  website: string | null;
+  /** JSON: the NotificationConfiguration with its ids (notifications.ts); null without one. */
+  notification: string | null;
 }
 
 export interface ObjectRow {
@@ -95,6 +99,13 @@ CREATE TABLE s3_parts (
 ALTER TABLE s3_buckets ADD COLUMN tag_set INTEGER NOT NULL DEFAULT 0;
 UPDATE s3_buckets SET tag_set = 1 WHERE tags IS NOT NULL;
 ${moveTagColumnSql('s3_buckets', "'arn:aws:s3:::' || name", 'list')}`,
+  },
+  {
+    // static website hosting and event notifications (website.ts, notifications.ts)
+    version: 3,
+    sql: `
+ALTER TABLE s3_buckets ADD COLUMN website TEXT;
+ALTER TABLE s3_buckets ADD COLUMN notification TEXT;`,
   },
 ];
 
@@ -173,7 +184,7 @@ export class S3Store {
     this.s.insertBucket.run(name, account, region, now);
   }
 
-  setBucketField(name: string, field: 'versioning' | 'policy' | 'cors' | 'lifecycle', value: string | null) {
+  setBucketField(name: string, field: 'versioning' | 'policy' | 'cors' | 'lifecycle' | 'website' | 'notification', value: string | null) {
     this.db.prepare(`UPDATE s3_buckets SET ${field} = ? WHERE name = ?`).run(value, name);
   }
 

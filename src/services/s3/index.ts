@@ -12,12 +12,12 @@ import { listingHandlers } from './listing.js';
 import { multipartHandlers } from './multipart.js';
 import { objectHandlers, resolveVersion } from './objects.js';
 import { Notifier } from './notifications.js';
-import { S3Store } from './store.js';
+import { createS3Store, type S3Store } from './store.js';
 import { websiteHandlers, websiteRoutes } from './website.js';
 import { MALFORMED_XML } from './common.js';
 
 export function createS3(env: ServiceEnv): ServiceInstance<S3Handlers> {
-  const store = new S3Store(env.store);
+  const store = createS3Store(env.store);
   installObjectReader(env, store);
   const notifier = new Notifier(env, store);
   return {

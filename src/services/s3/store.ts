@@ -116,215 +116,216 @@ export const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
 export const canonicalId = (account: string) => createHash('sha256').update(`opsbox-s3-${account}`).digest('hex');
 export const ownerOf = (account: string) => ({ ID: canonicalId(account), DisplayName: account });
 
-export class S3Store {
-  readonly db: Db;
-  private s;
+export type S3Store = ReturnType<typeof createS3Store>;
 
-  constructor(store: Store) {
-    store.migrate('s3', MIGRATIONS);
-    const db = (this.db = store.db);
-    const current = 'is_latest = 1 AND delete_marker = 0';
-    this.s = {
-      bucket: db.prepare('SELECT * FROM s3_buckets WHERE name = ?'),
-      insertBucket: db.prepare('INSERT INTO s3_buckets (name, account, region, created_at) VALUES (?, ?, ?, ?)'),
-      deleteBucket: db.prepare('DELETE FROM s3_buckets WHERE name = ?'),
-      setTagSet: db.prepare('UPDATE s3_buckets SET tag_set = ? WHERE name = ?'),
-      listBuckets: db.prepare('SELECT * FROM s3_buckets WHERE account = ? ORDER BY name'),
-      anyObject: db.prepare('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1'),
-      anyUpload: db.prepare('SELECT upload_id FROM s3_uploads WHERE bucket = ?'),
-      latest: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
-      version: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND version_id = ?'),
-      newestRemaining: db.prepare('SELECT seq FROM s3_objects WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1'),
-      setLatest: db.prepare('UPDATE s3_objects SET is_latest = ? WHERE seq = ?'),
-      clearLatest: db.prepare('UPDATE s3_objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1'),
-      deleteRow: db.prepare('DELETE FROM s3_objects WHERE seq = ?'),
-      insertObject: db.prepare(
-        `INSERT INTO s3_objects (bucket, key, version_id, is_latest, delete_marker, blob_id, size, etag, last_modified, headers, metadata, tags, parts_count, owner)
+export function createS3Store(store: Store) {
+  store.migrate('s3', MIGRATIONS);
+  const db: Db = store.db;
+  const current = 'is_latest = 1 AND delete_marker = 0';
+  const s = {
+    bucket: db.prepare('SELECT * FROM s3_buckets WHERE name = ?'),
+    insertBucket: db.prepare('INSERT INTO s3_buckets (name, account, region, created_at) VALUES (?, ?, ?, ?)'),
+    deleteBucket: db.prepare('DELETE FROM s3_buckets WHERE name = ?'),
+    setTagSet: db.prepare('UPDATE s3_buckets SET tag_set = ? WHERE name = ?'),
+    listBuckets: db.prepare('SELECT * FROM s3_buckets WHERE account = ? ORDER BY name'),
+    anyObject: db.prepare('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1'),
+    anyUpload: db.prepare('SELECT upload_id FROM s3_uploads WHERE bucket = ?'),
+    latest: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
+    version: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND version_id = ?'),
+    newestRemaining: db.prepare('SELECT seq FROM s3_objects WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1'),
+    setLatest: db.prepare('UPDATE s3_objects SET is_latest = ? WHERE seq = ?'),
+    clearLatest: db.prepare('UPDATE s3_objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1'),
+    deleteRow: db.prepare('DELETE FROM s3_objects WHERE seq = ?'),
+    insertObject: db.prepare(
+      `INSERT INTO s3_objects (bucket, key, version_id, is_latest, delete_marker, blob_id, size, etag, last_modified, headers, metadata, tags, parts_count, owner)
          VALUES (@bucket, @key, @version_id, 1, @delete_marker, @blob_id, @size, @etag, @last_modified, @headers, @metadata, @tags, @parts_count, @owner)`,
-      ),
-      setTags: db.prepare('UPDATE s3_objects SET tags = ? WHERE seq = ?'),
-      // listing: current objects from a key on (gt / ge), in UTF-8 byte order (SQLite's BINARY collation)
-      currentGt: db.prepare(`SELECT * FROM s3_objects WHERE bucket = ? AND key > CAST(? AS TEXT) AND ${current} ORDER BY key LIMIT ?`),
-      currentGe: db.prepare(`SELECT * FROM s3_objects WHERE bucket = ? AND key >= CAST(? AS TEXT) AND ${current} ORDER BY key LIMIT ?`),
-      versionsGt: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key > CAST(? AS TEXT) ORDER BY key, seq DESC LIMIT ?'),
-      versionsGe: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key >= CAST(? AS TEXT) ORDER BY key, seq DESC LIMIT ?'),
-      versionsOlder: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
-      upload: db.prepare('SELECT * FROM s3_uploads WHERE upload_id = ?'),
-      insertUpload: db.prepare(
-        'INSERT INTO s3_uploads (upload_id, bucket, key, account, initiated, headers, metadata, tags) VALUES (@upload_id, @bucket, @key, @account, @initiated, @headers, @metadata, @tags)',
-      ),
-      deleteUpload: db.prepare('DELETE FROM s3_uploads WHERE upload_id = ?'),
-      uploads: db.prepare(
-        'SELECT * FROM s3_uploads WHERE bucket = ? AND (key > ? OR (key = ? AND upload_id > ?)) ORDER BY key, upload_id LIMIT ?',
-      ),
-      part: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number = ?'),
-      parts: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
-      allParts: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? ORDER BY part_number'),
-      upsertPart: db.prepare(
-        `INSERT INTO s3_parts (upload_id, part_number, blob_id, size, etag, last_modified) VALUES (?, ?, ?, ?, ?, ?)
+    ),
+    setTags: db.prepare('UPDATE s3_objects SET tags = ? WHERE seq = ?'),
+    // listing: current objects from a key on (gt / ge), in UTF-8 byte order (SQLite's BINARY collation)
+    currentGt: db.prepare(`SELECT * FROM s3_objects WHERE bucket = ? AND key > CAST(? AS TEXT) AND ${current} ORDER BY key LIMIT ?`),
+    currentGe: db.prepare(`SELECT * FROM s3_objects WHERE bucket = ? AND key >= CAST(? AS TEXT) AND ${current} ORDER BY key LIMIT ?`),
+    versionsGt: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key > CAST(? AS TEXT) ORDER BY key, seq DESC LIMIT ?'),
+    versionsGe: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key >= CAST(? AS TEXT) ORDER BY key, seq DESC LIMIT ?'),
+    versionsOlder: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    upload: db.prepare('SELECT * FROM s3_uploads WHERE upload_id = ?'),
+    insertUpload: db.prepare(
+      'INSERT INTO s3_uploads (upload_id, bucket, key, account, initiated, headers, metadata, tags) VALUES (@upload_id, @bucket, @key, @account, @initiated, @headers, @metadata, @tags)',
+    ),
+    deleteUpload: db.prepare('DELETE FROM s3_uploads WHERE upload_id = ?'),
+    uploads: db.prepare(
+      'SELECT * FROM s3_uploads WHERE bucket = ? AND (key > ? OR (key = ? AND upload_id > ?)) ORDER BY key, upload_id LIMIT ?',
+    ),
+    part: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number = ?'),
+    parts: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
+    allParts: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? ORDER BY part_number'),
+    upsertPart: db.prepare(
+      `INSERT INTO s3_parts (upload_id, part_number, blob_id, size, etag, last_modified) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (upload_id, part_number) DO UPDATE SET blob_id = excluded.blob_id, size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified`,
-      ),
-      deleteParts: db.prepare('DELETE FROM s3_parts WHERE upload_id = ?'),
-    };
-  }
+    ),
+    deleteParts: db.prepare('DELETE FROM s3_parts WHERE upload_id = ?'),
+  };
 
-  bucket(name: string) {
-    return this.s.bucket.get(name) as BucketRow | undefined;
-  }
+  const self = {
+    db,
 
-  /** The caller's bucket; throws NoSuchBucket (404) or AccessDenied (403, another account owns the name). */
-  requireBucket(name: string, ctx: RequestContext): BucketRow {
-    const b = this.bucket(name);
-    if (!b) throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: name });
-    if (b.account !== ctx.account) throw new AwsError('AccessDenied', 'Access Denied', 403);
-    return b;
-  }
+    bucket(name: string) {
+      return s.bucket.get(name) as BucketRow | undefined;
+    },
 
-  insertBucket(name: string, account: string, region: string, now: number) {
-    this.s.insertBucket.run(name, account, region, now);
-  }
+    /** The caller's bucket; throws NoSuchBucket (404) or AccessDenied (403, another account owns the name). */
+    requireBucket(name: string, ctx: RequestContext): BucketRow {
+      const b = self.bucket(name);
+      if (!b) throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: name });
+      if (b.account !== ctx.account) throw new AwsError('AccessDenied', 'Access Denied', 403);
+      return b;
+    },
 
-  setBucketField(name: string, field: 'versioning' | 'policy' | 'cors' | 'lifecycle' | 'website' | 'notification', value: string | null) {
-    this.db.prepare(`UPDATE s3_buckets SET ${field} = ? WHERE name = ?`).run(value, name);
-  }
+    insertBucket(name: string, account: string, region: string, now: number) {
+      s.insertBucket.run(name, account, region, now);
+    },
 
-  /** Whether the bucket has a tag set (its tags themselves are in core_tags). */
-  setTagSet(name: string, present: boolean) {
-    this.s.setTagSet.run(present ? 1 : 0, name);
-  }
+    setBucketField(name: string, field: 'versioning' | 'policy' | 'cors' | 'lifecycle' | 'website' | 'notification', value: string | null) {
+      db.prepare(`UPDATE s3_buckets SET ${field} = ? WHERE name = ?`).run(value, name);
+    },
 
-  /** Throws BucketNotEmpty (409) when any version or upload remains. */
-  deleteBucket(name: string) {
-    if (this.s.anyObject.get(name))
-      throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, { BucketName: name });
-    const uploads = this.s.anyUpload.all(name) as { upload_id: string }[];
-    return this.db.transaction(() => {
-      const blobs: string[] = [];
-      for (const u of uploads) {
-        blobs.push(...(this.s.allParts.all(u.upload_id) as PartRow[]).map((p) => p.blob_id));
-        this.s.deleteParts.run(u.upload_id);
-        this.s.deleteUpload.run(u.upload_id);
-      }
-      this.s.deleteBucket.run(name);
-      return blobs;
-    })();
-  }
+    /** Whether the bucket has a tag set (its tags themselves are in core_tags). */
+    setTagSet(name: string, present: boolean) {
+      s.setTagSet.run(present ? 1 : 0, name);
+    },
 
-  listBuckets(account: string) {
-    return this.s.listBuckets.all(account) as BucketRow[];
-  }
-
-  latest(bucket: string, key: string) {
-    return this.s.latest.get(bucket, key) as ObjectRow | undefined;
-  }
-
-  version(bucket: string, key: string, versionId: string) {
-    return this.s.version.get(bucket, key, versionId) as ObjectRow | undefined;
-  }
-
-  /**
-   * Commits a new latest version (object or delete marker). A write with version 'null' replaces the
-   * existing 'null' version. Returns the blob ids no row references any more (delete them after).
-   */
-  putVersion(row: Omit<ObjectRow, 'seq' | 'is_latest'>): { seq: number; orphans: string[] } {
-    return this.db.transaction(() => {
-      const orphans: string[] = [];
-      if (row.version_id === 'null') {
-        const old = this.version(row.bucket, row.key, 'null');
-        if (old) {
-          this.s.deleteRow.run(old.seq);
-          if (old.blob_id) orphans.push(old.blob_id);
+    /** Throws BucketNotEmpty (409) when any version or upload remains. */
+    deleteBucket(name: string) {
+      if (s.anyObject.get(name))
+        throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, { BucketName: name });
+      const uploads = s.anyUpload.all(name) as { upload_id: string }[];
+      return db.transaction(() => {
+        const blobs: string[] = [];
+        for (const u of uploads) {
+          blobs.push(...(s.allParts.all(u.upload_id) as PartRow[]).map((p) => p.blob_id));
+          s.deleteParts.run(u.upload_id);
+          s.deleteUpload.run(u.upload_id);
         }
-      }
-      this.s.clearLatest.run(row.bucket, row.key);
-      const seq = Number(this.s.insertObject.run(row).lastInsertRowid);
-      return { seq, orphans };
-    })();
-  }
+        s.deleteBucket.run(name);
+        return blobs;
+      })();
+    },
 
-  /** Removes one version for good; the newest remaining version becomes the latest. */
-  deleteVersion(row: ObjectRow) {
-    this.db.transaction(() => {
-      this.s.deleteRow.run(row.seq);
-      if (row.is_latest) {
-        const next = this.s.newestRemaining.get(row.bucket, row.key) as { seq: number } | undefined;
-        if (next) this.s.setLatest.run(1, next.seq);
-      }
-    })();
-  }
+    listBuckets(account: string) {
+      return s.listBuckets.all(account) as BucketRow[];
+    },
 
-  setObjectTags(seq: number, tags: string | null) {
-    this.s.setTags.run(tags, seq);
-  }
+    latest(bucket: string, key: string) {
+      return s.latest.get(bucket, key) as ObjectRow | undefined;
+    },
 
-  /** Current (non-deleted) objects after `from` (exclusive, or inclusive with `ge`), in key order. */
-  currentFrom(bucket: string, from: Buffer, ge: boolean, limit: number) {
-    return (ge ? this.s.currentGe : this.s.currentGt).all(bucket, from, limit) as ObjectRow[];
-  }
+    version(bucket: string, key: string, versionId: string) {
+      return s.version.get(bucket, key, versionId) as ObjectRow | undefined;
+    },
 
-  /** Every version after a cursor: older versions of `olderThan.key` first, then later keys. */
-  versionsFrom(bucket: string, from: Buffer, ge: boolean, limit: number, olderThan?: { key: string; seq: number }) {
-    const rows: ObjectRow[] = [];
-    if (olderThan) rows.push(...(this.s.versionsOlder.all(bucket, olderThan.key, olderThan.seq, limit) as ObjectRow[]));
-    if (rows.length < limit)
-      rows.push(...((ge ? this.s.versionsGe : this.s.versionsGt).all(bucket, from, limit - rows.length) as ObjectRow[]));
-    return rows;
-  }
+    /**
+     * Commits a new latest version (object or delete marker). A write with version 'null' replaces the
+     * existing 'null' version. Returns the blob ids no row references any more (delete them after).
+     */
+    putVersion(row: Omit<ObjectRow, 'seq' | 'is_latest'>): { seq: number; orphans: string[] } {
+      return db.transaction(() => {
+        const orphans: string[] = [];
+        if (row.version_id === 'null') {
+          const old = self.version(row.bucket, row.key, 'null');
+          if (old) {
+            s.deleteRow.run(old.seq);
+            if (old.blob_id) orphans.push(old.blob_id);
+          }
+        }
+        s.clearLatest.run(row.bucket, row.key);
+        const seq = Number(s.insertObject.run(row).lastInsertRowid);
+        return { seq, orphans };
+      })();
+    },
 
-  upload(id: string) {
-    return this.s.upload.get(id) as UploadRow | undefined;
-  }
+    /** Removes one version for good; the newest remaining version becomes the latest. */
+    deleteVersion(row: ObjectRow) {
+      db.transaction(() => {
+        s.deleteRow.run(row.seq);
+        if (row.is_latest) {
+          const next = s.newestRemaining.get(row.bucket, row.key) as { seq: number } | undefined;
+          if (next) s.setLatest.run(1, next.seq);
+        }
+      })();
+    },
 
-  /** Throws NoSuchUpload (404) when the id is unknown or belongs to another bucket/key. */
-  requireUpload(bucket: string, key: string, id: string): UploadRow {
-    const u = this.upload(id);
-    if (!u || u.bucket !== bucket || u.key !== key)
-      throw new AwsError(
-        'NoSuchUpload',
-        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-        404,
-        { UploadId: id },
-      );
-    return u;
-  }
+    setObjectTags(seq: number, tags: string | null) {
+      s.setTags.run(tags, seq);
+    },
 
-  insertUpload(u: UploadRow) {
-    this.s.insertUpload.run(u);
-  }
+    /** Current (non-deleted) objects after `from` (exclusive, or inclusive with `ge`), in key order. */
+    currentFrom(bucket: string, from: Buffer, ge: boolean, limit: number) {
+      return (ge ? s.currentGe : s.currentGt).all(bucket, from, limit) as ObjectRow[];
+    },
 
-  uploadsAfter(bucket: string, key: string, uploadId: string, limit: number) {
-    return this.s.uploads.all(bucket, key, key, uploadId, limit) as UploadRow[];
-  }
+    /** Every version after a cursor: older versions of `olderThan.key` first, then later keys. */
+    versionsFrom(bucket: string, from: Buffer, ge: boolean, limit: number, olderThan?: { key: string; seq: number }) {
+      const rows: ObjectRow[] = [];
+      if (olderThan) rows.push(...(s.versionsOlder.all(bucket, olderThan.key, olderThan.seq, limit) as ObjectRow[]));
+      if (rows.length < limit) rows.push(...((ge ? s.versionsGe : s.versionsGt).all(bucket, from, limit - rows.length) as ObjectRow[]));
+      return rows;
+    },
 
-  part(uploadId: string, n: number) {
-    return this.s.part.get(uploadId, n) as PartRow | undefined;
-  }
+    upload(id: string) {
+      return s.upload.get(id) as UploadRow | undefined;
+    },
 
-  partsAfter(uploadId: string, after: number, limit: number) {
-    return this.s.parts.all(uploadId, after, limit) as PartRow[];
-  }
+    /** Throws NoSuchUpload (404) when the id is unknown or belongs to another bucket/key. */
+    requireUpload(bucket: string, key: string, id: string): UploadRow {
+      const u = self.upload(id);
+      if (!u || u.bucket !== bucket || u.key !== key)
+        throw new AwsError(
+          'NoSuchUpload',
+          'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+          404,
+          { UploadId: id },
+        );
+      return u;
+    },
 
-  allParts(uploadId: string) {
-    return this.s.allParts.all(uploadId) as PartRow[];
-  }
+    insertUpload(u: UploadRow) {
+      s.insertUpload.run(u);
+    },
 
-  /** Stores a part; returns the blob of the part it replaced, if any. */
-  putPart(p: PartRow): string | undefined {
-    return this.db.transaction(() => {
-      const old = this.part(p.upload_id, p.part_number);
-      this.s.upsertPart.run(p.upload_id, p.part_number, p.blob_id, p.size, p.etag, p.last_modified);
-      return old?.blob_id;
-    })();
-  }
+    uploadsAfter(bucket: string, key: string, uploadId: string, limit: number) {
+      return s.uploads.all(bucket, key, key, uploadId, limit) as UploadRow[];
+    },
 
-  /** Drops an upload and its parts; returns the part blobs to delete. */
-  dropUpload(uploadId: string, then?: () => void): string[] {
-    return this.db.transaction(() => {
-      const blobs = this.allParts(uploadId).map((p) => p.blob_id);
-      this.s.deleteParts.run(uploadId);
-      this.s.deleteUpload.run(uploadId);
-      then?.();
-      return blobs;
-    })();
-  }
+    part(uploadId: string, n: number) {
+      return s.part.get(uploadId, n) as PartRow | undefined;
+    },
+
+    partsAfter(uploadId: string, after: number, limit: number) {
+      return s.parts.all(uploadId, after, limit) as PartRow[];
+    },
+
+    allParts(uploadId: string) {
+      return s.allParts.all(uploadId) as PartRow[];
+    },
+
+    /** Stores a part; returns the blob of the part it replaced, if any. */
+    putPart(p: PartRow): string | undefined {
+      return db.transaction(() => {
+        const old = self.part(p.upload_id, p.part_number);
+        s.upsertPart.run(p.upload_id, p.part_number, p.blob_id, p.size, p.etag, p.last_modified);
+        return old?.blob_id;
+      })();
+    },
+
+    /** Drops an upload and its parts; returns the part blobs to delete. */
+    dropUpload(uploadId: string, then?: () => void): string[] {
+      return db.transaction(() => {
+        const blobs = self.allParts(uploadId).map((p) => p.blob_id);
+        s.deleteParts.run(uploadId);
+        s.deleteUpload.run(uploadId);
+        then?.();
+        return blobs;
+      })();
+    },
+  };
+  return self;
 }

@@ -5,7 +5,6 @@
 import type { RequestContext } from '../../gateway/context.js';
 import type { IamHandlers } from './api.generated.js';
 import { checkPolicyDocument, encodeDocument, limitExceeded, noSuchEntity, paginate } from './common.js';
-import type { IamDeps } from './deps.js';
 import { requireAttachablePolicy, requirePolicy, resolvePolicy } from './policies.js';
 import type { EntityType, IamStore } from './store.js';
 
@@ -26,7 +25,7 @@ function entityOf(store: IamStore, ctx: RequestContext, type: EntityType, name: 
   return { id: u.user_id, name: u.name };
 }
 
-export function attachmentHandlers({ store }: IamDeps): IamHandlers {
+export function attachmentHandlers(store: IamStore): IamHandlers {
   function attach(ctx: RequestContext, type: EntityType, name: string, policyArn: string) {
     const e = entityOf(store, ctx, type, name);
     const p = requireAttachablePolicy(store, ctx, policyArn);

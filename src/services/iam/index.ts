@@ -13,13 +13,13 @@ import { createIamStore } from './store.js';
 import { userHandlers } from './users.js';
 
 export function createIamHandlers(env: ServiceEnv): IamHandlers {
-  const deps = { store: createIamStore(env.store), env };
+  const store = createIamStore(env.store);
   return {
-    ...roleHandlers(deps),
-    ...policyHandlers(deps),
-    ...attachmentHandlers(deps),
-    ...userHandlers(deps),
-    ...instanceProfileHandlers(deps),
+    ...roleHandlers(env, store),
+    ...policyHandlers(env, store),
+    ...attachmentHandlers(store),
+    ...userHandlers(env, store),
+    ...instanceProfileHandlers(env, store),
   };
 }
 

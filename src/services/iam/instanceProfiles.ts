@@ -1,12 +1,13 @@
 /** Instance profiles: a container for at most one role, returned with that role's details. */
+import type { ServiceEnv } from '../../gateway/service.js';
 import { iamId } from '../../core/ids.js';
+import type { IamStore } from './store.js';
 import type { IamHandlers } from './api.generated.js';
 import { alreadyExists, decodeMarker, deleteConflict, entityTags, limitExceeded, noSuchEntity, pageOf, paginate } from './common.js';
-import type { IamDeps } from './deps.js';
 import { roleOut } from './roles.js';
 import type { ProfileRow } from './store.js';
 
-export function instanceProfileHandlers({ store, env }: IamDeps): IamHandlers {
+export function instanceProfileHandlers(env: ServiceEnv, store: IamStore): IamHandlers {
   const tags = entityTags(env.tags, 'InstanceProfile');
   const profileOut = (p: ProfileRow, withTags = true) => ({
     Path: p.path,

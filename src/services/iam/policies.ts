@@ -3,6 +3,7 @@
  * catalog (awsManagedPolicies.ts, read-only). resolvePolicy() gives one view of either, which
  * attachments and permissions boundaries use. AttachmentCount is counted from the attachments.
  */
+import type { ServiceEnv } from '../../gateway/service.js';
 import { AwsError } from '../../core/errors.js';
 import { iamId } from '../../core/ids.js';
 import type { RequestContext } from '../../gateway/context.js';
@@ -21,7 +22,6 @@ import {
   pageOf,
   paginate,
 } from './common.js';
-import type { IamDeps } from './deps.js';
 import type { IamStore, PolicyRow } from './store.js';
 
 /** AWS managed policies predate every account; they all carry this creation date. */
@@ -119,7 +119,7 @@ function parseVersion(policyArn: string, versionId: string): number {
   return Number(m[1]);
 }
 
-export function policyHandlers({ store, env }: IamDeps): IamHandlers {
+export function policyHandlers(env: ServiceEnv, store: IamStore): IamHandlers {
   const tags = entityTags(env.tags, 'Policy');
   const policyOut = (ctx: RequestContext, p: ManagedPolicy, full: boolean) => ({
     PolicyName: p.name,

@@ -2,8 +2,10 @@
  * Roles: lifecycle, trust policy, description/session duration, permissions boundary and tags.
  * Role documents are returned URL-encoded, like every policy document IAM returns.
  */
+import type { ServiceEnv } from '../../gateway/service.js';
 import { iamId } from '../../core/ids.js';
 import type { Tag } from '../../core/tags.js';
+import type { IamStore } from './store.js';
 import type { IamHandlers } from './api.generated.js';
 import {
   alreadyExists,
@@ -15,7 +17,6 @@ import {
   entityTags,
   pageOf,
 } from './common.js';
-import type { IamDeps } from './deps.js';
 import { requireBoundaryPolicy } from './policies.js';
 import type { RoleRow } from './store.js';
 
@@ -37,7 +38,7 @@ export function roleOut(r: RoleRow, full?: { tags: Tag[] | undefined }) {
   };
 }
 
-export function roleHandlers({ store, env }: IamDeps): IamHandlers {
+export function roleHandlers(env: ServiceEnv, store: IamStore): IamHandlers {
   const tags = entityTags(env.tags, 'Role');
   const fullRoleOut = (r: RoleRow) => roleOut(r, { tags: tags.out(r.arn) });
 

@@ -3,11 +3,13 @@
  * attributes requests signed with them to this account and user, and strict mode verifies them.
  * Renaming a user rewrites its keys' user name and ARN there too.
  */
+import type { ServiceEnv } from '../../gateway/service.js';
 import type { CredentialRecord } from '../../core/credentials.js';
 import { AwsError } from '../../core/errors.js';
 import { accessKeyId, iamId, secretKey } from '../../core/ids.js';
 import type { Tag } from '../../core/tags.js';
 import type { RequestContext } from '../../gateway/context.js';
+import type { IamStore } from './store.js';
 import type { IamHandlers } from './api.generated.js';
 import {
   alreadyExists,
@@ -20,7 +22,6 @@ import {
   pageOf,
   paginate,
 } from './common.js';
-import type { IamDeps } from './deps.js';
 import { requireBoundaryPolicy } from './policies.js';
 import type { UserRow } from './store.js';
 
@@ -45,7 +46,7 @@ function userOut(u: UserRow, full?: { tags: Tag[] | undefined }) {
 
 const nonUser = () => new AwsError('ValidationError', 'Must specify userName when calling with non-User credentials', 400);
 
-export function userHandlers({ store, env }: IamDeps): IamHandlers {
+export function userHandlers(env: ServiceEnv, store: IamStore): IamHandlers {
   const { credentials } = env;
   const tags = entityTags(env.tags, 'User');
   const fullUserOut = (u: UserRow) => userOut(u, { tags: tags.out(u.arn) });

@@ -94,6 +94,7 @@ export function configurationOf(ctx: { account: string; region: string }, fn: Fu
     SnapStart: { ApplyOn: 'None', OptimizationStatus: 'Off' },
     RuntimeVersionConfig: undefined,
     LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` },
+    DeadLetterConfig: d.DeadLetterTarget ? { TargetArn: d.DeadLetterTarget } : undefined,
   };
 }
 
@@ -166,6 +167,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
         RevisionId: revision(),
         CodeSha256: pkg.sha256,
         CodeSize: pkg.size,
+        DeadLetterTarget: input.DeadLetterConfig?.TargetArn || undefined,
       };
       const fn = store.transaction(() => {
         if (store.findFunction(ctx, name))
@@ -246,6 +248,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
         Environment: input.Environment ? (input.Environment.Variables ?? {}) : d.Environment,
         EphemeralStorage: input.EphemeralStorage?.Size ?? d.EphemeralStorage,
         TracingMode: input.TracingConfig?.Mode ?? d.TracingMode,
+        DeadLetterTarget: input.DeadLetterConfig ? input.DeadLetterConfig.TargetArn || undefined : d.DeadLetterTarget,
         LastModified: lastModified(ctx.clock.now()),
         RevisionId: revision(),
       };

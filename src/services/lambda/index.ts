@@ -10,12 +10,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { LambdaHandlers } from './api.generated.js';
+import { AsyncInvoker } from './async.js';
+import { asyncConfigHandlers } from './asyncConfig.js';
 import { CodeCache } from './code.js';
-import { functionHandlers } from './functions.js';
-import { invokeHandlers } from './invoke.js';
+import { ConcurrencyLimits } from './concurrency.js';
+import { ACCOUNT_CONCURRENCY, functionHandlers } from './functions.js';
+import { createExecutor, invokeHandlers } from './invoke.js';
 import { EnvironmentPool } from './runtime/environments.js';
 import { PYTHON_CLIENT } from './runtime/pythonClient.js';
-import { createLambdaStore } from './store.js';
+import { createAsyncTables, createLambdaStore } from './store.js';
 
 export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
   const store = createLambdaStore(env.store, env.blobs, env.tags);
@@ -27,9 +30,21 @@ export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
   writeFileSync(pythonClient, PYTHON_CLIENT);
   pool.setPythonClient(pythonClient);
   provideSdk(join(env.config.dataDir, 'lambda', 'code'));
+  // asynchronous invocation and concurrency: the durable Event queue, its engine and the limits
+  const tables = createAsyncTables(env.store);
+  const limits = new ConcurrencyLimits(tables, ACCOUNT_CONCURRENCY);
+  const executor = createExecutor(env, store, code, pool);
+  const engine = new AsyncInvoker(env, tables, executor, limits);
+  // SNS subscriptions, EventBridge rules and destinations invoke functions asynchronously
+  env.targets.register('lambda', engine.invokeTarget);
+  const base = { ...functionHandlers(env, store, env.tags, code, pool), ...invokeHandlers(executor, limits, engine) };
   return {
-    handlers: { ...functionHandlers(env, store, env.tags, code, pool), ...invokeHandlers(env, store, code, pool) },
-    close: () => pool.close(),
+    handlers: { ...base, ...asyncConfigHandlers(store, tables, executor, engine, limits, base) },
+    start: () => engine.start(),
+    async close() {
+      engine.close();
+      await pool.close();
+    },
   };
 }
 
@@ -58,6 +73,7 @@ export const lambda: ServiceSpec<LambdaHandlers> = {
   protocols: ['rest-json'],
   bodyLimits: { CreateFunction: 70 * 1024 * 1024, UpdateFunctionCode: 70 * 1024 * 1024, Invoke: 6 * 1024 * 1024 },
   patch: { validationErrorCode: 'ValidationException' },
-  dependsOn: ['logs', 'sts'],
+  // sns and events: the destinations of asynchronous invocations the queue resumes at start
+  dependsOn: ['logs', 'sts', 'sns', 'events'],
   create: createLambda,
 };

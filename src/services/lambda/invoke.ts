@@ -1,6 +1,8 @@
 /**
  * Invoke: RequestResponse (the function's answer, X-Amz-Function-Error for a failure, the log tail
- * with LogType Tail), Event (queued: 202 at once, run in the background) and DryRun (204). Each
+ * with LogType Tail), Event (202 once queued in the store; async.ts runs it, with retries and
+ * destinations) and DryRun (204). A synchronous invocation beyond the function's reserved
+ * concurrency, or the account's, is throttled (concurrency.ts). Each
  * invocation runs in an execution environment (runtime/environments.ts) with its version's code
  * and configuration, the role's temporary credentials, and AWS's reserved variables; Lambda's
  * AWS/Lambda metrics are reported per function and version.
@@ -9,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import type { Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
-import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { LambdaHandlers } from './api.generated.js';
 import type { CodeCache } from './code.js';
+import type { ConcurrencyLimits } from './concurrency.js';
 import { ACCOUNT_CONCURRENCY, nameOf } from './functions.js';
 import { isRunnableRuntime, type EnvironmentPool, type InvocationResult, type Runnable } from './runtime/environments.js';
 import { docOf, functionArn, notFound, type FunctionRow, type LambdaStore, type VersionRow } from './store.js';
@@ -24,7 +26,10 @@ interface Credentials {
   expires: number;
 }
 
-export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCache, pool: EnvironmentPool): LambdaHandlers {
+/** What runs invocations, for Invoke and for the asynchronous queue (async.ts). */
+export type Executor = ReturnType<typeof createExecutor>;
+
+export function createExecutor(env: ServiceEnv, store: LambdaStore, code: CodeCache, pool: EnvironmentPool) {
   const roleCredentials = new Map<string, Credentials>();
 
   /** Temporary credentials of the execution role, as Lambda gives every environment; the account's own when the role cannot be assumed. */
@@ -114,7 +119,7 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
     env.metrics.put(scope.account, scope.region, data);
   }
 
-  function resolve(ctx: RequestContext, name: string, qualifier: string | undefined) {
+  function resolve(ctx: Scope, name: string, qualifier: string | undefined) {
     const fnName = nameOf(name);
     const fromArn = /:function:[^:]+:([^:]+)$/.exec(name)?.[1];
     const q = qualifier ?? fromArn ?? '$LATEST';
@@ -122,12 +127,33 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
     if (!fn) throw notFound(ctx, fnName, qualifier);
     const v = store.version(fn, q);
     if (!v) throw notFound(ctx, fnName, q);
-    return { fn, v };
+    return { fn, v, qualifier: q };
   }
 
   return {
+    resolve,
+    metrics,
+    /** Runs one invocation of version `v` and reports its metrics. */
+    async execute(ctx: Scope, fn: FunctionRow, v: VersionRow, payload: Buffer, requestId: string): Promise<InvocationResult> {
+      const r = await runnable(ctx, fn, v);
+      const res = await pool.invoke(r, payload, requestId);
+      metrics(ctx, fn, v.version, res, false);
+      return res;
+    },
+    /** Whether the account's environments are at its concurrency limit. */
+    accountBusy: (account: string) => pool.concurrency(account) >= ACCOUNT_CONCURRENCY,
+  };
+}
+
+/** Where Event invocations go: the durable queue of async.ts. */
+export interface EventQueue {
+  enqueue(fn: FunctionRow, qualifier: string, payload: Buffer, requestId: string): void;
+}
+
+export function invokeHandlers(x: Executor, limits: ConcurrencyLimits, events: EventQueue): LambdaHandlers {
+  return {
     async Invoke(input, ctx) {
-      const { fn, v } = resolve(ctx, input.FunctionName, input.Qualifier);
+      const { fn, v, qualifier } = x.resolve(ctx, input.FunctionName, input.Qualifier);
       const d = docOf(v);
       const payload = input.Payload ?? Buffer.from('{}');
       if (payload.length) {
@@ -148,24 +174,22 @@ export function invokeHandlers(env: ServiceEnv, store: LambdaStore, code: CodeCa
           502,
           { Type: 'User' },
         );
-      if (pool.concurrency(ctx.account) >= ACCOUNT_CONCURRENCY) {
-        metrics(ctx, fn, v.version, undefined, true);
-        throw new AwsError('TooManyRequestsException', 'Rate Exceeded.', 429, {
-          Type: 'User',
-          Reason: 'ConcurrentInvocationLimitExceeded',
-        });
-      }
-      const r = await runnable(ctx, fn, v);
-      const requestId = randomUUID();
       if (type === 'Event') {
-        void pool
-          .invoke(r, payload, requestId)
-          .then((res) => metrics(ctx, fn, v.version, res, false))
-          .catch((err) => log.error('lambda: async invocation failed', { function: fn.name, err: String(err) }));
+        // acknowledged once queued (committed): the queue runs it, waiting there when the function is throttled
+        events.enqueue(fn, qualifier, payload, ctx.requestId);
         return { StatusCode: 202 };
       }
-      const res = await pool.invoke(r, payload, requestId);
-      metrics(ctx, fn, v.version, res, false);
+      const lease = x.accountBusy(ctx.account) ? { throttled: 'ConcurrentInvocationLimitExceeded' as const } : limits.acquire(fn);
+      if ('throttled' in lease) {
+        x.metrics(ctx, fn, v.version, undefined, true);
+        throw new AwsError('TooManyRequestsException', 'Rate Exceeded.', 429, { Type: 'User', Reason: lease.throttled });
+      }
+      let res: InvocationResult;
+      try {
+        res = await x.execute(ctx, fn, v, payload, randomUUID());
+      } finally {
+        lease.release();
+      }
       return {
         StatusCode: 200,
         FunctionError: res.functionError,

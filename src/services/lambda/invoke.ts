@@ -49,7 +49,10 @@ export function createExecutor(env: ServiceEnv, store: LambdaStore, code: CodeCa
       return c;
     } catch (err) {
       log.warn('lambda: cannot assume the execution role; the function gets the account credentials', { role, err: String(err) });
-      return { AccessKeyId: scope.account, SecretAccessKey: 'opsbox', expires: Infinity };
+      // kept a minute (the role may be created meanwhile), not asked for again on every invocation
+      const c = { AccessKeyId: scope.account, SecretAccessKey: 'opsbox', expires: env.clock.now() + 360_000 };
+      roleCredentials.set(key, c);
+      return c;
     }
   }
 

@@ -32,6 +32,7 @@ import {
   PutProvisionedConcurrencyConfigCommand,
   UpdateFunctionEventInvokeConfigCommand,
 } from '@aws-sdk/client-lambda';
+import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { ConfirmSubscriptionCommand, CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { zipBuffers } from '../../src/core/zip.js';
 import { httpEndpoint, type Endpoint } from '../helpers/sns.js';
@@ -220,6 +221,47 @@ describe('lambda async invocation and concurrency', () => {
     assert.deepEqual(record.requestPayload, { hello: 'world' });
     assert.deepEqual(record.responseContext, { statusCode: 200, executedVersion: '$LATEST' });
     assert.deepEqual(record.responsePayload, { ok: 1 });
+  });
+
+  test('OnFailure to an EventBridge bus: a rule there hands the Lambda Function Invocation Result event to a function', async () => {
+    const events = new EventBridgeClient(clientConfig(box.url));
+    try {
+      const sinkOut = join(dir, 'bus-sink.jsonl');
+      const sink = await create(lambda, { OUT: sinkOut });
+      const src = await create(lambda, { OUT: join(dir, 'bus-src.jsonl'), FAIL_UNTIL: '100' });
+      const bus = unique('results');
+      const busArn = (await events.send(new CreateEventBusCommand({ Name: bus }))).EventBusArn!;
+      await events.send(
+        new PutRuleCommand({
+          Name: 'failures',
+          EventBusName: bus,
+          EventPattern: JSON.stringify({ source: ['lambda'], 'detail-type': ['Lambda Function Invocation Result - Failure'] }),
+        }),
+      );
+      await events.send(new PutTargetsCommand({ Rule: 'failures', EventBusName: bus, Targets: [{ Id: 'sink', Arn: sink.arn }] }));
+      await lambda.send(
+        new PutFunctionEventInvokeConfigCommand({
+          FunctionName: src.name,
+          MaximumRetryAttempts: 0,
+          DestinationConfig: { OnFailure: { Destination: busArn } },
+        }),
+      );
+      await event(lambda, src.name, { via: 'bus' });
+      const [e] = await waitFor(
+        'the event from the bus',
+        () => lines(sinkOut),
+        (l) => l.length > 0,
+        15_000,
+      );
+      assert.equal(e.source, 'lambda');
+      assert.equal(e['detail-type'], 'Lambda Function Invocation Result - Failure');
+      assert.deepEqual(e.resources, [busArn, `${src.arn}:$LATEST`]);
+      assert.equal(e.detail.requestContext.condition, 'RetriesExhausted');
+      assert.equal(e.detail.requestContext.approximateInvokeCount, 1);
+      assert.deepEqual(e.detail.requestPayload, { via: 'bus' });
+    } finally {
+      events.destroy();
+    }
   });
 
   test('reserved concurrency: 0 throttles synchronous calls (SDK and CLI) while Event invocations wait in the queue', async () => {

@@ -141,7 +141,6 @@ export class AsyncInvoker {
   private started = false;
   private closed = false;
   private kickPending = false;
-  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private deps: AsyncDeps,
@@ -195,14 +194,6 @@ export class AsyncInvoker {
     const scope = `${fn.account}|${fn.region}`;
     for (const [id, w] of this.waiting) if (id === fn.id || w.scope === scope) this.wake(id);
     this.kick();
-  }
-
-  /** Resolves once nothing is due or in flight (tests, benchmarks). */
-  idle(): Promise<void> {
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      this.kick();
-    });
   }
 
   private released(fn: FunctionRow) {
@@ -262,7 +253,6 @@ export class AsyncInvoker {
         Math.max(0, at - now),
       );
     }
-    if (!this.busy.size && (at === undefined || at > now)) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private config(row: AsyncEventRow) {
@@ -350,7 +340,6 @@ export class AsyncInvoker {
     this.busy.set(row.id, 'finish');
     const s = this.config(row);
     const scope = { account: row.account, region: row.region };
-    const fn = { id: row.function_id, account: row.account, region: row.region, name: row.name } as FunctionRow;
     const record = invocationRecord({
       now: this.deps.clock.now(),
       requestId: row.request_id,
@@ -363,13 +352,13 @@ export class AsyncInvoker {
     const destination = condition === 'Success' ? s.onSuccess : s.onFailure;
     if (destination) {
       const ok = await this.deliver(scope, destination, record);
-      if (!ok) this.put(fn, 'DestinationDeliveryFailures', 1);
+      if (!ok) this.put(row, 'DestinationDeliveryFailures', 1);
     } else if (condition !== 'Success') {
       const dlq = this.deadLetterTarget(scope, row);
       if (dlq) {
         const ok = await this.send({ arn: dlq, ...scope, payload: row.payload.toString('utf8'), source: 'lambda' }, dlq);
-        if (!ok) this.put(fn, 'DeadLetterErrors', 1);
-      } else this.put(fn, 'AsyncEventsDropped', 1);
+        if (!ok) this.put(row, 'DeadLetterErrors', 1);
+      } else this.put(row, 'AsyncEventsDropped', 1);
     }
     this.tables.deleteEvent(row.id);
   }

@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
+ *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,lambda,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
  *
  * --profile sts|putmetricdata: instead of the benchmark, CPU-profile opsbox under 32-connection
  * GetCallerIdentity load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
@@ -19,6 +19,7 @@ import { codecommitApiScenario } from './codecommitApi.js';
 import { codepipelineScenario } from './codepipeline.js';
 import { coldStartScenario } from './coldStart.js';
 import { eventsScenario } from './events.js';
+import { lambdaScenario } from './lambda.js';
 import { logsScenario } from './logs.js';
 import { profileOpsbox } from './profile.js';
 import { machine, na, renderTable, val, writeJson, type Row } from './report.js';
@@ -41,7 +42,9 @@ const { values } = parseArgs({
   },
 });
 const only = new Set(
-  (values.only ?? 'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,ecr,events,codecommit,codebuild,codepipeline').split(','),
+  (
+    values.only ?? 'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,ecr,lambda,events,codecommit,codebuild,codepipeline'
+  ).split(','),
 );
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
 const quick = !!values.quick;
@@ -174,6 +177,18 @@ async function main() {
       const r = await ecrScenario(targets.opsbox, { layers: 4, layerBytes: 50 * 2 ** 20, rounds: quick ? 1 : 3 }, log);
       rows.push(...r.rows);
       details.ecr = r.details;
+    }
+    if (only.has('lambda')) {
+      // the bare server's column: an HTTP round trip (warm) and a node process start (cold)
+      const r = await lambdaScenario(
+        { ...data, bare: targets.bare },
+        quick
+          ? { coldFunctions: 3, warmupMs: 500, durationMs: 1500, rounds: 1 }
+          : { coldFunctions: 7, warmupMs: 1500, durationMs: 2000, rounds: 3 },
+        log,
+      );
+      rows.push(...r.rows);
+      details.lambda = r.details;
     }
     await stop('bare');
     // moto may still be chewing on the seeding call it timed out on: stop it before the in-process scenarios

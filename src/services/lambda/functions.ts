@@ -96,6 +96,7 @@ export function configurationOf(ctx: { account: string; region: string }, fn: Fu
     RuntimeVersionConfig: undefined,
     LoggingConfig: { LogFormat: 'Text', LogGroup: `/aws/lambda/${fn.name}` },
     Layers: d.Layers?.length ? d.Layers.map((l) => ({ Arn: l.Arn, CodeSize: l.CodeSize })) : undefined,
+    DeadLetterConfig: d.DeadLetterTarget ? { TargetArn: d.DeadLetterTarget } : undefined,
   };
 }
 
@@ -172,6 +173,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
         CodeSha256: pkg.sha256,
         CodeSize: pkg.size,
         Layers: layers,
+        DeadLetterTarget: input.DeadLetterConfig?.TargetArn || undefined,
       };
       const fn = store.transaction(() => {
         if (store.findFunction(ctx, name))
@@ -253,6 +255,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
         EphemeralStorage: input.EphemeralStorage?.Size ?? d.EphemeralStorage,
         TracingMode: input.TracingConfig?.Mode ?? d.TracingMode,
         Layers: input.Layers ? layerRefs(env, ctx, input.Layers) : d.Layers,
+        DeadLetterTarget: input.DeadLetterConfig ? input.DeadLetterConfig.TargetArn || undefined : d.DeadLetterTarget,
         LastModified: lastModified(ctx.clock.now()),
         RevisionId: revision(),
       };

@@ -11,15 +11,18 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ServiceEnv, ServiceInstance, ServiceSpec } from '../../gateway/service.js';
 import type { LambdaHandlers } from './api.generated.js';
+import { AsyncInvoker } from './async.js';
+import { asyncConfigHandlers } from './asyncConfig.js';
 import { CodeCache } from './code.js';
 import { aliasHandlers } from './aliases.js';
-import { functionHandlers } from './functions.js';
-import { createInvoke, invokeHandlers } from './invoke.js';
+import { ConcurrencyLimits } from './concurrency.js';
+import { ACCOUNT_CONCURRENCY, functionHandlers } from './functions.js';
+import { createExecutor, invokeHandlers } from './invoke.js';
 import { layerHandlers } from './layers.js';
 import { permissionHandlers } from './permissions.js';
 import { EnvironmentPool } from './runtime/environments.js';
 import { PYTHON_CLIENT } from './runtime/pythonClient.js';
-import { createLambdaStore } from './store.js';
+import { createAsyncTables, createLambdaStore } from './store.js';
 import { registerLambdaTargets } from './targets.js';
 import { urlHandlers, urlRoutes } from './urls.js';
 
@@ -33,19 +36,29 @@ export function createLambda(env: ServiceEnv): ServiceInstance<LambdaHandlers> {
   writeFileSync(pythonClient, PYTHON_CLIENT);
   pool.setPythonClient(pythonClient);
   provideSdk(join(env.config.dataDir, 'lambda', 'code'));
-  const invoke = createInvoke(env, store, code, pool);
-  registerLambdaTargets(env, invoke);
+  // asynchronous invocation and concurrency: the durable Event queue, its engine and the limits
+  const tables = createAsyncTables(env.store);
+  const limits = new ConcurrencyLimits(tables, ACCOUNT_CONCURRENCY);
+  const executor = createExecutor(env, store, code, pool);
+  const engine = new AsyncInvoker(env, tables, executor, limits);
+  // SNS subscriptions, EventBridge rules, alarm actions and destinations invoke functions asynchronously
+  registerLambdaTargets(env, engine);
+  const base = {
+    ...functionHandlers(env, store, env.tags, code, pool),
+    ...invokeHandlers(executor, limits, engine),
+    ...layerHandlers(env, code),
+    ...aliasHandlers(store),
+    ...permissionHandlers(store),
+    ...urlHandlers(env, store),
+  };
   return {
-    handlers: {
-      ...functionHandlers(env, store, env.tags, code, pool),
-      ...invokeHandlers(invoke),
-      ...layerHandlers(env, code),
-      ...aliasHandlers(store),
-      ...permissionHandlers(store),
-      ...urlHandlers(env, store),
-    },
+    handlers: { ...base, ...asyncConfigHandlers(store, tables, executor, engine, limits, base) },
     routes: urlRoutes(env, store),
-    close: () => pool.close(),
+    start: () => engine.start(),
+    async close() {
+      engine.close();
+      await pool.close();
+    },
   };
 }
 
@@ -79,6 +92,7 @@ export const lambda: ServiceSpec<LambdaHandlers> = {
     Invoke: 6 * 1024 * 1024,
   },
   patch: { validationErrorCode: 'ValidationException' },
-  dependsOn: ['logs', 'sts'],
+  // sns and events: the destinations of asynchronous invocations the queue resumes at start
+  dependsOn: ['logs', 'sts', 'sns', 'events'],
   create: createLambda,
 };

@@ -1,6 +1,8 @@
 /**
  * Invoke: RequestResponse (the function's answer, X-Amz-Function-Error for a failure, the log tail
- * with LogType Tail), Event (queued: 202 at once, run in the background) and DryRun (204). Each
+ * with LogType Tail), Event (202 once queued in the store; async.ts runs it, with retries and
+ * destinations) and DryRun (204). A synchronous invocation beyond the function's reserved
+ * concurrency, or the account's, is throttled (concurrency.ts). Each
  * invocation runs in an execution environment (runtime/environments.ts) with its version's code
  * and configuration, the role's temporary credentials, and AWS's reserved variables; Lambda's
  * AWS/Lambda metrics are reported per function and version.
@@ -10,8 +12,9 @@ import type { Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import type { ServiceEnv } from '../../gateway/service.js';
-import type { InvokeInput, InvokeOutput, LambdaHandlers } from './api.generated.js';
+import type { LambdaHandlers } from './api.generated.js';
 import type { CodeCache } from './code.js';
+import type { ConcurrencyLimits } from './concurrency.js';
 import { qualifierOf, resolveQualifier } from './aliases.js';
 import { ACCOUNT_CONCURRENCY, nameOf } from './functions.js';
 import { layerVariables } from './layers.js';
@@ -25,14 +28,10 @@ interface Credentials {
   expires: number;
 }
 
-/** Invoke's work for a caller in `scope`: the API handler and the event sources (targets.ts) both go through it. */
-export type InvokeFunction = (scope: Scope, input: InvokeInput) => Promise<InvokeOutput>;
+/** What runs invocations, for Invoke and for the asynchronous queue (async.ts). */
+export type Executor = ReturnType<typeof createExecutor>;
 
-export function invokeHandlers(invoke: InvokeFunction): LambdaHandlers {
-  return { Invoke: (input, ctx) => invoke(ctx, input) };
-}
-
-export function createInvoke(env: ServiceEnv, store: LambdaStore, code: CodeCache, pool: EnvironmentPool): InvokeFunction {
+export function createExecutor(env: ServiceEnv, store: LambdaStore, code: CodeCache, pool: EnvironmentPool) {
   const roleCredentials = new Map<string, Credentials>();
 
   /** Temporary credentials of the execution role, as Lambda gives every environment; the account's own when the role cannot be assumed. */
@@ -52,7 +51,10 @@ export function createInvoke(env: ServiceEnv, store: LambdaStore, code: CodeCach
       return c;
     } catch (err) {
       log.warn('lambda: cannot assume the execution role; the function gets the account credentials', { role, err: String(err) });
-      return { AccessKeyId: scope.account, SecretAccessKey: 'opsbox', expires: Infinity };
+      // kept a minute (the role may be created meanwhile), not asked for again on every invocation
+      const c = { AccessKeyId: scope.account, SecretAccessKey: 'opsbox', expires: env.clock.now() + 360_000 };
+      roleCredentials.set(key, c);
+      return c;
     }
   }
 
@@ -127,61 +129,93 @@ export function createInvoke(env: ServiceEnv, store: LambdaStore, code: CodeCach
     env.metrics.put(scope.account, scope.region, data);
   }
 
+  /**
+   * The function and version a name and qualifier name: a version, $LATEST or an alias (weighted
+   * between two versions, aliases.ts — resolved again for every attempt). `qualifier` is what an
+   * Event invocation is queued under.
+   */
   function resolve(ctx: Scope, name: string, qualifier: string | undefined) {
     const fnName = nameOf(name);
     const fn = store.findFunction(ctx, fnName);
     if (!fn) throw notFound(ctx, fnName, qualifier);
-    // a version, $LATEST or an alias (weighted between two versions): aliases.ts
     const { v, alias } = resolveQualifier(store, ctx, fn, qualifier ?? qualifierOf(name));
-    return { fn, v, alias };
+    return { fn, v, alias, qualifier: alias ?? v.version };
   }
 
-  return async function invoke(ctx, input) {
-    const { fn, v, alias } = resolve(ctx, input.FunctionName, input.Qualifier);
-    const d = docOf(v);
-    const payload = input.Payload ?? Buffer.from('{}');
-    if (payload.length) {
-      try {
-        JSON.parse(payload.toString('utf8'));
-      } catch (err) {
-        throw new AwsError('InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`, 400, {
-          Type: 'User',
-        });
+  return {
+    resolve,
+    metrics,
+    /** Runs one invocation of version `v` and reports its metrics. */
+    async execute(
+      ctx: Scope,
+      fn: FunctionRow,
+      v: VersionRow,
+      payload: Buffer,
+      requestId: string,
+      alias?: string,
+    ): Promise<InvocationResult> {
+      const r = await runnable(ctx, fn, v, alias);
+      const res = await pool.invoke(r, payload, requestId);
+      metrics(ctx, fn, v.version, res, false);
+      return res;
+    },
+    /** Whether the account's environments are at its concurrency limit. */
+    accountBusy: (account: string) => pool.concurrency(account) >= ACCOUNT_CONCURRENCY,
+  };
+}
+
+/** Where Event invocations go: the durable queue of async.ts. */
+export interface EventQueue {
+  enqueue(fn: FunctionRow, qualifier: string, payload: Buffer, requestId: string): void;
+}
+
+export function invokeHandlers(x: Executor, limits: ConcurrencyLimits, events: EventQueue): LambdaHandlers {
+  return {
+    async Invoke(input, ctx) {
+      const { fn, v, alias, qualifier } = x.resolve(ctx, input.FunctionName, input.Qualifier);
+      const d = docOf(v);
+      const payload = input.Payload ?? Buffer.from('{}');
+      if (payload.length) {
+        try {
+          JSON.parse(payload.toString('utf8'));
+        } catch (err) {
+          throw new AwsError('InvalidRequestContentException', `Could not parse request body into json: ${(err as Error).message}`, 400, {
+            Type: 'User',
+          });
+        }
       }
-    }
-    const type = input.InvocationType ?? 'RequestResponse';
-    if (type === 'DryRun') return { StatusCode: 204 };
-    if (!isRunnableRuntime(d.Runtime))
-      throw new AwsError(
-        'InvalidRuntimeException',
-        `opsbox cannot run the ${d.Runtime} runtime yet: nodejs*, python3.* and provided.* functions run.`,
-        502,
-        { Type: 'User' },
-      );
-    if (pool.concurrency(ctx.account) >= ACCOUNT_CONCURRENCY) {
-      metrics(ctx, fn, v.version, undefined, true);
-      throw new AwsError('TooManyRequestsException', 'Rate Exceeded.', 429, {
-        Type: 'User',
-        Reason: 'ConcurrentInvocationLimitExceeded',
-      });
-    }
-    const r = await runnable(ctx, fn, v, alias);
-    const requestId = randomUUID();
-    if (type === 'Event') {
-      void pool
-        .invoke(r, payload, requestId)
-        .then((res) => metrics(ctx, fn, v.version, res, false))
-        .catch((err) => log.error('lambda: async invocation failed', { function: fn.name, err: String(err) }));
-      return { StatusCode: 202 };
-    }
-    const res = await pool.invoke(r, payload, requestId);
-    metrics(ctx, fn, v.version, res, false);
-    return {
-      StatusCode: 200,
-      FunctionError: res.functionError,
-      ExecutedVersion: v.version,
-      LogResult: input.LogType === 'Tail' ? Buffer.from(res.logTail).toString('base64') : undefined,
-      Payload: res.payload,
-    };
+      const type = input.InvocationType ?? 'RequestResponse';
+      if (type === 'DryRun') return { StatusCode: 204 };
+      if (!isRunnableRuntime(d.Runtime))
+        throw new AwsError(
+          'InvalidRuntimeException',
+          `opsbox cannot run the ${d.Runtime} runtime yet: nodejs*, python3.* and provided.* functions run.`,
+          502,
+          { Type: 'User' },
+        );
+      if (type === 'Event') {
+        // acknowledged once queued (committed): the queue runs it, waiting there when the function is throttled
+        events.enqueue(fn, qualifier, payload, ctx.requestId);
+        return { StatusCode: 202 };
+      }
+      const lease = x.accountBusy(ctx.account) ? { throttled: 'ConcurrentInvocationLimitExceeded' as const } : limits.acquire(fn);
+      if ('throttled' in lease) {
+        x.metrics(ctx, fn, v.version, undefined, true);
+        throw new AwsError('TooManyRequestsException', 'Rate Exceeded.', 429, { Type: 'User', Reason: lease.throttled });
+      }
+      let res: InvocationResult;
+      try {
+        res = await x.execute(ctx, fn, v, payload, randomUUID(), alias);
+      } finally {
+        lease.release();
+      }
+      return {
+        StatusCode: 200,
+        FunctionError: res.functionError,
+        ExecutedVersion: v.version,
+        LogResult: input.LogType === 'Tail' ? Buffer.from(res.logTail).toString('base64') : undefined,
+        Payload: res.payload,
+      };
+    },
   };
 }

@@ -30,6 +30,8 @@ export interface FunctionDoc {
   CodeSize: number;
   /** The layers, in order (layers.ts); absent or empty without. */
   Layers?: LayerRef[];
+  /** DeadLetterConfig.TargetArn: where a failed Event invocation's event goes (async.ts). */
+  DeadLetterTarget?: string;
 }
 
 /** A layer version a function uses: what its configuration shows (Arn, CodeSize) and the package it runs with. */
@@ -99,6 +101,27 @@ const MIGRATIONS = [
         function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE, qualifier TEXT NOT NULL,
         url_id TEXT NOT NULL UNIQUE, auth_type TEXT NOT NULL, cors TEXT, invoke_mode TEXT NOT NULL,
         created TEXT NOT NULL, modified TEXT NOT NULL, PRIMARY KEY (function_id, qualifier));
+    `,
+  },
+  {
+    // asynchronous invocation (async.ts) and concurrency (concurrency.ts, asyncConfig.ts)
+    version: 4,
+    sql: `
+      CREATE TABLE lambda_event_invoke_configs (
+        function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE, qualifier TEXT NOT NULL,
+        doc TEXT NOT NULL, last_modified INTEGER NOT NULL, PRIMARY KEY (function_id, qualifier));
+      CREATE TABLE lambda_concurrency (
+        function_id INTEGER PRIMARY KEY REFERENCES lambda_functions (id) ON DELETE CASCADE, reserved INTEGER NOT NULL);
+      CREATE TABLE lambda_provisioned_concurrency (
+        function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE, qualifier TEXT NOT NULL,
+        requested INTEGER NOT NULL, last_modified INTEGER NOT NULL, PRIMARY KEY (function_id, qualifier));
+      CREATE TABLE lambda_async_events (
+        id INTEGER PRIMARY KEY, function_id INTEGER NOT NULL REFERENCES lambda_functions (id) ON DELETE CASCADE,
+        qualifier TEXT NOT NULL, request_id TEXT NOT NULL, payload BLOB NOT NULL, received INTEGER NOT NULL,
+        due INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, throttles INTEGER NOT NULL DEFAULT 0,
+        running INTEGER NOT NULL DEFAULT 0, last_response TEXT);
+      CREATE INDEX lambda_async_events_due ON lambda_async_events (running, due);
+      CREATE INDEX lambda_async_events_function ON lambda_async_events (function_id);
     `,
   },
 ];
@@ -178,7 +201,7 @@ export function createLambdaStore(store: Store, blobs: BlobStore, tags: Tags) {
 
 export const docOf = (v: VersionRow) => JSON.parse(v.doc) as FunctionDoc;
 
-// Aliases, resource policies and function URLs (migration 2). A policy or URL belongs to the
+// Aliases, resource policies and function URLs (migration 3). A policy or URL belongs to the
 // unqualified function (qualifier '') or to one alias (or, for policies, one version).
 
 export interface AliasRow {
@@ -270,5 +293,134 @@ function qualifiedTables(db: Db) {
     urls: (fn: FunctionRow) => q.urls.all(fn.id),
     putUrl: (u: UrlRow) => q.putUrl.run(u.function_id, u.qualifier, u.url_id, u.auth_type, u.cors, u.invoke_mode, u.created, u.modified),
     deleteUrl: (fn: FunctionRow, qualifier: string) => q.deleteUrl.run(fn.id, qualifier).changes > 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asynchronous invocation and concurrency (migration 4): event invoke configs, reserved and
+// provisioned concurrency, and the durable queue of Event invocations.
+
+/** One queued Event invocation with its function's scope and name. */
+export interface AsyncEventRow {
+  id: number;
+  function_id: number;
+  account: string;
+  region: string;
+  name: string;
+  qualifier: string;
+  request_id: string;
+  payload: Buffer;
+  received: number;
+  due: number;
+  attempts: number;
+  throttles: number;
+  running: number;
+  last_response: string | null;
+}
+
+export interface EventInvokeConfigRow {
+  function_id: number;
+  qualifier: string;
+  doc: string;
+  last_modified: number;
+}
+
+export interface ProvisionedRow {
+  function_id: number;
+  qualifier: string;
+  requested: number;
+  last_modified: number;
+}
+
+export type AsyncTables = ReturnType<typeof createAsyncTables>;
+
+/** The statements of migration 2's tables (createLambdaStore has applied it). */
+export function createAsyncTables(store: Store) {
+  const db = store.db;
+  const SELECT_EVENT = `SELECT e.*, f.account, f.region, f.name FROM lambda_async_events e JOIN lambda_functions f ON f.id = e.function_id`;
+  const q = {
+    config: db.prepare<[number, string], EventInvokeConfigRow>(
+      'SELECT * FROM lambda_event_invoke_configs WHERE function_id = ? AND qualifier = ?',
+    ),
+    configs: db.prepare<[number], EventInvokeConfigRow>(
+      'SELECT * FROM lambda_event_invoke_configs WHERE function_id = ? ORDER BY qualifier',
+    ),
+    putConfig: db.prepare(
+      `INSERT INTO lambda_event_invoke_configs (function_id, qualifier, doc, last_modified) VALUES (?, ?, ?, ?)
+       ON CONFLICT (function_id, qualifier) DO UPDATE SET doc = excluded.doc, last_modified = excluded.last_modified`,
+    ),
+    deleteConfig: db.prepare('DELETE FROM lambda_event_invoke_configs WHERE function_id = ? AND qualifier = ?'),
+    reserved: db.prepare<[number], { reserved: number }>('SELECT reserved FROM lambda_concurrency WHERE function_id = ?'),
+    reservedSum: db.prepare<[string, string, number], { n: number | null }>(
+      `SELECT SUM(c.reserved) AS n FROM lambda_concurrency c JOIN lambda_functions f ON f.id = c.function_id
+       WHERE f.account = ? AND f.region = ? AND f.id != ?`,
+    ),
+    putReserved: db.prepare(
+      'INSERT INTO lambda_concurrency (function_id, reserved) VALUES (?, ?) ON CONFLICT (function_id) DO UPDATE SET reserved = excluded.reserved',
+    ),
+    deleteReserved: db.prepare('DELETE FROM lambda_concurrency WHERE function_id = ?'),
+    provisioned: db.prepare<[number, string], ProvisionedRow>(
+      'SELECT * FROM lambda_provisioned_concurrency WHERE function_id = ? AND qualifier = ?',
+    ),
+    provisionedAll: db.prepare<[number], ProvisionedRow>(
+      'SELECT * FROM lambda_provisioned_concurrency WHERE function_id = ? ORDER BY qualifier',
+    ),
+    putProvisioned: db.prepare(
+      `INSERT INTO lambda_provisioned_concurrency (function_id, qualifier, requested, last_modified) VALUES (?, ?, ?, ?)
+       ON CONFLICT (function_id, qualifier) DO UPDATE SET requested = excluded.requested, last_modified = excluded.last_modified`,
+    ),
+    deleteProvisioned: db.prepare('DELETE FROM lambda_provisioned_concurrency WHERE function_id = ? AND qualifier = ?'),
+    insertEvent: db.prepare(
+      'INSERT INTO lambda_async_events (function_id, qualifier, request_id, payload, received, due) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    event: db.prepare<[number], AsyncEventRow>(`${SELECT_EVENT} WHERE e.id = ?`),
+    due: db.prepare<[number, number], AsyncEventRow>(`${SELECT_EVENT} WHERE e.running = 0 AND e.due <= ? ORDER BY e.due, e.id LIMIT ?`),
+    nextDue: db.prepare<[], { at: number | null }>('SELECT MIN(due) AS at FROM lambda_async_events WHERE running = 0'),
+    claim: db.prepare('UPDATE lambda_async_events SET running = 1 WHERE id = ?'),
+    start: db.prepare('UPDATE lambda_async_events SET running = 1, attempts = attempts + 1, throttles = 0 WHERE id = ?'),
+    retryLater: db.prepare('UPDATE lambda_async_events SET running = 0, due = ?, last_response = ? WHERE id = ?'),
+    throttled: db.prepare('UPDATE lambda_async_events SET throttles = throttles + 1, due = ? WHERE id = ?'),
+    wake: db.prepare('UPDATE lambda_async_events SET due = ? WHERE function_id = ? AND running = 0 AND throttles > 0 AND due > ?'),
+    stopped: db.prepare('UPDATE lambda_async_events SET running = 0, attempts = MAX(0, attempts - 1) WHERE id = ?'),
+    resume: db.prepare('UPDATE lambda_async_events SET running = 0 WHERE running = 1'),
+    deleteEvent: db.prepare('DELETE FROM lambda_async_events WHERE id = ?'),
+    count: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM lambda_async_events WHERE function_id = ?'),
+  };
+  return {
+    eventConfig: (functionId: number, qualifier: string) => q.config.get(functionId, qualifier),
+    eventConfigs: (functionId: number) => q.configs.all(functionId),
+    putEventConfig: (functionId: number, qualifier: string, doc: object, now: number) =>
+      void q.putConfig.run(functionId, qualifier, JSON.stringify(doc), now),
+    deleteEventConfig: (functionId: number, qualifier: string) => q.deleteConfig.run(functionId, qualifier).changes > 0,
+    reserved: (functionId: number): number | undefined => q.reserved.get(functionId)?.reserved,
+    /** The reserved concurrency of the scope's functions, but `exceptId`'s. */
+    reservedSum: (scope: Scope, exceptId = -1) => q.reservedSum.get(scope.account, scope.region, exceptId)!.n ?? 0,
+    putReserved: (functionId: number, n: number) => void q.putReserved.run(functionId, n),
+    deleteReserved: (functionId: number) => void q.deleteReserved.run(functionId),
+    provisioned: (functionId: number, qualifier: string) => q.provisioned.get(functionId, qualifier),
+    provisionedAll: (functionId: number) => q.provisionedAll.all(functionId),
+    putProvisioned: (functionId: number, qualifier: string, n: number, now: number) =>
+      void q.putProvisioned.run(functionId, qualifier, n, now),
+    deleteProvisioned: (functionId: number, qualifier: string) => void q.deleteProvisioned.run(functionId, qualifier),
+    /** Queues an event; returns its row id once committed. */
+    insertEvent: (functionId: number, qualifier: string, requestId: string, payload: Buffer, now: number) =>
+      Number(q.insertEvent.run(functionId, qualifier, requestId, payload, now, now).lastInsertRowid),
+    event: (id: number) => q.event.get(id),
+    due: (now: number, limit: number) => q.due.all(now, limit),
+    nextDue: () => q.nextDue.get()!.at ?? undefined,
+    /** The event's outcome is being delivered: not due again unless the process dies meanwhile. */
+    claim: (id: number) => void q.claim.run(id),
+    /** The event is running: one attempt more. */
+    startAttempt: (id: number) => void q.start.run(id),
+    retryLater: (id: number, due: number, lastResponse: string) => void q.retryLater.run(due, lastResponse, id),
+    throttled: (id: number, due: number) => void q.throttled.run(due, id),
+    /** Throttled events of a function may run now (a slot freed, its concurrency changed). */
+    wake: (functionId: number, now: number) => q.wake.run(now, functionId, now).changes,
+    /** An attempt cut short by shutdown: it does not count, and runs again at the next start. */
+    stopped: (id: number) => void q.stopped.run(id),
+    /** At start: attempts the previous process was running when it died run again. */
+    resume: () => void q.resume.run(),
+    deleteEvent: (id: number) => q.deleteEvent.run(id).changes > 0,
+    queued: (functionId: number) => q.count.get(functionId)!.n,
   };
 }

@@ -8,9 +8,10 @@
  */
 import { parseArn } from '../../core/arn.js';
 import type { ServiceEnv } from '../../gateway/service.js';
-import type { InvokeFunction } from './invoke.js';
+import type { TargetInvocation } from '../../core/targets.js';
 
-export function registerLambdaTargets(env: ServiceEnv, invoke: InvokeFunction) {
+/** `queue` is the durable Event queue (async.ts): an invocation is acknowledged once queued. */
+export function registerLambdaTargets(env: ServiceEnv, queue: { invokeTarget(inv: TargetInvocation): void }) {
   env.targets.register('lambda', async (inv) => {
     const p = parseArn(inv.arn)!;
     if (!/^function:[^:]+(:[^:]+)?$/.test(p.resource)) throw new Error(`${inv.arn} is not a Lambda function ARN`);
@@ -21,9 +22,6 @@ export function registerLambdaTargets(env: ServiceEnv, invoke: InvokeFunction) {
     } catch {
       payload = JSON.stringify(payload);
     }
-    await invoke(
-      { account: p.account || inv.account, region: p.region || inv.region },
-      { FunctionName: inv.arn, InvocationType: 'Event', Payload: Buffer.from(payload, 'utf8') },
-    );
+    queue.invokeTarget({ ...inv, payload });
   });
 }

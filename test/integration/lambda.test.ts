@@ -107,6 +107,22 @@ export const handler = async (event, context) => {
     logs.destroy();
   });
 
+  test('an environment is frozen between invocations: a timer a handler left running waits for the next invocation', async () => {
+    const name = await create({
+      'index.mjs': `let ticks = 0;
+setInterval(() => ticks++, 20);
+export const handler = async (event) => {
+  if (event.wait) await new Promise((r) => setTimeout(r, 200));
+  return ticks;
+};`,
+    });
+    const warm = json((await invoke(name, { wait: true })).Payload);
+    assert.ok(warm >= 5, `the timer ran during the invocation (${warm} ticks)`);
+    await new Promise((r) => setTimeout(r, 600));
+    const after = json((await invoke(name, {})).Payload);
+    assert.ok(after - warm < 10, `frozen for 600 ms between invocations, the timer barely ran: ${warm} → ${after}`);
+  });
+
   test('CommonJS callback handler, Python handler, custom runtime in shell', async () => {
     const cjs = await create(
       { 'app.js': `exports.main = function (event, context, callback) { callback(null, { doubled: event.n * 2 }); };` },

@@ -159,11 +159,28 @@ class Environment {
     // an environment whose runtime died while starting answers at once, with what the runtime reported
     if (this.state === 'dead') return this.closeDown('Runtime.ExitError', `RequestId: ${inv.id} Error: Runtime exited before it was ready`);
     this.state = 'busy';
+    this.thaw();
     if (this.waiting) {
       const res = this.waiting;
       this.waiting = undefined;
       this.deliver(res, inv);
     }
+  }
+
+  private frozen = false;
+
+  /**
+   * Between invocations Lambda freezes the environment: its process gets no CPU, so timers and
+   * background work a handler left running wait until the next invocation thaws it.
+   */
+  private freeze() {
+    if (this.frozen || !this.proc?.pid || this.state !== 'idle') return;
+    this.frozen = this.proc.kill('SIGSTOP');
+  }
+
+  private thaw() {
+    if (this.frozen) this.proc?.kill('SIGCONT');
+    this.frozen = false;
   }
 
   private deliver(res: ServerResponse, inv: Invocation) {
@@ -264,6 +281,8 @@ class Environment {
       }
       if (this.current && !this.waiting) return this.deliver(res, this.current);
       this.waiting = res;
+      // the runtime is done and waiting for work: freeze it until there is some
+      this.freeze();
       return;
     }
     const m = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/.exec(path);

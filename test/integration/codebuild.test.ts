@@ -483,6 +483,35 @@ phases:
     assert.deepEqual(phases(b).slice(-2), ['FINALIZING:SUCCEEDED', 'COMPLETED']);
   });
 
+  test("a missing buildspec file fails DOWNLOAD_SOURCE naming the build's path (/codebuild/output/src<N>/src/…), not opsbox's", async () => {
+    const repo = await pushRepo({ 'README.md': 'no buildspec here\n' });
+    const location = `https://git-codecommit.us-east-1.amazonaws.com/v1/repos/${repo.repositoryName}`;
+    for (const [buildspec, rel] of [
+      [undefined, 'buildspec.yml'],
+      ['ci/spec.yml', 'ci/spec.yml'],
+    ] as const) {
+      const name = unique('p');
+      await cb.send(
+        new CreateProjectCommand({
+          name,
+          source: { type: 'CODECOMMIT', location, ...(buildspec ? { buildspec } : {}) },
+          artifacts: { type: 'NO_ARTIFACTS' },
+          environment: ENV,
+          serviceRole: ROLE,
+        }),
+      );
+      const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+      assert.equal(b.buildStatus, 'FAILED');
+      const dl = b.phases!.find((p) => p.phaseType === 'DOWNLOAD_SOURCE')!;
+      assert.equal(dl.phaseStatus, 'FAILED');
+      assert.equal(dl.contexts![0].statusCode, 'YAML_FILE_ERROR');
+      const message = dl.contexts![0].message!;
+      assert.match(message, new RegExp(`^stat /codebuild/output/src\\d+/src/${rel.replace('.', '\\.')}: no such file or directory$`));
+      assert.ok(!message.includes(box.dataDir), message);
+      assert.match(await logText(b), /Phase context status code: YAML_FILE_ERROR Message: stat \/codebuild\/output\/src\d+\/src\//);
+    }
+  });
+
   test('a source version that does not exist fails DOWNLOAD_SOURCE with CLIENT_ERROR', async () => {
     const repo = await pushRepo({ 'buildspec.yml': 'version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n' });
     const name = unique('p');

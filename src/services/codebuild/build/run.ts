@@ -174,7 +174,7 @@ export class Run {
     try {
       const fetched = await this.fetchSources(srcDir, work, tmp, containerRoot, hostPaths, mounts, vars);
       if (fetched.resolvedVersion) this.doc.resolvedSourceVersion = fetched.resolvedVersion;
-      this.buildspec = await readBuildspec(this.env, this.scope, this.doc, srcDir);
+      this.buildspec = await readBuildspec(this.env, this.scope, this.doc, srcDir, `${containerRoot}/src`);
       this.logs.system(`Processing environment variables`);
       const role = await roleCredentials(this.env, this.scope, this.doc, (m) => this.logs.system(m));
       const stored = await storedVariables(this.env, this.scope, this.doc, this.buildspec);

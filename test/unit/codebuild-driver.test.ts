@@ -51,6 +51,7 @@ function run(shell: string[], yaml: string, env: Record<string, string> = {}, vi
       markers.push(m);
     } else out.push(line);
   }
+  assert.ok(markers.filter((m) => m.kind === 'done').length <= 1, `more than one done marker:\n${r.stdout}`);
   return { markers, seq: markers.map(compact), out, status: r.status };
 }
 
@@ -305,6 +306,98 @@ phases:
         'done 1',
       ]);
       assert.equal(r.status, 0);
+    });
+
+    // lib.sh exits; the commands that source it do not say so (the driver cannot tell from their text)
+    const LIB = `printf 'echo sourced; V=from-lib; ex''it 4\\n' > lib.sh`;
+    test('an exit the command text does not show (a sourced script): the EXIT trap reports it and the build goes on', () => {
+      const r = run(
+        shell,
+        `version: 0.2
+phases:
+  pre_build:
+    commands:
+      - ${LIB}
+      - export V=before
+  build:
+    commands:
+      - . ./lib.sh
+      - echo never
+    finally:
+      - echo "finally V=$V"
+  post_build:
+    commands:
+      - echo "post V=$V succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+`,
+      );
+      assert.deepEqual(r.seq.slice(-9), [
+        'phase-start BUILD',
+        'command BUILD 0',
+        'command-failed BUILD 0 4',
+        'command BUILD f0',
+        'phase-end BUILD FAILED',
+        ...ok('POST_BUILD', 1),
+        'done 1',
+      ]);
+      // the state is as the exit left it
+      assert.deepEqual(r.out, ['sourced', 'finally V=from-lib', 'post V=from-lib succeeding=0']);
+    });
+
+    test("a hidden exit after a command whose text says exit (in that command's subshell) also goes on", () => {
+      const r = run(
+        shell,
+        `version: 0.2
+phases:
+  pre_build:
+    commands:
+      - ${LIB}
+      - echo "the word exit, but no exit"
+  build:
+    commands:
+      - . ./lib.sh
+  post_build:
+    commands:
+      - echo post
+`,
+      );
+      assert.deepEqual(r.seq.slice(-7), [
+        'command BUILD 0',
+        'command-failed BUILD 0 4',
+        'phase-end BUILD FAILED',
+        ...ok('POST_BUILD', 1),
+        'done 1',
+      ]);
+      assert.deepEqual(r.out, ['the word exit, but no exit', 'sourced', 'post']);
+    });
+
+    test('a second hidden exit ends the shell: no done marker (the runner reports the shell died)', () => {
+      const r = run(
+        shell,
+        `version: 0.2\nphases:\n  pre_build:\n    commands:\n      - ${LIB}\n  build:\n    commands:\n      - . ./lib.sh\n  post_build:\n    commands:\n      - . ./lib.sh\n      - echo never\n`,
+      );
+      assert.deepEqual(r.seq.slice(-6), [
+        'phase-start BUILD',
+        'command BUILD 0',
+        'command-failed BUILD 0 4',
+        'phase-end BUILD FAILED',
+        'phase-start POST_BUILD',
+        'command POST_BUILD 0',
+      ]);
+      assert.ok(!r.seq.some((m) => m.startsWith('done')), r.seq.join('\n'));
+      assert.ok(!r.out.includes('never'));
+    });
+
+    test('exit after set -e, and a background job started by a command that says exit does not hold the build', () => {
+      const t0 = Date.now();
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  install:\n    commands:\n      - set -e\n      - sleep 2 >/dev/null 2>&1 & echo "bg, no exit"\n  build:\n    commands:\n      - echo a; exit 2\n  post_build:\n    commands:\n      - "false"\n      - echo never\n',
+      );
+      assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+      assert.ok(r.seq.includes('command-failed BUILD 0 2'), r.seq.join('\n'));
+      assert.ok(r.seq.includes('command-failed POST_BUILD 0 1'), r.seq.join('\n'));
+      assert.deepEqual(r.out, ['bg, no exit', 'a']);
+      assert.equal(r.seq.at(-1), 'done 1');
     });
 
     test('exit in a PRE_BUILD with on-failure CONTINUE: BUILD and POST_BUILD still run', () => {

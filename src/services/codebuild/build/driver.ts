@@ -17,11 +17,14 @@
  *   executing command: X. Reason: exit status N", the phase context AWS records) matches <regex>
  *   (`.*` unless given). Once the retries are spent, the phase's default transition applies.
  *   Each retry is a `phase-retry` marker; the phase keeps one record, the last attempt's.
- * - A command that calls `exit` ends only its own shell (0.2: a subshell that, had the command
- *   returned, would have run the rest of the build itself): the shell it was forked from, which
- *   holds the state from before that command, reports the command failed and carries on, as AWS
- *   does. Each 0.2 command nests one subshell deeper; `wait` does not see jobs a previous command
- *   started in the background.
+ * - A command that calls `exit` fails that command only, as on AWS; the build goes on (0.1: the
+ *   command has its own subshell anyway). 0.2: a command whose text says `exit` runs in a subshell
+ *   that, should the command return, runs the rest of the build itself; should it exit instead, the
+ *   shell it was forked from, which holds the state from before the command, reports the command
+ *   failed and carries on. An `exit` the text does not show (in a function or a sourced script)
+ *   is caught by the EXIT trap, which reports the command failed and runs the rest of the build,
+ *   with the state as the exit left it. That works once per shell: a second such exit ends the
+ *   shell, and the runner reports its death. The driver keeps fds 8 and 9 for itself.
  */
 import type { Buildspec, PhaseName } from './buildspec.js';
 import { PHASE_NAMES, retryRegExp } from './buildspec.js';
@@ -61,6 +64,8 @@ export function commandFailureContext(command: string, exitCode: number): { stat
 export const shQuote = (s: string): string => `'${s.replace(/\0/g, '').replace(/'/g, `'\\''`)}'`;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A command that may call `exit` itself (a false positive only costs a subshell). */
+const EXIT_WORD = /(^|[^A-Za-z0-9_-])exit($|[^A-Za-z0-9_-])/;
 
 const defaultTransition = (name: PhaseName): 'ABORT' | 'CONTINUE' => (name === 'install' || name === 'pre_build' ? 'ABORT' : 'CONTINUE');
 
@@ -95,7 +100,9 @@ export function generateDriver(spec: Buildspec, opts: { nonce: string }): string
   // Markers go to stdout with printf (a builtin everywhere we run): nothing buffered, so output up to an `exit` is never lost.
   w(`__opsbox_m() { printf '%s\\n' "${tag} $1"; }`);
   w('__opsbox_fail=0; __opsbox_stop=0; __opsbox_pf=0; __opsbox_ph=; __opsbox_cur=; __opsbox_fin=0');
-  w('__opsbox_pc=0; __opsbox_try=0; __opsbox_rm=0; __opsbox_rx=; __opsbox_c=; __opsbox_rc=0; __opsbox_st=0');
+  w(
+    '__opsbox_pc=0; __opsbox_try=0; __opsbox_rm=0; __opsbox_rx=; __opsbox_c=; __opsbox_rc=0; __opsbox_st=0; __opsbox_nest=0; __opsbox_past=',
+  );
   w('CODEBUILD_BUILD_SUCCEEDING=1; export CODEBUILD_BUILD_SUCCEEDING');
   w('__opsbox_b64() { if command -v base64 >/dev/null 2>&1; then base64 | tr -d "\\n"; else busybox base64 | tr -d "\\n"; fi; }');
   // "Environment variables that start with AWS_" cannot be exported (env/exported-variables).
@@ -104,17 +111,6 @@ export function generateDriver(spec: Buildspec, opts: { nonce: string }): string
   for (const name of exported) w(`  __opsbox_m "exported ${name} $(printf '%s' "\${${name}:-}" | __opsbox_b64)"`);
   w('  :');
   w('}');
-  // The driver's own shell runs no command itself; should it die all the same, the marker stream still ends.
-  w('__opsbox_onexit() {');
-  w('  __opsbox_rc=$1');
-  w('  if [ "$__opsbox_fin" = 1 ]; then return 0; fi');
-  w('  if [ "$__opsbox_rc" = 0 ]; then __opsbox_rc=1; fi');
-  w('  if [ -n "$__opsbox_cur" ]; then __opsbox_m "command-failed $__opsbox_cur $__opsbox_rc"; fi');
-  w('  if [ -n "$__opsbox_ph" ]; then __opsbox_m "phase-end $__opsbox_ph FAILED"; fi');
-  w('  __opsbox_exports');
-  w('  __opsbox_m "done 1"');
-  w('}');
-  w(`trap '__opsbox_onexit $?' EXIT`);
   // The build is failing from the first failed command on, so a phase's own finally block already sees 0.
   w('__opsbox_failing() { CODEBUILD_BUILD_SUCCEEDING=0; export CODEBUILD_BUILD_SUCCEEDING; }');
   // A failed command ($__opsbox_rc): the first failure of a phase attempt decides whether a RETRY phase runs again.
@@ -125,28 +121,49 @@ export function generateDriver(spec: Buildspec, opts: { nonce: string }): string
   w('  fi');
   w('  __opsbox_pf=1; __opsbox_failing');
   w('}');
-  // The EXIT trap of a 0.2 command's subshell: its status tells the shell it was forked from what happened.
-  w('__opsbox_died() { if [ "$__opsbox_fin" = 1 ]; then return 0; fi; if [ "$1" = 0 ]; then exit 1; fi; exit "$1"; }');
-  // Runs command $__opsbox_c, reported as $__opsbox_cur. `command eval`: a syntax error or a failing
-  // special builtin fails the command instead of killing the shell.
-  w('__opsbox_run() {');
-  w('  __opsbox_m "command $__opsbox_cur"; __opsbox_rc=0; __opsbox_st=0');
-  if (isolated) {
-    w('  ( command eval "$__opsbox_c" ) </dev/null || __opsbox_rc=$?');
-    w('  if [ "$__opsbox_rc" != 0 ]; then __opsbox_failed; fi; __opsbox_cur=');
-  } else {
-    // The subshell runs the command, then the rest of the build: it ends with status 0 once the
-    // build is done. Any other status is a command that made its shell exit (`exit 0` counts as 1).
-    w('  (');
-    w(`    trap '__opsbox_died $?' EXIT`);
-    w('    command eval "$__opsbox_c" </dev/null || __opsbox_rc=$?');
-    w('    if [ "$__opsbox_rc" != 0 ]; then __opsbox_failed; fi; __opsbox_cur=');
-    w('    __opsbox_go');
-    w('  ) || __opsbox_st=$?');
-    w('  if [ "$__opsbox_st" = 0 ]; then __opsbox_fin=1; exit 0; fi');
-    w('  __opsbox_rc=$__opsbox_st; __opsbox_failed; __opsbox_cur=');
-  }
+  // The shell is exiting before the build is done. In the subshell of a command whose text says
+  // `exit` (__opsbox_nest=1, while that command runs), the exit status tells the shell it was forked
+  // from. Otherwise a command exited this shell: it failed, and the build goes on from here.
+  w('__opsbox_onexit() {');
+  w('  __opsbox_rc=$1');
+  w('  if [ "$__opsbox_fin" = 1 ]; then return 0; fi');
+  w('  if [ "$__opsbox_nest" = 1 ]; then exit "$__opsbox_rc"; fi');
+  w('  if [ "$__opsbox_rc" = 0 ]; then __opsbox_rc=1; fi');
+  w('  if [ -n "$__opsbox_cur" ]; then __opsbox_failed; __opsbox_cur=; __opsbox_go; fi');
+  w('  if [ -n "$__opsbox_ph" ]; then __opsbox_m "phase-end $__opsbox_ph FAILED"; fi');
+  w('  __opsbox_exports');
+  w('  __opsbox_fin=1; __opsbox_m "done 1"');
   w('}');
+  w(`trap '__opsbox_onexit $?' EXIT`);
+  // Command $__opsbox_c, reported as $__opsbox_cur. `command eval`: a syntax error or a failing
+  // special builtin fails the command instead of killing the shell; `return N` in it is status N.
+  w('__opsbox_eval() { command eval "$__opsbox_c"; }');
+  w('__opsbox_run() {');
+  w('  __opsbox_m "command $__opsbox_cur"; __opsbox_rc=0');
+  w(`  ${isolated ? '( __opsbox_eval )' : '__opsbox_eval'} </dev/null || __opsbox_rc=$?`);
+  w('  if [ "$__opsbox_rc" != 0 ]; then __opsbox_failed; fi; __opsbox_cur=');
+  w('}');
+  if (!isolated) {
+    // A command whose text says `exit`: its subshell runs it, says so on fd 9 once it has returned
+    // (the command itself does not get that fd 9), and then runs the rest of the build. Nothing on fd 9
+    // means the command made the subshell exit, with its status (`exit 0` counts as 1).
+    w('__opsbox_nested() {');
+    w('  __opsbox_m "command $__opsbox_cur"; __opsbox_rc=0; __opsbox_st=0; __opsbox_past=');
+    w('  { __opsbox_past=$(');
+    w('    (');
+    w(`      __opsbox_nest=1; trap '__opsbox_onexit $?' EXIT`);
+    w('      __opsbox_eval 9>/dev/null </dev/null || __opsbox_rc=$?');
+    // (fds 8 and 9 to /dev/null rather than closed: dash loses track of an fd closed by exec and opened again)
+    w('      __opsbox_nest=0; printf x >&9; exec 9>/dev/null');
+    w('      if [ "$__opsbox_rc" != 0 ]; then __opsbox_failed; fi; __opsbox_cur=');
+    w('      __opsbox_go');
+    w('    ) 9>&1 1>&8 8>/dev/null');
+    w('  ) || __opsbox_st=$?; } 8>&1');
+    w('  if [ -n "$__opsbox_past" ]; then __opsbox_fin=1; exit 0; fi');
+    w('  __opsbox_rc=$__opsbox_st; if [ "$__opsbox_rc" = 0 ]; then __opsbox_rc=1; fi');
+    w('  __opsbox_failed; __opsbox_cur=');
+    w('}');
+  }
 
   // the steps; a phase after an aborting one ends the loop (`break`)
   const steps: string[][] = [];
@@ -162,12 +179,13 @@ export function generateDriver(spec: Buildspec, opts: { nonce: string }): string
     ]);
     const command = (label: string, cmd: string, guarded: boolean) => {
       const rx = retry ? `; __opsbox_rx='${retryStatuses(retry.pattern, cmd)}'` : '';
-      const run = `__opsbox_cur='${phase} ${label}'; __opsbox_c=${shQuote(cmd)}${rx}; __opsbox_run`;
+      const how = !isolated && EXIT_WORD.test(cmd) ? '__opsbox_nested' : '__opsbox_run';
+      const run = `__opsbox_cur='${phase} ${label}'; __opsbox_c=${shQuote(cmd)}${rx}; ${how}`;
       steps.push(guarded ? [`if [ "$__opsbox_pf" = 0 ]; then`, `  ${run}`, 'fi'] : [run]);
     };
     (p?.commands ?? []).forEach((cmd, i) => command(String(i), cmd, true));
     (p?.finally ?? []).forEach((cmd, i) => command(`f${i}`, cmd, false));
-    const end = [`if [ "$__opsbox_pf" = 0 ]; then __opsbox_m 'phase-end ${phase} SUCCEEDED'`];
+    const end = [`if [ "$__opsbox_pf" = 0 ]; then __opsbox_m 'phase-end ${phase} SUCCEEDED'; __opsbox_ph=`];
     if (retry && retry.count > 0) {
       end.push(`elif [ "$__opsbox_rm" = 1 ] && [ "$__opsbox_try" -lt ${retry.count} ]; then`);
       end.push(

@@ -145,8 +145,8 @@ export function generateDriver(spec: Buildspec, opts: { nonce: string }): string
   w('}');
   if (!isolated) {
     // A command whose text says `exit`: its subshell runs it, says so on fd 9 once it has returned
-    // (the command itself does not get that fd 9), and then runs the rest of the build. Nothing on fd 9
-    // means the command made the subshell exit, with its status (`exit 0` counts as 1).
+    // (the command itself does not get that fd 9), and then runs the rest of the build. Nothing on
+    // fd 9 means the command made the subshell exit, with its status (`exit 0` counts as 1).
     w('__opsbox_nested() {');
     w('  __opsbox_m "command $__opsbox_cur"; __opsbox_rc=0; __opsbox_st=0; __opsbox_past=');
     w('  { __opsbox_past=$(');
@@ -195,9 +195,9 @@ export function generateDriver(spec: Buildspec, opts: { nonce: string }): string
       end.push('  if [ "$__opsbox_fail" = 0 ]; then CODEBUILD_BUILD_SUCCEEDING=1; export CODEBUILD_BUILD_SUCCEEDING; fi');
     }
     end.push(
-      `else __opsbox_m 'phase-end ${phase} FAILED'; __opsbox_fail=1; __opsbox_failing${transition === 'ABORT' ? '; __opsbox_stop=1' : ''}`,
+      `else __opsbox_m 'phase-end ${phase} FAILED'; __opsbox_ph=; __opsbox_fail=1; __opsbox_failing${transition === 'ABORT' ? '; __opsbox_stop=1' : ''}`,
     );
-    end.push('fi; __opsbox_ph=');
+    end.push('fi');
     steps.push(end);
   }
   w('__opsbox_go() {');

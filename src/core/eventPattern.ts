@@ -21,6 +21,7 @@
  * Match expressions ({"prefix": …} and the rest) compile in eventPatternValues.ts. The services'
  * adapters: services/events/pattern.ts and services/sns/filterPolicy.ts.
  */
+import { PatternJsonError, readPatternJson, type PatternJsonRead } from './eventPatternJson.js';
 import { ANY, compileMatchExpression, type ValueTest } from './eventPatternValues.js';
 
 export type Matcher = (doc: unknown) => boolean;
@@ -116,6 +117,11 @@ export interface PatternDialect {
   anythingBut: 'strict' | 'lenient';
   /** [">=", 5, "<=", 5] is a valid range (otherwise the bottom must be below the top). */
   closedEqualRange: boolean;
+  /**
+   * The JSON is read as Event Ruler's Jackson parser reads it (eventPatternJson.ts): syntax errors
+   * in Jackson's words, nothing read past the root object. Otherwise JSON.parse reads the whole text.
+   */
+  jackson?: boolean;
 }
 
 /** The whole language with Event Ruler's grammar and words; a service adds `fail` and its own differences. */
@@ -159,6 +165,21 @@ const isLeaf = (n: PatternObject | PatternLeaf): n is PatternLeaf => 'leaf' in n
 /** JSON text to the pattern object, or the dialect's error. */
 export function parsePattern(text: string, d: PatternDialect): Record<string, unknown> {
   let parsed: unknown;
+  if (d.jackson) {
+    let read: PatternJsonRead;
+    try {
+      read = readPatternJson(text);
+    } catch (e) {
+      if (e instanceof PatternJsonError) d.fail(d.say.json(e.message));
+      throw e;
+    }
+    if (read.kind === 'not-object') d.fail(d.say.notObject());
+    try {
+      return JSON.parse(text.slice(0, read.end)) as Record<string, unknown>;
+    } catch (e) {
+      d.fail(d.say.json((e as Error).message)); // not reached: the reader accepts no more than JSON.parse does
+    }
+  }
   try {
     parsed = JSON.parse(text);
   } catch (e) {

@@ -302,6 +302,115 @@ phases:
     assert.match(await logText(b), /post succeeding=0/);
   });
 
+  test('on-failure CONTINUE in PRE_BUILD: a command that exits fails the phase, BUILD and POST_BUILD still run, the build FAILED', async () => {
+    const name = await inlineProject(`version: 0.2
+phases:
+  pre_build:
+    on-failure: CONTINUE
+    commands:
+      - export KEPT=yes
+      - echo pre; exit 1
+      - echo never
+  build:
+    commands:
+      - echo "building kept=$KEPT succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+  post_build:
+    commands:
+      - echo post
+`);
+    const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    assert.equal(b.buildStatus, 'FAILED');
+    assert.deepEqual(phases(b).slice(4), [
+      'INSTALL:SUCCEEDED',
+      'PRE_BUILD:FAILED',
+      'BUILD:SUCCEEDED',
+      'POST_BUILD:SUCCEEDED',
+      'UPLOAD_ARTIFACTS:SUCCEEDED',
+      'FINALIZING:SUCCEEDED',
+      'COMPLETED',
+    ]);
+    assert.deepEqual(b.phases!.find((p) => p.phaseType === 'PRE_BUILD')!.contexts, [
+      { statusCode: 'COMMAND_EXECUTION_ERROR', message: 'Error while executing command: echo pre; exit 1. Reason: exit status 1' },
+    ]);
+    const text = await logText(b);
+    assert.match(text, /building kept=yes succeeding=0/);
+    assert.match(text, /Command did not exit successfully echo pre; exit 1 exit status 1/);
+    assert.doesNotMatch(text, /never/);
+  });
+
+  test('on-failure ABORT in BUILD: no POST_BUILD, UPLOAD_ARTIFACTS still attempted, the build FAILED', async () => {
+    const name = await inlineProject(`version: 0.2
+phases:
+  build:
+    on-failure: ABORT
+    commands:
+      - "false"
+    finally:
+      - echo build-finally
+  post_build:
+    commands:
+      - echo not-post
+`);
+    const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    assert.equal(b.buildStatus, 'FAILED');
+    assert.deepEqual(phases(b).slice(4), [
+      'INSTALL:SUCCEEDED',
+      'PRE_BUILD:SUCCEEDED',
+      'BUILD:FAILED',
+      'UPLOAD_ARTIFACTS:SUCCEEDED',
+      'FINALIZING:SUCCEEDED',
+      'COMPLETED',
+    ]);
+    const text = await logText(b);
+    assert.match(text, /build-finally/);
+    assert.doesNotMatch(text, /not-post/);
+  });
+
+  test('on-failure RETRY-2: a command that fails the first time and succeeds the second → the phase and build SUCCEEDED', async () => {
+    const name = await inlineProject(`version: 0.2
+phases:
+  pre_build:
+    on-failure: RETRY-2
+    commands:
+      - echo "attempt"
+      - if [ -f .tried ]; then echo second-try; else touch .tried; echo first-try; exit 3; fi
+  build:
+    commands:
+      - echo "built succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+`);
+    const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    assert.equal(b.buildStatus, 'SUCCEEDED');
+    assert.deepEqual(phases(b).slice(4, 8), ['INSTALL:SUCCEEDED', 'PRE_BUILD:SUCCEEDED', 'BUILD:SUCCEEDED', 'POST_BUILD:SUCCEEDED']);
+    assert.equal(b.phases!.filter((p) => p.phaseType === 'PRE_BUILD').length, 1);
+    assert.deepEqual(b.phases!.find((p) => p.phaseType === 'PRE_BUILD')!.contexts, [{ statusCode: '', message: '' }]);
+    const text = await logText(b);
+    assert.equal(text.match(/^attempt$/gm)?.length, 2);
+    assert.match(
+      text,
+      /first-try[\s\S]*Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while executing command: if \[ -f \.tried \][^\n]*exit status 3\n[^\n]*Phase PRE_BUILD failed: on-failure retry 1 of 2[\s\S]*second-try/,
+    );
+    assert.match(text, /built succeeding=1/);
+  });
+
+  test('on-failure RETRY-1 that keeps failing: 2 attempts, then PRE_BUILD aborts the build', async () => {
+    const name = await inlineProject(`version: 0.2
+phases:
+  pre_build:
+    on-failure: RETRY-1
+    commands:
+      - echo try; "false"
+  build:
+    commands:
+      - echo not-built
+`);
+    const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+    assert.equal(b.buildStatus, 'FAILED');
+    assert.deepEqual(phases(b).slice(4), ['INSTALL:SUCCEEDED', 'PRE_BUILD:FAILED', 'FINALIZING:SUCCEEDED', 'COMPLETED']);
+    const text = await logText(b);
+    assert.equal(text.match(/^try$/gm)?.length, 2);
+    assert.doesNotMatch(text, /not-built/);
+  });
+
   test('logs reach CloudWatch Logs while the build runs; StopBuild mid-phase kills the commands', async () => {
     const marker = join(mkdtempSync(join(tmpdir(), 'cb-stop-')), 'late');
     const name = await inlineProject(`version: 0.2
@@ -372,6 +481,35 @@ phases:
     assert.equal(dl.contexts![0].statusCode, 'YAML_FILE_ERROR');
     assert.match(dl.contexts![0].message!, /Expected Commands\[0\] to be of string type/);
     assert.deepEqual(phases(b).slice(-2), ['FINALIZING:SUCCEEDED', 'COMPLETED']);
+  });
+
+  test("a missing buildspec file fails DOWNLOAD_SOURCE naming the build's path (/codebuild/output/src<N>/src/…), not opsbox's", async () => {
+    const repo = await pushRepo({ 'README.md': 'no buildspec here\n' });
+    const location = `https://git-codecommit.us-east-1.amazonaws.com/v1/repos/${repo.repositoryName}`;
+    for (const [buildspec, rel] of [
+      [undefined, 'buildspec.yml'],
+      ['ci/spec.yml', 'ci/spec.yml'],
+    ] as const) {
+      const name = unique('p');
+      await cb.send(
+        new CreateProjectCommand({
+          name,
+          source: { type: 'CODECOMMIT', location, ...(buildspec ? { buildspec } : {}) },
+          artifacts: { type: 'NO_ARTIFACTS' },
+          environment: ENV,
+          serviceRole: ROLE,
+        }),
+      );
+      const b = await waitBuild((await cb.send(new StartBuildCommand({ projectName: name }))).build!.id!);
+      assert.equal(b.buildStatus, 'FAILED');
+      const dl = b.phases!.find((p) => p.phaseType === 'DOWNLOAD_SOURCE')!;
+      assert.equal(dl.phaseStatus, 'FAILED');
+      assert.equal(dl.contexts![0].statusCode, 'YAML_FILE_ERROR');
+      const message = dl.contexts![0].message!;
+      assert.match(message, new RegExp(`^stat /codebuild/output/src\\d+/src/${rel.replace('.', '\\.')}: no such file or directory$`));
+      assert.ok(!message.includes(box.dataDir), message);
+      assert.match(await logText(b), /Phase context status code: YAML_FILE_ERROR Message: stat \/codebuild\/output\/src\d+\/src\//);
+    }
   });
 
   test('a source version that does not exist fails DOWNLOAD_SOURCE with CLIENT_ERROR', async () => {

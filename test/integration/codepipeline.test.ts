@@ -394,12 +394,27 @@ describe('executions', () => {
     const name = unique('retry');
     await createPipeline({ name, stages: [source(r.name), approval, deploy(await bucket('site'))] });
     const id = (await executions(name))[0].pipelineExecutionId!;
+    const token = await approvalToken(name);
+    // while Approve waits: Source succeeded (no failed actions, not "in progress"), Approve is in progress
+    const retry = (stageName: string) =>
+      cp.send(new RetryStageExecutionCommand({ pipelineName: name, stageName, pipelineExecutionId: id, retryMode: 'FAILED_ACTIONS' }));
+    await rejects(
+      retry('Source'),
+      'StageNotRetryableException',
+      /^Stage 'Source' of pipeline execution '[0-9a-f-]+' has no failed actions to retry\.$/,
+    );
+    await rejects(
+      retry('Approve'),
+      'StageNotRetryableException',
+      /^Stage 'Approve' of pipeline execution '[0-9a-f-]+' is in progress and cannot be retried\.$/,
+    );
+    await rejects(retry('Deploy'), 'StageNotRetryableException', /has no failed actions to retry/);
     await cp.send(
       new PutApprovalResultCommand({
         pipelineName: name,
         stageName: 'Approve',
         actionName: 'Approval',
-        token: await approvalToken(name),
+        token,
         result: { status: 'Rejected', summary: 'not yet' },
       }),
     );
@@ -413,6 +428,7 @@ describe('executions', () => {
         new RetryStageExecutionCommand({ pipelineName: name, stageName: 'Source', pipelineExecutionId: id, retryMode: 'FAILED_ACTIONS' }),
       ),
       'StageNotRetryableException',
+      /has no failed actions to retry/,
     );
 
     const retried = await cp.send(

@@ -113,6 +113,19 @@ describe('rules', () => {
       'InvalidEventPatternException',
       'Empty objects are not allowed',
     );
+    // not JSON: Jackson's words and location, as Event Ruler reports them (not JavaScript's "Unexpected end of JSON input")
+    await cliFails(
+      ['put-rule', '--name', unique('bad'), '--event-pattern', '{"source": ["aws.ec2"'],
+      'InvalidEventPatternException',
+      'Event pattern is not valid. Reason: Unexpected end-of-input: expected close marker for Array (start marker at [Source: (String)"{"source": ["aws.ec2""; line: 1, column: 12])',
+    );
+    const bad = await raw('PutRule', { Name: unique('bad'), EventPattern: "{'source': ['aws.ec2']}" });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.__type, 'InvalidEventPatternException');
+    assert.equal(
+      bad.body.message ?? bad.body.Message,
+      `Event pattern is not valid. Reason: Unexpected character (''' (code 39)): was expecting double-quote to start field name\n at [Source: (String)"{'source': ['aws.ec2']}"; line: 1, column: 3]`,
+    );
   });
 
   test('PutRule: schedule expressions are validated; only the default bus takes them', async () => {
@@ -209,6 +222,14 @@ describe('rules', () => {
       'InvalidEventPatternException',
       'Empty arrays are not allowed',
     );
+    const { status, body } = await raw('TestEventPattern', { EventPattern: '{"source": ["aws.ec2",]}', Event: event });
+    assert.equal(status, 400);
+    assert.equal(body.__type, 'InvalidEventPatternException');
+    assert.match(
+      body.message ?? body.Message,
+      /^Event pattern is not valid\. Reason: Unexpected character \(']' \(code 93\)\): expected a valid value \(JSON String, Number, Array, Object or token 'null', 'true' or 'false'\)\n at \[Source: \(String\)"\{"source": \["aws\.ec2",\]\}"; line: 1, column: 24\]$/,
+    );
+    assert.doesNotMatch(body.message ?? body.Message, /JSON input|in JSON at position/);
     await cliFails(
       ['test-event-pattern', '--event-pattern', pattern({ source: ['x'] }), '--event', '{"source":"x"}'],
       'ValidationException',

@@ -198,8 +198,8 @@ phases:
     assert.match(err('version: 0.2\nphases:\n  build:\n    command:\n      - ls\n').message, /^unknown key command in build at line 4/);
     assert.match(err('version: 0.2\nphases:\n  test:\n    commands: [ls]\n').message, /^unknown phase name test at line 3/);
     assert.match(
-      err('version: 0.2\nphases:\n  build:\n    on-failure: RETRY\n    commands: [ls]\n').message,
-      /^invalid on-failure value RETRY at line 4/,
+      err('version: 0.2\nphases:\n  build:\n    on-failure: SKIP\n    commands: [ls]\n').message,
+      /^invalid on-failure value SKIP at line 4: allowed values are ABORT, CONTINUE, RETRY, RETRY-<count>, RETRY-<regex> and RETRY-<count>-<regex>$/,
     );
     assert.match(
       err('version: 0.2\nenv:\n  variables:\n    - A=1\nphases: {}\n').message,
@@ -215,6 +215,40 @@ phases:
       /^Expected discard-paths to be of bool type/,
     );
     assert.match(err('version: 0.2\nenv:\n  exported-variables: ["BAD NAME"]\nphases: {}\n').message, /^invalid exported variable name/);
+  });
+
+  test('on-failure RETRY, RETRY-<count>, RETRY-<regex>, RETRY-<count>-<regex>: count 3 and regex .* unless given', () => {
+    const retry = (v: string) => {
+      const b = parseBuildspec(`version: 0.2\nphases:\n  build:\n    on-failure: ${JSON.stringify(v)}\n    commands: [ls]\n`).phases.build!;
+      assert.equal(b.onFailure, 'RETRY');
+      assert.equal(b.onFailureExplicit, true);
+      return b.retry;
+    };
+    assert.deepEqual(retry('RETRY'), { count: 3, pattern: '.*' });
+    assert.deepEqual(retry('RETRY-5'), { count: 5, pattern: '.*' });
+    assert.deepEqual(retry('RETRY-0'), { count: 0, pattern: '.*' });
+    assert.deepEqual(retry('RETRY-100'), { count: 100, pattern: '.*' });
+    assert.deepEqual(retry('RETRY-timed out'), { count: 3, pattern: 'timed out' });
+    assert.deepEqual(retry('RETRY-2-exit status (1|2)'), { count: 2, pattern: 'exit status (1|2)' });
+    assert.deepEqual(retry('RETRY-2-3'), { count: 2, pattern: '3' });
+    assert.deepEqual(retry('RETRY-a-b'), { count: 3, pattern: 'a-b' });
+    assert.deepEqual(retry('RETRY-(?i)throttl'), { count: 3, pattern: '(?i)throttl' });
+    // ABORT and CONTINUE carry no retry
+    assert.equal(parseBuildspec('version: 0.2\nphases:\n  build:\n    on-failure: CONTINUE\n').phases.build!.retry, undefined);
+  });
+
+  test('bad RETRY values → YAML_FILE_ERROR naming the value and line', () => {
+    const bad = (v: string) => err(`version: 0.2\nphases:\n  install:\n    on-failure: ${JSON.stringify(v)}\n    commands: [ls]\n`);
+    assert.equal(bad('RETRY-101').message, 'invalid on-failure value RETRY-101 at line 4: the retry count must be between 0 and 100');
+    assert.equal(bad('RETRY-').message, 'invalid on-failure value RETRY- at line 4: the retry regex is empty');
+    assert.equal(bad('RETRY-2-').message, 'invalid on-failure value RETRY-2- at line 4: the retry regex is empty');
+    assert.match(
+      bad('RETRY-2-(unclosed').message,
+      /^invalid on-failure value RETRY-2-\(unclosed at line 4: invalid retry regex \(unclosed: /,
+    );
+    assert.match(bad('retry').message, /^invalid on-failure value retry at line 4: allowed values are/);
+    assert.match(bad('RETRY3').message, /^invalid on-failure value RETRY3 at line 4: allowed values are/);
+    assert.equal(bad('RETRY-101').statusCode, 'YAML_FILE_ERROR');
   });
 
   test('a single string where a list is expected counts as a one-item list', () => {

@@ -51,6 +51,7 @@ function run(shell: string[], yaml: string, env: Record<string, string> = {}, vi
       markers.push(m);
     } else out.push(line);
   }
+  assert.ok(markers.filter((m) => m.kind === 'done').length <= 1, `more than one done marker:\n${r.stdout}`);
   return { markers, seq: markers.map(compact), out, status: r.status };
 }
 
@@ -62,6 +63,8 @@ function compact(m: Marker): string {
       return `command ${m.phase} ${m.finally ? 'f' : ''}${m.index}`;
     case 'command-failed':
       return `command-failed ${m.phase} ${m.finally ? 'f' : ''}${m.index} ${m.exitCode}`;
+    case 'phase-retry':
+      return `phase-retry ${m.phase} ${m.retry}`;
     case 'phase-end':
       return `phase-end ${m.phase} ${m.status}`;
     case 'exported':
@@ -263,20 +266,284 @@ phases:
       assert.deepEqual(r.seq.slice(-2), ['phase-end POST_BUILD SUCCEEDED', 'done 0']);
     });
 
-    test('exit in a command: output so far is kept, the command and phase are reported failed, done 1', () => {
+    test('exit in a command fails only that command: output so far kept, state from before it kept, the build goes on', () => {
       const r = run(
         shell,
-        'version: 0.2\nenv:\n  exported-variables: [V]\nphases:\n  build:\n    commands:\n      - export V=set; printf partial\n      - echo before; exit 7\n      - echo never\n',
+        `version: 0.2
+env:
+  exported-variables: [V, W]
+phases:
+  build:
+    commands:
+      - export V=set; f() { echo "f sees $V"; }; printf partial
+      - export W=lost; echo before; exit 7
+      - echo never
+    finally:
+      - echo "finally V=$V W=\${W:-unset}"
+  post_build:
+    commands:
+      - f; exit
+      - echo never either
+`,
       );
-      assert.deepEqual(r.out, ['partial', 'before']);
-      assert.deepEqual(r.seq.slice(-6), [
+      assert.deepEqual(r.out, ['partial', 'before', 'finally V=set W=unset', 'f sees set']);
+      assert.deepEqual(r.seq, [
+        ...ok('INSTALL', 0),
+        ...ok('PRE_BUILD', 0),
+        'phase-start BUILD',
         'command BUILD 0',
         'command BUILD 1',
         'command-failed BUILD 1 7',
+        'command BUILD f0',
         'phase-end BUILD FAILED',
+        'phase-start POST_BUILD',
+        'command POST_BUILD 0',
+        // `exit` after a command that succeeded: the status is 0, which the driver counts as 1
+        'command-failed POST_BUILD 0 1',
+        'phase-end POST_BUILD FAILED',
         'exported V=set',
+        'exported W=',
         'done 1',
       ]);
+      assert.equal(r.status, 0);
+    });
+
+    // lib.sh exits; the commands that source it do not say so (the driver cannot tell from their text)
+    const LIB = `printf 'echo sourced; V=from-lib; ex''it 4\\n' > lib.sh`;
+    test('an exit the command text does not show (a sourced script): the EXIT trap reports it and the build goes on', () => {
+      const r = run(
+        shell,
+        `version: 0.2
+phases:
+  pre_build:
+    commands:
+      - ${LIB}
+      - export V=before
+  build:
+    commands:
+      - . ./lib.sh
+      - echo never
+    finally:
+      - echo "finally V=$V"
+  post_build:
+    commands:
+      - echo "post V=$V succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+`,
+      );
+      assert.deepEqual(r.seq.slice(-9), [
+        'phase-start BUILD',
+        'command BUILD 0',
+        'command-failed BUILD 0 4',
+        'command BUILD f0',
+        'phase-end BUILD FAILED',
+        ...ok('POST_BUILD', 1),
+        'done 1',
+      ]);
+      // the state is as the exit left it
+      assert.deepEqual(r.out, ['sourced', 'finally V=from-lib', 'post V=from-lib succeeding=0']);
+    });
+
+    test("a hidden exit after a command whose text says exit (in that command's subshell) also goes on", () => {
+      const r = run(
+        shell,
+        `version: 0.2
+phases:
+  pre_build:
+    commands:
+      - ${LIB}
+      - echo "the word exit, but no exit"
+  build:
+    commands:
+      - . ./lib.sh
+  post_build:
+    commands:
+      - echo post
+`,
+      );
+      assert.deepEqual(r.seq.slice(-7), [
+        'command BUILD 0',
+        'command-failed BUILD 0 4',
+        'phase-end BUILD FAILED',
+        ...ok('POST_BUILD', 1),
+        'done 1',
+      ]);
+      assert.deepEqual(r.out, ['the word exit, but no exit', 'sourced', 'post']);
+    });
+
+    test('a second hidden exit ends the shell: no done marker (the runner reports the shell died)', () => {
+      const r = run(
+        shell,
+        `version: 0.2\nphases:\n  pre_build:\n    commands:\n      - ${LIB}\n  build:\n    commands:\n      - . ./lib.sh\n  post_build:\n    commands:\n      - . ./lib.sh\n      - echo never\n`,
+      );
+      assert.deepEqual(r.seq.slice(-6), [
+        'phase-start BUILD',
+        'command BUILD 0',
+        'command-failed BUILD 0 4',
+        'phase-end BUILD FAILED',
+        'phase-start POST_BUILD',
+        'command POST_BUILD 0',
+      ]);
+      assert.ok(!r.seq.some((m) => m.startsWith('done')), r.seq.join('\n'));
+      assert.ok(!r.out.includes('never'));
+    });
+
+    test('exit after set -e, and a background job started by a command that says exit does not hold the build', () => {
+      const t0 = Date.now();
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  install:\n    commands:\n      - set -e\n      - sleep 2 >/dev/null 2>&1 & echo "bg, no exit"\n  build:\n    commands:\n      - echo a; exit 2\n  post_build:\n    commands:\n      - "false"\n      - echo never\n',
+      );
+      assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+      assert.ok(r.seq.includes('command-failed BUILD 0 2'), r.seq.join('\n'));
+      assert.ok(r.seq.includes('command-failed POST_BUILD 0 1'), r.seq.join('\n'));
+      assert.deepEqual(r.out, ['bg, no exit', 'a']);
+      assert.equal(r.seq.at(-1), 'done 1');
+    });
+
+    test('exit in a PRE_BUILD with on-failure CONTINUE: BUILD and POST_BUILD still run', () => {
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  pre_build:\n    on-failure: CONTINUE\n    commands:\n      - exit 1\n  build:\n    commands:\n      - echo built\n  post_build:\n    commands:\n      - echo "post $CODEBUILD_BUILD_SUCCEEDING"\n',
+      );
+      assert.deepEqual(r.seq, [
+        ...ok('INSTALL', 0),
+        'phase-start PRE_BUILD',
+        'command PRE_BUILD 0',
+        'command-failed PRE_BUILD 0 1',
+        'phase-end PRE_BUILD FAILED',
+        ...ok('BUILD', 1),
+        ...ok('POST_BUILD', 1),
+        'done 1',
+      ]);
+      assert.deepEqual(r.out, ['built', 'post 0']);
+    });
+
+    test('exit in a phase that aborts (PRE_BUILD by default) ends the build after its finally', () => {
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  pre_build:\n    commands:\n      - exit 4\n    finally:\n      - echo cleanup\n  build:\n    commands:\n      - echo never\n',
+      );
+      assert.deepEqual(r.seq.slice(-6), [
+        'phase-start PRE_BUILD',
+        'command PRE_BUILD 0',
+        'command-failed PRE_BUILD 0 4',
+        'command PRE_BUILD f0',
+        'phase-end PRE_BUILD FAILED',
+        'done 1',
+      ]);
+      assert.deepEqual(r.out, ['cleanup']);
+    });
+
+    test('exit in a version 0.1 command fails that command only', () => {
+      const r = run(
+        shell,
+        'version: 0.1\nphases:\n  build:\n    commands:\n      - exit 3\n  post_build:\n    commands:\n      - echo post\n',
+      );
+      assert.deepEqual(r.seq.slice(-8), [
+        'phase-start BUILD',
+        'command BUILD 0',
+        'command-failed BUILD 0 3',
+        'phase-end BUILD FAILED',
+        ...ok('POST_BUILD', 1),
+        'done 1',
+      ]);
+    });
+
+    test('the script fed on stdin (sh -s) survives commands that exit', () => {
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  build:\n    on-failure: CONTINUE\n    commands:\n      - exit 2\n  post_build:\n    commands:\n      - echo post\n',
+        {},
+        true,
+      );
+      assert.deepEqual(r.out, ['post']);
+      assert.equal(r.seq.at(-1), 'done 1');
+    });
+
+    test('on-failure RETRY-2: a phase that fails once runs again from its first command, finally each time, and succeeds', () => {
+      const r = run(
+        shell,
+        `version: 0.2
+phases:
+  pre_build:
+    on-failure: RETRY-2
+    commands:
+      - echo "attempt $CODEBUILD_BUILD_SUCCEEDING"
+      - if [ -f tried ]; then echo second; else touch tried; exit 1; fi
+    finally:
+      - echo cleanup
+  build:
+    commands:
+      - echo "build $CODEBUILD_BUILD_SUCCEEDING"
+`,
+      );
+      assert.deepEqual(r.seq, [
+        ...ok('INSTALL', 0),
+        'phase-start PRE_BUILD',
+        'command PRE_BUILD 0',
+        'command PRE_BUILD 1',
+        'command-failed PRE_BUILD 1 1',
+        'command PRE_BUILD f0',
+        'phase-retry PRE_BUILD 1',
+        'command PRE_BUILD 0',
+        'command PRE_BUILD 1',
+        'command PRE_BUILD f0',
+        'phase-end PRE_BUILD SUCCEEDED',
+        ...ok('BUILD', 1),
+        ...ok('POST_BUILD', 0),
+        'done 0',
+      ]);
+      assert.deepEqual(r.out, ['attempt 1', 'cleanup', 'attempt 1', 'second', 'cleanup', 'build 1']);
+    });
+
+    test('on-failure RETRY-2 that keeps failing: 3 attempts, then the default transition (PRE_BUILD aborts)', () => {
+      const r = run(
+        shell,
+        'version: 0.2\nphases:\n  pre_build:\n    on-failure: RETRY-2\n    commands:\n      - echo try >> tries; false\n  build:\n    commands:\n      - echo never\n',
+      );
+      const attempt = ['command PRE_BUILD 0', 'command-failed PRE_BUILD 0 1'];
+      assert.deepEqual(r.seq, [
+        ...ok('INSTALL', 0),
+        'phase-start PRE_BUILD',
+        ...attempt,
+        'phase-retry PRE_BUILD 1',
+        ...attempt,
+        'phase-retry PRE_BUILD 2',
+        ...attempt,
+        'phase-end PRE_BUILD FAILED',
+        'done 1',
+      ]);
+    });
+
+    test('on-failure RETRY (3 retries), RETRY-0, and a retried BUILD going on to POST_BUILD', () => {
+      const always = (onFailure: string) =>
+        run(
+          shell,
+          `version: 0.2\nphases:\n  build:\n    on-failure: ${onFailure}\n    commands:\n      - exit 5\n  post_build:\n    commands:\n      - echo post\n`,
+        );
+      const retry = always('RETRY');
+      assert.deepEqual(
+        retry.seq.filter((m) => m.startsWith('phase-retry')),
+        ['phase-retry BUILD 1', 'phase-retry BUILD 2', 'phase-retry BUILD 3'],
+      );
+      assert.equal(retry.seq.filter((m) => m === 'command-failed BUILD 0 5').length, 4);
+      assert.deepEqual(retry.seq.slice(-5), ['phase-end BUILD FAILED', ...ok('POST_BUILD', 1), 'done 1']);
+      assert.deepEqual(retry.out, ['post']);
+      const none = always('RETRY-0');
+      assert.equal(none.seq.filter((m) => m.startsWith('phase-retry')).length, 0);
+      assert.ok(none.seq.includes('phase-end BUILD FAILED'));
+    });
+
+    test('on-failure RETRY-<regex> and RETRY-<count>-<regex>: a retry only when the error message matches', () => {
+      const spec = (onFailure: string) =>
+        `version: 0.2\nphases:\n  build:\n    on-failure: ${JSON.stringify(onFailure)}\n    commands:\n      - echo x; (exit 3)\n`;
+      const retries = (onFailure: string) => run(shell, spec(onFailure)).seq.filter((m) => m.startsWith('phase-retry')).length;
+      // the message is "Error while executing command: echo x; (exit 3). Reason: exit status 3"
+      assert.equal(retries('RETRY-exit status 3$'), 3);
+      assert.equal(retries('RETRY-1-exit status 3$'), 1);
+      assert.equal(retries('RETRY-2-command. echo x'), 2);
+      assert.equal(retries('RETRY-2-exit status 4'), 0);
+      assert.equal(retries('RETRY-(?i)REASON: EXIT'), 3);
     });
 
     test('a shell syntax error fails only its command; the build goes on to POST_BUILD', () => {

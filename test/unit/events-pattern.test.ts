@@ -283,9 +283,67 @@ describe('compiled index', () => {
 
 describe('invalid patterns', () => {
   test('not JSON, or not an object', () => {
-    assert.match(checkPattern('{"source": [') ?? '', /^Event pattern is not valid\. Reason: /);
     invalid([], 'Filter is not an object');
     invalid('"x"', 'Filter is not an object');
+    invalid('', 'Filter is not an object');
+    invalid('[1,', 'Filter is not an object');
+  });
+  test("JSON syntax errors in Jackson's words, with its location (as Event Ruler reports them)", () => {
+    const at = (text: string, line: number, column: number) => `\n at [Source: (String)"${text}"; line: ${line}, column: ${column}]`;
+    const json = (text: string, reason: string, line: number, column: number) => invalid(text, reason + at(text, line, column));
+    // the AWS answer this wording is taken from: a pattern with its quotes escaped once too often
+    json('{\\"detail\\": 1}', "Unexpected character ('\\' (code 92)): was expecting double-quote to start field name", 1, 3);
+    json(
+      '{"source": [',
+      `Unexpected end-of-input: expected close marker for Array (start marker at [Source: (String)"{"source": ["; line: 1, column: 12])`,
+      1,
+      13,
+    );
+    json('{"a":}', "Unexpected character ('}' (code 125)): expected a value", 1, 7);
+    json('{"a" [1]}', "Unexpected character ('[' (code 91)): was expecting a colon to separate field name and value", 1, 7);
+    json('{"a":[1 2]}', "Unexpected character ('2' (code 50)): was expecting comma to separate Array entries", 1, 10);
+    json('{"a":[1] "b":[2]}', "Unexpected character ('\"' (code 34)): was expecting comma to separate Object entries", 1, 11);
+    json('{"a":[1],}', "Unexpected character ('}' (code 125)): was expecting double-quote to start field name", 1, 11);
+    json(
+      '{\n  "a": [\n    1,\n  ]\n}',
+      "Unexpected character (']' (code 93)): expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')",
+      4,
+      4,
+    );
+    json(
+      '{"a":[tru]}',
+      "Unrecognized token 'tru': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')",
+      1,
+      10,
+    );
+    json(
+      '{"a":[yes]}',
+      "Unrecognized token 'yes': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')",
+      1,
+      10,
+    );
+    json('{"a":[01]}', 'Invalid numeric value: Leading zeroes not allowed', 1, 8);
+    json('{"a":[1.]}', "Unexpected character (']' (code 93)) in numeric value: Decimal point not followed by a digit", 1, 10);
+    json('{"a":["\\q"]}', "Unrecognized character escape 'q' (code 113)", 1, 10);
+    json(
+      '{"a":["x\ty"]}',
+      'Illegal unquoted character ((CTRL-CHAR, code 9)): has to be escaped using backslash to be included in string value',
+      1,
+      10,
+    );
+    json('{"a":', 'Unexpected end-of-input within/between Object entries', 1, 6);
+    json('{"a":[1,', 'Unexpected end-of-input within/between Array entries', 1, 9);
+    json('{"a":["x', 'Unexpected end-of-input: was expecting closing quote for a string value', 1, 9);
+    json('{"a', 'Unexpected end-of-input in field name', 1, 4);
+    const long = `{"source": [${'"x",'.repeat(200)}`;
+    assert.equal(
+      checkPattern(long),
+      `Event pattern is not valid. Reason: Unexpected end-of-input within/between Array entries\n at [Source: (String)"${long.slice(0, 500)}"[truncated ${long.length - 500} chars]; line: 1, column: ${long.length + 1}]`,
+    );
+  });
+  test('nothing past the root object is read, as Event Ruler stops there', () => {
+    yes('{"source": ["aws.ec2"]} and then anything');
+    no('{"source": ["aws.s3"]}}');
   });
   test('a leaf must be an array, and not an empty one', () => {
     invalid({ source: 'aws.ec2' }, '"source" must be an object or an array');

@@ -100,16 +100,24 @@ export function executionHandlers(store: CodepipelineStore, engine: Engine): Cod
       const index = doc.stages.findIndex((s) => s.name === input.stageName);
       if (index === -1)
         throw new AwsError('StageNotFoundException', `Stage '${input.stageName}' does not exist in pipeline '${input.pipelineName}'`);
-      if (engine.live.has(row.id))
+      // AWS: a stage is retryable when it has failed actions; one that succeeded (or never ran) has
+      // none, whatever a later stage is doing. "In progress" is only for the stage, or the execution, still running.
+      const live = engine.live.get(row.id);
+      const st = (live?.state ?? (JSON.parse(row.state) as ExecState)).stages[input.stageName];
+      if (st?.status === 'InProgress' || st?.status === 'Retrying')
         throw new AwsError(
           'StageNotRetryableException',
           `Stage '${input.stageName}' of pipeline execution '${row.id}' is in progress and cannot be retried.`,
         );
-      const st = (JSON.parse(row.state) as ExecState).stages[input.stageName];
       if (!st || (st.status !== 'Failed' && st.status !== 'Stopped'))
         throw new AwsError(
           'StageNotRetryableException',
           `Stage '${input.stageName}' of pipeline execution '${row.id}' has no failed actions to retry.`,
+        );
+      if (live)
+        throw new AwsError(
+          'StageNotRetryableException',
+          `Stage '${input.stageName}' of pipeline execution '${row.id}' cannot be retried while the execution is in progress.`,
         );
       if (pipeline.version !== row.version)
         throw new AwsError(

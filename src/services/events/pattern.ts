@@ -1,6 +1,7 @@
 /**
  * EventBridge event patterns: the language of core/eventPattern.ts as EventBridge validates it
- * (Event Ruler's grammar and words, "Event pattern is not valid. Reason: …"), matched on events,
+ * (Event Ruler's grammar and words, "Event pattern is not valid. Reason: …", JSON read as its
+ * Jackson parser reads it, syntax errors in Jackson's words), matched on events,
  * plus the exact source or detail-type a rule needs, by which the engine indexes its rules.
  */
 import { compileTree, eventMatcher, parsePattern, RULER, type Matcher, type PatternDialect } from '../../core/eventPattern.js';
@@ -20,6 +21,7 @@ const EVENTBRIDGE: PatternDialect = {
   fail(reason: string): never {
     throw new EventPatternError(`Event pattern is not valid. Reason: ${reason}`);
   },
+  jackson: true,
   // cheap, selective fields first
   rank: (k) => (k === 'source' ? 0 : k === 'detail-type' ? 1 : k === '$or' ? 3 : 2),
 };

@@ -27,9 +27,15 @@ export interface PhaseSpec {
   commands: string[];
   finally: string[];
   /** Explicit `on-failure`, else the documented default transition: INSTALL/PRE_BUILD stop the build (ABORT), BUILD/POST_BUILD go on (CONTINUE). */
-  onFailure: 'ABORT' | 'CONTINUE';
+  onFailure: 'ABORT' | 'CONTINUE' | 'RETRY';
   /** True when the buildspec set `on-failure` itself. */
   onFailureExplicit?: boolean;
+  /**
+   * For `RETRY`, `RETRY-<count>`, `RETRY-<regex>` and `RETRY-<count>-<regex>`: how many more times
+   * the phase runs after a failed attempt (3 unless given, 0–100), and the regular expression the
+   * failure's error message must match for a retry (`.*` unless given).
+   */
+  retry?: { count: number; pattern: string };
   runAs?: string;
 }
 
@@ -222,9 +228,12 @@ function readPhase(p: Reader, name: PhaseName, node: Node | null): PhaseSpec {
   const onFailure = e.get('on-failure');
   if (onFailure && !p.isNull(onFailure.value)) {
     const v = p.str(onFailure.value, 'on-failure');
-    if (v !== 'ABORT' && v !== 'CONTINUE')
-      throw new BuildspecError(`invalid on-failure value ${v} at line ${p.line(onFailure.value)}: allowed values are ABORT and CONTINUE`);
-    phase.onFailure = v;
+    const line = p.line(onFailure.value);
+    if (v === 'ABORT' || v === 'CONTINUE') phase.onFailure = v;
+    else {
+      phase.retry = parseRetry(v, line);
+      phase.onFailure = 'RETRY';
+    }
     phase.onFailureExplicit = true;
   }
   const rv = e.get('runtime-versions');
@@ -233,6 +242,46 @@ function readPhase(p: Reader, name: PhaseName, node: Node | null): PhaseSpec {
     for (const [k, kv] of p.entries(p.map(rv.value, 'runtime-versions'))) phase.runtimeVersions[k] = p.str(kv.value as Node, k);
   }
   return phase;
+}
+
+/** The retry counts the buildspec reference allows ("count must be between 0 and 100"). */
+export const MAX_RETRY_COUNT = 100;
+const DEFAULT_RETRY_COUNT = 3;
+
+/**
+ * `RETRY` | `RETRY-<count>` | `RETRY-<regex>` | `RETRY-<count>-<regex>`. After `RETRY-`, a run of
+ * digits that ends the value or is followed by `-` is the count; whatever follows is the regex.
+ */
+function parseRetry(v: string, line: number): { count: number; pattern: string } {
+  const bad = (why: string) => new BuildspecError(`invalid on-failure value ${v} at line ${line}: ${why}`);
+  if (v === 'RETRY') return { count: DEFAULT_RETRY_COUNT, pattern: '.*' };
+  if (!v.startsWith('RETRY-'))
+    throw bad('allowed values are ABORT, CONTINUE, RETRY, RETRY-<count>, RETRY-<regex> and RETRY-<count>-<regex>');
+  const rest = v.slice('RETRY-'.length);
+  const m = /^(\d+)(?:-([\s\S]*))?$/.exec(rest);
+  let count = DEFAULT_RETRY_COUNT;
+  let pattern = rest;
+  if (m) {
+    count = Number(m[1]);
+    pattern = m[2] ?? '.*';
+    if (count > MAX_RETRY_COUNT) throw bad(`the retry count must be between 0 and ${MAX_RETRY_COUNT}`);
+  }
+  if (pattern === '') throw bad('the retry regex is empty');
+  try {
+    retryRegExp(pattern);
+  } catch (err) {
+    throw bad(`invalid retry regex ${pattern}: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/: /, '')}`);
+  }
+  return { count, pattern };
+}
+
+/**
+ * The retry regex as a JavaScript RegExp. The agent is Go (RE2 syntax): the common Go-only form, a
+ * leading flag group such as `(?i)`, becomes the RegExp's flags.
+ */
+export function retryRegExp(pattern: string): RegExp {
+  const flags = /^\(\?([ims]+)\)/.exec(pattern);
+  return flags ? new RegExp(pattern.slice(flags[0].length), [...new Set(flags[1])].join('')) : new RegExp(pattern);
 }
 
 function readArtifacts(p: Reader, m: YAMLMap, what: string): ArtifactsSpec {

@@ -4,7 +4,7 @@
  * service role, and the buildspec itself (inline, a path in the source, or an S3 object).
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { parseArn, type Scope } from '../../../core/arn.js';
 import type { AwsError } from '../../../core/errors.js';
 import type { ServiceEnv } from '../../../gateway/service.js';
@@ -183,8 +183,12 @@ export function buildVariables(
   };
 }
 
-/** The buildspec: the source setting when it is one (it has a line break), an S3 object, or a file in the source. */
-export async function readBuildspec(env: ServiceEnv, scope: Scope, doc: BuildDoc, srcDir: string): Promise<Buildspec> {
+/**
+ * The buildspec: the source setting when it is one (it has a line break), an S3 object, or a file in
+ * the source. `shownDir` is the source directory as AWS names it in its messages
+ * (/codebuild/output/src<N>/src), never opsbox's own path on the host.
+ */
+export async function readBuildspec(env: ServiceEnv, scope: Scope, doc: BuildDoc, srcDir: string, shownDir: string): Promise<Buildspec> {
   const configured: string | undefined = doc.source.buildspec;
   if (configured && /\n/.test(configured.trim())) return parseBuildspec(configured);
   if (configured?.startsWith('arn:aws:s3:::')) {
@@ -200,7 +204,7 @@ export async function readBuildspec(env: ServiceEnv, scope: Scope, doc: BuildDoc
   try {
     text = await readFile(join(srcDir, rel), 'utf8');
   } catch {
-    throw new BuildspecError(`stat ${srcDir}/${rel}: no such file or directory`);
+    throw new BuildspecError(`stat ${posix.join(shownDir, rel)}: no such file or directory`);
   }
   return parseBuildspec(text);
 }

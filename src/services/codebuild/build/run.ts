@@ -17,7 +17,7 @@ import { BuildLog } from './logs.js';
 import { buildVariables, PhaseFailure, readBuildspec, roleCredentials, storedVariables } from './env.js';
 import { publishPhaseChange, publishStateChange } from './events.js';
 import { BuildspecError, type Buildspec } from './buildspec.js';
-import { commandFailureContext, commandOf, generateDriver, parseMarker, type Marker } from './driver.js';
+import { commandFailureContext, commandOf, generateDriver, parseMarker, phaseKey, type Marker } from './driver.js';
 import type { Backends } from './backends/select.js';
 import type { Active, BuildPrivate, BuildRunner } from './runner.js';
 import { ProvisioningError, type ExecutionBackend } from './backends/types.js';
@@ -174,7 +174,7 @@ export class Run {
     try {
       const fetched = await this.fetchSources(srcDir, work, tmp, containerRoot, hostPaths, mounts, vars);
       if (fetched.resolvedVersion) this.doc.resolvedSourceVersion = fetched.resolvedVersion;
-      this.buildspec = await readBuildspec(this.env, this.scope, this.doc, srcDir);
+      this.buildspec = await readBuildspec(this.env, this.scope, this.doc, srcDir, `${containerRoot}/src`);
       this.logs.system(`Processing environment variables`);
       const role = await roleCredentials(this.env, this.scope, this.doc, (m) => this.logs.system(m));
       const stored = await storedVariables(this.env, this.scope, this.doc, this.buildspec);
@@ -308,6 +308,16 @@ export class Run {
         this.logs.system(`Command did not exit successfully ${cmd} exit status ${m.exitCode}`);
         const p = this.doc.phases[this.doc.phases.length - 1];
         p.pendingContext ??= commandFailureContext(cmd, m.exitCode);
+        break;
+      }
+      case 'phase-retry': {
+        // on-failure RETRY: the phase keeps its one record; the failed attempt is in the log
+        const p = this.doc.phases[this.doc.phases.length - 1];
+        const context: PhaseContext = p.pendingContext ?? { statusCode: '', message: '' };
+        delete p.pendingContext;
+        const count = this.buildspec!.phases[phaseKey(m.phase)]?.retry?.count ?? m.retry;
+        this.logs.system(`Phase context status code: ${context.statusCode} Message: ${context.message}`);
+        this.logs.system(`Phase ${m.phase} failed: on-failure retry ${m.retry} of ${count}`);
         break;
       }
       case 'phase-end': {

@@ -1,8 +1,8 @@
 /**
  * ECR's registry against the CNCF distribution registry (Debian's docker-registry, what most
  * self-hosted users run), both on loopback: skopeo pushes one image of about 200 MB in several
- * layers from an OCI layout on disk, then pulls it back into a fresh layout, a new repository each
- * round. Also opsbox's RSS growth during the transfers (the registry streams, so it stays small).
+ * layers from an OCI layout on disk, then pulls it back into a fresh layout, a new repository and
+ * new layers each round (skopeo would otherwise mount blobs it pushed before instead of uploading). Also opsbox's RSS growth during the transfers (the registry streams, so it stays small).
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -91,9 +91,6 @@ export async function ecrScenario(opsbox: Target | Error | undefined, plan: EcrP
   const root = mkdtempSync(join(tmpdir(), 'opsbox-bench-ecr-'));
   let registry: Target | undefined;
   try {
-    log('ecr: writing the image layout');
-    const layout = join(root, 'layout');
-    writeLayout(layout, plan);
     registry = await startRegistry(root);
     const token = JSON.parse(
       (
@@ -111,6 +108,11 @@ export async function ecrScenario(opsbox: Target | Error | undefined, plan: EcrP
       return (performance.now() - t0) / 1000;
     };
     for (let round = 0; round < plan.rounds; round++) {
+      // new layers every round: skopeo remembers where it pushed a blob and would mount it instead of uploading
+      log(`ecr: round ${round + 1}/${plan.rounds}, writing a new image layout`);
+      const layout = join(root, `layout-${round}`);
+      rmSync(join(root, `layout-${round - 1}`), { recursive: true, force: true });
+      writeLayout(layout, plan);
       const repo = `bench/img${round}-${Date.now().toString(36)}`;
       await callOnce(
         opsbox,

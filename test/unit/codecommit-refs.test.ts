@@ -62,6 +62,11 @@ describe('readRef', () => {
     assert.equal(await readRef(bare, 'refs/heads/dir'), undefined);
     assert.equal(await readRef(bare, 'refs/heads/nope'), undefined);
     assert.equal(await readRef(bare, 'refs/heads/a/deeper'), undefined);
+    assert.equal(
+      await readRef(bare, `refs/heads/${'a'.repeat(300)}`),
+      undefined,
+      'a name too long for any file is no ref (not ENAMETOOLONG)',
+    );
     assert.equal(await readRef(bare, 'refs/heads/../../config'), undefined);
     git(['pack-refs', '--all']);
     assert.equal(await readRef(bare, 'refs/heads/a'), c1);

@@ -66,8 +66,9 @@ function readRefSync(gitDir: string, ref: string, depth: number): string | undef
   try {
     text = readFileSync(join(gitDir, ref), 'utf8').trim();
   } catch (err) {
-    // EISDIR: refs/heads/a is a folder of refs (a/b), not a ref; ENOENT/ENOTDIR: not loose
-    if (!['ENOENT', 'ENOTDIR', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    // EISDIR: refs/heads/a is a folder of refs (a/b), not a ref; ENOENT/ENOTDIR: not loose;
+    // ENAMETOOLONG: a name no file system holds (a 300-character specifier) is no loose ref either
+    if (!['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
   }
   if (text === undefined) return packedRefs(gitDir).get(ref);
   if (text.startsWith('ref: ')) return readRefSync(gitDir, text.slice(5).trim(), depth + 1);

@@ -6,7 +6,7 @@
  */
 import { describeFailure, percentile, runLoad, type LoadResult } from './load.js';
 import { RawConnection, type RawResponse } from './rawHttp.js';
-import { na, val, type Row } from './report.js';
+import { na, rowsOf, val } from './report.js';
 import type { Target, TargetName } from './targets.js';
 
 export interface CallTiming {
@@ -47,14 +47,7 @@ export async function callScenario(
   timing: CallTiming,
   log: (s: string) => void,
 ) {
-  const mk = (label: string, unit: string, better: 'lower' | 'higher', target?: Row['target']): Row => ({
-    section: call.section,
-    label,
-    unit,
-    better,
-    target,
-    cells: {},
-  });
+  const mk = rowsOf(call.section);
   const rows = {
     c1: {
       p50: mk('1 connection p50', 'ms', 'lower', { op: '<=', value: 1 }),

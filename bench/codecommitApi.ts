@@ -23,7 +23,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { generate, git } from './codecommit.js';
 import { describeFailure, percentile } from './load.js';
 import { RawConnection } from './rawHttp.js';
-import { na, val, type Row } from './report.js';
+import { na, rowsOf, val, type Row } from './report.js';
 import { rawRequest, signV4 } from './sigv4.js';
 import type { Target, TargetName } from './targets.js';
 
@@ -191,14 +191,7 @@ export async function codecommitApiScenario(
   log: (s: string) => void,
 ) {
   const section = `CodeCommit JSON API, ${plan.connections} connections (SDK v3 keep-alive, ${plan.files} files, ${plan.calls.toLocaleString('en-US')} calls each)`;
-  const mk = (label: string, unit: string, better: Row['better'], target?: Row['target']): Row => ({
-    section,
-    label,
-    unit,
-    better,
-    target,
-    cells: {},
-  });
+  const mk = rowsOf(section);
   const r = {
     gfP50: mk('GetFile p50', 'ms', 'lower', { op: '<=', value: 5 }),
     gfP99: mk('GetFile p99', 'ms', 'lower'),

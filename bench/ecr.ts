@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callOnce } from './callScenario.js';
 import { percentile } from './load.js';
-import { na, val, type Row } from './report.js';
+import { na, rowsOf, val, type Row } from './report.js';
 import { jsonRequest } from './sigv4.js';
 import { sampleRss, readMem, startRegistry, type Target } from './targets.js';
 
@@ -72,7 +72,8 @@ function writeLayout(dir: string, plan: EcrPlan) {
 
 export async function ecrScenario(opsbox: Target | Error | undefined, plan: EcrPlan, log: (s: string) => void) {
   const section = `ECR registry: skopeo push and pull of a ${Math.round((plan.layers * plan.layerBytes) / 2 ** 20)} MB image in ${plan.layers} layers`;
-  const mk = (label: string, unit: string, target?: Row['target']): Row => ({ section, label, unit, better: 'lower', target, cells: {} });
+  const row = rowsOf(section);
+  const mk = (label: string, unit: string, target?: Row['target']) => row(label, unit, 'lower', target);
   const rows = {
     push: mk('push, opsbox', 's'),
     pushPeer: mk('push, distribution registry', 's'),

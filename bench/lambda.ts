@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { zipBuffers } from '../src/core/zip.js';
 import { callOnce } from './callScenario.js';
 import { percentile, runLoad, type LoadResult } from './load.js';
-import { na, val, type Row } from './report.js';
+import { na, rowsOf, val } from './report.js';
 import { rawRequest, signV4 } from './sigv4.js';
 import type { Target, TargetName } from './targets.js';
 
@@ -66,14 +66,7 @@ function bareNodeStart(): Promise<number> {
 
 export async function lambdaScenario(targets: Partial<Record<TargetName, Target | Error>>, plan: LambdaPlan, log: (s: string) => void) {
   const section = 'Lambda Invoke (trivial Node handler)';
-  const mk = (label: string, unit: string, better: 'lower' | 'higher', target?: Row['target']): Row => ({
-    section,
-    label,
-    unit,
-    better,
-    target,
-    cells: {},
-  });
+  const mk = rowsOf(section);
   const rows = {
     cold: mk(`cold: first Invoke of a new function, median of ${plan.coldFunctions}`, 'ms', 'lower', { op: '<=', value: 250 }),
     create: mk('CreateFunction before it', 'ms', 'lower'),

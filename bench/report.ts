@@ -24,6 +24,18 @@ export const COLUMNS: { name: TargetName; title: string }[] = [
   { name: 'bare', title: 'bare node' },
 ];
 
+/** A row maker for one section: `mk(label, unit, better, target?)` gives an empty row to fill. */
+export const rowsOf =
+  (section: string) =>
+  (label: string, unit: string, better: Row['better'], target?: Row['target']): Row => ({
+    section,
+    label,
+    unit,
+    better,
+    target,
+    cells: {},
+  });
+
 export const na = (reason: unknown): Cell => ({ na: reason instanceof Error ? reason.message : String(reason) });
 export const val = (value: number): Cell => (Number.isFinite(value) ? { value } : { na: 'no successful sample' });
 

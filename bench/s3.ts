@@ -9,7 +9,7 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describeFailure } from './load.js';
-import { na, val, type Row } from './report.js';
+import { na, rowsOf, val } from './report.js';
 import { signV4 } from './sigv4.js';
 import { readMem, sampleRss, type Target, type TargetName } from './targets.js';
 
@@ -107,14 +107,7 @@ export interface S3Plan {
 export async function s3Scenario(targets: Partial<Record<TargetName, Target | Error>>, plan: S3Plan, log: (s: string) => void) {
   const section = 'S3 PutObject + GetObject (path-style, UNSIGNED-PAYLOAD)';
   const big = `${Math.round(plan.bigSize / MiB)} MiB`;
-  const mk = (label: string, unit: string, better: 'lower' | 'higher', target?: Row['target']): Row => ({
-    section,
-    label,
-    unit,
-    better,
-    target,
-    cells: {},
-  });
+  const mk = rowsOf(section);
   const rows = {
     smallPut: mk(`1 MiB PutObject, ${plan.smallCount} sequential`, 'MiB/s', 'higher'),
     smallGet: mk('1 MiB GetObject', 'MiB/s', 'higher'),

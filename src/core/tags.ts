@@ -48,8 +48,6 @@ export function tagMapOf(list: readonly Tag[], errors: TagErrors): TagMap {
   return map;
 }
 
-export const tagListOf = (map: TagMap): Tag[] => Object.entries(map).map(([Key, Value]) => ({ Key, Value }));
-
 /** A tag in the lowercase spelling CodePipeline and CodeBuild use (CodeBuild's model leaves both members optional). */
 export interface KeyValueTag {
   key?: string;

@@ -25,7 +25,7 @@ import { matchRestRoute, streamingPayload } from '../protocol/rest.js';
 import { restJson } from '../protocol/restJson.js';
 import { restXml } from '../protocol/restXml.js';
 import { RPC_V2_PATH, rpcv2Cbor } from '../protocol/rpcv2Cbor.js';
-import type { Protocol, ResponseMeta, WireRequest } from '../protocol/types.js';
+import { wireRequestOf, type Protocol, type ResponseMeta, type WireRequest } from '../protocol/types.js';
 import type { Caller, RequestContext } from './context.js';
 import type { HandlerTable, HttpRoute, ServiceEnv, ServiceInstance, ServiceSpec } from './service.js';
 import { readSigV4, type SigV4Auth } from './sigv4.js';
@@ -183,15 +183,7 @@ export class Gateway {
   async handle(req: IncomingMessage, res: ServerResponse) {
     const requestId = newRequestId();
     this.noteClient(req.socket);
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const wire: WireRequest = {
-      method: req.method ?? 'GET',
-      path: q === -1 ? url : url.slice(0, q),
-      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
-      headers: req.headers,
-      stream: req,
-    };
+    const wire = wireRequestOf(req);
     const auth = readSigV4(req.headers, wire.query);
     let routed: Routed | undefined;
     let meta: ResponseMeta | undefined;

@@ -24,6 +24,20 @@ export interface WireRequest {
   payloadCheck?: PayloadCheck;
 }
 
+/** The request as the protocols read it: path and query split, the body still unread (or `body`, already read). */
+export function wireRequestOf(req: IncomingMessage, body?: Buffer): WireRequest {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return {
+    method: req.method ?? 'GET',
+    path: q === -1 ? url : url.slice(0, q),
+    query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+    headers: req.headers,
+    body,
+    stream: req,
+  };
+}
+
 export interface ResponseMeta {
   requestId: string;
   service: string;

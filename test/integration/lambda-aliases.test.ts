@@ -7,7 +7,6 @@
  * mode), and the APIs' errors.
  */
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -33,20 +32,12 @@ import {
   UpdateFunctionUrlConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { zipBuffers } from '../../src/core/zip.js';
 import { awsCli, clientConfig, failure, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { json, ROLE, zip } from '../helpers/lambda.js';
+import { Sha256 } from '../helpers/sha256.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/fn';
 const ACCOUNT = '000000000000';
 const fnArn = (name: string, q?: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}${q ? `:${q}` : ''}`;
-
-async function zip(files: Record<string, string>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of zipBuffers(files)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-const json = (p: Uint8Array | undefined) => JSON.parse(Buffer.from(p ?? []).toString('utf8'));
 
 /** What the URL function answers per path: JSON, a string, a custom response, binary, an error, its version, the event. */
 const URL_HANDLER = `export const handler = async (event, context) => {
@@ -82,19 +73,6 @@ function hostRequest(
     req.on('error', reject);
     req.end(opts.body);
   });
-}
-
-class Sha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: Uint8Array | string) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(d: Uint8Array | string) {
-    this.h.update(d);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
 }
 
 /** SigV4 headers for a request to a function URL, as the SDKs sign for service lambda. */

@@ -34,19 +34,12 @@ import {
 } from '@aws-sdk/client-lambda';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { ConfirmSubscriptionCommand, CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { zipBuffers } from '../../src/core/zip.js';
 import { httpEndpoint, type Endpoint } from '../helpers/sns.js';
 import { awsCli, clientConfig, failure, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { ROLE, zip } from '../helpers/lambda.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/fn';
 const MINUTE_MS = 150;
-
-async function zip(files: Record<string, string>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of zipBuffers(files)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** A handler that appends each event it gets to $OUT (one JSON line per attempt), then fails while $FAIL_UNTIL attempts have not passed. */
 const RECORDER = `import { appendFileSync, readFileSync, existsSync } from 'node:fs';

@@ -28,18 +28,8 @@ import {
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { zipBuffers } from '../../src/core/zip.js';
 import { awsCli, clientConfig, failure, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
-
-const ROLE = 'arn:aws:iam::000000000000:role/fn';
-
-async function zip(files: Record<string, string>, modes: Record<string, number> = {}): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of zipBuffers(files, modes)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-const json = (p: Uint8Array | undefined) => JSON.parse(Buffer.from(p ?? []).toString('utf8'));
+import { json, ROLE, zip } from '../helpers/lambda.js';
 
 describe('lambda layers', () => {
   let box: RunningOpsbox;

@@ -37,18 +37,11 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { zipBuffers } from '../../src/core/zip.js';
 import { clientConfig, failure, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { ROLE, zip } from '../helpers/lambda.js';
 import { waitFor } from '../helpers/wait.js';
 
-const ROLE = 'arn:aws:iam::000000000000:role/fn';
 const JOB_TIMEOUT_MS = 8000;
-
-async function zip(files: Record<string, string>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of zipBuffers(files)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** A function that writes every event it gets to s3://BUCKET/<name>/… */
 const RECORDER = `import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';

@@ -28,7 +28,7 @@ import {
   type NotificationConfiguration,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { zipBuffers } from '../../src/core/zip.js';
+import { zip } from '../helpers/lambda.js';
 import { awsCli, clientConfig, failure, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -363,8 +363,7 @@ describe('deliveries', () => {
     const source = await bucket('upload');
     const markers = await bucket('marker');
     const name = unique('on-upload');
-    const chunks: Buffer[] = [];
-    for await (const c of zipBuffers({
+    const code = await zip({
       'index.mjs': `import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 const s3 = new S3Client({ forcePathStyle: true });
 export const handler = async (event) => {
@@ -372,15 +371,14 @@ export const handler = async (event) => {
   const key = decodeURIComponent(r.s3.object.key.replace(/\\+/g, ' '));
   await s3.send(new PutObjectCommand({ Bucket: process.env.MARKERS, Key: 'seen/' + key, Body: JSON.stringify(r) }));
 };`,
-    }))
-      chunks.push(c as Buffer);
+    });
     const fn = await lambda.send(
       new CreateFunctionCommand({
         FunctionName: name,
         Runtime: 'nodejs20.x',
         Handler: 'index.handler',
         Role: `arn:aws:iam::${ACCOUNT}:role/s3-trigger`,
-        Code: { ZipFile: Buffer.concat(chunks) },
+        Code: { ZipFile: code },
         Environment: { Variables: { MARKERS: markers } },
       }),
     );

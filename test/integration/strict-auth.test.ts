@@ -15,22 +15,10 @@ import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { clientConfig, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
+import { Sha256 } from '../helpers/sha256.js';
 
 const run = promisify(execFile);
 const sha256 = (d: string | Buffer) => createHash('sha256').update(d).digest('hex');
-
-class Sha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: Uint8Array | string) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(d: Uint8Array | string) {
-    this.h.update(d);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
 
 interface Signed {
   headers: Record<string, string>;

@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readSigV4, signRequest } from '../../src/gateway/sigv4.js';
+import { Sha256 } from '../helpers/sha256.js';
 
 const signature = (...args: Parameters<typeof signRequest>) => signRequest(...args).signature;
-
-class Sha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: Uint8Array | string) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(d: Uint8Array | string) {
-    this.h.update(d);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
 
 const signer = (service: string) =>
   new SignatureV4({

@@ -19,12 +19,18 @@ export const TOKEN_LIFETIME_MS = 12 * 3_600_000;
 export type RegistryCaller = { ok: true; scope: Scope } | { ok: false; status: 401 | 403; code: string; message: string };
 
 export function registryAuth(store: EcrStore, credentials: Credentials, strict: boolean) {
-  const key = () =>
-    Buffer.from(
-      store.meta('token-key', () => randomBytes(32).toString('hex')),
-      'hex',
-    );
-  const sign = (payload: string) => createHmac('sha256', key()).update(payload).digest('base64url');
+  // read (or made) once: every registry request signs with it, and the store write is not free
+  let key: Buffer | undefined;
+  const sign = (payload: string) =>
+    createHmac(
+      'sha256',
+      (key ??= Buffer.from(
+        store.meta('token-key', () => randomBytes(32).toString('hex')),
+        'hex',
+      )),
+    )
+      .update(payload)
+      .digest('base64url');
 
   function issue(scope: Scope, now: number) {
     const expires = now + TOKEN_LIFETIME_MS;

@@ -79,6 +79,16 @@ function repoOfArn(store: EcrStore, ctx: RequestContext, resourceArn: string): R
   return repo;
 }
 
+function requirePolicy(repo: RepoRow): string {
+  if (repo.policy === null)
+    throw new AwsError(
+      'RepositoryPolicyNotFoundException',
+      `Repository policy does not exist for the repository with name '${repo.name}' in the registry with id '${repo.account}'`,
+      400,
+    );
+  return repo.policy;
+}
+
 export function repositoryHandlers(
   env: ServiceEnv,
   store: EcrStore,
@@ -184,25 +194,14 @@ export function repositoryHandlers(
 
     GetRepositoryPolicy(input, ctx) {
       const repo = requireRepo(ctx, input);
-      if (repo.policy === null)
-        throw new AwsError(
-          'RepositoryPolicyNotFoundException',
-          `Repository policy does not exist for the repository with name '${repo.name}' in the registry with id '${repo.account}'`,
-          400,
-        );
-      return { registryId: repo.account, repositoryName: repo.name, policyText: repo.policy };
+      return { registryId: repo.account, repositoryName: repo.name, policyText: requirePolicy(repo) };
     },
 
     DeleteRepositoryPolicy(input, ctx) {
       const repo = requireRepo(ctx, input);
-      if (repo.policy === null)
-        throw new AwsError(
-          'RepositoryPolicyNotFoundException',
-          `Repository policy does not exist for the repository with name '${repo.name}' in the registry with id '${repo.account}'`,
-          400,
-        );
+      const policyText = requirePolicy(repo);
       store.setRepo(repo, 'policy', null);
-      return { registryId: repo.account, repositoryName: repo.name, policyText: repo.policy };
+      return { registryId: repo.account, repositoryName: repo.name, policyText };
     },
 
     TagResource(input, ctx) {

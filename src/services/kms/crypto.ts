@@ -11,7 +11,6 @@ import {
   constants,
   createCipheriv,
   createDecipheriv,
-  createHash,
   createHmac,
   createPrivateKey,
   createPublicKey,
@@ -220,5 +219,3 @@ export function macMatches(material: Buffer, alg: MacAlgorithm, message: Buffer,
   const expected = mac(material, alg, message);
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
-
-export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();

@@ -3,20 +3,27 @@
  * configuration, publish and list versions, tags, GetAccountSettings. The deployment package is
  * kept as a blob and unpacked once per package hash for running (code.ts).
  */
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { AwsError } from '../../core/errors.js';
 import { decodeToken, keysetPage, offsetPage } from '../../core/pagination.js';
 import { checkTags, type TagRules, type Tags } from '../../core/tags.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
 import type { FunctionCode, FunctionConfigurationOut, LambdaHandlers } from './api.generated.js';
-import type { CodeCache } from './code.js';
+import { storePackage, type CodeCache } from './code.js';
 import { layerRefs } from './layers.js';
 import type { EnvironmentPool } from './runtime/environments.js';
-import { docOf, functionArn, notFound, type FunctionDoc, type FunctionRow, type LambdaStore, type VersionRow } from './store.js';
+import {
+  docOf,
+  functionArn,
+  invalidParameter,
+  notFound,
+  type FunctionDoc,
+  type FunctionRow,
+  type LambdaStore,
+  type VersionRow,
+} from './store.js';
 
-export const invalidParameter = (message: string) => new AwsError('InvalidParameterValueException', message, 400, { Type: 'User' });
+export { invalidParameter };
 
 /** Runtimes AWS no longer lets you create or update functions with. */
 const DEPRECATED =
@@ -101,30 +108,10 @@ export function configurationOf(ctx: { account: string; region: string }, fn: Fu
 }
 
 export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags, code: CodeCache, pool: EnvironmentPool): LambdaHandlers {
-  /** The package a FunctionCode (or UpdateFunctionCode input) names, stored as a blob: its id, SHA-256 (base64) and size. */
-  async function storePackage(ctx: RequestContext, c: FunctionCode) {
+  /** The package a FunctionCode (or UpdateFunctionCode input) names; container images are not run. */
+  function storeCode(ctx: RequestContext, c: FunctionCode) {
     if (c.ImageUri) throw invalidParameter('opsbox runs Zip packages only: container image functions (ImageUri) are not supported yet.');
-    let body: Readable;
-    if (c.ZipFile) body = Readable.from([c.ZipFile]);
-    else if (c.S3Bucket && c.S3Key) {
-      try {
-        const obj = await env.services.call('s3', 'GetObject', { Bucket: c.S3Bucket, Key: c.S3Key, VersionId: c.S3ObjectVersion }, ctx);
-        body = obj.Body as Readable;
-      } catch (err) {
-        const e = err as AwsError;
-        throw invalidParameter(`Error occurred while GetObject. S3 Error Code: ${e.code}. S3 Error Message: ${e.message}`);
-      }
-    } else throw invalidParameter('Please provide a source for function code.');
-    const hash = createHash('sha256');
-    const blob = await env.blobs.write(body, { onChunk: (chunk) => hash.update(chunk) });
-    const sha = hash.digest();
-    try {
-      await code.unpack(blob.id, sha.toString('hex'));
-    } catch {
-      env.blobs.delete(blob.id);
-      throw invalidParameter('Could not unzip uploaded file. Please check your file, then try to upload again.');
-    }
-    return { blobId: blob.id, sha256: sha.toString('base64'), size: blob.size };
+    return storePackage(env, code, ctx, c, 'function');
   }
 
   function requireFunction(ctx: RequestContext, name: string): FunctionRow {
@@ -154,7 +141,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
       if (store.findFunction(ctx, name))
         throw new AwsError('ResourceConflictException', `Function already exist: ${name}`, 409, { Type: 'User' });
       const layers = layerRefs(env, ctx, input.Layers);
-      const pkg = await storePackage(ctx, input.Code);
+      const pkg = await storeCode(ctx, input.Code);
       const now = ctx.clock.now();
       const doc: FunctionDoc = {
         Runtime: input.Runtime,
@@ -223,7 +210,7 @@ export function functionHandlers(env: ServiceEnv, store: LambdaStore, tags: Tags
       const latest = requireVersion(ctx, fn, '$LATEST');
       const d = docOf(latest);
       if (input.RevisionId !== undefined && input.RevisionId !== d.RevisionId) throw preconditionFailed();
-      const pkg = await storePackage(ctx, input);
+      const pkg = await storeCode(ctx, input);
       if (input.DryRun) return configurationOf(ctx, fn, latest);
       const now = ctx.clock.now();
       store.updateLatest(

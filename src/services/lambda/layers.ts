@@ -28,15 +28,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { arn, parseArn, type Scope } from '../../core/arn.js';
 import { AwsError } from '../../core/errors.js';
 import { decodeToken, encodeToken, offsetPage } from '../../core/pagination.js';
 import type { RequestContext } from '../../gateway/context.js';
 import type { ServiceEnv } from '../../gateway/service.js';
-import type { GetLayerVersionOutput, LambdaHandlers, LayerVersionContentInput, LayerVersionsListItem } from './api.generated.js';
-import type { CodeCache } from './code.js';
-import type { FunctionDoc, LayerRef } from './store.js';
+import type { GetLayerVersionOutput, LambdaHandlers, LayerVersionsListItem } from './api.generated.js';
+import { storePackage, type CodeCache } from './code.js';
+import { invalidParameter, type FunctionDoc, type LayerRef } from './store.js';
 
 const MAX_LAYERS = 5;
 
@@ -76,7 +75,6 @@ interface Statement {
   Condition?: { StringEquals: { 'aws:PrincipalOrgID': string } };
 }
 
-const invalidParameter = (message: string) => new AwsError('InvalidParameterValueException', message, 400, { Type: 'User' });
 const notFound = () => new AwsError('ResourceNotFoundException', 'The resource you requested does not exist.', 404, { Type: 'User' });
 const doesNotExist = (versionArn: string) => invalidParameter(`Layer version ${versionArn} does not exist.`);
 const accessDenied = (ctx: RequestContext, action: string, resource: string) =>
@@ -254,30 +252,6 @@ export function layerHandlers(env: ServiceEnv, code: CodeCache): LambdaHandlers 
   }
   sweep();
 
-  async function storeContent(ctx: RequestContext, c: LayerVersionContentInput) {
-    let body: Readable;
-    if (c.ZipFile) body = Readable.from([c.ZipFile]);
-    else if (c.S3Bucket && c.S3Key) {
-      try {
-        const obj = await env.services.call('s3', 'GetObject', { Bucket: c.S3Bucket, Key: c.S3Key, VersionId: c.S3ObjectVersion }, ctx);
-        body = obj.Body as Readable;
-      } catch (err) {
-        const e = err as AwsError;
-        throw invalidParameter(`Error occurred while GetObject. S3 Error Code: ${e.code}. S3 Error Message: ${e.message}`);
-      }
-    } else throw invalidParameter('Please provide a source for layer code.');
-    const hash = createHash('sha256');
-    const blob = await env.blobs.write(body, { onChunk: (chunk) => hash.update(chunk) });
-    const sha = hash.digest();
-    try {
-      await code.unpack(blob.id, sha.toString('hex'));
-    } catch {
-      env.blobs.delete(blob.id);
-      throw invalidParameter('Could not unzip uploaded file. Please check your file, then try to upload again.');
-    }
-    return { blobId: blob.id, sha256: sha.toString('base64'), size: blob.size };
-  }
-
   const location = (d: LayerVersionDoc) =>
     `http://localhost:${env.config.port}/_opsbox/lambda/layers/${Buffer.from(d.CodeSha256, 'base64').toString('hex')}`;
 
@@ -326,7 +300,7 @@ export function layerHandlers(env: ServiceEnv, code: CodeCache): LambdaHandlers 
     async PublishLayerVersion(input, ctx) {
       const t = targetOf(ctx, input.LayerName);
       if (t.foreign) throw accessDenied(ctx, 'PublishLayerVersion', layerArn(t.scope, t.name));
-      const pkg = await storeContent(ctx, input.Content);
+      const pkg = await storePackage(env, code, ctx, input.Content, 'layer');
       const doc: LayerVersionDoc = {
         Description: input.Description ?? '',
         CompatibleRuntimes: input.CompatibleRuntimes?.length ? input.CompatibleRuntimes : undefined,

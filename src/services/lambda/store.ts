@@ -129,6 +129,8 @@ const MIGRATIONS = [
 export const functionArn = (scope: Scope, name: string, qualifier?: string) =>
   arn('lambda', scope, `function:${name}${qualifier ? `:${qualifier}` : ''}`);
 
+export const invalidParameter = (message: string) => new AwsError('InvalidParameterValueException', message, 400, { Type: 'User' });
+
 export const notFound = (scope: Scope, name: string, qualifier?: string) =>
   new AwsError('ResourceNotFoundException', `Function not found: ${functionArn(scope, name, qualifier)}`, 404, { Type: 'User' });
 

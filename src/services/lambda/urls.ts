@@ -28,7 +28,7 @@ import { decodeToken, offsetPage } from '../../core/pagination.js';
 import type { HttpRoute, ServiceEnv } from '../../gateway/service.js';
 import { readSigV4 } from '../../gateway/sigv4.js';
 import { verifyRequest } from '../../gateway/strictAuth.js';
-import type { WireRequest } from '../../protocol/types.js';
+import { wireRequestOf } from '../../protocol/types.js';
 import type { Cors, FunctionUrlConfigOut, InvokeOutput, LambdaHandlers } from './api.generated.js';
 import { isVersion, qualifierOf } from './aliases.js';
 import { invalidParameter, nameOf } from './functions.js';
@@ -212,16 +212,7 @@ export function urlRoutes(env: ServiceEnv, store: LambdaStore): HttpRoute[] {
 
   /** AWS_IAM: a SigV4-signed request; verified in strict mode. The caller, for requestContext.authorizer. */
   function authorize(req: IncomingMessage, body: Buffer) {
-    const u = req.url ?? '/';
-    const q = u.indexOf('?');
-    const wire: WireRequest = {
-      method: req.method ?? 'GET',
-      path: q === -1 ? u : u.slice(0, q),
-      query: new URLSearchParams(q === -1 ? '' : u.slice(q + 1)),
-      headers: req.headers,
-      body,
-      stream: req,
-    };
+    const wire = wireRequestOf(req, body);
     const auth = readSigV4(req.headers, wire.query);
     if (!auth?.signature) throw new UrlError(403, 'Forbidden');
     if (env.config.auth === 'strict') verifyRequest(wire, auth, env.credentials, env.clock);

@@ -23,6 +23,16 @@ const SERVICES = {
   secretsmanager: 'secretsmanager-2017-10-17',
   ecr: 'ecr-2015-09-21',
   lambda: 'lambda-2015-03-31',
+  ecs: 'ecs-2014-11-13',
+  elbv2: 'elbv2-2015-12-01',
+  ec2: 'ec2-2016-11-15',
+  applicationautoscaling: 'application-autoscaling-2016-02-06',
+  apprunner: 'apprunner-2020-05-15',
+  xray: 'xray-2016-04-12',
+  appconfig: 'appconfig-2019-10-09',
+  appconfigdata: 'appconfigdata-2021-11-11',
+  ssmincidents: 'ssm-incidents-2018-05-10',
+  ssmcontacts: 'ssm-contacts-2021-05-03',
 };
 
 const OVERRIDES = JSON.parse(readFileSync(new URL('../models/overrides.json', import.meta.url), 'utf8'));

@@ -1,11 +1,13 @@
 /**
  * `node dist/bench/run.js --profile`: run opsbox under `node --cpu-prof`, drive 32 keep-alive
- * connections of GetCallerIdentity for a while, stop it (the profile is written at exit) and print
- * the functions with the most self time, and the opsbox functions with the most inclusive time.
+ * connections of GetCallerIdentity (or of a Call scenario: ssm, secretsmanager) for a while, stop it
+ * (the profile is written at exit) and print the functions with the most self time, and the opsbox
+ * functions with the most inclusive time.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Call } from './callScenario.js';
 import { ingestBatches } from './cloudwatch.js';
 import { runLoad } from './load.js';
 import { RawConnection } from './rawHttp.js';
@@ -18,7 +20,7 @@ interface ProfileNode {
   children?: number[];
 }
 
-export async function profileOpsbox(durationMs: number, log: (s: string) => void, workload: 'sts' | 'putmetricdata' = 'sts') {
+export async function profileOpsbox(durationMs: number, log: (s: string) => void, workload: 'sts' | 'putmetricdata' | Call = 'sts') {
   const dir = mkdtempSync(join(tmpdir(), 'opsbox-prof-'));
   const t = await startOpsbox(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   if (workload === 'putmetricdata') {
@@ -39,15 +41,17 @@ export async function profileOpsbox(durationMs: number, log: (s: string) => void
     log(`${((n * 1000) / ((performance.now() - t0) / 1000)).toFixed(0)} datapoints/s on ${connections} connections`);
     for (const c of conns) c.destroy();
   } else {
-    log(`profiling opsbox (pid ${t.pid}) under 32 connections for ${durationMs} ms`);
+    const call = workload === 'sts' ? undefined : workload;
+    log(`profiling opsbox (pid ${t.pid}) under 32 connections of ${call?.name ?? 'sts'} for ${durationMs} ms`);
+    await call?.setup?.(t);
     const r = await runLoad({
       host: t.host,
       port: t.port,
-      request: getCallerIdentityRequest(t),
+      request: call ? call.request(t) : getCallerIdentityRequest(t),
       connections: 32,
       warmupMs: 500,
       durationMs,
-      ok: isIdentity,
+      ok: call ? call.ok : isIdentity,
     });
     log(`${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}`);
   }

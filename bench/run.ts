@@ -4,10 +4,10 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,lambda,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata]
+ *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,lambda,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata|ssm|secretsmanager]
  *
- * --profile sts|putmetricdata: instead of the benchmark, CPU-profile opsbox under 32-connection
- * GetCallerIdentity load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
+ * --profile sts|putmetricdata|ssm|secretsmanager: instead of the benchmark, CPU-profile opsbox under 32-connection
+ * GetCallerIdentity (GetParameter, GetSecretValue) load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,8 @@ import { oneCall, stsScenario } from './sts.js';
 import { callScenario } from './callScenario.js';
 import { ecrScenario } from './ecr.js';
 import { getParameterCall, getSecretValueCall } from './secrets.js';
+
+const PROFILED_CALLS = [getParameterCall, getSecretValueCall];
 import { startBare, startMoto, startOpsbox, type Target, type TargetName } from './targets.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
@@ -72,7 +74,11 @@ async function start(name: TargetName, launch: () => Promise<Target>): Promise<T
 
 async function main() {
   if (values.profile !== undefined)
-    return profileOpsbox(quick ? 3000 : 8000, log, values.profile === 'putmetricdata' ? 'putmetricdata' : 'sts');
+    return profileOpsbox(
+      quick ? 3000 : 8000,
+      log,
+      values.profile === 'putmetricdata' ? 'putmetricdata' : (PROFILED_CALLS.find((c) => c.name === values.profile) ?? 'sts'),
+    );
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
   const startedAt = new Date();
@@ -112,7 +118,8 @@ async function main() {
       rows.push(...r.rows);
       details.sts = r.details;
     }
-    const data = { opsbox: targets.opsbox, moto: targets.moto };
+    // the targets that serve AWS APIs, leaving out the ones not asked for (--targets)
+    const data = Object.fromEntries(Object.entries({ opsbox: targets.opsbox, moto: targets.moto }).filter(([, t]) => t !== undefined));
     for (const [key, call] of [
       ['ssm', getParameterCall],
       ['secretsmanager', getSecretValueCall],

@@ -23,6 +23,10 @@ export class Store {
   constructor(readonly dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.db = new Database(join(dataDir, 'opsbox.db'));
+    // One process owns the database: exclusive locking keeps the WAL index in its own memory, so a
+    // statement outside a transaction does not take and release shared-memory locks (half the cost
+    // of a point read). Its lock goes with the process, kill -9 included.
+    this.db.pragma('locking_mode = EXCLUSIVE');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');

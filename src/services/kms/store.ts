@@ -97,7 +97,10 @@ export const aliasArn = (scope: Scope, name: string) => arn('kms', scope, name);
 
 export type KmsStore = ReturnType<typeof createKmsStore>;
 
+const MATERIAL_CACHE_SIZE = 1024;
+
 export function createKmsStore(store: Store, tags: Tags) {
+  const materialCache = new Map<string, MaterialRow>();
   store.migrate('kms', MIGRATIONS);
   const db = store.db;
   const q = {
@@ -155,6 +158,7 @@ export function createKmsStore(store: Store, tags: Tags) {
     q.deleteKeyGrants.run(k.account, k.region, k.key_id);
     q.deleteKey.run(k.id);
     tags.delete(keyArn(k, k.key_id));
+    for (const id of materialCache.keys()) if (id.startsWith(`${k.key_id}:`)) materialCache.delete(id);
   });
 
   const catchUpRotation = db.transaction((k: KeyRow, now: number) => {
@@ -201,7 +205,17 @@ export function createKmsStore(store: Store, tags: Tags) {
       setters[column].run(value, k.id);
     },
 
-    material: (k: KeyRow, version: number) => q.material.get(k.id, version),
+    /** Material never changes once made, so a version read once is kept (keyed by key id, which is never reused). */
+    material(k: KeyRow, version: number): MaterialRow | undefined {
+      const id = `${k.key_id}:${version}`;
+      let m = materialCache.get(id);
+      if (m) return m;
+      m = q.material.get(k.id, version);
+      if (!m) return undefined;
+      if (materialCache.size >= MATERIAL_CACHE_SIZE) materialCache.delete(materialCache.keys().next().value!);
+      materialCache.set(id, m);
+      return m;
+    },
     latestMaterial: (k: KeyRow) => q.latestMaterial.get(k.id)!,
     materials: (k: KeyRow) => q.materials.all(k.id),
     addMaterial(k: KeyRow, created: number, onDemand: boolean) {

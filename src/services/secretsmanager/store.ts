@@ -138,6 +138,13 @@ export function createSecretsStore(store: Store, tags: Tags) {
     holder: db.prepare<[number, string], { version_id: string }>(
       'SELECT version_id FROM secretsmanager_stages WHERE secret_id = ? AND stage = ?',
     ),
+    // the version a label is on, with every label of that version in the order they were attached
+    labelled: db.prepare<[number, string], VersionRow & { labels: string }>(
+      `SELECT v.*, (SELECT group_concat(o.stage, char(31) ORDER BY o.id) FROM secretsmanager_stages o
+                     WHERE o.secret_id = v.secret_id AND o.version_id = v.version_id) AS labels
+       FROM secretsmanager_stages s JOIN secretsmanager_versions v ON v.secret_id = s.secret_id AND v.version_id = s.version_id
+       WHERE s.secret_id = ? AND s.stage = ?`,
+    ),
     removeStage: db.prepare('DELETE FROM secretsmanager_stages WHERE secret_id = ? AND stage = ?'),
     addStage: db.prepare('INSERT INTO secretsmanager_stages (secret_id, stage, version_id) VALUES (?, ?, ?)'),
   };
@@ -216,6 +223,13 @@ export function createSecretsStore(store: Store, tags: Tags) {
       return new Map(q.stages.all(s.id).map((r) => [r.stage, r.version_id]));
     },
     holder: (s: SecretRow, stage: string) => q.holder.get(s.id, stage)?.version_id,
+    /** The version `stage` is on and all of that version's labels, in one read (GetSecretValue's path). */
+    labelled(s: SecretRow, stage: string): { version: VersionRow; stages: string[] } | undefined {
+      const row = q.labelled.get(s.id, stage);
+      if (!row) return undefined;
+      const { labels, ...version } = row;
+      return { version, stages: labels.split('\x1f') };
+    },
 
     /**
      * Adds a version (or fills in the value of a valueless one with the same id) and moves `stages`

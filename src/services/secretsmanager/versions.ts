@@ -59,6 +59,7 @@ export function versionHandlers(store: SecretsStore, tags: Tags, crypto: ValueCr
     versionStage: string | undefined,
   ): Promise<GetSecretValueOutput> {
     let v: VersionRow | undefined;
+    let stages: string[] | undefined;
     let asked: string;
     if (versionId !== undefined) {
       asked = `VersionId: ${versionId}`;
@@ -69,8 +70,9 @@ export function versionHandlers(store: SecretsStore, tags: Tags, crypto: ValueCr
     } else {
       const stage = versionStage ?? AWSCURRENT;
       asked = `staging label: ${stage}`;
-      const holder = store.holder(s, stage);
-      v = holder === undefined ? undefined : store.version(s, holder);
+      const found = store.labelled(s, stage);
+      v = found?.version;
+      stages = found?.stages;
     }
     if (!v?.kind) throw valueNotFound(asked);
     const value = await crypto.open(s, v);
@@ -81,7 +83,7 @@ export function versionHandlers(store: SecretsStore, tags: Tags, crypto: ValueCr
       VersionId: v.version_id,
       SecretString: value.kind === 'string' ? value.bytes.toString('utf8') : undefined,
       SecretBinary: value.kind === 'binary' ? value.bytes : undefined,
-      VersionStages: stagesOf(s, v.version_id),
+      VersionStages: stages ?? stagesOf(s, v.version_id),
       CreatedDate: new Date(v.created),
     };
   }

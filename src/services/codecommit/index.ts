@@ -14,6 +14,7 @@ import { mergeHandlers } from './merges.js';
 import { pullRequestHandlers, PullRequests } from './pullRequests.js';
 import { repositoryHandlers } from './repositories.js';
 import { reviewHandlers } from './reviews.js';
+import { templateHandlers } from './templates.js';
 
 export function createCodecommitHandlers(env: ServiceEnv, cc = new Codecommit(env)): CodecommitHandlers {
   const prs = new PullRequests(cc);
@@ -25,6 +26,7 @@ export function createCodecommitHandlers(env: ServiceEnv, cc = new Codecommit(en
     ...mergeHandlers(cc),
     ...pullRequestHandlers(cc, prs),
     ...reviewHandlers(cc, prs),
+    ...templateHandlers(cc),
   };
 }
 

@@ -16,6 +16,7 @@ import { isAncestor, merge, mergeBase, mergeSettings, type MergeOption } from '.
 import type { RepoRow } from './store.js';
 import { pageByOffset } from '../../core/pagination.js';
 import { checkRepositoryName } from './names.js';
+import { rulesFromTemplates } from './templates.js';
 
 export interface ApprovalRule {
   approvalRuleId: string;
@@ -25,6 +26,8 @@ export interface ApprovalRule {
   lastModifiedDate: number;
   creationDate: number;
   lastModifiedUser: string;
+  /** Set on the rules an approval rule template put on the pull request when it was created. */
+  originApprovalRuleTemplate?: { approvalRuleTemplateId: string; approvalRuleTemplateName: string };
 }
 
 /** A pull request event as record() stores it: eventDate in epoch milliseconds. */
@@ -400,7 +403,7 @@ export function pullRequestHandlers(cc: Codecommit, prs: PullRequests): Codecomm
           mergeBase: await mergeBase(cc, row, destinationCommit, sourceCommit),
           mergeMetadata: { isMerged: false },
         },
-        approvalRules: [],
+        approvalRules: rulesFromTemplates(store, row, destinationReference, now, ctx.caller.arn),
         approvals: {},
         overrides: {},
       };

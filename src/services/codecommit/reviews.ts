@@ -14,23 +14,45 @@ import type { RepoRow } from './store.js';
 import { entryAt, treeOf } from './tree.js';
 import { checkRepositoryName } from './names.js';
 
+/**
+ * Whether `content` is AWS's approval rule JSON: an object whose Statements are all of Type
+ * "Approvers"; a template's may also name the DestinationReferences (branches) it applies to.
+ */
+export function ruleContentValid(content: string, opts: { template: boolean }): boolean {
+  try {
+    const doc: unknown = JSON.parse(content);
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return false;
+    const { Statements: statements, DestinationReferences: refs } = doc as { Statements?: unknown; DestinationReferences?: unknown };
+    if (
+      !Array.isArray(statements) ||
+      statements.some((s: unknown) => typeof s !== 'object' || s === null || (s as { Type?: unknown }).Type !== 'Approvers')
+    )
+      return false;
+    if (refs === undefined) return true;
+    return opts.template && Array.isArray(refs) && refs.every((r) => typeof r === 'string' && r.length > 0);
+  } catch {
+    return false;
+  }
+}
+
+export const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
 function checkRuleContent(content: string | undefined) {
   if (!content)
     throw new AwsError(
       'ApprovalRuleContentRequiredException',
       'The content for the approval rule is empty. You must provide some content for an approval rule. The content cannot be null.',
     );
-  try {
-    const doc: unknown = JSON.parse(content);
-    const statements = typeof doc === 'object' && doc !== null ? (doc as { Statements?: unknown }).Statements : undefined;
-    if (
-      !Array.isArray(statements) ||
-      statements.some((s: unknown) => typeof s !== 'object' || s === null || (s as { Type?: unknown }).Type !== 'Approvers')
-    )
-      throw new Error();
-  } catch {
+  if (!ruleContentValid(content, { template: false }))
     throw new AwsError('InvalidApprovalRuleContentException', 'The content for the approval rule is not valid.');
-  }
+}
+
+const invalidSha256 = () =>
+  new AwsError('InvalidRuleContentSha256Exception', 'The SHA-256 hash signature for the rule content is not valid.');
+
+/** UpdateXContent's existingRuleContentSha256, when given, must be the content's current hash. */
+export function checkExistingSha256(given: string | undefined, current: string) {
+  if (given !== undefined && given !== current) throw invalidSha256();
 }
 
 function openOnly(doc: PrDoc) {
@@ -195,7 +217,7 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
         approvalRuleId: randomUUID(),
         approvalRuleName: input.approvalRuleName,
         approvalRuleContent: input.approvalRuleContent,
-        ruleContentSha256: createHash('sha256').update(input.approvalRuleContent).digest('hex'),
+        ruleContentSha256: sha256Hex(input.approvalRuleContent),
         lastModifiedDate: now,
         creationDate: now,
         lastModifiedUser: ctx.caller.arn,
@@ -225,6 +247,11 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
       openOnly(doc);
       const rule = doc.approvalRules.find((r) => r.approvalRuleName === input.approvalRuleName);
       if (!rule) return { approvalRuleId: '' };
+      if (rule.originApprovalRuleTemplate)
+        throw new AwsError(
+          'CannotDeleteApprovalRuleFromTemplateException',
+          'The approval rule cannot be deleted from the pull request because it was created by an approval rule template and applied to the pull request automatically.',
+        );
       doc.approvalRules = doc.approvalRules.filter((r) => r !== rule);
       prs.save(ctx, doc);
       prs.record(
@@ -244,8 +271,14 @@ export function reviewHandlers(cc: Codecommit, prs: PullRequests): CodecommitHan
       checkRuleContent(input.newRuleContent);
       const rule = doc.approvalRules.find((r) => r.approvalRuleName === input.approvalRuleName);
       if (!rule) throw new AwsError('ApprovalRuleDoesNotExistException', `The approval rule ${input.approvalRuleName} does not exist.`);
+      if (rule.originApprovalRuleTemplate)
+        throw new AwsError(
+          'CannotModifyApprovalRuleFromTemplateException',
+          'The approval rule cannot be modified for the pull request because it was created by an approval rule template and applied to the pull request automatically.',
+        );
+      checkExistingSha256(input.existingRuleContentSha256, rule.ruleContentSha256);
       rule.approvalRuleContent = input.newRuleContent;
-      rule.ruleContentSha256 = createHash('sha256').update(input.newRuleContent).digest('hex');
+      rule.ruleContentSha256 = sha256Hex(input.newRuleContent);
       rule.lastModifiedDate = ctx.clock.now();
       rule.lastModifiedUser = ctx.caller.arn;
       prs.save(ctx, doc);

@@ -84,7 +84,44 @@ const MIGRATIONS = [
   { version: 2, sql: 'CREATE INDEX codecommit_repos_name ON codecommit_repos (name)' },
   // tags move to core_tags, keyed by the repository ARN (Codecommit.repoArn)
   { version: 3, sql: moveTagColumnSql('codecommit_repos', "'arn:aws:codecommit:' || region || ':' || account || ':' || name", 'map') },
+  {
+    version: 4,
+    sql: `
+      CREATE TABLE codecommit_templates (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        content TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        modified INTEGER NOT NULL,
+        modified_by TEXT NOT NULL,
+        UNIQUE (account, region, name)
+      );
+      CREATE TABLE codecommit_template_repos (
+        template_id TEXT NOT NULL REFERENCES codecommit_templates (id) ON DELETE CASCADE,
+        repo_id TEXT NOT NULL REFERENCES codecommit_repos (id) ON DELETE CASCADE,
+        PRIMARY KEY (template_id, repo_id)
+      );
+      CREATE INDEX codecommit_template_repos_repo ON codecommit_template_repos (repo_id);
+    `,
+  },
 ];
+
+export interface TemplateRow {
+  id: string;
+  account: string;
+  region: string;
+  name: string;
+  description: string;
+  content: string;
+  sha256: string;
+  created: number;
+  modified: number;
+  modified_by: string;
+}
 
 export type CodecommitStore = ReturnType<typeof createCodecommitStore>;
 
@@ -128,6 +165,27 @@ export function createCodecommitStore(store: Store) {
       'SELECT doc, before_commit, after_commit FROM codecommit_comments WHERE repo_id = ? AND after_commit = ? AND pr_id IS NULL ORDER BY seq',
     ),
     cMaxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM codecommit_comments'),
+    tByName: db.prepare<[string, string, string], TemplateRow>(
+      'SELECT * FROM codecommit_templates WHERE account = ? AND region = ? AND name = ?',
+    ),
+    tList: db.prepare<[string, string], TemplateRow>('SELECT * FROM codecommit_templates WHERE account = ? AND region = ? ORDER BY name'),
+    tCount: db.prepare<[string, string], { n: number }>('SELECT COUNT(*) AS n FROM codecommit_templates WHERE account = ? AND region = ?'),
+    tInsert: db.prepare(
+      `INSERT INTO codecommit_templates (id, account, region, name, description, content, sha256, created, modified, modified_by)
+       VALUES (@id, @account, @region, @name, @description, @content, @sha256, @created, @modified, @modified_by)`,
+    ),
+    tUpdate: db.prepare(
+      'UPDATE codecommit_templates SET name = @name, description = @description, content = @content, sha256 = @sha256, modified = @modified, modified_by = @modified_by WHERE id = @id',
+    ),
+    tDelete: db.prepare('DELETE FROM codecommit_templates WHERE id = ?'),
+    tAssociate: db.prepare('INSERT OR IGNORE INTO codecommit_template_repos (template_id, repo_id) VALUES (?, ?)'),
+    tDisassociate: db.prepare('DELETE FROM codecommit_template_repos WHERE template_id = ? AND repo_id = ?'),
+    tReposOf: db.prepare<[string], RepoRow>(
+      'SELECT r.* FROM codecommit_template_repos a JOIN codecommit_repos r ON r.id = a.repo_id WHERE a.template_id = ? ORDER BY r.name',
+    ),
+    tOfRepo: db.prepare<[string], TemplateRow>(
+      'SELECT t.* FROM codecommit_template_repos a JOIN codecommit_templates t ON t.id = a.template_id WHERE a.repo_id = ? ORDER BY t.name',
+    ),
   };
 
   const self = {
@@ -244,6 +302,29 @@ export function createCodecommitStore(store: Store) {
     commentsForCommit(repoId: string, after: string) {
       return s.cByCommit.all(repoId, after) as { doc: string; before_commit: string | null; after_commit: string }[];
     },
+
+    template: (scope: Scope, name: string) => s.tByName.get(scope.account, scope.region, name),
+    /** Throws ApprovalRuleTemplateDoesNotExistException. */
+    requireTemplate(scope: Scope, name: string): TemplateRow {
+      const t = s.tByName.get(scope.account, scope.region, name);
+      if (!t)
+        throw new AwsError(
+          'ApprovalRuleTemplateDoesNotExistException',
+          'The specified approval rule template does not exist. Verify that the name is correct and that you are signed in to the Amazon Web Services Region where the template was created, and then try again.',
+        );
+      return t;
+    },
+    templates: (scope: Scope) => s.tList.all(scope.account, scope.region),
+    templateCount: (scope: Scope) => s.tCount.get(scope.account, scope.region)!.n,
+    insertTemplate: (t: TemplateRow) => s.tInsert.run(t),
+    updateTemplate: (t: TemplateRow) => s.tUpdate.run(t),
+    deleteTemplate: (id: string) => s.tDelete.run(id),
+    associate: (templateId: string, repoId: string) => s.tAssociate.run(templateId, repoId),
+    disassociate: (templateId: string, repoId: string) => s.tDisassociate.run(templateId, repoId),
+    /** The repositories a template is associated with, by name. */
+    templateRepos: (templateId: string) => s.tReposOf.all(templateId),
+    /** The templates associated with a repository, by name. */
+    repoTemplates: (repoId: string) => s.tOfRepo.all(repoId),
 
     transaction<T>(fn: () => T): T {
       return db.transaction(fn)();

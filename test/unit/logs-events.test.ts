@@ -12,7 +12,7 @@ import { Store } from '../../src/core/store.js';
 import { Tags } from '../../src/core/tags.js';
 import type { ServiceEnv } from '../../src/gateway/service.js';
 import type { RequestContext } from '../../src/gateway/context.js';
-import { createLogsHandlers } from '../../src/services/logs/index.js';
+import { createLogs } from '../../src/services/logs/index.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -20,7 +20,7 @@ const DAY = 24 * HOUR;
 let dir: string;
 let store: Store;
 let clock: ManualClock;
-let h: Required<ReturnType<typeof createLogsHandlers>>;
+let h: Required<ReturnType<typeof createLogs>['handlers']>;
 let ctx: RequestContext;
 let n = 0;
 
@@ -28,7 +28,7 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'logs-unit-'));
   store = new Store(dir);
   clock = new ManualClock(Date.UTC(2025, 0, 1));
-  h = createLogsHandlers({ store, tags: new Tags(store), clock } as unknown as ServiceEnv) as any;
+  h = createLogs({ store, tags: new Tags(store), clock } as unknown as ServiceEnv).handlers as any;
   ctx = { account: '123456789012', region: 'us-east-1', clock } as unknown as RequestContext;
 });
 

@@ -5,11 +5,12 @@
  * 1 MB response cap or (FilterLogEvents) a scan budget, so no call materialises a whole stream.
  */
 import { AwsError } from '../../core/errors.js';
+import { log } from '../../core/log.js';
 import type { LogsHandlers } from './api.generated.js';
 import { compileFilterPattern, FilterPatternError, type LogMatcher } from './filterPattern.js';
 import { decodeToken, encodeToken, resolveGroup, retentionFloor } from './groups.js';
 import { sequenceToken } from './streams.js';
-import type { EventRow, LogsStore, Position } from './store.js';
+import type { EventRow, GroupRow, LogsStore, Position, StreamRow } from './store.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -39,7 +40,15 @@ function parseFilterToken(token: string): Position {
   return { ts: Number(m[1]), id: Number(m[2]) };
 }
 
-export function eventHandlers(store: LogsStore): LogsHandlers {
+/** Told of every batch PutLogEvents stored: the accepted events, and the batch's sequence number in its stream. */
+export type IngestListener = (
+  group: GroupRow,
+  stream: StreamRow,
+  seq: number,
+  events: readonly { timestamp: number; message: string }[],
+) => void;
+
+export function eventHandlers(store: LogsStore, ingested: IngestListener[] = []): LogsHandlers {
   return {
     PutLogEvents(input, ctx) {
       const group = store.requireGroup(ctx, input.logGroupName);
@@ -79,6 +88,17 @@ export function eventHandlers(store: LogsStore): LogsHandlers {
         for (let i = tooOld; i < tooNew; i++) stored += Buffer.byteLength(events[i].message, 'utf8');
       }
       const seq = store.putEvents(group, stream, events, tooOld, tooNew, now, stored);
+      if (ingested.length && tooNew > tooOld) {
+        const accepted = tooOld === 0 && tooNew === n ? events : events.slice(tooOld, tooNew);
+        for (const listener of ingested) {
+          try {
+            listener(group, stream, seq, accepted);
+          } catch (err) {
+            // the batch is stored: a filter that cannot emit must not fail the write
+            log.warn(`logs: a filter on ${group.name} failed: ${(err as Error).message}`);
+          }
+        }
+      }
       const rejected =
         tooOld > 0 || tooNew < n
           ? {

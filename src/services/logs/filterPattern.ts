@@ -35,23 +35,74 @@ type Field = { kind: 'ellipsis' } | { kind: 'named'; name: string; cond?: Cond }
 // ---------------------------------------------------------------- entry point
 
 export function compileFilterPattern(pattern: string | undefined): LogMatcher {
+  const match = compileFieldMatcher(pattern);
+  return (message) => match(message) !== undefined;
+}
+
+/**
+ * What a matched event offers metric filters and TestMetricFilter: a JSON pattern's selectors
+ * (`$.a.b`) and a space-delimited pattern's named fields (`$status`); nothing for terms.
+ */
+export interface MatchedFields {
+  /** The value a `$.path` or `$field` selector takes in the event, or undefined. */
+  lookup(selector: string): string | undefined;
+  /** The selectors the pattern itself names, with their values: TestMetricFilter's extractedValues. */
+  extracted(): Record<string, string>;
+}
+
+const NO_FIELDS: MatchedFields = { lookup: () => undefined, extracted: () => ({}) };
+
+const scalar = (v: unknown): string | undefined =>
+  v === MISSING || v === undefined || (typeof v === 'object' && v !== null) ? undefined : String(v);
+
+/** compileFilterPattern that also says which fields a matched event bound; undefined when it does not match. */
+export function compileFieldMatcher(pattern: string | undefined): (message: string) => MatchedFields | undefined {
   const src = (pattern ?? '').trim();
-  if (src === '') return () => true;
+  if (src === '') return () => NO_FIELDS;
   if (src.startsWith('{')) {
     if (!src.endsWith('}')) fail(`a JSON filter pattern that starts with '{' must end with '}'`);
     const cond = parseCondition(src.slice(1, -1), 1, 'json');
+    const named = [...new Set(targetsOf(cond))];
     return (message) => {
       const doc = parseJsonObject(message);
-      return doc !== undefined && evalCond(cond, (t) => resolveTarget(doc, t));
+      if (doc === undefined || !evalCond(cond, (t) => resolveTarget(doc, t))) return undefined;
+      const lookup = (selector: string) => {
+        const target = jsonSelector(selector);
+        return target && scalar(resolveTarget(doc, target));
+      };
+      return {
+        lookup,
+        extracted: () => Object.fromEntries(named.flatMap((n) => (lookup(n) === undefined ? [] : [[n, lookup(n)!]]))),
+      };
     };
   }
   if (src.startsWith('[')) {
     if (!src.endsWith(']')) fail(`a space-delimited filter pattern that starts with '[' must end with ']'`);
     const fields = parseFields(src.slice(1, -1), 1);
-    return (message) => matchFields(fields, splitFields(message), 0, 0);
+    return (message) => {
+      const bound = new Map<string, string>();
+      if (!matchFields(fields, splitFields(message), 0, 0, bound)) return undefined;
+      return {
+        lookup: (selector) => (selector.startsWith('$') ? bound.get(selector.slice(1)) : undefined),
+        extracted: () => Object.fromEntries([...bound].map(([k, v]) => [`$${k}`, v])),
+      };
+    };
   }
   const { required, alternatives } = parseTerms(src);
-  return (message) => groupMatches(required, message) && (alternatives.length === 0 || alternatives.some((g) => groupMatches(g, message)));
+  return (message) =>
+    groupMatches(required, message) && (alternatives.length === 0 || alternatives.some((g) => groupMatches(g, message)))
+      ? NO_FIELDS
+      : undefined;
+}
+
+/** A metric filter's `$.a.b[0]` selector as a path target, or undefined when it is not one. */
+function jsonSelector(selector: string): Target | undefined {
+  const m = /^\$((?:\.[^.[\]]+|\[\d+\])+)$/.exec(selector);
+  if (!m) return undefined;
+  const segs: PathSeg[] = m[1]
+    .match(/\.[^.[\]]+|\[\d+\]/g)!
+    .map((x) => (x.startsWith('.') ? { prop: x.slice(1) } : { index: Number(x.slice(1, -1)) }));
+  return { kind: 'path', text: selector, segs };
 }
 
 function fail(problem: string, pos?: number): never {
@@ -307,13 +358,7 @@ class ExprParser {
       if (!/^[A-Za-z0-9_-]+$/.test(t.text)) fail(`invalid field name '${t.text}'`, t.pos);
       return { kind: 'field', name: t.text };
     }
-    const m = /^\$((?:\.[^.[\]]+|\[\d+\])+)$/.exec(t.text);
-    if (!m) fail(`invalid JSON selector '${t.text}' (expected e.g. $.field, $.a.b or $.list[0])`, t.pos);
-    const segs: PathSeg[] = [];
-    for (const s of m[1].match(/\.[^.[\]]+|\[\d+\]/g)!) {
-      segs.push(s.startsWith('.') ? { prop: s.slice(1) } : { index: Number(s.slice(1, -1)) });
-    }
-    return { kind: 'path', text: t.text, segs };
+    return jsonSelector(t.text) ?? fail(`invalid JSON selector '${t.text}' (expected e.g. $.field, $.a.b or $.list[0])`, t.pos);
   }
 
   parseCheck(first: Tok): Check {
@@ -499,15 +544,19 @@ function splitFields(message: string): string[] {
   return out;
 }
 
-function matchFields(fields: Field[], values: string[], fi: number, vi: number): boolean {
+/** Matches fields to values, backtracking over "..."; `bound` receives the named fields of the match. */
+function matchFields(fields: Field[], values: string[], fi: number, vi: number, bound: Map<string, string>): boolean {
   if (fi === fields.length) return vi === values.length;
   const f = fields[fi];
   if (f.kind === 'ellipsis') {
-    for (let k = vi; k <= values.length; k++) if (matchFields(fields, values, fi + 1, k)) return true;
+    for (let k = vi; k <= values.length; k++) if (matchFields(fields, values, fi + 1, k, bound)) return true;
     return false;
   }
   if (vi >= values.length) return false;
   const value = values[vi];
   if (f.cond && !evalCond(f.cond, () => value)) return false;
-  return matchFields(fields, values, fi + 1, vi + 1);
+  bound.set(f.name, value);
+  if (matchFields(fields, values, fi + 1, vi + 1, bound)) return true;
+  bound.delete(f.name);
+  return false;
 }

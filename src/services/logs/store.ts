@@ -87,6 +87,47 @@ const MIGRATIONS = [
     `,
   },
   { version: 2, sql: moveTagColumnSql('logs_groups', "'arn:aws:logs:' || region || ':' || account || ':log-group:' || name", 'map') },
+  // metric and subscription filters (filterStore.ts) go with their group; export tasks outlive it
+  {
+    version: 3,
+    sql: `
+      CREATE TABLE logs_metric_filters (
+        group_id INTEGER NOT NULL REFERENCES logs_groups (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        transformations TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (group_id, name)
+      );
+      CREATE TABLE logs_subscription_filters (
+        group_id INTEGER NOT NULL REFERENCES logs_groups (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        role TEXT,
+        distribution TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (group_id, name)
+      );
+      CREATE TABLE logs_export_tasks (
+        task_id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT,
+        group_name TEXT NOT NULL,
+        stream_prefix TEXT,
+        from_ts INTEGER NOT NULL,
+        to_ts INTEGER NOT NULL,
+        bucket TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT,
+        created INTEGER NOT NULL,
+        completed INTEGER
+      );
+      CREATE INDEX logs_export_tasks_by_scope ON logs_export_tasks (account, region, created);
+    `,
+  },
 ];
 
 /** Rows per multi-row INSERT in PutLogEvents. */

@@ -33,6 +33,8 @@ const SERVICES = {
   appconfigdata: 'appconfigdata-2021-11-11',
   ssmincidents: 'ssm-incidents-2018-05-10',
   ssmcontacts: 'ssm-contacts-2021-05-03',
+  codedeploy: 'codedeploy-2014-10-06',
+  cloudformation: 'cloudformation-2010-05-15',
 };
 
 const OVERRIDES = JSON.parse(readFileSync(new URL('../models/overrides.json', import.meta.url), 'utf8'));

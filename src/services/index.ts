@@ -3,6 +3,7 @@ import type { ServiceSpec } from '../gateway/service.js';
 import { cloudwatch } from './cloudwatch/index.js';
 import { codebuild } from './codebuild/index.js';
 import { codecommit } from './codecommit/index.js';
+import { codedeploy } from './codedeploy/index.js';
 import { codepipeline } from './codepipeline/index.js';
 import { ecr } from './ecr/index.js';
 import { events } from './events/index.js';
@@ -17,5 +18,5 @@ import { ssm } from './ssm/index.js';
 import { sts } from './sts/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, kms, ssm, secretsmanager, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline, ecr, lambda];
+  return [sts, iam, kms, ssm, secretsmanager, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline, ecr, lambda, codedeploy];
 }

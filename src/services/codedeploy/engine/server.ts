@@ -53,11 +53,9 @@ function walk(dir: string): string[] {
 const globToRegExp = (glob: string) =>
   new RegExp(
     `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*\*/g, '\u0000')
-      .replace(/\*/g, '[^/]*')
-      .replace(/\u0000/g, '.*')
-      .replace(/\?/g, '[^/]')}$`,
+      .split('**')
+      .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
+      .join('.*')}$`,
   );
 
 export function serverPlatform(env: ServiceEnv, store: CodedeployStore): Platform {

@@ -1,12 +1,14 @@
 /**
- * CloudWatch Logs: log groups and streams, PutLogEvents, GetLogEvents, FilterLogEvents.
- * groups.ts / streams.ts / events.ts hold the handlers, store.ts the tables, filterPattern.ts the
- * pattern engine. Regional: every group and stream row is scoped by account and region.
+ * CloudWatch Logs: log groups and streams, PutLogEvents, GetLogEvents, FilterLogEvents, and Logs
+ * Insights queries. groups.ts / streams.ts / events.ts / queries.ts hold the handlers, store.ts the
+ * tables, filterPattern.ts the pattern engine, insights/ the query language (parse, evaluate,
+ * execute). Regional: every group and stream row is scoped by account and region.
  */
 import type { ServiceEnv, ServiceSpec } from '../../gateway/service.js';
 import type { LogsHandlers } from './api.generated.js';
 import { eventHandlers } from './events.js';
 import { groupHandlers } from './groups.js';
+import { createQueries } from './queries.js';
 import { createLogsStore } from './store.js';
 import { streamHandlers } from './streams.js';
 
@@ -30,5 +32,8 @@ export const logs: ServiceSpec<LogsHandlers> = {
       nextToken: { min: 1 },
     },
   },
-  create: (env) => ({ handlers: createLogsHandlers(env) }),
+  create: (env) => {
+    const queries = createQueries(createLogsStore(env.store), env.clock);
+    return { handlers: { ...createLogsHandlers(env), ...queries.handlers }, start: () => queries.start(), close: () => queries.close() };
+  },
 };

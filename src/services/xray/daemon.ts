@@ -73,7 +73,8 @@ export class Daemon {
   async start() {
     const { port, host } = this.opts;
     if (port === undefined) return;
-    const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    // a large receive buffer (the OS caps it at net.core.rmem_max) rides out bursts of datagrams
+    const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 16 * 1024 * 1024 });
     udp.on('message', (msg) => {
       const doc = segmentOfPacket(msg);
       if (doc === undefined) return;

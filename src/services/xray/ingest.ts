@@ -17,6 +17,7 @@ export function createIngest(store: XrayStore, clock: Clock): Ingest {
   return (scope, docs) => {
     const unprocessed: UnprocessedTraceSegment[] = [];
     const now = clock.now() / 1000;
+    const touched = new Map<string, [number, number]>();
     store.transaction(() => {
       for (const d of docs) {
         let doc: SegmentDoc;
@@ -34,8 +35,17 @@ export function createIngest(store: XrayStore, clock: Clock): Ingest {
           unprocessed.push({ Id: e.id, ErrorCode: e.code, Message: e.message });
           continue;
         }
-        store.putSegment(scope, doc.trace_id, doc.id, doc.start_time, doc.end_time ?? doc.start_time, text, now);
+        store.putSegment(scope, doc.trace_id, doc.id, doc.start_time, text);
+        const end = doc.end_time ?? doc.start_time;
+        const t = touched.get(doc.trace_id);
+        if (!t) touched.set(doc.trace_id, [doc.start_time, end]);
+        else {
+          t[0] = Math.min(t[0], doc.start_time);
+          t[1] = Math.max(t[1], end);
+        }
       }
+      // one trace row update per trace of the batch, not per segment
+      for (const [id, [start, end]] of touched) store.touchTrace(scope, id, start, end, now);
     });
     return unprocessed;
   };

@@ -175,9 +175,13 @@ export function createXrayStore(store: Store) {
     db,
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
 
-    /** Stores one document (replacing the same id's earlier one) and marks its trace to settle again. */
-    putSegment(scope: Scope, traceId: string, id: string, start: number, end: number, doc: string, now: number) {
+    /** Stores one document, replacing the same id's earlier one (an in-progress segment completed). */
+    putSegment(scope: Scope, traceId: string, id: string, start: number, doc: string) {
       q.putSegment.run(scope.account, scope.region, traceId, id, start, doc);
+    },
+
+    /** Widens a trace's time span to [start, end] and marks it to settle again. */
+    touchTrace(scope: Scope, traceId: string, start: number, end: number, now: number) {
       q.touchTrace.run(scope.account, scope.region, traceId, start, end, now);
     },
 

@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,lambda,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata|ssm|secretsmanager]
+ *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,lambda,xray,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata|ssm|secretsmanager]
  *
  * --profile sts|putmetricdata|ssm|secretsmanager: instead of the benchmark, CPU-profile opsbox under 32-connection
  * GetCallerIdentity (GetParameter, GetSecretValue) load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
@@ -28,10 +28,10 @@ import { oneCall, stsScenario } from './sts.js';
 import { callScenario } from './callScenario.js';
 import { ecrScenario } from './ecr.js';
 import { getParameterCall, getSecretValueCall } from './secrets.js';
+import { startBare, startMoto, startOpsbox, type Target, type TargetName } from './targets.js';
+import { xrayScenario } from './xray.js';
 
 const PROFILED_CALLS = [getParameterCall, getSecretValueCall];
-import { startBare, startMoto, startOpsbox, type Target, type TargetName } from './targets.js';
-
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const WATCHDOG_MS = 15 * 60_000;
 
@@ -45,7 +45,7 @@ const { values } = parseArgs({
 });
 const only = new Set(
   (
-    values.only ?? 'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,ecr,lambda,events,codecommit,codebuild,codepipeline'
+    values.only ?? 'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,ecr,lambda,xray,events,codecommit,codebuild,codepipeline'
   ).split(','),
 );
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
@@ -200,6 +200,16 @@ async function main() {
     await stop('bare');
     // moto may still be chewing on the seeding call it timed out on: stop it before the in-process scenarios
     await stop('moto');
+    if (only.has('xray')) {
+      const r = await xrayScenario(
+        quick
+          ? { otlpSpans: 20_000, udpSpans: 10_000, segments: 100_000, events: 500_000 }
+          : { otlpSpans: 100_000, udpSpans: 50_000, segments: 1_000_000, events: 10_000_000 },
+        log,
+      );
+      rows.push(...r.rows);
+      details.xray = r.details;
+    }
     if (only.has('events')) {
       const r = await eventsScenario(
         data,

@@ -16,7 +16,26 @@ import { secretsmanager } from './secretsmanager/index.js';
 import { sns } from './sns/index.js';
 import { ssm } from './ssm/index.js';
 import { sts } from './sts/index.js';
+import { xray } from './xray/index.js';
 
 export function allServices(): ServiceSpec[] {
-  return [sts, iam, kms, ssm, secretsmanager, s3, logs, cloudwatch, events, sns, codecommit, codebuild, codepipeline, ecr, lambda, codedeploy];
+  return [
+    sts,
+    iam,
+    kms,
+    ssm,
+    secretsmanager,
+    s3,
+    logs,
+    cloudwatch,
+    events,
+    sns,
+    codecommit,
+    codebuild,
+    codepipeline,
+    ecr,
+    lambda,
+    codedeploy,
+    xray,
+  ];
 }

@@ -13,6 +13,9 @@ import { Gateway } from '../../src/gateway/pipeline.js';
 import { createServiceEnv } from '../../src/server/env.js';
 import type { Handler, ServiceEnv, ServiceSpec } from '../../src/gateway/service.js';
 
+// in-process gateways start their services: no X-Ray daemon on the shared port 2000
+process.env.OPSBOX_XRAY_DAEMON_PORT ??= 'off';
+
 export class CapturedResponse extends Writable {
   statusCode = 0;
   headers: Record<string, string> = {};

@@ -27,7 +27,8 @@ export interface RunningOpsbox {
 export async function startOpsbox(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<RunningOpsbox> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'opsbox-test-'));
   const proc = spawn(process.execPath, [CLI, 'start', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
-    env: { ...process.env, OPSBOX_LOG_LEVEL: 'warn', ...opts.env },
+    // no X-Ray daemon on the fixed port 2000 unless a test asks for one on a port it chose
+    env: { ...process.env, OPSBOX_LOG_LEVEL: 'warn', OPSBOX_XRAY_DAEMON_PORT: 'off', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

@@ -1,7 +1,8 @@
 /**
- * CloudWatch Logs: log groups and streams, PutLogEvents, GetLogEvents, FilterLogEvents.
- * groups.ts / streams.ts / events.ts hold the handlers, store.ts the tables, filterPattern.ts the
- * pattern engine. Regional: every group and stream row is scoped by account and region.
+ * CloudWatch Logs: log groups and streams, PutLogEvents, GetLogEvents, FilterLogEvents, and Logs
+ * Insights queries. groups.ts / streams.ts / events.ts / queries.ts hold the handlers, store.ts the
+ * tables, filterPattern.ts the pattern engine, insights/ the query language (parse, evaluate,
+ * execute). Regional: every group and stream row is scoped by account and region.
  * Each stored batch goes through the group's metric filters (metricFilters.ts: CloudWatch
  * datapoints) and subscription filters (subscriptions.ts: Lambda deliveries); exports.ts writes
  * export tasks to S3 (filterStore.ts holds the rows of all three).
@@ -13,6 +14,7 @@ import { groupHandlers } from './groups.js';
 import { Exporter, exportHandlers } from './exports.js';
 import { createFilterStore } from './filterStore.js';
 import { metricFilterEngine, metricFilterHandlers, PatternCache } from './metricFilters.js';
+import { createQueries } from './queries.js';
 import { createLogsStore } from './store.js';
 import { subscriptionEngine, subscriptionHandlers } from './subscriptions.js';
 import { streamHandlers } from './streams.js';
@@ -24,6 +26,7 @@ export function createLogs(env: ServiceEnv) {
   const metricFilters = metricFilterEngine(filters, env.metrics, patterns);
   const subscriptions = subscriptionEngine(filters, env.targets, patterns);
   const exporter = new Exporter(store, filters, env.services, env.clock);
+  const queries = createQueries(store, env.clock);
   const handlers: LogsHandlers = {
     ...groupHandlers(store, env.tags),
     ...streamHandlers(store),
@@ -34,8 +37,16 @@ export function createLogs(env: ServiceEnv) {
     ...metricFilterHandlers(store, filters),
     ...subscriptionHandlers(store, filters, env.services),
     ...exportHandlers(store, filters, env.services, exporter),
+    ...queries.handlers,
   };
-  return { handlers, start: () => exporter.resume() };
+  return {
+    handlers,
+    start: () => {
+      exporter.resume();
+      queries.start();
+    },
+    close: () => queries.close(),
+  };
 }
 
 export const logs: ServiceSpec<LogsHandlers> = {

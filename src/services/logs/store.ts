@@ -128,6 +128,38 @@ const MIGRATIONS = [
       CREATE INDEX logs_export_tasks_by_scope ON logs_export_tasks (account, region, created);
     `,
   },
+  // Logs Insights queries and saved query definitions (queries.ts)
+  {
+    version: 4,
+    sql: `
+      CREATE TABLE logs_queries (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        groups TEXT NOT NULL,
+        query TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        lim INTEGER,
+        status TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        finished INTEGER,
+        results TEXT,
+        stats TEXT
+      );
+      CREATE INDEX logs_queries_by_scope ON logs_queries (account, region, created);
+      CREATE TABLE logs_query_definitions (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        query TEXT NOT NULL,
+        groups TEXT NOT NULL,
+        modified INTEGER NOT NULL
+      );
+      CREATE INDEX logs_query_definitions_by_scope ON logs_query_definitions (account, region, name);
+    `,
+  },
 ];
 
 /** Rows per multi-row INSERT in PutLogEvents. */
@@ -181,6 +213,10 @@ export function createLogsStore(store: Store) {
     streamForwardWithStream: db.prepare(
       `SELECT id, stream_id, ts, ingested, message FROM logs_events
        WHERE stream_id = ? AND (ts, id) > (?, ?) AND ts >= ? AND ts <= ? ORDER BY ts, id`,
+    ),
+    groupChunk: db.prepare(
+      `SELECT id, stream_id, ts, ingested, message FROM logs_events
+       WHERE group_id = ? AND (ts, id) > (?, ?) AND ts >= ? AND ts <= ? ORDER BY ts, id LIMIT ?`,
     ),
     groupForward: db.prepare(
       `SELECT id, stream_id, ts, ingested, message FROM logs_events
@@ -370,6 +406,14 @@ export function createLogsStore(store: Store) {
     /** Events of a stream before `pos` (exclusive) in [lo, hi), descending. */
     streamBackward(stream: StreamRow, pos: Position, lo: number, hi: number) {
       return q.streamBackward.iterate(stream.id, pos.ts, pos.id, lo, hi) as IterableIterator<EventRow>;
+    },
+
+    /**
+     * At most `limit` events of a group after `pos` in [lo, hi], ascending: a query reads a group in
+     * such chunks, so it never holds the connection (or the whole group) between turns of the event loop.
+     */
+    groupChunk(groupId: number, pos: Position, lo: number, hi: number, limit: number) {
+      return q.groupChunk.all(groupId, pos.ts, pos.id, lo, hi, limit) as EventRow[];
     },
 
     /** Events of every stream of a group after `pos` (exclusive) in [lo, hi] (inclusive), ascending. */

@@ -82,7 +82,8 @@ const list = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Ar
 
 export function parseServerAppSpec(text: string): ServerAppSpec {
   const doc = document(text);
-  if (String(doc.version) !== '0.0') throw new AppSpecError('The AppSpec file must say version: 0.0.');
+  // YAML reads 0.0 as the number 0
+  if (doc.version !== 0 && String(doc.version) !== '0.0') throw new AppSpecError('The AppSpec file must say version: 0.0.');
   const files = list(doc.files).map((f) => {
     const o = f as { source?: unknown; destination?: unknown };
     if (typeof o.source !== 'string' || typeof o.destination !== 'string')

@@ -119,6 +119,8 @@ export class DeploymentRunner {
   }
 
   private alarmsOf(d: DeploymentDoc, g: GroupDoc): string[] {
+    // a rollback runs while the alarm that caused it is still in ALARM: it is not watched
+    if (d.creator === 'codeDeployRollback') return [];
     const a: AlarmConfiguration | undefined = d.overrideAlarmConfiguration ?? g.alarmConfiguration;
     return a?.enabled ? (a.alarms ?? []).map((x) => x.name!).filter(Boolean) : [];
   }

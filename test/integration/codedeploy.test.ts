@@ -39,7 +39,14 @@ import {
   PublishVersionCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineExecutionCommand,
+  ListPipelineExecutionsCommand,
+  type PipelineDeclaration,
+} from '@aws-sdk/client-codepipeline';
 import { json, ROLE, zip } from '../helpers/lambda.js';
 import { awsCli, clientConfig, failure, startOpsbox, unique, type RunningOpsbox } from '../helpers/opsbox.js';
 import { waitFor } from '../helpers/wait.js';
@@ -493,5 +500,74 @@ hooks:
       assert.ok(existsSync(join(root, 'var/www/site/run.sh')));
     }
     s3.destroy();
+  });
+});
+
+describe('CodePipeline Deploy action (provider CodeDeploy)', () => {
+  test('an S3 source artifact holding appspec.yml is deployed to a Lambda alias; the execution waits for the deployment', async () => {
+    const fn = await versionedFunction();
+    const app = await lambdaGroup('CodeDeployDefault.LambdaAllAtOnce');
+    const s3 = new S3Client({ ...clientConfig(box.url), forcePathStyle: true });
+    const cp = new CodePipelineClient(clientConfig(box.url));
+    const src = unique('cdsrc');
+    const artifacts = unique('cdart');
+    for (const b of [src, artifacts]) await s3.send(new CreateBucketCommand({ Bucket: b }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: src, VersioningConfiguration: { Status: 'Enabled' } }));
+    const yaml = `version: 0.0\nResources:\n  - fn:\n      Type: AWS::Lambda::Function\n      Properties: { Name: ${fn}, Alias: live, CurrentVersion: "1", TargetVersion: "2" }\n`;
+    await s3.send(new PutObjectCommand({ Bucket: src, Key: 'deploy.zip', Body: await zip({ 'appspec.yml': yaml }) }));
+    const name = unique('cdpipe');
+    await cp.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name,
+          roleArn: 'arn:aws:iam::000000000000:role/pipeline',
+          artifactStore: { type: 'S3', location: artifacts },
+          stages: [
+            {
+              name: 'Source',
+              actions: [
+                {
+                  name: 'Src',
+                  actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' },
+                  configuration: { S3Bucket: src, S3ObjectKey: 'deploy.zip', PollForSourceChanges: 'false' },
+                  outputArtifacts: [{ name: 'Bundle' }],
+                },
+              ],
+            },
+            {
+              name: 'Deploy',
+              actions: [
+                {
+                  name: 'ToLambda',
+                  actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
+                  configuration: { ApplicationName: app, DeploymentGroupName: 'live' },
+                  inputArtifacts: [{ name: 'Bundle' }],
+                },
+              ],
+            },
+          ],
+        } as PipelineDeclaration,
+      }),
+    );
+    const id = await waitFor(
+      'the first execution',
+      async () =>
+        (await cp.send(new ListPipelineExecutionsCommand({ pipelineName: name }))).pipelineExecutionSummaries?.[0]?.pipelineExecutionId,
+      (x) => x !== undefined,
+    );
+    const e = await waitFor(
+      'the execution to finish',
+      async () => (await cp.send(new GetPipelineExecutionCommand({ pipelineName: name, pipelineExecutionId: id }))).pipelineExecution!,
+      (x) => x.status === 'Succeeded' || x.status === 'Failed',
+      60_000,
+    );
+    assert.equal(e.status, 'Succeeded', JSON.stringify(e));
+    assert.equal((await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'live' }))).FunctionVersion, '2');
+    const deployments = (await cd.send(new ListDeploymentsCommand({ applicationName: app, deploymentGroupName: 'live' }))).deployments!;
+    const d = (await cd.send(new GetDeploymentCommand({ deploymentId: deployments[0] }))).deploymentInfo!;
+    assert.match(d.description!, new RegExp(`CodePipeline ${name} execution ${id}`));
+    assert.equal(d.revision?.s3Location?.bucket, artifacts);
+    s3.destroy();
+    cp.destroy();
   });
 });

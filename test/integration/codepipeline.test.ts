@@ -155,9 +155,17 @@ describe('action types', () => {
     assert.equal(r.code, 0, r.stderr);
     const types = JSON.parse(r.stdout).actionTypes as any[];
     const ids = types.map((t) => `${t.id.category}/${t.id.provider}`);
-    for (const want of ['Source/CodeCommit', 'Source/S3', 'Build/CodeBuild', 'Test/CodeBuild', 'Approval/Manual', 'Deploy/S3'])
+    for (const want of [
+      'Source/CodeCommit',
+      'Source/S3',
+      'Build/CodeBuild',
+      'Test/CodeBuild',
+      'Approval/Manual',
+      'Deploy/S3',
+      'Deploy/CodeDeploy',
+    ])
       assert.ok(ids.includes(want), `${want} in ${ids.join(', ')}`);
-    assert.ok(!ids.includes('Deploy/CodeDeploy'));
+    assert.ok(!ids.includes('Deploy/CodeDeployToECS'));
     const build = types.find((t) => t.id.category === 'Build');
     assert.deepEqual(build.inputArtifactDetails, { minimumCount: 1, maximumCount: 5 });
     assert.ok(build.actionConfigurationProperties.some((p: any) => p.name === 'ProjectName' && p.required));
@@ -178,14 +186,14 @@ describe('structure validation', () => {
     );
   });
 
-  test('CreatePipeline: an action type opsbox does not run yet (CodeDeploy) → InvalidActionDeclarationException "not available"', async () => {
+  test('CreatePipeline: an action type opsbox does not run yet (CodeDeployToECS) → InvalidActionDeclarationException "not available"', async () => {
     const r = await repo();
     const codedeploy = {
       name: 'Deploy',
       actions: [
         {
           name: 'Deploy',
-          actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeploy', version: '1' },
+          actionTypeId: { category: 'Deploy', owner: 'AWS', provider: 'CodeDeployToECS', version: '1' },
           configuration: { ApplicationName: 'a', DeploymentGroupName: 'g' },
           inputArtifacts: [{ name: 'SourceOutput' }],
         },
@@ -194,7 +202,7 @@ describe('structure validation', () => {
     await rejects(
       createPipeline({ name: unique('p'), stages: [source(r.name), codedeploy] }),
       'InvalidActionDeclarationException',
-      /ActionType \(Category: 'Deploy', Provider: 'CodeDeploy', Owner: 'AWS', Version: '1'\) in action 'Deploy' is not available in region 'US_EAST_1'/,
+      /ActionType \(Category: 'Deploy', Provider: 'CodeDeployToECS', Owner: 'AWS', Version: '1'\) in action 'Deploy' is not available in region 'US_EAST_1'/,
     );
   });
 

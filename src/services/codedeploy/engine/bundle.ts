@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { extractZip, spool, ZipError } from '../../../core/zip.js';
+import type { Readable } from 'node:stream';
+import { extractZip, readZipStream, spool, ZipError } from '../../../core/zip.js';
 import type { ServiceEnv } from '../../../gateway/service.js';
 import type { DeploymentDoc } from '../model.js';
 import { DeploymentFailure } from './runner.js';
@@ -31,10 +32,29 @@ export async function revisionText(env: ServiceEnv, d: DeploymentDoc): Promise<s
   if (r.revisionType === 'AppSpecContent') return r.appSpecContent!.content!;
   if (r.revisionType === 'String') return r.string!.content!;
   const obj = await s3Object(env, d);
+  const loc = d.revision.s3Location!;
+  if (loc.bundleType === 'zip' || (!loc.bundleType && loc.key!.endsWith('.zip'))) return appSpecInZip(obj.body);
   if (obj.size > MAX_APPSPEC_BYTES) throw new DeploymentFailure('INVALID_REVISION', 'The AppSpec file in S3 is larger than 1 MB.');
   const chunks: Buffer[] = [];
   for await (const c of obj.body) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The appspec.yml (or .yaml, .json) at the root of a zip bundle: how a pipeline's artifact carries a Lambda AppSpec. */
+async function appSpecInZip(body: Readable): Promise<string> {
+  let text: string | undefined;
+  try {
+    await readZipStream(body, async (entry, content) => {
+      const chunks: Buffer[] = [];
+      for await (const c of content) chunks.push(c as Buffer);
+      if (text === undefined && /^appspec\.(ya?ml|json)$/.test(entry.name) && entry.size <= MAX_APPSPEC_BYTES)
+        text = Buffer.concat(chunks).toString('utf8');
+    });
+  } catch (err) {
+    throw new DeploymentFailure('INVALID_REVISION', `The revision bundle is not a valid zip: ${(err as Error).message}`);
+  }
+  if (text === undefined) throw new DeploymentFailure('INVALID_REVISION', 'The revision bundle has no appspec.yml at its root.');
+  return text;
 }
 
 /** Unpacks the deployment's S3 bundle into `dir` (emptied first). */

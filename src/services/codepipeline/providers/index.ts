@@ -1,6 +1,7 @@
-/** The action providers opsbox runs; CodeDeploy, CloudFormation and ECS register here later. */
+/** The action providers opsbox runs; CloudFormation, CodeDeployToECS and ECS register here later. */
 import { registerApprovalProvider } from './approval.js';
 import { registerCodeBuildProvider } from './codebuild.js';
+import { registerCodeDeployProvider } from './codedeploy.js';
 import { registerLambdaProvider } from './lambda.js';
 import { registerS3DeployProvider } from './s3deploy.js';
 import { registerSourceProviders } from './sources.js';
@@ -15,4 +16,5 @@ export function registerBuiltinProviders() {
   registerApprovalProvider();
   registerS3DeployProvider();
   registerLambdaProvider();
+  registerCodeDeployProvider();
 }

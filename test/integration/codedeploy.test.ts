@@ -571,3 +571,75 @@ describe('CodePipeline Deploy action (provider CodeDeploy)', () => {
     cp.destroy();
   });
 });
+
+describe('durability', () => {
+  test('opsbox killed (kill -9) half-way through a linear Lambda deployment resumes it after the restart', async () => {
+    const own = await startOpsbox({ env: { OPSBOX_TIME_SCALE: '120' } });
+    const c = new CodeDeployClient(clientConfig(own.url));
+    const l = new LambdaClient(clientConfig(own.url));
+    try {
+      const fn = unique('durable');
+      const code = (v: string) => zip({ 'index.mjs': `export const handler = async () => '${v}';` });
+      await l.send(
+        new CreateFunctionCommand({
+          FunctionName: fn,
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          Role: ROLE,
+          Code: { ZipFile: await code('v1') },
+        }),
+      );
+      await l.send(new PublishVersionCommand({ FunctionName: fn }));
+      await l.send(new UpdateFunctionCodeCommand({ FunctionName: fn, ZipFile: await code('v2') }));
+      await l.send(new PublishVersionCommand({ FunctionName: fn }));
+      await l.send(new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' }));
+      const app = unique('durable');
+      await c.send(new CreateApplicationCommand({ applicationName: app, computePlatform: 'Lambda' }));
+      await c.send(
+        new CreateDeploymentGroupCommand({
+          applicationName: app,
+          deploymentGroupName: 'live',
+          serviceRoleArn: SERVICE_ROLE,
+          deploymentConfigName: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute',
+        }),
+      );
+      const { deploymentId } = await c.send(
+        new CreateDeploymentCommand({
+          applicationName: app,
+          deploymentGroupName: 'live',
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: lambdaAppSpec(fn) } },
+        }),
+      );
+      // one minute is half a second here: kill it after a few steps
+      await waitFor(
+        'a few linear steps',
+        async () =>
+          (await l.send(new GetAliasCommand({ FunctionName: fn, Name: 'live' }))).RoutingConfig?.AdditionalVersionWeights?.['2'] ?? 0,
+        (w) => w >= 0.2,
+        30_000,
+      );
+      await own.kill9();
+      const again = await startOpsbox({ dataDir: own.dataDir, env: { OPSBOX_TIME_SCALE: '120' } });
+      const c2 = new CodeDeployClient(clientConfig(again.url));
+      const l2 = new LambdaClient(clientConfig(again.url));
+      try {
+        const d = await waitFor(
+          'the resumed deployment to finish',
+          async () => (await c2.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo!,
+          (x) => ['Succeeded', 'Failed', 'Stopped'].includes(x.status!),
+          60_000,
+        );
+        assert.equal(d.status, 'Succeeded', JSON.stringify(d.errorInformation));
+        assert.equal((await l2.send(new GetAliasCommand({ FunctionName: fn, Name: 'live' }))).FunctionVersion, '2');
+      } finally {
+        c2.destroy();
+        l2.destroy();
+        await again.dispose();
+      }
+    } finally {
+      c.destroy();
+      l.destroy();
+      await own.dispose();
+    }
+  });
+});

@@ -156,10 +156,10 @@ describe('CodeDeploy API', () => {
 });
 
 /** A function with versions 1 and 2 (answering "v1"/"v2") and an alias `live` on 1. */
-async function versionedFunction() {
+async function versionedFunction(l = lambda) {
   const fn = unique('greet');
   const code = (v: string) => zip({ 'index.mjs': `export const handler = async () => ({ version: '${v}' });` });
-  await lambda.send(
+  await l.send(
     new CreateFunctionCommand({
       FunctionName: fn,
       Runtime: 'nodejs20.x',
@@ -168,10 +168,10 @@ async function versionedFunction() {
       Code: { ZipFile: await code('v1') },
     }),
   );
-  await lambda.send(new PublishVersionCommand({ FunctionName: fn }));
-  await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: fn, ZipFile: await code('v2') }));
-  await lambda.send(new PublishVersionCommand({ FunctionName: fn }));
-  await lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' }));
+  await l.send(new PublishVersionCommand({ FunctionName: fn }));
+  await l.send(new UpdateFunctionCodeCommand({ FunctionName: fn, ZipFile: await code('v2') }));
+  await l.send(new PublishVersionCommand({ FunctionName: fn }));
+  await l.send(new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' }));
   return fn;
 }
 
@@ -578,21 +578,7 @@ describe('durability', () => {
     const c = new CodeDeployClient(clientConfig(own.url));
     const l = new LambdaClient(clientConfig(own.url));
     try {
-      const fn = unique('durable');
-      const code = (v: string) => zip({ 'index.mjs': `export const handler = async () => '${v}';` });
-      await l.send(
-        new CreateFunctionCommand({
-          FunctionName: fn,
-          Runtime: 'nodejs20.x',
-          Handler: 'index.handler',
-          Role: ROLE,
-          Code: { ZipFile: await code('v1') },
-        }),
-      );
-      await l.send(new PublishVersionCommand({ FunctionName: fn }));
-      await l.send(new UpdateFunctionCodeCommand({ FunctionName: fn, ZipFile: await code('v2') }));
-      await l.send(new PublishVersionCommand({ FunctionName: fn }));
-      await l.send(new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' }));
+      const fn = await versionedFunction(l);
       const app = unique('durable');
       await c.send(new CreateApplicationCommand({ applicationName: app, computePlatform: 'Lambda' }));
       await c.send(

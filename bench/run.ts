@@ -4,7 +4,7 @@
  * processes on 127.0.0.1. Prints a table and writes bench/results/latest.json. A target that fails
  * a scenario gets "n/a (reason)" and the run goes on. Whole run: about 2–3 minutes.
  *
- *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,lambda,xray,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata|ssm|secretsmanager]
+ *   node dist/bench/run.js [--only cold,sts,ssm,secretsmanager,ecr,s3,logs,cloudwatch,codecommit-api,lambda,codedeploy,xray,events,codecommit,codebuild,codepipeline] [--targets opsbox,moto,bare] [--quick] [--profile sts|putmetricdata|ssm|secretsmanager]
  *
  * --profile sts|putmetricdata|ssm|secretsmanager: instead of the benchmark, CPU-profile opsbox under 32-connection
  * GetCallerIdentity (GetParameter, GetSecretValue) load or 1,000-entry PutMetricData calls, and print the hottest functions (see bench/profile.ts).
@@ -26,6 +26,7 @@ import { machine, na, renderTable, val, writeJson, type Row } from './report.js'
 import { s3Scenario } from './s3.js';
 import { oneCall, stsScenario } from './sts.js';
 import { callScenario } from './callScenario.js';
+import { codedeployScenario } from './codedeploy.js';
 import { ecrScenario } from './ecr.js';
 import { getParameterCall, getSecretValueCall } from './secrets.js';
 import { startBare, startMoto, startOpsbox, type Target, type TargetName } from './targets.js';
@@ -45,7 +46,8 @@ const { values } = parseArgs({
 });
 const only = new Set(
   (
-    values.only ?? 'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,ecr,lambda,xray,events,codecommit,codebuild,codepipeline'
+    values.only ??
+    'cold,sts,ssm,secretsmanager,s3,logs,cloudwatch,codecommit-api,ecr,lambda,codedeploy,xray,events,codecommit,codebuild,codepipeline'
   ).split(','),
 );
 const wanted = new Set((values.targets ?? 'opsbox,moto,bare').split(',') as TargetName[]);
@@ -200,6 +202,11 @@ async function main() {
     await stop('bare');
     // moto may still be chewing on the seeding call it timed out on: stop it before the in-process scenarios
     await stop('moto');
+    if (only.has('codedeploy')) {
+      const r = await codedeployScenario({ invocations: quick ? 2_000 : 10_000 }, log);
+      rows.push(...r.rows);
+      details.codedeploy = r.details;
+    }
     if (only.has('xray')) {
       const r = await xrayScenario(
         quick

@@ -4,7 +4,7 @@
  * a journal left behind by a flush that committed is not applied twice.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -69,10 +69,14 @@ test('a restart replays what was acknowledged but not flushed', () => {
   put(a.cw, [4, 5], 5);
   put(a.cw, [6], 4);
   const overlaid = read(a.cw);
-  // kill -9 here (a is never flushed nor closed): a second store on the same data dir replays the journal
-  const b = open(a.dir);
+  // kill -9 here (a is never flushed nor closed): the files as they are on disk now, opened by a second
+  // store (a's exclusive lock keeps it off a's own dir), replay the journal
+  const crashed = mkdtempSync(join(tmpdir(), 'opsbox-cw-ingest-'));
+  cpSync(a.dir, crashed, { recursive: true });
+  const b = open(crashed);
   assert.deepEqual(read(b.cw), overlaid);
   b.store.close();
+  a.store.close();
 });
 
 test('a journal still on disk after its flush committed is not applied again', () => {

@@ -44,6 +44,8 @@ function defaultEndpoints(): Endpoint[] {
     uid !== undefined && `/run/user/${uid}/podman/podman.sock`,
     '/run/podman/podman.sock',
     process.env.HOME && `${process.env.HOME}/.docker/run/docker.sock`,
+    // where `opsbox containers setup` starts podman
+    `${process.env.OPSBOX_CONTAINER_DIR ?? '/tmp/opsbox-podman'}/podman.sock`,
   ].filter((p): p is string => !!p);
   return [...new Set(paths)].filter((p) => existsSync(p)).map((p) => parseDockerHost(p));
 }
@@ -73,7 +75,7 @@ export async function createContainerBackend(
   }
   if (endpoints.length === 0) {
     lastError =
-      'no container engine: DOCKER_HOST is not set and none of /var/run/docker.sock, $XDG_RUNTIME_DIR/podman/podman.sock, /run/podman/podman.sock exists';
+      'no container engine: DOCKER_HOST is not set and none of /var/run/docker.sock, $XDG_RUNTIME_DIR/podman/podman.sock, /run/podman/podman.sock exists (`opsbox containers setup` starts one)';
     return undefined;
   }
   const failures: string[] = [];

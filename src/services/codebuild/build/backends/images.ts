@@ -10,7 +10,9 @@
  *   3. the JSON object in the file named by env OPSBOX_CODEBUILD_IMAGES, e.g.
  *      { "aws/codebuild/standard:7.0": "localhost/cb-standard:7", "aws/codebuild/*": "ubuntu:22.04" }
  *      (a key ending in "*" matches by prefix; exact keys win over prefixes, longer prefixes over shorter);
- *   4. the name itself, so an image the user built and tagged with the curated name
+ *   4. env OPSBOX_CODEBUILD_IMAGE for every curated image at once (one line: every project on
+ *      aws/codebuild/* runs in that image);
+ *   5. the name itself, so an image the user built and tagged with the curated name
  *      (`docker build -t aws/codebuild/standard:7.0 .` from github.com/aws/aws-codebuild-docker-images) is used.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -68,7 +70,13 @@ function lookup(map: Record<string, string>, name: string): string | undefined {
 
 /** The local image to run for `name`, as described at the top of this file. */
 export function resolveImage(name: string, imageMap: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env): string {
-  return lookup(imageMap, name) ?? env[imageEnvVar(name)] ?? lookup(fileMap(env), name) ?? name;
+  return (
+    lookup(imageMap, name) ??
+    env[imageEnvVar(name)] ??
+    lookup(fileMap(env), name) ??
+    (isCuratedImage(name) && env.OPSBOX_CODEBUILD_IMAGE ? env.OPSBOX_CODEBUILD_IMAGE : undefined) ??
+    name
+  );
 }
 
 /** How to make `name` available locally, for the PROVISIONING error. */
@@ -80,6 +88,7 @@ export function imageHint(name: string, resolved: string): string {
   return (
     `opsbox: image ${name}${mapped} is not in the local container engine and could not be pulled; ` +
     `${tagHint}, or map the name to an image you have with ${imageEnvVar(name)}=<image> ` +
-    `or a JSON file named by OPSBOX_CODEBUILD_IMAGES ({"${name}": "<image>"}).`
+    `or a JSON file named by OPSBOX_CODEBUILD_IMAGES ({"${name}": "<image>"})` +
+    (isCuratedImage(name) ? `, or every curated image to one of yours with OPSBOX_CODEBUILD_IMAGE=<image>.` : '.')
   );
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the integration tests need and the machine may lack: Debian's aws CLI v2 (/usr/bin/aws).
+# Installs what the tests and benchmarks need and the machine may lack: the AWS client libraries (optionalDependencies,
+# scripts/test-deps.sh), Debian's aws CLI v2 (/usr/bin/aws), git and curl.
 set -euo pipefail
+bash "$(dirname "$0")/test-deps.sh"
 need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
 command -v git >/dev/null || need+=(git)

@@ -4,7 +4,7 @@
  * Its environment is the build's variables plus PATH, never opsbox's own environment.
  */
 import { spawn } from 'node:child_process';
-import { LineSplitter, throttle } from './lines.js';
+import { LineSplitter, throttle } from '../../../../core/compute/lines.js';
 import type { BuildExecution, ExecutionBackend } from './types.js';
 
 export function createHostBackend(): ExecutionBackend {
